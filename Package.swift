@@ -1,0 +1,88 @@
+// swift-tools-version:6.1
+// Heed: attention-augmented convolutional networks trained on OpenCL devices.
+// Layers, bottom to top (../shared/DESIGN.md §1): C shims → device layer
+// (Backend protocol, OpenCL + CLBlast) and reference backend → graph → models → `heed`.
+import PackageDescription
+
+/// OpenCL C sources, one kernel family per file; each is embedded in the binary.
+let kernelFamilies = ["blas"]
+
+let package = Package(
+    name: "Heed",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "heed", targets: ["heed"]),
+        .library(name: "HeedDevice", targets: ["HeedDevice"]),
+        .library(name: "HeedReference", targets: ["HeedReference"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C system libraries
+
+        .systemLibrary(
+            name: "COpenCL",
+            pkgConfig: "OpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev", "pocl-opencl-icd"])]
+        ),
+        .systemLibrary(
+            name: "CCLBlast",
+            pkgConfig: "clblast",
+            providers: [.apt(["libclblast-dev"])]
+        ),
+
+        // MARK: Kernels
+
+        .target(
+            name: "HeedKernels",
+            path: "Kernels",
+            exclude: ["README.md"],
+            resources: kernelFamilies.map { .embedInCode("\($0).cl") }
+        ),
+
+        // MARK: Device layer and reference backend
+
+        .target(
+            name: "HeedDevice",
+            dependencies: ["COpenCL", "CCLBlast", "HeedKernels"]
+        ),
+        .target(
+            name: "HeedReference",
+            dependencies: ["HeedDevice"]
+        ),
+        // Device-against-reference checks, shared by `heed verify` and the tests.
+        .target(
+            name: "HeedVerify",
+            dependencies: ["HeedDevice", "HeedReference"]
+        ),
+
+        // MARK: Command-line tool
+
+        .executableTarget(
+            name: "heed",
+            dependencies: [
+                "HeedDevice",
+                "HeedReference",
+                "HeedVerify",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+
+        .target(
+            name: "HeedTestSupport",
+            dependencies: ["HeedDevice", "HeedReference", "HeedVerify"],
+            path: "Tests/HeedTestSupport"
+        ),
+        .testTarget(
+            name: "HeedDeviceTests",
+            dependencies: ["HeedDevice", "HeedReference", "HeedVerify", "HeedTestSupport"]
+        ),
+        .testTarget(
+            name: "HeedCLITests",
+            dependencies: ["heed", "HeedTestSupport"]
+        ),
+    ]
+)

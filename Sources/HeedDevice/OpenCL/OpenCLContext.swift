@@ -1,0 +1,42 @@
+import COpenCL
+import Foundation
+
+/// A context on one OpenCL device and its single in-order, profiling command queue.
+///
+/// Everything Heed enqueues on a device (its own kernels and CLBlast's) goes through
+/// this one queue, so commands run in the order they were issued: CLBlast takes no
+/// wait lists, and an in-order queue is what makes its results visible to the next
+/// kernel without events.
+///
+/// `@unchecked Sendable`: OpenCL contexts and queues are thread-safe objects.
+final class OpenCLContext: @unchecked Sendable {
+    let device: OpenCLDeviceInfo
+    let context: cl_context
+    let queue: cl_command_queue
+
+    init(device: OpenCLDeviceInfo) throws {
+        self.device = device
+        var status: cl_int = 0
+        var deviceID: cl_device_id? = device.id
+        guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
+            throw OpenCLError(call: "clCreateContext(\(device.name))", status: status)
+        }
+        let properties = cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE)
+        guard let queue = clCreateCommandQueue(context, device.id, properties, &status), status == CL_SUCCESS else {
+            clReleaseContext(context)
+            throw OpenCLError(call: "clCreateCommandQueue(\(device.name))", status: status)
+        }
+        self.context = context
+        self.queue = queue
+    }
+
+    deinit {
+        clFinish(queue)
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    func finish() throws {
+        try check(clFinish(queue), "clFinish")
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import HeedDevice
+
+/// `heed devices`: every OpenCL platform and device, and the one Heed picks by default.
+struct Devices: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the OpenCL platforms and devices, and which one Heed uses by default.")
+
+    func run() throws {
+        let platforms = try OpenCLPlatforms.discover()
+        let chosen = try? DeviceSelector.choose(from: platforms)
+        for platform in platforms {
+            print("Platform \(platform.index): \(platform.name) (\(platform.vendor)), \(platform.version)")
+            if platform.devices.isEmpty { print("  (no devices)") }
+            for device in platform.devices {
+                let isDefault = chosen.map { $0.selector == device.selector } ?? false
+                print("  \(isDefault ? "*" : " ") \(device.selector)  \(device.name)")
+                print("        vendor \(device.vendor), \(device.kind.rawValue), \(device.version), driver \(device.driverVersion)")
+                print("        \(device.computeUnits) compute units, global memory \(formatBytes(device.globalMemoryBytes)), "
+                      + "local memory \(formatBytes(device.localMemoryBytes)), max work-group \(device.maxWorkGroupSize)")
+                print("        fp16 \(device.supportsFP16 ? "yes" : "no"), fp64 \(device.supportsFP64 ? "yes" : "no")")
+            }
+        }
+        if let chosen {
+            let why = ProcessInfo.processInfo.environment[DeviceSelector.environmentVariable].map { "HEED_DEVICE=\($0)" }
+                ?? (chosen.kind == .gpu ? "first GPU" : "no GPU, first device")
+            print("* default device: \(chosen.selector) (\(why)); choose another with --device P:D or HEED_DEVICE=P:D")
+        }
+    }
+}
+
+func formatBytes(_ bytes: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}

@@ -1,0 +1,69 @@
+import HeedDevice
+import HeedReference
+import HeedTestSupport
+import HeedVerify
+import XCTest
+
+final class GemmTests: XCTestCase {
+    /// The cases `heed verify --op gemm` runs: 1×1×1, 33×65×17 and 1025×7×129 with every
+    /// transpose, α and β ≠ 0, batches of 0, 1 and 5, offsets and padded strides, k = 0;
+    /// exact on small integers, within the float32 summation bound otherwise.
+    func testOpenCLMatchesTheReference() throws {
+        let device = try TestDevices.requireOpenCL()
+        let cases = VerificationSuite.cases(matching: "gemm")
+        XCTAssertGreaterThan(cases.count, 20)
+        for check in cases {
+            assertPassed(try check.run(device, TestDevices.reference), "gemm \(check.shape)")
+        }
+    }
+
+    /// The reference against products worked out by hand.
+    func testReferenceComputesKnownProducts() {
+        let a: [Double] = [1, 2, 3, 4, 5, 6]            // 2×3
+        let b: [Double] = [7, 8, 9, 10, 11, 12]         // 3×2
+        var c: [Double] = [.nan, .nan, .nan, .nan]
+        Reference.gemm(GemmDescriptor(m: 2, n: 2, k: 3), a: a, b: b, c: &c)
+        XCTAssertEqual(c, [58, 64, 139, 154])
+
+        // Aᵀ·B with A stored 3×2, α = 2, β = −1 on C = 1.
+        let at: [Double] = [1, 4, 2, 5, 3, 6]
+        c = [1, 1, 1, 1]
+        Reference.gemm(GemmDescriptor(transposeA: true, m: 2, n: 2, k: 3, alpha: 2, beta: -1), a: at, b: b, c: &c)
+        XCTAssertEqual(c, [115, 127, 277, 307])
+
+        // A·Bᵀ with B stored 2×3; k = 0 leaves β·C.
+        let bt: [Double] = [7, 9, 11, 8, 10, 12]
+        c = [0, 0, 0, 0]
+        Reference.gemm(GemmDescriptor(transposeB: true, m: 2, n: 2, k: 3), a: a, b: bt, c: &c)
+        XCTAssertEqual(c, [58, 64, 139, 154])
+        Reference.gemm(GemmDescriptor(m: 2, n: 2, k: 0, beta: 0.5), a: [], b: [], c: &c)
+        XCTAssertEqual(c, [29, 32, 69.5, 77])
+    }
+
+    func testBadShapesAreErrorsNamingTheOpAndShapes() throws {
+        for backend in [TestDevices.reference, try TestDevices.requireOpenCL()] as [any Backend] {
+            let small = try backend.makeBuffer(count: 12, of: Float.self)
+            let big = try backend.makeBuffer(count: 100, of: Float.self)
+            assertThrows(try backend.gemm(GemmDescriptor(m: 5, n: 3, k: 7), a: small, b: big, c: big), as: HeedError.self) {
+                XCTAssertEqual($0, .shapeMismatch(op: "gemm",
+                    "A (5×7, lda=7, offset 0, stride 35) needs 35 elements, buffer has 12, in gemm(A·B, m=5, n=3, k=7, batch=1)"))
+            }
+            assertThrows(try backend.gemm(GemmDescriptor(m: 2, n: 2, k: 3, lda: 2), a: big, b: big, c: big), as: HeedError.self) {
+                XCTAssertEqual($0, .shapeMismatch(op: "gemm",
+                    "lda = 2 is less than the 3 columns of A in gemm(A·B, m=2, n=2, k=3, batch=1)"))
+            }
+            assertThrows(try backend.gemm(GemmDescriptor(m: 2, n: 2, k: 2, batchCount: 3, cStride: 1), a: big, b: big, c: big),
+                         as: HeedError.self) {
+                XCTAssertEqual($0, .shapeMismatch(op: "gemm",
+                    "cStride = 1 makes the 3 matrices of C (each spanning 4 elements) overlap, in gemm(A·B, m=2, n=2, k=2, batch=3)"))
+            }
+            assertThrows(try backend.gemm(GemmDescriptor(m: -1, n: 2, k: 2), a: big, b: big, c: big), as: HeedError.self) {
+                XCTAssertEqual($0, .invalidArgument(op: "gemm", "m = -1 is negative"))
+            }
+            let ints = try backend.makeBuffer(count: 100, of: Int32.self)
+            assertThrows(try backend.gemm(GemmDescriptor(m: 2, n: 2, k: 2), a: big, b: ints, c: big), as: HeedError.self) {
+                XCTAssertEqual($0, .invalidArgument(op: "gemm", "B holds int32, expected float32"))
+            }
+        }
+    }
+}
