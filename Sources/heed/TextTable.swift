@@ -5,7 +5,7 @@ final class TextTable {
 
     /// - Parameter columns: header titles; the width of each column is that of its
     ///   title or `minimumWidth`, whichever is larger (the last column is free).
-    init(columns: [String], minimumWidths: [Int] = [14, 32, 11, 11, 16]) {
+    init(columns: [String], minimumWidths: [Int] = [14, 42, 11, 11, 16]) {
         widths = columns.indices.map { index in
             max(columns[index].count, index < minimumWidths.count ? minimumWidths[index] : 0)
         }

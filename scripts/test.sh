@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Heed's whole test suite, set-up included: installs the system packages if
+# missing (as root), then builds and runs every test with `swift test`.
+# OpenCL tests run on the default device (HEED_DEVICE=P:D picks another).
+# Extra arguments go to `swift test` (e.g. --filter GemmTests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/system-packages.sh
+heed_ensure_system_packages
+
+swift build --build-tests
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+# The suite is XCTest only; Swift Testing's empty run would print a misleading "0 tests".
+swift test --disable-swift-testing "$@" 2>&1 | tee "$log" || status=$?
+
+# One closing line with the totals of XCTest's last summary.
+summary=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -n 1 || true)
+executed=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
+failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$summary")
+skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "^[0-9]+" || echo 0)
+if [ -n "$summary" ]; then
+    echo "tests: $((executed - failed - skipped)) passed, $failed failed, $skipped skipped"
+fi
+exit "$status"
