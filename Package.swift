@@ -81,6 +81,10 @@ let package = Package(
             dependencies: ["HeedDevice", "HeedReference", "HeedVerify", "HeedTestSupport"]
         ),
         .testTarget(
+            name: "HeedReferenceTests",
+            dependencies: ["HeedDevice", "HeedReference", "HeedTestSupport"]
+        ),
+        .testTarget(
             name: "HeedCLITests",
             dependencies: ["heed", "HeedTestSupport"]
         ),

@@ -16,7 +16,10 @@
 /// try backend.gemm(GemmDescriptor(m: 2, n: 2, k: 2), a: a, b: a, c: c)
 /// print(try backend.read(c, as: Float.self))   // [7, 10, 15, 22]
 /// ```
-public protocol Backend: AnyObject, Sendable {
+///
+/// The protocol is the sum of one protocol per op family (`GemmOps`, …), each declared
+/// beside its descriptors in `Ops/`, so a family's whole contract reads in one file.
+public protocol Backend: AnyObject, Sendable, GemmOps {
     /// A short human-readable name, for example `"OpenCL: NVIDIA H200"` or `"reference"`.
     var name: String { get }
 
@@ -36,11 +39,6 @@ public protocol Backend: AnyObject, Sendable {
 
     /// Waits until all work issued so far has finished.
     func synchronize() throws
-
-    // MARK: Ops
-
-    /// Batched row-major matrix product `C ← α·op(A)·op(B) + β·C` (see `GemmDescriptor`).
-    func gemm(_ descriptor: GemmDescriptor, a: any DeviceBuffer, b: any DeviceBuffer, c: any DeviceBuffer) throws
 }
 
 extension Backend {

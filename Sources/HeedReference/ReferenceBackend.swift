@@ -1,5 +1,10 @@
 import HeedDevice
 
+/// The reference definitions of Heed's ops, generic over the floating-point type so
+/// that gradient checks can run them in Double. Short loops, no cleverness; one file
+/// per op family in `Ops/`.
+public enum Reference {}
+
 /// The CPU oracle: every op as short, obvious Swift loops, with sums accumulated in
 /// Double. The OpenCL backend is correct when it agrees with this one.
 ///
@@ -47,24 +52,18 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
 
     public func synchronize() throws {}
 
-    // MARK: Ops
-
-    public func gemm(_ descriptor: GemmDescriptor, a: any DeviceBuffer, b: any DeviceBuffer, c: any DeviceBuffer) throws {
-        let (a, b, c) = (try floats(a, "gemm", "A"), try floats(b, "gemm", "B"), try floats(c, "gemm", "C"))
-        try descriptor.validate(aCount: a.count, bCount: b.count, cCount: c.count)
-        Reference.gemm(descriptor, a: a.floats, b: b.floats, c: &c.floats)
-    }
-
     // MARK: Helpers
 
-    func own(_ buffer: any DeviceBuffer, _ op: String, _ argument: String) throws -> ReferenceBuffer {
+    /// `buffer` as this backend's type, or a clear error naming the op and argument.
+    public func own(_ buffer: any DeviceBuffer, _ op: String, _ argument: String) throws -> ReferenceBuffer {
         guard let buffer = buffer as? ReferenceBuffer else {
             throw HeedError.foreignBuffer(op: "\(op) (\(argument))", expected: "reference")
         }
         return buffer
     }
 
-    func floats(_ buffer: any DeviceBuffer, _ op: String, _ argument: String) throws -> ReferenceBuffer {
+    /// `buffer` as a float32 buffer of this backend, or a clear error.
+    public func floats(_ buffer: any DeviceBuffer, _ op: String, _ argument: String) throws -> ReferenceBuffer {
         let buffer = try own(buffer, op, argument)
         try buffer.expect(.float32, for: op, argument: argument)
         return buffer

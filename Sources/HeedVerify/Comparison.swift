@@ -8,6 +8,13 @@ public struct Comparison: Sendable {
     public let firstFailure: String?
     public var passed: Bool { firstFailure == nil }
 
+    init(maxAbsoluteError: Double, maxRelativeError: Double, tolerance: Tolerance, firstFailure: String?) {
+        self.maxAbsoluteError = maxAbsoluteError
+        self.maxRelativeError = maxRelativeError
+        self.tolerance = tolerance
+        self.firstFailure = firstFailure
+    }
+
     /// Compares element by element. A NaN or infinity where the reference is finite
     /// fails (so output buffers poisoned with NaN catch unwritten elements); so does
     /// a length mismatch.

@@ -21,10 +21,15 @@ public struct VerificationCase: Sendable {
 public enum VerificationSuite {
     /// All cases, or those whose op name starts with `filter` (`gemm`, `conv2d`, …).
     public static func cases(matching filter: String? = nil) -> [VerificationCase] {
-        let all = GemmVerification.cases
+        let all = families.flatMap { $0 }
         guard let filter, !filter.isEmpty else { return all }
         return all.filter { $0.op == filter || $0.op.hasPrefix(filter + ".") }
     }
+
+    /// One list per op family, in the order `heed verify` prints them.
+    static let families: [[VerificationCase]] = [
+        GemmVerification.cases,
+    ]
 
     /// The op names `--op` accepts.
     public static var opNames: [String] {

@@ -105,13 +105,20 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return try elapsedSeconds(of: event, call: kernel)
     }
 
+    /// `buffer` as a float32 buffer of this backend, or a clear error.
+    public func floats(_ buffer: any DeviceBuffer, _ op: String, _ argument: String) throws -> OpenCLBuffer {
+        let buffer = try own(buffer, op, argument)
+        try buffer.expect(.float32, for: op, argument: argument)
+        return buffer
+    }
+
     /// Runs `body` with the queue, under the lock, for libraries that enqueue on it (CLBlast).
     func withQueue<T>(_ body: (cl_command_queue) throws -> T) throws -> T {
         try lock.withLock { try body(context.queue) }
     }
 
     /// `buffer` as this backend's type, or a clear error naming the op and argument.
-    func own(_ buffer: any DeviceBuffer, _ op: String, _ argument: String) throws -> OpenCLBuffer {
+    public func own(_ buffer: any DeviceBuffer, _ op: String, _ argument: String) throws -> OpenCLBuffer {
         guard let buffer = buffer as? OpenCLBuffer else {
             throw HeedError.foreignBuffer(op: "\(op) (\(argument))", expected: "OpenCL")
         }

@@ -1,9 +1,5 @@
 import HeedDevice
 
-/// The reference definitions of Heed's ops, generic over the floating-point type so
-/// that gradient checks can run them in Double. Short loops, no cleverness.
-public enum Reference {}
-
 extension Reference {
     /// `C_b ← α·op(A_b)·op(B_b) + β·C_b` for every matrix b of the batch; see
     /// `GemmDescriptor` for the layout. Each dot product is summed in Double.
@@ -27,5 +23,13 @@ extension Reference {
                 }
             }
         }
+    }
+}
+
+extension ReferenceBackend {
+    public func gemm(_ descriptor: GemmDescriptor, a: any DeviceBuffer, b: any DeviceBuffer, c: any DeviceBuffer) throws {
+        let (a, b, c) = (try floats(a, "gemm", "A"), try floats(b, "gemm", "B"), try floats(c, "gemm", "C"))
+        try descriptor.validate(aCount: a.count, bCount: b.count, cCount: c.count)
+        Reference.gemm(descriptor, a: a.floats, b: b.floats, c: &c.floats)
     }
 }

@@ -8,10 +8,7 @@ import COpenCL
 /// of one uses `CLBlastSgemm` and larger batches `CLBlastSgemmStridedBatched`.
 extension OpenCLBackend {
     public func gemm(_ d: GemmDescriptor, a: any DeviceBuffer, b: any DeviceBuffer, c: any DeviceBuffer) throws {
-        let a = try own(a, "gemm", "A")
-        let b = try own(b, "gemm", "B")
-        let c = try own(c, "gemm", "C")
-        for (buffer, name) in [(a, "A"), (b, "B"), (c, "C")] { try buffer.expect(.float32, for: "gemm", argument: name) }
+        let (a, b, c) = (try floats(a, "gemm", "A"), try floats(b, "gemm", "B"), try floats(c, "gemm", "C"))
         try d.validate(aCount: a.count, bCount: b.count, cCount: c.count)
         if d.isEmpty { return }
         if d.k == 0 {

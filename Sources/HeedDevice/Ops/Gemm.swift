@@ -1,3 +1,10 @@
+/// Matrix products. GEMM is the workhorse under convolution, linear layers and the
+/// attention heads.
+public protocol GemmOps {
+    /// Batched row-major matrix product `C ← α·op(A)·op(B) + β·C` (see `GemmDescriptor`).
+    func gemm(_ descriptor: GemmDescriptor, a: any DeviceBuffer, b: any DeviceBuffer, c: any DeviceBuffer) throws
+}
+
 /// A batched, row-major, single-precision matrix product, as CLBlast and BLAS define it:
 ///
 ///     for b in 0..<batchCount:  C_b ← α · op(A_b) · op(B_b) + β · C_b
