@@ -57,6 +57,14 @@ let package = Package(
             dependencies: ["HeedDevice", "HeedReference"]
         ),
 
+        // MARK: Graph layer and data
+
+        .target(name: "HeedSupport"),
+        .target(
+            name: "HeedGraph",
+            dependencies: ["HeedDevice", "HeedSupport"]
+        ),
+
         // MARK: Command-line tool
 
         .executableTarget(
@@ -83,6 +91,10 @@ let package = Package(
         .testTarget(
             name: "HeedReferenceTests",
             dependencies: ["HeedDevice", "HeedReference", "HeedTestSupport"]
+        ),
+        .testTarget(
+            name: "HeedGraphTests",
+            dependencies: ["HeedGraph", "HeedSupport", "HeedTestSupport"]
         ),
         .testTarget(
             name: "HeedCLITests",
