@@ -60,6 +60,15 @@ let package = Package(
         // MARK: Graph layer and data
 
         .target(name: "HeedSupport"),
+        // JPEG and PNG through libjpeg-turbo and libpng (C: libjpeg reports errors by longjmp).
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]
+        ),
+        .target(
+            name: "HeedData",
+            dependencies: ["CImageCodecs", "HeedDevice", "HeedSupport"]
+        ),
         .target(
             name: "HeedGraph",
             dependencies: ["HeedDevice", "HeedSupport"]
@@ -95,6 +104,10 @@ let package = Package(
         .testTarget(
             name: "HeedGraphTests",
             dependencies: ["HeedGraph", "HeedSupport", "HeedTestSupport"]
+        ),
+        .testTarget(
+            name: "HeedDataTests",
+            dependencies: ["HeedData", "HeedSupport"]
         ),
         .testTarget(
             name: "HeedCLITests",

@@ -5,8 +5,10 @@
 #   ocl-icd-opencl-dev  the OpenCL headers and ICD loader (libOpenCL)
 #   libclblast-dev      CLBlast, the OpenCL BLAS Heed's GEMM runs on
 #   pocl-opencl-icd     PoCL, OpenCL on the CPU (so every machine has a device)
+#   libjpeg-dev         libjpeg-turbo, to read JPEG image folders
+#   libpng-dev          libpng, to read PNG image folders and write attention maps
 
-HEED_SYSTEM_PACKAGES=(ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd)
+HEED_SYSTEM_PACKAGES=(ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd libjpeg-dev libpng-dev)
 
 heed_ensure_system_packages() {
     if ! command -v swift >/dev/null 2>&1; then

@@ -1,0 +1,88 @@
+import HeedDevice
+
+/// Per-channel normalisation `(x/255 − mean) / std`.
+public struct Normalization: Sendable, Equatable {
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(mean: [Float], std: [Float]) {
+        precondition(mean.count == std.count, "mean and std need one value per channel")
+        self.mean = mean
+        self.std = std
+    }
+
+    /// The CIFAR statistics of the reference implementation (DESIGN §4).
+    public static let cifar = Normalization(mean: [125.3 / 255, 123.0 / 255, 113.9 / 255],
+                                            std: [63.0 / 255, 62.1 / 255, 66.7 / 255])
+
+    /// The per-channel mean and standard deviation of a dataset, for sources without
+    /// published statistics (image folders, the synthetic set).
+    public static func measured(on dataset: ImageDataset) -> Normalization {
+        let plane = dataset.height * dataset.width
+        var mean = [Float](), std = [Float]()
+        for c in 0..<dataset.channels {
+            var sum = 0.0, squares = 0.0
+            for i in 0..<dataset.count {
+                let start = i * dataset.imageSize + c * plane
+                for value in dataset.pixels[start..<start + plane] {
+                    let x = Double(value) / 255
+                    sum += x
+                    squares += x * x
+                }
+            }
+            let n = Double(dataset.count * plane)
+            let m = sum / n
+            mean.append(Float(m))
+            std.append(Float(max((squares / n - m * m).squareRoot(), 1e-3)))
+        }
+        return Normalization(mean: mean, std: std)
+    }
+}
+
+/// Training-time augmentation of the reference recipe: reflect-pad, random crop back
+/// to the original size, random horizontal flip.
+public struct Augmentation: Sendable, Equatable {
+    /// Pixels of reflection padding on each side before the random crop (0: no crop).
+    public var padding: Int
+    public var horizontalFlip: Bool
+
+    public init(padding: Int = 4, horizontalFlip: Bool = true) {
+        self.padding = padding
+        self.horizontalFlip = horizontalFlip
+    }
+
+    public static let none = Augmentation(padding: 0, horizontalFlip: false)
+
+    /// Writes one augmented, normalised image (planar C×H×W) into `output`.
+    ///
+    /// The crop offset and the flip are drawn from `random`, so the same generator
+    /// state gives the same image.
+    func apply(_ image: ArraySlice<UInt8>, channels: Int, height: Int, width: Int,
+               normalization: Normalization, random: inout SeededGenerator,
+               into output: inout [Float], at offset: Int) {
+        let dx = padding > 0 ? Int.random(in: -padding...padding, using: &random) : 0
+        let dy = padding > 0 ? Int.random(in: -padding...padding, using: &random) : 0
+        let flip = horizontalFlip && Bool.random(using: &random)
+        let base = image.startIndex
+        for c in 0..<channels {
+            let scale = 1 / (255 * normalization.std[c])
+            let shift = normalization.mean[c] / normalization.std[c]
+            for y in 0..<height {
+                let sourceY = reflect(y + dy, height)
+                for x in 0..<width {
+                    let sourceX = reflect((flip ? width - 1 - x : x) + dx, width)
+                    let value = Float(image[base + (c * height + sourceY) * width + sourceX])
+                    output[offset + (c * height + y) * width + x] = value * scale - shift
+                }
+            }
+        }
+    }
+
+    /// Reflection without repeating the edge (NumPy/PyTorch "reflect"): −1 → 1, n → n − 2.
+    private func reflect(_ i: Int, _ n: Int) -> Int {
+        guard n > 1 else { return 0 }
+        var i = i
+        while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i }
+        return i
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import HeedSupport
+
+/// CIFAR-10 and CIFAR-100 in the binary layout users download
+/// (https://www.cs.toronto.edu/~kriz/cifar.html).
+///
+/// CIFAR-10: `data_batch_1.bin` … `data_batch_5.bin` and `test_batch.bin`, records of
+/// 1 label byte + 3072 pixel bytes. CIFAR-100: `train.bin` and `test.bin`, records of
+/// a coarse label byte, a fine label byte + 3072 pixel bytes. Pixels are 32×32 planar
+/// R, G, B, rows top to bottom.
+public enum CIFAR {
+    public enum Variant: String, Sendable, CaseIterable {
+        case cifar10
+        /// CIFAR-100 with its 100 fine labels.
+        case cifar100
+        /// CIFAR-100 with its 20 coarse labels (super-classes).
+        case cifar100Coarse = "cifar100-coarse"
+
+        public var classCount: Int {
+            switch self {
+            case .cifar10: return 10
+            case .cifar100: return 100
+            case .cifar100Coarse: return 20
+            }
+        }
+
+        var labelBytes: Int { self == .cifar10 ? 1 : 2 }
+        var recordSize: Int { labelBytes + 3072 }
+
+        func files(_ split: Split) -> [String] {
+            switch (self, split) {
+            case (.cifar10, .train): return (1...5).map { "data_batch_\($0).bin" }
+            case (.cifar10, .test): return ["test_batch.bin"]
+            case (_, .train): return ["train.bin"]
+            case (_, .test): return ["test.bin"]
+            }
+        }
+    }
+
+    public enum Split: String, Sendable { case train, test }
+
+    /// Loads one split from `directory`, validating every file.
+    ///
+    /// Also looks in the sub-folders the official archives unpack to
+    /// (`cifar-10-batches-bin`, `cifar-100-binary`).
+    ///
+    /// - Throws: `FileError` naming the file: missing folder or file, a size that is not
+    ///   a whole number of records, a label out of range.
+    public static func load(_ variant: Variant, split: Split, from directory: URL) throws -> ImageDataset {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw FileError(path: directory.path, problem: "no such folder (expected the CIFAR binary files there)")
+        }
+        let folder = resolveFolder(directory, variant: variant)
+        var pixels: [UInt8] = []
+        var labels: [Int32] = []
+        for name in variant.files(split) {
+            let url = folder.appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                let problem = FileManager.default.fileExists(atPath: url.path) ? "cannot be read" : "missing \(variant.rawValue) file"
+                throw FileError(path: url.path, problem: problem)
+            }
+            let bytes = [UInt8](data)
+            guard !bytes.isEmpty, bytes.count % variant.recordSize == 0 else {
+                throw FileError(path: url.path, problem:
+                    "truncated or not \(variant.rawValue): \(bytes.count) bytes is not a whole number of \(variant.recordSize)-byte records")
+            }
+            let records = bytes.count / variant.recordSize
+            pixels.reserveCapacity(pixels.count + records * 3072)
+            for record in 0..<records {
+                let start = record * variant.recordSize
+                let label = Int(bytes[start + (variant == .cifar100 ? 1 : 0)])
+                guard label < variant.classCount else {
+                    throw FileError(path: url.path, problem:
+                        "record \(record) has label \(label), outside 0..<\(variant.classCount) for \(variant.rawValue)")
+                }
+                labels.append(Int32(label))
+                pixels += bytes[start + variant.labelBytes..<start + variant.recordSize]
+            }
+        }
+        return ImageDataset(name: "\(variant.rawValue)/\(split.rawValue)",
+                            classNames: (0..<variant.classCount).map { "class \($0)" },
+                            channels: 3, height: 32, width: 32, pixels: pixels, labels: labels)
+    }
+
+    private static func resolveFolder(_ directory: URL, variant: Variant) -> URL {
+        let first = variant.files(.train)[0]
+        for candidate in ["", "cifar-10-batches-bin", "cifar-100-binary"] {
+            let folder = candidate.isEmpty ? directory : directory.appendingPathComponent(candidate)
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent(first).path) { return folder }
+        }
+        return directory
+    }
+
+    /// Writes a dataset in the CIFAR binary layout (for tests and for exporting the
+    /// synthetic set). Images must be 3×32×32.
+    public static func encode(_ dataset: ImageDataset, as variant: Variant) -> [UInt8] {
+        precondition(dataset.channels == 3 && dataset.height == 32 && dataset.width == 32, "CIFAR images are 3×32×32")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(dataset.count * variant.recordSize)
+        for index in 0..<dataset.count {
+            let label = UInt8(dataset.labels[index])
+            switch variant {
+            case .cifar10: bytes.append(label)
+            case .cifar100: bytes += [label / 5, label]     // coarse label is not known here: any value is valid
+            case .cifar100Coarse: bytes += [label, 0]
+            }
+            bytes += dataset.image(index)
+        }
+        return bytes
+    }
+}

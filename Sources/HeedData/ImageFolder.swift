@@ -1,0 +1,73 @@
+import Foundation
+import HeedSupport
+
+/// A folder of images, one sub-folder per class (`root/<class>/<image>.jpg|.png`), as
+/// fine-grained datasets (birds, cars, aircraft) are usually laid out and as
+/// torchvision's `ImageFolder` reads them: classes in sorted order of their folder
+/// names, images in sorted order of their file names.
+public enum ImageFolder {
+    /// File extensions read (case-insensitive); other files are ignored.
+    public static let extensions: Set<String> = ["jpg", "jpeg", "png"]
+
+    /// Decodes every image, resized to `width × height`, in parallel.
+    ///
+    /// - Throws: `FileError` naming the folder or the first image that cannot be
+    ///   decoded: a missing folder, a folder without class sub-folders or images,
+    ///   an unreadable or corrupt image.
+    public static func load(from root: URL, width: Int, height: Int, name: String? = nil) throws -> ImageDataset {
+        let fileManager = FileManager.default
+        var isFolder: ObjCBool = false
+        guard fileManager.fileExists(atPath: root.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw FileError(path: root.path, problem: "no such folder (expected one sub-folder of images per class)")
+        }
+        let classNames = try fileManager.contentsOfDirectory(atPath: root.path)
+            .filter { !$0.hasPrefix(".") }
+            .filter { fileManager.fileExists(atPath: root.appendingPathComponent($0).path, isDirectory: &isFolder) && isFolder.boolValue }
+            .sorted()
+        guard !classNames.isEmpty else {
+            throw FileError(path: root.path, problem: "no class sub-folders (expected root/<class>/<image>.jpg)")
+        }
+        var found: [(url: URL, label: Int32)] = []
+        for (label, className) in classNames.enumerated() {
+            let folder = root.appendingPathComponent(className)
+            let images = try fileManager.contentsOfDirectory(atPath: folder.path)
+                .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }
+                .sorted()
+            found += images.map { (folder.appendingPathComponent($0), Int32(label)) }
+        }
+        let files = found
+        guard !files.isEmpty else {
+            throw FileError(path: root.path, problem: "the class folders hold no .jpg, .jpeg or .png files")
+        }
+
+        let imageSize = 3 * width * height
+        let results = Results(count: files.count)
+        DispatchQueue.concurrentPerform(iterations: files.count) { index in
+            do {
+                let image = try RGBImage.read(from: files[index].url).resized(width: width, height: height)
+                results.set(index, .success(image.planar))
+            } catch {
+                results.set(index, .failure(error))
+            }
+        }
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(files.count * imageSize)
+        for result in results.values {
+            pixels += try result!.get()
+        }
+        return ImageDataset(name: name ?? root.lastPathComponent, classNames: classNames, channels: 3,
+                            height: height, width: width, pixels: pixels, labels: files.map(\.label))
+    }
+
+    /// Slots filled from concurrent decoders; each index is written once.
+    private final class Results: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var values: [Result<[UInt8], any Error>?]
+
+        init(count: Int) { values = Array(repeating: nil, count: count) }
+
+        func set(_ index: Int, _ value: Result<[UInt8], any Error>) {
+            lock.withLock { values[index] = value }
+        }
+    }
+}
