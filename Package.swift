@@ -74,13 +74,28 @@ let package = Package(
             dependencies: ["HeedDevice", "HeedSupport"]
         ),
 
+        // MARK: Models and training
+
+        .target(
+            name: "HeedModels",
+            dependencies: ["HeedDevice", "HeedGraph"]
+        ),
+        .target(
+            name: "HeedTraining",
+            dependencies: ["HeedData", "HeedDevice", "HeedGraph", "HeedModels"]
+        ),
+
         // MARK: Command-line tool
 
         .executableTarget(
             name: "heed",
             dependencies: [
+                "HeedData",
                 "HeedDevice",
+                "HeedGraph",
+                "HeedModels",
                 "HeedReference",
+                "HeedTraining",
                 "HeedVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -11,6 +11,6 @@ struct Heed: ParsableCommand {
             `heed devices` lists them.
             """,
         version: "0.1.0",
-        subcommands: [Devices.self, Verify.self]
+        subcommands: [Devices.self, Verify.self, Train.self]
     )
 }

@@ -1,0 +1,116 @@
+import HeedDevice
+
+/// An n-dimensional float32 array on a backend, with reverse-mode autograd.
+///
+/// A tensor produced by an op on tensors that require gradients remembers how it was
+/// made (its `origin`: the op's inputs and gradient rule); `backward()` on a scalar
+/// walks those records in reverse and accumulates `gradient` on every tensor that
+/// requires one (parameters). Inside `Tensor.withoutGradients { … }` nothing is
+/// recorded (evaluation).
+///
+/// ```swift
+/// let w = try Tensor(parameter: [1, 2, 3, 4], shape: [2, 2], on: backend)
+/// let x = try Tensor([1, 1], shape: [1, 2], on: backend)
+/// let loss = try x.matmul(w).sum()
+/// try loss.backward()
+/// try w.gradient!.values()          // [1, 1, 1, 1]
+/// ```
+///
+/// `@unchecked Sendable`: a tensor belongs to one training loop at a time; its
+/// buffer's contents are ordered by the backend's queue.
+public final class Tensor: @unchecked Sendable, CustomStringConvertible {
+    public let shape: [Int]
+    public let storage: any DeviceBuffer
+    public let backend: any Backend
+    /// Whether gradients flow to this tensor (parameters, and results computed from them).
+    public let requiresGradient: Bool
+    /// The accumulated ∂loss/∂self, for tensors that require gradients and are leaves
+    /// (parameters). `zeroGradient()` clears it.
+    public internal(set) var gradient: Tensor?
+    /// How this tensor was computed, when recorded for backward.
+    let origin: Origin?
+
+    /// The record of one op: its differentiable inputs and its gradient rule.
+    struct Origin {
+        let op: String
+        let inputs: [Tensor]
+        /// Maps ∂loss/∂output to ∂loss/∂input for each input (nil: no gradient).
+        let backward: (Tensor) throws -> [Tensor?]
+    }
+
+    init(shape: [Int], storage: any DeviceBuffer, backend: any Backend, requiresGradient: Bool, origin: Origin?) {
+        precondition(shape.reduce(1, *) == storage.count, "shape \(shape) for \(storage.count) elements")
+        self.shape = shape
+        self.storage = storage
+        self.backend = backend
+        self.requiresGradient = requiresGradient
+        self.origin = origin
+    }
+
+    /// A constant tensor (no gradient) holding `values`.
+    public convenience init(_ values: [Float], shape: [Int], on backend: any Backend) throws {
+        try Self.checkShape(shape, count: values.count)
+        self.init(shape: shape, storage: try backend.makeBuffer(values), backend: backend, requiresGradient: false, origin: nil)
+    }
+
+    /// A leaf that accumulates gradients: a learnable parameter.
+    public convenience init(parameter values: [Float], shape: [Int], on backend: any Backend) throws {
+        try Self.checkShape(shape, count: values.count)
+        self.init(shape: shape, storage: try backend.makeBuffer(values), backend: backend, requiresGradient: true, origin: nil)
+    }
+
+    /// A constant tensor of `shape` filled with `value`.
+    public static func filled(_ value: Float, shape: [Int], on backend: any Backend) throws -> Tensor {
+        let tensor = try uninitialized(shape: shape, on: backend)
+        try backend.fill(tensor.storage, with: value)
+        return tensor
+    }
+
+    /// A constant tensor whose contents are about to be written by an op.
+    static func uninitialized(shape: [Int], on backend: any Backend) throws -> Tensor {
+        Tensor(shape: shape, storage: try backend.makeBuffer(count: shape.reduce(1, *), of: Float.self),
+               backend: backend, requiresGradient: false, origin: nil)
+    }
+
+    public var count: Int { storage.count }
+    public var rank: Int { shape.count }
+
+    /// The contents, copied to the host (waits for pending work).
+    public func values() throws -> [Float] {
+        try backend.read(storage, as: Float.self)
+    }
+
+    /// The single value of a one-element tensor.
+    public func item() throws -> Float {
+        guard count == 1 else { throw HeedError.shapeMismatch(op: "item", "tensor of shape \(shape) is not a scalar") }
+        return try values()[0]
+    }
+
+    /// Overwrites the contents (for loading weights); shape and element count must match.
+    public func assign(_ values: [Float]) throws {
+        try backend.write(values, to: storage)
+    }
+
+    /// The same storage viewed with another shape of the same element count (no copy).
+    /// Gradients flow through unchanged in layout.
+    public func reshaped(_ newShape: [Int]) throws -> Tensor {
+        guard newShape.reduce(1, *) == count else {
+            throw HeedError.shapeMismatch(op: "reshape", "\(shape) (\(count) elements) cannot become \(newShape)")
+        }
+        return Tensor.result(op: "reshape", shape: newShape, storage: storage, inputs: [self]) { gradient in
+            [try gradient.reshaped(self.shape)]
+        }
+    }
+
+    public func zeroGradient() {
+        gradient = nil
+    }
+
+    public var description: String { "Tensor(\(shape.map(String.init).joined(separator: "×")))" }
+
+    static func checkShape(_ shape: [Int], count: Int) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == count else {
+            throw HeedError.shapeMismatch(op: "tensor", "\(count) values for shape \(shape)")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import HeedDevice
+import HeedSupport
+
+/// Model weights as safetensors, named as PyTorch names them (DESIGN §6): a
+/// `state_dict` saved by `safetensors.torch.save_file` loads unchanged, and a Heed
+/// file loads in PyTorch.
+public enum Checkpoint {
+    /// The model's parameters and buffers (F32) and persistent counters (I64,
+    /// PyTorch's `num_batches_tracked`), with `metadata` in the header.
+    public static func weights(of model: Module, metadata: [String: String] = [:]) throws -> SafeTensors {
+        var file = SafeTensors(metadata: metadata)
+        for (name, tensor) in model.state {
+            file.tensors[name] = .init(shape: tensor.shape, floats: try tensor.values())
+        }
+        for (name, counter) in model.namedCounters() {
+            file.tensors[name] = .init(shape: [], int64s: [counter.value])
+        }
+        return file
+    }
+
+    /// Copies the tensors of `file` into `model`.
+    ///
+    /// Every parameter and buffer must be present with its exact shape (a file for
+    /// another depth or width is refused, naming the first tensor that differs).
+    /// Counters (`num_batches_tracked`) are optional. Entries the model does not
+    /// have are an error unless listed in `ignoring`.
+    ///
+    /// - Parameter path: names the file in errors.
+    public static func load(_ file: SafeTensors, into model: Module, path: String, ignoring extra: Set<String> = []) throws {
+        var unused = Set(file.tensors.keys)
+        for (name, tensor) in model.state {
+            guard let entry = file.tensors[name] else {
+                throw FileError(path: path, problem: "missing tensor '\(name)' of shape \(tensor.shape) (wrong model options?)")
+            }
+            guard entry.shape == tensor.shape else {
+                throw FileError(path: path, problem: "tensor '\(name)' has shape \(entry.shape), the model needs \(tensor.shape) (wrong model options?)")
+            }
+            try tensor.assign(entry.floats())
+            unused.remove(name)
+        }
+        for (name, counter) in model.namedCounters(includingTransient: true) {
+            if let entry = file.tensors[name], let value = entry.int64s().first {
+                counter.value = value
+            }
+            unused.remove(name)
+        }
+        let unexpected = unused.subtracting(extra).sorted()
+        if !unexpected.isEmpty {
+            throw FileError(path: path, problem: "tensors the model does not have: \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? ", …" : "") (wrong model options?)")
+        }
+    }
+}
+
+/// Everything a training run needs to continue exactly where it stopped: weights,
+/// every counter, the optimizer's momentum buffers, the position (epoch, batch) and
+/// the seed all randomness is derived from. One safetensors file, written atomically.
+public struct TrainingCheckpoint {
+    /// Prefix of the momentum-buffer tensors in the file.
+    public static let momentumPrefix = "optimizer.momentum_buffer."
+    /// Prefix of the counters that are not part of the weights (dropout draws).
+    public static let counterPrefix = "training.counter."
+
+    /// Epoch to resume in (0-based) and the first batch of it not yet trained.
+    public var epoch: Int
+    public var batch: Int
+    /// Optimizer steps taken so far.
+    public var step: Int
+    public var seed: UInt64
+    /// The run's options as `key=value` strings (the model's shape and the recipe), so
+    /// a resumed run can refuse a mismatch and `heed predict` can rebuild the model.
+    public var options: [String: String]
+
+    public init(epoch: Int, batch: Int, step: Int, seed: UInt64, options: [String: String]) {
+        self.epoch = epoch
+        self.batch = batch
+        self.step = step
+        self.seed = seed
+        self.options = options
+    }
+
+    /// Writes the model, optimizer state and position to `url`, atomically.
+    public func save(model: Module, optimizer: SGD, to url: URL) throws {
+        var metadata = options
+        metadata["heed.epoch"] = String(epoch)
+        metadata["heed.batch"] = String(batch)
+        metadata["heed.step"] = String(step)
+        metadata["heed.seed"] = String(seed)
+        var file = try Checkpoint.weights(of: model, metadata: metadata)
+        for (name, buffer) in optimizer.momentumBuffers {
+            file.tensors[Self.momentumPrefix + name] = .init(shape: buffer.shape, floats: try buffer.values())
+        }
+        let persistent = Set(model.namedCounters().map(\.name))
+        for (name, counter) in model.namedCounters(includingTransient: true) where !persistent.contains(name) {
+            file.tensors[Self.counterPrefix + name] = .init(shape: [], int64s: [counter.value])
+        }
+        try file.write(to: url)
+    }
+
+    /// Reads a training checkpoint into `model` and `optimizer` and returns the position.
+    public static func restore(from url: URL, model: Module, optimizer: SGD) throws -> TrainingCheckpoint {
+        let file = try SafeTensors.read(from: url)
+        let path = url.path
+        func number<T: LosslessStringConvertible>(_ key: String) throws -> T {
+            guard let text = file.metadata[key], let value = T(text) else {
+                throw FileError(path: path, problem: "not a training checkpoint: metadata '\(key)' is missing (a weights-only file?)")
+            }
+            return value
+        }
+        let position = TrainingCheckpoint(epoch: try number("heed.epoch"), batch: try number("heed.batch"),
+                                          step: try number("heed.step"), seed: try number("heed.seed"),
+                                          options: file.metadata.filter { !$0.key.hasPrefix("heed.") })
+        let extra = Set(file.tensors.keys.filter { $0.hasPrefix(momentumPrefix) || $0.hasPrefix(counterPrefix) })
+        try Checkpoint.load(file, into: model, path: path, ignoring: extra)
+        var momentum: [String: [Float]] = [:]
+        for name in extra where name.hasPrefix(momentumPrefix) {
+            momentum[String(name.dropFirst(momentumPrefix.count))] = file.tensors[name]!.floats()
+        }
+        try optimizer.loadMomentumBuffers(momentum)
+        let counters = Dictionary(uniqueKeysWithValues: model.namedCounters(includingTransient: true).map { ($0.name, $0.counter) })
+        for name in extra where name.hasPrefix(counterPrefix) {
+            counters[String(name.dropFirst(counterPrefix.count))]?.value = file.tensors[name]!.int64s().first ?? 0
+        }
+        return position
+    }
+}

@@ -1,0 +1,29 @@
+import HeedDevice
+import HeedGraph
+
+/// A network that maps images to log-probabilities over classes, and knows its own
+/// training loss (the attention network adds a regulariser; Coarse2Fine a second view).
+public protocol ClassificationModel: Module {
+    var classCount: Int { get }
+
+    /// The training objective on a batch, and the log-probabilities it was computed from
+    /// (for the running accuracy). Called in training mode, recording gradients.
+    func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor)
+
+    /// The network's output (N, classes) as log-probabilities, in evaluation mode.
+    func logProbabilities(images: Tensor) throws -> Tensor
+}
+
+/// The baseline Wide ResNet as a classifier: log-softmax of its logits, NLL loss.
+extension WideResNet: ClassificationModel {
+    public var classCount: Int { configuration.classes }
+
+    public func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
+        let logp = try self(images).logSoftmax()
+        return (try logp.nllLoss(labels: labels), logp)
+    }
+
+    public func logProbabilities(images: Tensor) throws -> Tensor {
+        try self(images).logSoftmax()
+    }
+}

@@ -1,0 +1,167 @@
+import HeedGraph
+import HeedDevice
+
+/// The hyper-parameters of a Wide ResNet (Zagoruyko & Komodakis), as the attention
+/// paper's reference code builds it (DESIGN §3).
+public struct WideResNetConfiguration: Sendable, Equatable {
+    /// Total depth; (depth − 4) must be a multiple of 6.
+    public var depth: Int
+    /// Widening factor k: group widths are 16k, 32k, 64k.
+    public var width: Int
+    public var classes: Int
+    /// Channel-dropout probability inside each block (training only).
+    public var dropout: Float
+    public var inputChannels = 3
+
+    public init(depth: Int, width: Int, classes: Int, dropout: Float = 0) {
+        self.depth = depth
+        self.width = width
+        self.classes = classes
+        self.dropout = dropout
+    }
+
+    /// Blocks per group, n = (depth − 4) / 6.
+    public var blocksPerGroup: Int { (depth - 4) / 6 }
+    public var groupWidths: [Int] { [16 * width, 32 * width, 64 * width] }
+
+    public func validate() throws {
+        guard depth >= 10, (depth - 4) % 6 == 0 else {
+            throw HeedError.invalidArgument(op: "WideResNet", "depth \(depth): (depth − 4) must be a positive multiple of 6 (10, 16, 22, 28, 40, …)")
+        }
+        guard width >= 1 else { throw HeedError.invalidArgument(op: "WideResNet", "width \(width) must be at least 1") }
+        guard classes >= 2 else { throw HeedError.invalidArgument(op: "WideResNet", "\(classes) classes: need at least 2") }
+        guard (0..<1).contains(dropout) else { throw HeedError.invalidArgument(op: "WideResNet", "dropout \(dropout) must be in [0, 1)") }
+    }
+}
+
+/// The pre-activation residual block:
+///
+///     u = relu(bn0(x)); v = relu(bn1(conv0(u)));  [dropout2d(v)];  z = conv1(v)
+///     out = z + (ni ≠ no ? conv_reduce(x) : x)          — x, not u, as the reference
+///
+/// Parameters `bn0`, `conv0` (3×3, stride), `bn1`, `conv1` (3×3), `conv_reduce` (1×1,
+/// stride) when the width changes.
+public final class Block: Module {
+    public let bn0: BatchNorm
+    public let conv0: Conv2d
+    public let bn1: BatchNorm
+    public let conv1: Conv2d
+    public let convReduce: Conv2d?
+    public let dropout: Dropout2d?
+
+    public init(_ ni: Int, _ no: Int, stride: Int, dropout: Float, dropoutSeed: UInt64,
+                on backend: any Backend, random: inout SeededGenerator) throws {
+        bn0 = try BatchNorm(ni, on: backend)
+        conv0 = try Conv2d(ni, no, kernelSize: 3, stride: stride, padding: 1, on: backend, random: &random)
+        bn1 = try BatchNorm(no, on: backend)
+        conv1 = try Conv2d(no, no, kernelSize: 3, stride: 1, padding: 1, on: backend, random: &random)
+        convReduce = ni != no ? try Conv2d(ni, no, kernelSize: 1, stride: stride, on: backend, random: &random) : nil
+        self.dropout = dropout > 0 ? Dropout2d(probability: dropout, seed: dropoutSeed) : nil
+        super.init()
+        register(child: bn0, as: "bn0")
+        register(child: conv0, as: "conv0")
+        register(child: bn1, as: "bn1")
+        register(child: conv1, as: "conv1")
+        if let convReduce { register(child: convReduce, as: "conv_reduce") }
+        if let dropout = self.dropout { register(child: dropout, as: "dropout") }
+    }
+
+    /// The block's output, and u = relu(bn0(x)) (an attention module's input).
+    public func forward(_ x: Tensor) throws -> (output: Tensor, preActivation: Tensor) {
+        let u = try bn0(x).relu()
+        var v = try bn1(conv0(u)).relu()
+        if let dropout { v = try dropout(v) }
+        let z = try conv1(v)
+        let shortcut = try convReduce.map { try $0(x) } ?? x
+        return (try z.adding(shortcut), u)
+    }
+}
+
+/// A group of blocks at one width; block 0 changes width and stride.
+public final class Group: Module {
+    public let blocks: [Block]
+
+    public init(_ ni: Int, _ no: Int, count: Int, stride: Int, dropout: Float, dropoutSeed: UInt64,
+                on backend: any Backend, random: inout SeededGenerator) throws {
+        blocks = try (0..<count).map { index in
+            try Block(index == 0 ? ni : no, no, stride: index == 0 ? stride : 1, dropout: dropout,
+                      dropoutSeed: dropoutSeed &+ UInt64(index), on: backend, random: &random)
+        }
+        super.init()
+        for (index, block) in blocks.enumerated() { register(child: block, as: "block_\(index)") }
+    }
+
+    /// The group's output, and u of block 0 (an attention module's input).
+    public func forward(_ x: Tensor) throws -> (output: Tensor, firstPreActivation: Tensor) {
+        let (first, u) = try blocks[0].forward(x)
+        var output = first
+        for block in blocks.dropFirst() { output = try block.forward(output).output }
+        return (output, u)
+    }
+}
+
+/// The Wide ResNet trunk and classifier, baseline layout (DESIGN §3):
+///
+///     x = conv0(x); g0 = group_0(x); g1 = group_1(g0); g2 = group_2(g1)
+///     o = relu(bn(g2)); o = global average pool(o); logits = classifier(o)
+///
+/// With `attentionStem` (the attention network's trunk, DESIGN §4) the stem is
+/// relu(bn0(conv0(x))) and the final normalisation is named `bn_g2`.
+public final class WideResNet: Module {
+    public let configuration: WideResNetConfiguration
+    public let conv0: Conv2d
+    public let stemNorm: BatchNorm?
+    public let groups: [Group]
+    public let finalNorm: BatchNorm
+    public let classifier: Linear
+
+    /// What the trunk computed, for heads that attach to it.
+    public struct Features {
+        /// relu(final BN(g2)), before pooling: (N, 64k, h, w).
+        public let final: Tensor
+        /// u = relu(bn0(·)) inside block 0 of groups 1 and 2 (the inputs of attention modules att0 and att1).
+        public let group1Input: Tensor
+        public let group2Input: Tensor
+    }
+
+    public init(_ configuration: WideResNetConfiguration, attentionStem: Bool = false, on backend: any Backend, seed: UInt64) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        var random = SeededGenerator(seed: seed)
+        let widths = configuration.groupWidths
+        conv0 = try Conv2d(configuration.inputChannels, 16, kernelSize: 3, padding: 1, on: backend, random: &random)
+        stemNorm = attentionStem ? try BatchNorm(16, on: backend) : nil
+        groups = try (0..<3).map { g in
+            try Group(g == 0 ? 16 : widths[g - 1], widths[g], count: configuration.blocksPerGroup, stride: [1, 2, 2][g],
+                      dropout: configuration.dropout, dropoutSeed: seed &+ UInt64(1000 * (g + 1)), on: backend, random: &random)
+        }
+        finalNorm = try BatchNorm(widths[2], on: backend)
+        classifier = try Linear(widths[2], configuration.classes, on: backend, random: &random)
+        super.init()
+        register(child: conv0, as: "conv0")
+        if let stemNorm { register(child: stemNorm, as: "bn0") }
+        for (index, group) in groups.enumerated() { register(child: group, as: "group_\(index)") }
+        register(child: finalNorm, as: attentionStem ? "bn_g2" : "bn")
+        register(child: classifier, as: "classifier")
+    }
+
+    /// Runs the trunk on images (N, C, H, W).
+    public func features(_ images: Tensor) throws -> Features {
+        var x = try conv0(images)
+        if let stemNorm { x = try stemNorm(x).relu() }
+        let g0 = try groups[0].forward(x).output
+        let (g1, u1) = try groups[1].forward(g0)
+        let (g2, u2) = try groups[2].forward(g1)
+        return Features(final: try finalNorm(g2).relu(), group1Input: u1, group2Input: u2)
+    }
+
+    /// Classifier logits (N, classes) from the trunk's features.
+    public func logits(_ features: Features) throws -> Tensor {
+        try classifier(features.final.globalAveragePool())
+    }
+
+    /// Logits (N, classes) of images (N, C, H, W).
+    public func callAsFunction(_ images: Tensor) throws -> Tensor {
+        try logits(features(images))
+    }
+}

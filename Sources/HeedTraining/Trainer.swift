@@ -1,0 +1,184 @@
+import Foundation
+import HeedData
+import HeedDevice
+import HeedGraph
+import HeedModels
+
+/// The optimisation recipe and where a run keeps its files.
+public struct TrainingConfiguration: Sendable {
+    public var epochs: Int
+    public var optimizer: SGD.Configuration
+    public var schedule: LearningRateSchedule
+    /// Folder for `checkpoint.safetensors`, `model.safetensors` and `metrics.jsonl`.
+    public var outputDirectory: URL
+    /// Also checkpoint every this many steps (0: at the end of each epoch only).
+    public var checkpointInterval: Int
+    /// Stop (after checkpointing) once this many steps are done: an interruption on purpose.
+    public var stopAfterStep: Int?
+    public var showProgress: Bool
+
+    public init(epochs: Int, optimizer: SGD.Configuration, schedule: LearningRateSchedule, outputDirectory: URL,
+                checkpointInterval: Int = 50, stopAfterStep: Int? = nil, showProgress: Bool = true) {
+        self.epochs = epochs
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.outputDirectory = outputDirectory
+        self.checkpointInterval = checkpointInterval
+        self.stopAfterStep = stopAfterStep
+        self.showProgress = showProgress
+    }
+
+    public var checkpointURL: URL { outputDirectory.appendingPathComponent("checkpoint.safetensors") }
+    public var weightsURL: URL { outputDirectory.appendingPathComponent("model.safetensors") }
+    public var metricsURL: URL { outputDirectory.appendingPathComponent("metrics.jsonl") }
+}
+
+/// What a run achieved.
+public struct TrainingSummary: Sendable {
+    public var epochs: [EpochMetrics]
+    public var steps: Int
+    /// False when the run stopped early (`stopAfterStep`).
+    public var finished: Bool
+    public var seconds: Double
+}
+
+/// Runs the training loop: batches, loss, backward, SGD, evaluation every epoch,
+/// metrics, progress and checkpoints; resumes exactly from a checkpoint.
+public final class Trainer {
+    public let model: any ClassificationModel
+    public let backend: any Backend
+    public let train: BatchLoader
+    public let test: BatchLoader
+    public let configuration: TrainingConfiguration
+    /// The run's options (model shape, data, recipe) stored in every checkpoint.
+    public let options: [String: String]
+
+    public init(model: any ClassificationModel, backend: any Backend, train: BatchLoader, test: BatchLoader,
+                configuration: TrainingConfiguration, options: [String: String]) {
+        self.model = model
+        self.backend = backend
+        self.train = train
+        self.test = test
+        self.configuration = configuration
+        self.options = options
+    }
+
+    /// Trains from scratch, or with `resume` from `checkpoint.safetensors` in the output folder.
+    public func run(resume: Bool) throws -> TrainingSummary {
+        let started = Date()
+        try FileManager.default.createDirectory(at: configuration.outputDirectory, withIntermediateDirectories: true)
+        let optimizer = SGD(parameters: model.namedParameters, configuration: configuration.optimizer)
+        let metrics = MetricsLog(url: configuration.metricsURL)
+        var position = TrainingCheckpoint(epoch: 0, batch: 0, step: 0, seed: train.seed, options: options)
+        if resume {
+            position = try TrainingCheckpoint.restore(from: configuration.checkpointURL, model: model, optimizer: optimizer)
+            try checkOptionsMatch(position.options)
+            log("resuming at epoch \(position.epoch + 1), batch \(position.batch), step \(position.step)")
+        } else if FileManager.default.fileExists(atPath: configuration.metricsURL.path) {
+            try FileManager.default.removeItem(at: configuration.metricsURL)
+        }
+
+        while position.epoch < configuration.epochs {
+            let epoch = position.epoch
+            let epochStart = Date()
+            optimizer.configuration.learningRate = configuration.schedule.rate(base: configuration.optimizer.learningRate, epoch: epoch)
+            model.train()
+            let progress = configuration.showProgress
+                ? ProgressBar(label: "epoch \(epoch + 1)/\(configuration.epochs)", total: train.batchCount) : nil
+            var totals = RunningTotals()
+            for batch in train.batches(epoch: epoch, startingAt: position.batch) {
+                let images = try Tensor(batch.images, shape: [batch.count, train.dataset.channels, train.dataset.height, train.dataset.width], on: backend)
+                let labels = try backend.makeBuffer(batch.labels)
+                let (loss, logp) = try model.trainingLoss(images: images, labels: labels)
+                try loss.backward()
+                try optimizer.step()
+                try totals.add(loss: Double(loss.item()), logProbabilities: logp.values(), labels: batch.labels)
+                position.step += 1
+                position.batch += 1
+                progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart)))
+                if let stop = configuration.stopAfterStep, position.step >= stop {
+                    try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
+                    return TrainingSummary(epochs: try metrics.read(), steps: position.step, finished: false,
+                                           seconds: Date().timeIntervalSince(started))
+                }
+                if configuration.checkpointInterval > 0, position.step % configuration.checkpointInterval == 0 {
+                    try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
+                }
+            }
+            progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart)), final: true)
+
+            let (testLoss, testAccuracy) = try evaluate(test)
+            let seconds = Date().timeIntervalSince(epochStart)
+            let record = EpochMetrics(epoch: epoch + 1, learningRate: optimizer.configuration.learningRate,
+                                      trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
+                                      testLoss: testLoss, testAccuracy: testAccuracy, seconds: seconds,
+                                      imagesPerSecond: Double(totals.images) / seconds)
+            try metrics.append(record)
+            log(String(format: "epoch %d/%d: train loss %.4f, accuracy %.2f%% | test loss %.4f, accuracy %.2f%% | %.0f images/s",
+                       epoch + 1, configuration.epochs, record.trainLoss, 100 * record.trainAccuracy,
+                       testLoss, 100 * testAccuracy, record.imagesPerSecond))
+            position.epoch += 1
+            position.batch = 0
+            try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
+        }
+        try Checkpoint.weights(of: model, metadata: options).write(to: configuration.weightsURL)
+        return TrainingSummary(epochs: try metrics.read(), steps: position.step, finished: true,
+                               seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Mean loss and accuracy of the model over a loader, in evaluation mode.
+    public func evaluate(_ loader: BatchLoader) throws -> (loss: Double, accuracy: Double) {
+        model.eval()
+        defer { model.train() }
+        var totals = RunningTotals()
+        try Tensor.withoutGradients {
+            for batch in loader.batches(epoch: 0) {
+                let images = try Tensor(batch.images, shape: [batch.count, loader.dataset.channels, loader.dataset.height, loader.dataset.width], on: backend)
+                let logp = try model.logProbabilities(images: images).values()
+                let classes = logp.count / batch.count
+                let loss = batch.labels.enumerated().reduce(0.0) { $0 - Double(logp[$1.offset * classes + Int($1.element)]) }
+                try totals.add(loss: loss / Double(batch.count), logProbabilities: logp, labels: batch.labels)
+            }
+        }
+        return (totals.meanLoss, totals.accuracy)
+    }
+
+    private func checkOptionsMatch(_ saved: [String: String]) throws {
+        for (key, value) in options where saved[key] != nil && saved[key] != value && Self.modelKeys.contains(key) {
+            throw HeedError.invalidArgument(op: "resume", "the checkpoint was trained with \(key)=\(saved[key]!), this run asks for \(key)=\(value)")
+        }
+    }
+
+    /// Options that change the model's shape: a resumed run must keep them.
+    static let modelKeys: Set<String> = ["depth", "width", "classes", "attention_depth", "attention_width", "attention_gate", "coarse2fine"]
+
+    private func log(_ line: String) {
+        if configuration.showProgress { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
+    }
+}
+
+/// Loss and accuracy accumulated over batches.
+struct RunningTotals {
+    private(set) var images = 0
+    private var lossSum = 0.0
+    private var batches = 0
+    private var correct = 0
+
+    var meanLoss: Double { batches == 0 ? .nan : lossSum / Double(batches) }
+    var accuracy: Double { images == 0 ? .nan : Double(correct) / Double(images) }
+
+    mutating func add(loss: Double, logProbabilities: [Float], labels: [Int32]) throws {
+        let classes = logProbabilities.count / max(labels.count, 1)
+        for (index, label) in labels.enumerated() {
+            let row = logProbabilities[index * classes..<(index + 1) * classes]
+            if row.indices.max(by: { row[$0] < row[$1] }).map({ $0 - row.startIndex }) == Int(label) { correct += 1 }
+        }
+        lossSum += loss
+        batches += 1
+        images += labels.count
+    }
+
+    func summary(elapsed: TimeInterval) -> String {
+        String(format: "loss %.4f  acc %5.1f%%  %.0f img/s", meanLoss, 100 * accuracy, Double(images) / max(elapsed, 1e-9))
+    }
+}

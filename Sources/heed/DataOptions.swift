@@ -1,0 +1,125 @@
+import ArgumentParser
+import HeedGraph
+import Foundation
+import HeedData
+
+/// Where training data comes from and how it is batched.
+struct DataOptions: ParsableArguments {
+    enum Source: String, ExpressibleByArgument, CaseIterable {
+        case synthetic, cifar10, cifar100, cifar100Coarse = "cifar100-coarse", folder
+    }
+
+    @Option(name: .long, help: "synthetic (embedded, no download), cifar10, cifar100, cifar100-coarse, or folder.")
+    var dataset: Source = .synthetic
+
+    @Option(name: .long, help: "Folder with the CIFAR binary files, or with train/ and test/ image folders (one sub-folder per class).")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Side length images from a folder are resized to.")
+    var imageSize: Int = 64
+
+    @Option(name: .long, help: "Images per batch.")
+    var batchSize: Int = 64
+
+    @Flag(inversion: .prefixedNo, help: "Reflect-pad-4 random crops and horizontal flips in training.")
+    var augment = true
+
+    @Option(name: .long, help: "Synthetic set: training images.")
+    var syntheticTrain: Int = 4000
+
+    @Option(name: .long, help: "Synthetic set: test images.")
+    var syntheticTest: Int = 1000
+
+    @Option(name: .long, help: "Synthetic set: classes.")
+    var syntheticClasses: Int = 10
+
+    func validate() throws {
+        guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2 (batch norm needs two images)") }
+        guard imageSize >= 8 else { throw ValidationError("--image-size must be at least 8") }
+        if dataset != .synthetic && dataDir == nil {
+            throw ValidationError("--dataset \(dataset.rawValue) needs --data-dir")
+        }
+        guard syntheticClasses >= 2, syntheticTrain >= syntheticClasses, syntheticTest >= 1 else {
+            throw ValidationError("the synthetic set needs at least 2 classes and one training image per class")
+        }
+    }
+
+    var augmentation: Augmentation { augment ? Augmentation(padding: 4, horizontalFlip: true) : .none }
+
+    func load(seed: UInt64) throws -> (train: ImageDataset, test: ImageDataset) {
+        let directory = URL(fileURLWithPath: dataDir ?? ".")
+        switch dataset {
+        case .synthetic:
+            var configuration = SyntheticFineGrained.Configuration()
+            configuration.trainCount = syntheticTrain
+            configuration.testCount = syntheticTest
+            configuration.classes = syntheticClasses
+            return SyntheticFineGrained.make(configuration, seed: seed)
+        case .cifar10, .cifar100, .cifar100Coarse:
+            let variant = CIFAR.Variant(rawValue: dataset.rawValue)!
+            return (try CIFAR.load(variant, split: .train, from: directory), try CIFAR.load(variant, split: .test, from: directory))
+        case .folder:
+            let train = try ImageFolder.load(from: directory.appendingPathComponent("train"), width: imageSize, height: imageSize, name: "folder/train")
+            let test = try ImageFolder.load(from: directory.appendingPathComponent("test"), width: imageSize, height: imageSize, name: "folder/test")
+            guard train.classNames == test.classNames else {
+                throw ValidationError("train/ and test/ in \(directory.path) have different class folders")
+            }
+            return (train, test)
+        }
+    }
+
+    /// CIFAR's published statistics for CIFAR, measured on the training set otherwise.
+    func normalization(for train: ImageDataset) -> Normalization {
+        switch dataset {
+        case .cifar10, .cifar100, .cifar100Coarse: return .cifar
+        case .synthetic, .folder: return .measured(on: train)
+        }
+    }
+
+    func options(_ normalization: Normalization) -> [String: String] {
+        ["dataset": dataset.rawValue, "batch_size": String(batchSize),
+         "normalization_mean": normalization.mean.map { String($0) }.joined(separator: ","),
+         "normalization_std": normalization.std.map { String($0) }.joined(separator: ",")]
+    }
+}
+
+/// The SGD recipe.
+struct OptimisationOptions: ParsableArguments {
+    @Option(name: .long, help: "Epochs to train.")
+    var epochs: Int = 6
+
+    @Option(name: .customLong("lr"), help: "Base learning rate.")
+    var learningRate: Float = 0.1
+
+    @Option(name: .long, help: "SGD momentum.")
+    var momentum: Float = 0.9
+
+    @Option(name: .long, help: "Weight decay (L2 on every parameter, as torch.optim.SGD).")
+    var weightDecay: Float = 5e-4
+
+    @Flag(inversion: .prefixedNo, help: "Nesterov momentum.")
+    var nesterov = true
+
+    @Option(name: .long, help: "Learning-rate schedule: cosine, constant, or multistep:EPOCHS:FACTOR (the reference: multistep:60,120,160:0.2).")
+    var schedule: String = "cosine"
+
+    func validate() throws {
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        guard learningRate > 0 else { throw ValidationError("--lr must be positive") }
+        guard (0..<1).contains(momentum) else { throw ValidationError("--momentum must be in [0, 1)") }
+        guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be 0 or more") }
+        _ = try self.schedule()
+    }
+
+    var sgd: SGD.Configuration {
+        SGD.Configuration(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay, nesterov: nesterov)
+    }
+
+    func schedule() throws -> LearningRateSchedule {
+        do {
+            return try LearningRateSchedule(parsing: schedule, epochs: epochs)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import HeedData
+import HeedDevice
+import HeedGraph
+import HeedModels
+import HeedTraining
+
+/// `heed train`: trains a Wide ResNet on the synthetic default, CIFAR or an image folder.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a network on an OpenCL device.",
+        discussion: """
+            With no arguments: a WRN-10-1 on the embedded synthetic fine-grained dataset (no download), \
+            a few minutes on a CPU. Writes checkpoint.safetensors (to resume), model.safetensors (weights, \
+            loadable in PyTorch) and metrics.jsonl into --output.
+            """)
+
+    @OptionGroup(title: "Model") var model: ModelOptions
+    @OptionGroup(title: "Data") var data: DataOptions
+    @OptionGroup(title: "Optimisation") var optimisation: OptimisationOptions
+    @OptionGroup var device: DeviceOptions
+
+    @Option(name: .long, help: "Folder for checkpoints and metrics.")
+    var output: String = "runs/latest"
+
+    @Option(name: .long, help: "Seed of every random choice: weights, shuffling, augmentation, dropout, synthetic data.")
+    var seed: UInt64 = 1
+
+    @Flag(name: .long, help: "Continue from checkpoint.safetensors in --output, exactly where it stopped.")
+    var resume = false
+
+    @Option(name: .long, help: "Also write the checkpoint every N steps (0: only at the end of each epoch).")
+    var checkpointEvery: Int = 50
+
+    @Option(name: .long, help: ArgumentHelp("Stop after N steps (after checkpointing), as if interrupted.", visibility: .hidden))
+    var stopAfterStep: Int?
+
+    @Flag(name: .long, help: "No progress bar or per-epoch lines (the summary is still printed).")
+    var quiet = false
+
+    func validate() throws {
+        try optimisation.validate()
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
+    }
+
+    func run() throws {
+        let backend = try device.openBackend()
+        let (train, test) = try data.load(seed: seed)
+        let network = try model.build(classes: train.classCount, on: backend, seed: seed)
+        let normalization = data.normalization(for: train)
+        let trainLoader = BatchLoader(dataset: train, batchSize: data.batchSize, shuffle: true, dropLast: true,
+                                      augmentation: data.augmentation, normalization: normalization, seed: seed)
+        let testLoader = BatchLoader(dataset: test, batchSize: data.batchSize, shuffle: false, dropLast: false,
+                                     normalization: normalization, seed: seed)
+        let outputURL = URL(fileURLWithPath: output)
+        let configuration = TrainingConfiguration(
+            epochs: optimisation.epochs, optimizer: optimisation.sgd, schedule: try optimisation.schedule(),
+            outputDirectory: outputURL, checkpointInterval: checkpointEvery, stopAfterStep: stopAfterStep, showProgress: !quiet)
+        let options = model.options(classes: train.classCount)
+            .merging(data.options(normalization)) { $1 }
+            .merging(["seed": String(seed)]) { $1 }
+
+        print("heed train: \(network.describe()) (\(network.parameterCount) parameters) on \(backend.name)")
+        print("data: \(train.name) \(train.count) images, \(test.name) \(test.count) images, \(train.classCount) classes, "
+              + "\(train.channels)×\(train.height)×\(train.width)")
+        let trainer = Trainer(model: network, backend: backend, train: trainLoader, test: testLoader,
+                              configuration: configuration, options: options)
+        let summary = try trainer.run(resume: resume)
+        guard summary.finished else {
+            print("stopped after step \(summary.steps); continue with --resume (checkpoint: \(configuration.checkpointURL.path))")
+            return
+        }
+        if let last = summary.epochs.last {
+            let best = summary.epochs.map(\.testAccuracy).max() ?? last.testAccuracy
+            print(String(format: "done: %d epochs, %d steps in %@; test accuracy %.2f%% (best %.2f%%, chance %.1f%%)",
+                         last.epoch, summary.steps, ProgressBar.duration(summary.seconds), 100 * last.testAccuracy,
+                         100 * best, 100.0 / Double(train.classCount)))
+        }
+        print("weights: \(configuration.weightsURL.path)")
+        print("checkpoint: \(configuration.checkpointURL.path)")
+        print("metrics: \(configuration.metricsURL.path)")
+    }
+}
