@@ -38,6 +38,8 @@ public enum KernelLibrary {
 
     private static let embedded: [String: [UInt8]] = [
         "blas": PackageResources.blas_cl,
+        "conv": PackageResources.conv_cl,
+        "pooling": PackageResources.pooling_cl,
     ]
 }
 

@@ -1,0 +1,126 @@
+// =================================================================================
+// conv.cl: the non-GEMM parts of 2-D convolution and of linear layers.
+//
+// Convolution runs as im2col + GEMM (CLBlast) on a chunk of `chunk` images at a
+// time. The column matrix of a chunk has one row per (c, i, j) tap of the kernel
+// and one column per (image, output position):
+//
+//   col: float[C·kh·kw][chunk·P],  P = H'·W',
+//        col[((c·kh + i)·kw + j)·(chunk·P) + m·P + y·W' + x]
+//          = input[n0 + m, c, y·s − pad + i, x·s − pad + j]   (0 outside the image)
+//
+// so that output_m (O × P) = weight (O × C·kh·kw) · col[:, m·P ..< (m+1)·P].
+//
+// conv2d_im2col:  input (N, C, H, W) → col for images n0 ..< n0 + chunk.
+//   Work item (q, r) writes col[r][q]; global (chunk·P, C·kh·kw).
+// conv2d_col2im:  col-shaped gradient → ∂L/∂input of images n0 ..< n0 + chunk,
+//   each input element gathering the ≤ kh·kw column entries that read it (no atomics,
+//   deterministic). Work item (w, h, m·C + c); global (W, H, chunk·C).
+// conv2d_pack_rows:  ∂L/∂output of a chunk (chunk, O, P) → (O, chunk·P), so the
+//   weight gradient of a chunk is one GEMM, packed · colᵀ.
+//   Work item (q, o); global (chunk·P, O).
+// bias_forward:   y[n, o, p] += bias[o] for y (N, O, P); linear layers use P = 1.
+//   Work item e owns y[e]; global N·O·P.
+// bias_backward:  db[o] = Σ_{n,p} dy[n, o, p]. One work-group of BIAS_GROUP items per
+//   channel: strided partial sums, then a tree in local memory.
+//   Global (BIAS_GROUP·O), local (BIAS_GROUP).
+//
+// Indices are int: the host refuses buffers of 2³¹ elements or more.
+// =================================================================================
+
+#ifndef BIAS_GROUP
+#define BIAS_GROUP 64 // work-items per channel in bias_backward; a power of two
+#endif
+
+__kernel void conv2d_im2col(__global const float* input, __global float* col,
+                            const int n0, const int chunk,
+                            const int channels, const int height, const int width,
+                            const int kernel_h, const int kernel_w, const int stride, const int pad,
+                            const int out_h, const int out_w)
+{
+    const int q = get_global_id(0);
+    const int r = get_global_id(1);
+    const int plane = out_h * out_w;
+    if (q >= chunk * plane || r >= channels * kernel_h * kernel_w) return;
+    const int m = q / plane;
+    const int y = (q % plane) / out_w;
+    const int x = q % out_w;
+    const int c = r / (kernel_h * kernel_w);
+    const int i = (r / kernel_w) % kernel_h;
+    const int j = r % kernel_w;
+    const int h = y * stride - pad + i;
+    const int w = x * stride - pad + j;
+    float value = 0.0f;
+    if (h >= 0 && h < height && w >= 0 && w < width) {
+        value = input[(((n0 + m) * channels + c) * height + h) * width + w];
+    }
+    col[r * chunk * plane + q] = value;
+}
+
+__kernel void conv2d_col2im(__global const float* col, __global float* input_gradient,
+                            const int n0, const int chunk,
+                            const int channels, const int height, const int width,
+                            const int kernel_h, const int kernel_w, const int stride, const int pad,
+                            const int out_h, const int out_w)
+{
+    const int w = get_global_id(0);
+    const int h = get_global_id(1);
+    const int mc = get_global_id(2);
+    if (w >= width || h >= height || mc >= chunk * channels) return;
+    const int m = mc / channels;
+    const int c = mc % channels;
+    const int plane = out_h * out_w;
+    const int columns = chunk * plane;
+    float sum = 0.0f;
+    for (int i = 0; i < kernel_h; ++i) {
+        // Output row y read input row h through kernel row i when y·s − pad + i = h.
+        const int ys = h + pad - i;
+        if (ys < 0 || ys % stride != 0 || ys / stride >= out_h) continue;
+        const int y = ys / stride;
+        for (int j = 0; j < kernel_w; ++j) {
+            const int xs = w + pad - j;
+            if (xs < 0 || xs % stride != 0 || xs / stride >= out_w) continue;
+            const int r = (c * kernel_h + i) * kernel_w + j;
+            sum += col[r * columns + m * plane + y * out_w + xs / stride];
+        }
+    }
+    input_gradient[(((n0 + m) * channels + c) * height + h) * width + w] = sum;
+}
+
+__kernel void conv2d_pack_rows(__global const float* output_gradient, __global float* packed,
+                               const int n0, const int chunk, const int out_channels, const int plane)
+{
+    const int q = get_global_id(0);
+    const int o = get_global_id(1);
+    if (q >= chunk * plane || o >= out_channels) return;
+    const int m = q / plane;
+    const int p = q % plane;
+    packed[o * chunk * plane + q] = output_gradient[((n0 + m) * out_channels + o) * plane + p];
+}
+
+__kernel void bias_forward(__global float* y, __global const float* bias,
+                           const int batch, const int channels, const int plane)
+{
+    const int e = get_global_id(0);
+    if (e >= batch * channels * plane) return;
+    y[e] += bias[(e / plane) % channels];
+}
+
+__kernel void bias_backward(__global const float* dy, __global float* bias_gradient,
+                            const int batch, const int channels, const int plane)
+{
+    __local float partial[BIAS_GROUP];
+    const int o = get_group_id(0);
+    const int t = get_local_id(0);
+    float sum = 0.0f;
+    for (int e = t; e < batch * plane; e += BIAS_GROUP) {
+        sum += dy[((e / plane) * channels + o) * plane + e % plane];
+    }
+    partial[t] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = BIAS_GROUP / 2; step > 0; step /= 2) {
+        if (t < step) partial[t] += partial[t + step];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (t == 0) bias_gradient[o] = partial[0];
+}

@@ -1,0 +1,142 @@
+import HeedDevice
+
+extension Reference {
+    /// Direct convolution, the definition itself: for every output element, the sum over
+    /// channels and kernel positions, in Double. `bias` may be nil. Returns (N, O, H', W').
+    public static func conv2dForward<T: BinaryFloatingPoint>(
+        _ d: Conv2dDescriptor, input: [T], weight: [T], bias: [T]?
+    ) -> [T] {
+        let (oh, ow) = (d.outputHeight, d.outputWidth)
+        var output = [T](repeating: 0, count: d.batch * d.outChannels * oh * ow)
+        for n in 0..<d.batch {
+            for o in 0..<d.outChannels {
+                for y in 0..<oh {
+                    for x in 0..<ow {
+                        var sum = bias.map { Double($0[o]) } ?? 0
+                        for c in 0..<d.inChannels {
+                            for i in 0..<d.kernelHeight {
+                                for j in 0..<d.kernelWidth {
+                                    guard let at = inputIndex(d, n, c, y * d.stride - d.padding + i,
+                                                              x * d.stride - d.padding + j) else { continue }
+                                    sum += Double(weight[weightIndex(d, o, c, i, j)]) * Double(input[at])
+                                }
+                            }
+                        }
+                        output[((n * d.outChannels + o) * oh + y) * ow + x] = T(sum)
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// ∂L/∂input (N, C, H, W): every output gradient flows back, through each weight, to
+    /// the input element that weight met in the forward pass. Summed in Double.
+    public static func conv2dBackwardInput<T: BinaryFloatingPoint>(
+        _ d: Conv2dDescriptor, outputGradient: [T], weight: [T]
+    ) -> [T] {
+        var sums = [Double](repeating: 0, count: d.batch * d.inChannels * d.height * d.width)
+        forEachTap(d) { n, o, y, x, c, i, j, at in
+            let g = Double(outputGradient[((n * d.outChannels + o) * d.outputHeight + y) * d.outputWidth + x])
+            sums[at] += g * Double(weight[weightIndex(d, o, c, i, j)])
+        }
+        return sums.map { T($0) }
+    }
+
+    /// ∂L/∂weight (O, C, kh, kw): output gradient times the input each weight met,
+    /// summed over the batch and the output positions, in Double.
+    public static func conv2dBackwardWeight<T: BinaryFloatingPoint>(
+        _ d: Conv2dDescriptor, input: [T], outputGradient: [T]
+    ) -> [T] {
+        var sums = [Double](repeating: 0, count: d.outChannels * d.reductionSize)
+        forEachTap(d) { n, o, y, x, c, i, j, at in
+            let g = Double(outputGradient[((n * d.outChannels + o) * d.outputHeight + y) * d.outputWidth + x])
+            sums[weightIndex(d, o, c, i, j)] += g * Double(input[at])
+        }
+        return sums.map { T($0) }
+    }
+
+    /// ∂L/∂bias (O): the output gradient summed over N, H' and W', in Double.
+    public static func conv2dBackwardBias<T: BinaryFloatingPoint>(_ d: Conv2dDescriptor, outputGradient: [T]) -> [T] {
+        let plane = d.outputHeight * d.outputWidth
+        return (0..<d.outChannels).map { o in
+            var sum = 0.0
+            for n in 0..<d.batch {
+                for p in 0..<plane { sum += Double(outputGradient[(n * d.outChannels + o) * plane + p]) }
+            }
+            return T(sum)
+        }
+    }
+
+    /// Calls `body(n, o, y, x, c, i, j, inputIndex)` for every product of the forward
+    /// sum whose input element lies inside the image (padding contributes nothing).
+    private static func forEachTap(
+        _ d: Conv2dDescriptor, _ body: (Int, Int, Int, Int, Int, Int, Int, Int) -> Void
+    ) {
+        for n in 0..<d.batch {
+            for o in 0..<d.outChannels {
+                for y in 0..<d.outputHeight {
+                    for x in 0..<d.outputWidth {
+                        for c in 0..<d.inChannels {
+                            for i in 0..<d.kernelHeight {
+                                for j in 0..<d.kernelWidth {
+                                    if let at = inputIndex(d, n, c, y * d.stride - d.padding + i,
+                                                           x * d.stride - d.padding + j) {
+                                        body(n, o, y, x, c, i, j, at)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The index of input element (n, c, h, w), or nil when (h, w) is in the padding.
+    private static func inputIndex(_ d: Conv2dDescriptor, _ n: Int, _ c: Int, _ h: Int, _ w: Int) -> Int? {
+        guard h >= 0, h < d.height, w >= 0, w < d.width else { return nil }
+        return ((n * d.inChannels + c) * d.height + h) * d.width + w
+    }
+
+    private static func weightIndex(_ d: Conv2dDescriptor, _ o: Int, _ c: Int, _ i: Int, _ j: Int) -> Int {
+        ((o * d.inChannels + c) * d.kernelHeight + i) * d.kernelWidth + j
+    }
+}
+
+extension ReferenceBackend {
+    public func conv2dForward(_ d: Conv2dDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
+                              bias: (any DeviceBuffer)?, output: any DeviceBuffer) throws {
+        let (input, weight) = (try floats(input, "conv2d", "input"), try floats(weight, "conv2d", "weight"))
+        let bias = try bias.map { try floats($0, "conv2d", "bias") }
+        let output = try floats(output, "conv2d", "output")
+        try d.validate(input: input.count, weight: weight.count, bias: bias?.count, output: output.count)
+        output.floats = Reference.conv2dForward(d, input: input.floats, weight: weight.floats, bias: bias?.floats)
+    }
+
+    public func conv2dBackwardInput(_ d: Conv2dDescriptor, outputGradient: any DeviceBuffer,
+                                    weight: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+        let gradient = try floats(outputGradient, "conv2d", "output gradient")
+        let weight = try floats(weight, "conv2d", "weight")
+        let result = try floats(inputGradient, "conv2d", "input gradient")
+        try d.validate(input: result.count, weight: weight.count, output: gradient.count)
+        result.floats = Reference.conv2dBackwardInput(d, outputGradient: gradient.floats, weight: weight.floats)
+    }
+
+    public func conv2dBackwardWeight(_ d: Conv2dDescriptor, input: any DeviceBuffer,
+                                     outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer) throws {
+        let input = try floats(input, "conv2d", "input")
+        let gradient = try floats(outputGradient, "conv2d", "output gradient")
+        let result = try floats(weightGradient, "conv2d", "weight gradient")
+        try d.validate(input: input.count, weight: result.count, output: gradient.count)
+        result.floats = Reference.conv2dBackwardWeight(d, input: input.floats, outputGradient: gradient.floats)
+    }
+
+    public func conv2dBackwardBias(_ d: Conv2dDescriptor, outputGradient: any DeviceBuffer,
+                                   biasGradient: any DeviceBuffer) throws {
+        let gradient = try floats(outputGradient, "conv2d", "output gradient")
+        let result = try floats(biasGradient, "conv2d", "bias gradient")
+        try d.validate(bias: result.count, output: gradient.count)
+        result.floats = Reference.conv2dBackwardBias(d, outputGradient: gradient.floats)
+    }
+}

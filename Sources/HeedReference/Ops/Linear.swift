@@ -1,0 +1,90 @@
+import HeedDevice
+
+extension Reference {
+    /// `y[n,o] = b[o] + Σ_i x[n,i]·W[o,i]`, summed in Double; `bias` may be nil. Returns (N, out).
+    public static func linearForward<T: BinaryFloatingPoint>(_ d: LinearDescriptor, input: [T], weight: [T], bias: [T]?) -> [T] {
+        var output = [T](repeating: 0, count: d.batch * d.outFeatures)
+        for n in 0..<d.batch {
+            for o in 0..<d.outFeatures {
+                var sum = bias.map { Double($0[o]) } ?? 0
+                for i in 0..<d.inFeatures { sum += Double(input[n * d.inFeatures + i]) * Double(weight[o * d.inFeatures + i]) }
+                output[n * d.outFeatures + o] = T(sum)
+            }
+        }
+        return output
+    }
+
+    /// `dx[n,i] = Σ_o dy[n,o]·W[o,i]`, summed in Double. Returns (N, in).
+    public static func linearBackwardInput<T: BinaryFloatingPoint>(_ d: LinearDescriptor, outputGradient: [T], weight: [T]) -> [T] {
+        var result = [T](repeating: 0, count: d.batch * d.inFeatures)
+        for n in 0..<d.batch {
+            for i in 0..<d.inFeatures {
+                var sum = 0.0
+                for o in 0..<d.outFeatures {
+                    sum += Double(outputGradient[n * d.outFeatures + o]) * Double(weight[o * d.inFeatures + i])
+                }
+                result[n * d.inFeatures + i] = T(sum)
+            }
+        }
+        return result
+    }
+
+    /// `dW[o,i] = Σ_n dy[n,o]·x[n,i]`, summed in Double. Returns (out, in).
+    public static func linearBackwardWeight<T: BinaryFloatingPoint>(_ d: LinearDescriptor, input: [T], outputGradient: [T]) -> [T] {
+        var result = [T](repeating: 0, count: d.outFeatures * d.inFeatures)
+        for o in 0..<d.outFeatures {
+            for i in 0..<d.inFeatures {
+                var sum = 0.0
+                for n in 0..<d.batch {
+                    sum += Double(outputGradient[n * d.outFeatures + o]) * Double(input[n * d.inFeatures + i])
+                }
+                result[o * d.inFeatures + i] = T(sum)
+            }
+        }
+        return result
+    }
+
+    /// `db[o] = Σ_n dy[n,o]`, summed in Double. Returns (out).
+    public static func linearBackwardBias<T: BinaryFloatingPoint>(_ d: LinearDescriptor, outputGradient: [T]) -> [T] {
+        (0..<d.outFeatures).map { o in
+            T((0..<d.batch).reduce(0.0) { $0 + Double(outputGradient[$1 * d.outFeatures + o]) })
+        }
+    }
+}
+
+extension ReferenceBackend {
+    public func linearForward(_ d: LinearDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
+                              bias: (any DeviceBuffer)?, output: any DeviceBuffer) throws {
+        let (input, weight) = (try floats(input, "linear", "input"), try floats(weight, "linear", "weight"))
+        let bias = try bias.map { try floats($0, "linear", "bias") }
+        let output = try floats(output, "linear", "output")
+        try d.validate(input: input.count, weight: weight.count, bias: bias?.count, output: output.count)
+        output.floats = Reference.linearForward(d, input: input.floats, weight: weight.floats, bias: bias?.floats)
+    }
+
+    public func linearBackwardInput(_ d: LinearDescriptor, outputGradient: any DeviceBuffer,
+                                    weight: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+        let gradient = try floats(outputGradient, "linear", "output gradient")
+        let weight = try floats(weight, "linear", "weight")
+        let result = try floats(inputGradient, "linear", "input gradient")
+        try d.validate(input: result.count, weight: weight.count, output: gradient.count)
+        result.floats = Reference.linearBackwardInput(d, outputGradient: gradient.floats, weight: weight.floats)
+    }
+
+    public func linearBackwardWeight(_ d: LinearDescriptor, input: any DeviceBuffer,
+                                     outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer) throws {
+        let input = try floats(input, "linear", "input")
+        let gradient = try floats(outputGradient, "linear", "output gradient")
+        let result = try floats(weightGradient, "linear", "weight gradient")
+        try d.validate(input: input.count, weight: result.count, output: gradient.count)
+        result.floats = Reference.linearBackwardWeight(d, input: input.floats, outputGradient: gradient.floats)
+    }
+
+    public func linearBackwardBias(_ d: LinearDescriptor, outputGradient: any DeviceBuffer,
+                                   biasGradient: any DeviceBuffer) throws {
+        let gradient = try floats(outputGradient, "linear", "output gradient")
+        let result = try floats(biasGradient, "linear", "bias gradient")
+        try d.validate(bias: result.count, output: gradient.count)
+        result.floats = Reference.linearBackwardBias(d, outputGradient: gradient.floats)
+    }
+}

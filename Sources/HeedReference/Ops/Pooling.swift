@@ -1,0 +1,140 @@
+import HeedDevice
+
+extension Reference {
+    /// Mean of each (n, c) plane, summed in Double: (N, C, H, W) → (N, C).
+    public static func globalAveragePoolForward<T: BinaryFloatingPoint>(_ d: GlobalPoolDescriptor, input: [T]) -> [T] {
+        let plane = d.height * d.width
+        return (0..<d.batch * d.channels).map { nc in
+            T((0..<plane).reduce(0.0) { $0 + Double(input[nc * plane + $1]) } / Double(plane))
+        }
+    }
+
+    /// ∂L/∂input: each (n, c) plane filled with ∂L/∂output[n, c] / (H·W).
+    public static func globalAveragePoolBackward<T: BinaryFloatingPoint>(_ d: GlobalPoolDescriptor, outputGradient: [T]) -> [T] {
+        let plane = d.height * d.width
+        return (0..<d.batch * d.channels * plane).map { T(Double(outputGradient[$0 / plane]) / Double(plane)) }
+    }
+
+    /// Mean of each k×k window, summed in Double. Returns (N, C, H', W').
+    public static func averagePool2dForward<T: BinaryFloatingPoint>(_ d: Pool2dDescriptor, input: [T]) -> [T] {
+        var output = [T](repeating: 0, count: d.outputShape.reduce(1, *))
+        forEachWindow(d) { out, base, taps in
+            output[out] = T(taps.reduce(0.0) { $0 + Double(input[base + $1]) } / Double(taps.count))
+        }
+        return output
+    }
+
+    /// ∂L/∂input: every output gradient / k² added to each element of its window, in Double.
+    public static func averagePool2dBackward<T: BinaryFloatingPoint>(_ d: Pool2dDescriptor, outputGradient: [T]) -> [T] {
+        var sums = [Double](repeating: 0, count: d.inputShape.reduce(1, *))
+        forEachWindow(d) { out, base, taps in
+            for tap in taps { sums[base + tap] += Double(outputGradient[out]) / Double(taps.count) }
+        }
+        return sums.map { T($0) }
+    }
+
+    /// Largest element of each window and its flat index h·W + w in its plane, as PyTorch's
+    /// CPU kernel finds them: start from −∞ at the window's first element, scan row by row,
+    /// move on to an element that is larger or NaN. Returns the (N, C, H', W') values and indices.
+    public static func maxPool2dForward<T: BinaryFloatingPoint>(_ d: Pool2dDescriptor, input: [T]) -> (values: [T], indices: [Int32]) {
+        let count = d.outputShape.reduce(1, *)
+        var values = [T](repeating: 0, count: count)
+        var indices = [Int32](repeating: 0, count: count)
+        forEachWindow(d) { out, base, taps in
+            var best = (value: -T.infinity, index: taps[0])
+            for tap in taps where input[base + tap] > best.value || input[base + tap].isNaN {
+                best = (input[base + tap], tap)
+            }
+            values[out] = best.value
+            indices[out] = Int32(best.index)
+        }
+        return (values, indices)
+    }
+
+    /// ∂L/∂input: each output gradient added to the element its index names, in Double.
+    /// Returns nil when an index lies outside its window (not written by `maxPool2dForward`).
+    public static func maxPool2dBackward<T: BinaryFloatingPoint>(_ d: Pool2dDescriptor, outputGradient: [T], indices: [Int32]) -> [T]? {
+        var sums = [Double](repeating: 0, count: d.inputShape.reduce(1, *))
+        var valid = true
+        forEachWindow(d) { out, base, taps in
+            let index = Int(indices[out])
+            guard taps.contains(index) else { valid = false; return }
+            sums[base + index] += Double(outputGradient[out])
+        }
+        return valid ? sums.map { T($0) } : nil
+    }
+
+    /// Calls `body(outputIndex, planeStart, taps)` for every window in output order, where
+    /// `taps` are the flat in-plane indices h·W + w of the window's elements, row by row,
+    /// and `planeStart` is the index of the plane's first input element.
+    private static func forEachWindow(_ d: Pool2dDescriptor, _ body: (Int, Int, [Int]) -> Void) {
+        let (oh, ow) = (d.outputHeight, d.outputWidth)
+        for nc in 0..<d.batch * d.channels {
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    let taps = (0..<d.kernelSize * d.kernelSize).map { t in
+                        (y * d.stride + t / d.kernelSize) * d.width + x * d.stride + t % d.kernelSize
+                    }
+                    body((nc * oh + y) * ow + x, nc * d.height * d.width, taps)
+                }
+            }
+        }
+    }
+}
+
+extension ReferenceBackend {
+    public func globalAveragePoolForward(_ d: GlobalPoolDescriptor, input: any DeviceBuffer, output: any DeviceBuffer) throws {
+        let (input, output) = (try floats(input, "global_average_pool", "input"), try floats(output, "global_average_pool", "output"))
+        try d.validate(input: input.count, output: output.count)
+        output.floats = Reference.globalAveragePoolForward(d, input: input.floats)
+    }
+
+    public func globalAveragePoolBackward(_ d: GlobalPoolDescriptor, outputGradient: any DeviceBuffer,
+                                          inputGradient: any DeviceBuffer) throws {
+        let gradient = try floats(outputGradient, "global_average_pool", "output gradient")
+        let result = try floats(inputGradient, "global_average_pool", "input gradient")
+        try d.validate(input: result.count, output: gradient.count)
+        result.floats = Reference.globalAveragePoolBackward(d, outputGradient: gradient.floats)
+    }
+
+    public func averagePool2dForward(_ d: Pool2dDescriptor, input: any DeviceBuffer, output: any DeviceBuffer) throws {
+        let (input, output) = (try floats(input, "average_pool2d", "input"), try floats(output, "average_pool2d", "output"))
+        try d.validate("average_pool2d", input: input.count, output: output.count)
+        output.floats = Reference.averagePool2dForward(d, input: input.floats)
+    }
+
+    public func averagePool2dBackward(_ d: Pool2dDescriptor, outputGradient: any DeviceBuffer,
+                                      inputGradient: any DeviceBuffer) throws {
+        let gradient = try floats(outputGradient, "average_pool2d", "output gradient")
+        let result = try floats(inputGradient, "average_pool2d", "input gradient")
+        try d.validate("average_pool2d", input: result.count, output: gradient.count)
+        result.floats = Reference.averagePool2dBackward(d, outputGradient: gradient.floats)
+    }
+
+    public func maxPool2dForward(_ d: Pool2dDescriptor, input: any DeviceBuffer, output: any DeviceBuffer,
+                                 indices: any DeviceBuffer) throws {
+        let (input, output) = (try floats(input, "max_pool2d", "input"), try floats(output, "max_pool2d", "output"))
+        let indices = try ints(indices, "max_pool2d", "indices")
+        try d.validate("max_pool2d", input: input.count, output: output.count, indices: indices.count)
+        (output.floats, indices.ints) = Reference.maxPool2dForward(d, input: input.floats)
+    }
+
+    public func maxPool2dBackward(_ d: Pool2dDescriptor, outputGradient: any DeviceBuffer, indices: any DeviceBuffer,
+                                  inputGradient: any DeviceBuffer) throws {
+        let gradient = try floats(outputGradient, "max_pool2d", "output gradient")
+        let indices = try ints(indices, "max_pool2d", "indices")
+        let result = try floats(inputGradient, "max_pool2d", "input gradient")
+        try d.validate("max_pool2d", input: result.count, output: gradient.count, indices: indices.count)
+        guard let sums = Reference.maxPool2dBackward(d, outputGradient: gradient.floats, indices: indices.ints) else {
+            throw HeedError.invalidArgument(op: "max_pool2d", "an index lies outside its window, in \(d)")
+        }
+        result.floats = sums
+    }
+
+    /// `buffer` as an int32 buffer of this backend, or a clear error.
+    private func ints(_ buffer: any DeviceBuffer, _ op: String, _ argument: String) throws -> ReferenceBuffer {
+        let buffer = try own(buffer, op, argument)
+        try buffer.expect(.int32, for: op, argument: argument)
+        return buffer
+    }
+}
