@@ -39,6 +39,7 @@ public enum KernelLibrary {
     private static let embedded: [String: [UInt8]] = [
         "blas": PackageResources.blas_cl,
         "elementwise": PackageResources.elementwise_cl,
+        "normalization": PackageResources.normalization_cl,
     ]
 }
 

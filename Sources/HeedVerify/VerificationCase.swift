@@ -30,6 +30,7 @@ public enum VerificationSuite {
     static let families: [[VerificationCase]] = [
         GemmVerification.cases,
         ElementwiseVerification.cases,
+        NormalizationVerification.cases,
     ]
 
     /// The op names `--op` accepts.
