@@ -40,6 +40,7 @@ public enum KernelLibrary {
         "blas": PackageResources.blas_cl,
         "elementwise": PackageResources.elementwise_cl,
         "normalization": PackageResources.normalization_cl,
+        "optimizer": PackageResources.optimizer_cl,
     ]
 }
 

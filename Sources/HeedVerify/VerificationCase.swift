@@ -31,6 +31,7 @@ public enum VerificationSuite {
         GemmVerification.cases,
         ElementwiseVerification.cases,
         NormalizationVerification.cases,
+        OptimizerVerification.cases,
     ]
 
     /// The op names `--op` accepts.
