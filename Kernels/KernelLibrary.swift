@@ -41,6 +41,7 @@ public enum KernelLibrary {
         "elementwise": PackageResources.elementwise_cl,
         "normalization": PackageResources.normalization_cl,
         "optimizer": PackageResources.optimizer_cl,
+        "random": PackageResources.random_cl,
     ]
 }
 

@@ -32,6 +32,7 @@ public enum VerificationSuite {
         ElementwiseVerification.cases,
         NormalizationVerification.cases,
         OptimizerVerification.cases,
+        RandomVerification.cases,
     ]
 
     /// The op names `--op` accepts.

@@ -1,5 +1,8 @@
 /// Elementwise ops and reductions: kernels of `Kernels/elementwise.cl`.
 extension OpenCLBackend {
+    /// Work items per output element of `reduce_forward` (`REDUCE_WG`).
+    static let reduceGroupSize = 64
+
     public func reluForward(count: Int, input: any DeviceBuffer, output: any DeviceBuffer) throws {
         try elementwise("relu.forward", "relu_forward", count: count, [("input", input)], [("output", output)])
     }
@@ -69,7 +72,7 @@ extension OpenCLBackend {
         }
         let (keptSizes, keptStrides) = padded(kept)
         let (reducedSizes, reducedStrides) = padded(reduced)
-        let groupSize = 64
+        let groupSize = Self.reduceGroupSize
         var arguments: [KernelArgument] = [.buffer(input), .buffer(output), try .int(d.outputCount, op)]
         for value in keptSizes + keptStrides + reducedSizes + reducedStrides { arguments.append(try .int(value, op)) }
         arguments.append(.int(d.operation == .mean ? 1 : 0))
