@@ -5,7 +5,7 @@
 import PackageDescription
 
 /// OpenCL C sources, one kernel family per file; each is embedded in the binary.
-let kernelFamilies = ["blas", "conv", "pooling"]
+let kernelFamilies = ["blas", "conv", "pooling", "elementwise", "normalization", "optimizer", "random"]
 
 let package = Package(
     name: "Heed",

@@ -40,6 +40,10 @@ public enum KernelLibrary {
         "blas": PackageResources.blas_cl,
         "conv": PackageResources.conv_cl,
         "pooling": PackageResources.pooling_cl,
+        "elementwise": PackageResources.elementwise_cl,
+        "normalization": PackageResources.normalization_cl,
+        "optimizer": PackageResources.optimizer_cl,
+        "random": PackageResources.random_cl,
     ]
 }
 

@@ -32,6 +32,10 @@ public enum VerificationSuite {
         ConvolutionVerification.cases,
         LinearVerification.cases,
         PoolingVerification.cases,
+        ElementwiseVerification.cases,
+        NormalizationVerification.cases,
+        OptimizerVerification.cases,
+        RandomVerification.cases,
     ]
 
     /// The op names `--op` accepts.
