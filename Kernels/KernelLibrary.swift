@@ -38,6 +38,9 @@ public enum KernelLibrary {
 
     private static let embedded: [String: [UInt8]] = [
         "blas": PackageResources.blas_cl,
+        "softmax": PackageResources.softmax_cl,
+        "loss": PackageResources.loss_cl,
+        "attention": PackageResources.attention_cl,
     ]
 }
 
