@@ -30,6 +30,8 @@
 // head_separation_backward      dM[b,k,y,x] = g·(1/(B·K·K))·Σ_{c≠k} G[b,k,c]·P[b,c,q(y,x)]
 //   inside the pooled area, 0 outside; one item per mask element.
 //
+// Group kernels run exactly one group per row or item (global = groups·ATTENTION_WG),
+// so they need no bounds check (PoCL 3.1 crashes on a `return` ahead of a barrier).
 // Groups that own an item (b) loop over its K heads or N sources, which are small
 // (attention width ≤ 8, depth + 1 ≤ 4); per-head values live in __local arrays
 // of K or N floats passed by the host.
@@ -45,8 +47,8 @@ float group_sum(__local float* scratch, float value)
     const int lid = get_local_id(0);
     scratch[lid] = value;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int half = ATTENTION_WG / 2; half > 0; half >>= 1) {
-        if (lid < half) scratch[lid] += scratch[lid + half];
+    for (int span = ATTENTION_WG / 2; span > 0; span >>= 1) {
+        if (lid < span) scratch[lid] += scratch[lid + span];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     const float result = scratch[0];
@@ -59,8 +61,8 @@ float group_max(__local float* scratch, float value)
     const int lid = get_local_id(0);
     scratch[lid] = value;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int half = ATTENTION_WG / 2; half > 0; half >>= 1) {
-        if (lid < half) scratch[lid] = fmax(scratch[lid], scratch[lid + half]);
+    for (int span = ATTENTION_WG / 2; span > 0; span >>= 1) {
+        if (lid < span) scratch[lid] = fmax(scratch[lid], scratch[lid + span]);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     const float result = scratch[0];
@@ -79,11 +81,10 @@ float group_dot(__local float* scratch, __global const float* a, __global const 
 // ---- attended sum ------------------------------------------------------------------
 
 __kernel void attended_sum_forward(__global const float* values, __global const float* mask, __global float* out,
-                                   const int rows, const int classes, const int positions)
+                                   const int classes, const int positions)
 {
     __local float scratch[ATTENTION_WG];
     const int r = get_group_id(0);   // (b·K + k)·L + l
-    if (r >= rows) return;
     const float s = group_dot(scratch, values + (size_t)r * positions, mask + (size_t)(r / classes) * positions, positions);
     if (get_local_id(0) == 0) out[r] = s;
 }
@@ -134,11 +135,10 @@ void gates_of_item(__local float* scratch, __local float* t, __local float* g,
 __kernel void attention_gates_forward(__global const float* scores, __global const float* mask,
                                       __global const float* head_outputs, __global float* gates, __global float* out,
                                       __local float* t, __local float* g,
-                                      const int batch, const int heads, const int classes, const int positions)
+                                      const int heads, const int classes, const int positions)
 {
     __local float scratch[ATTENTION_WG];
     const int b = get_group_id(0);
-    if (b >= batch) return;
     gates_of_item(scratch, t, g, scores, mask, b, heads, positions);
     for (int k = get_local_id(0); k < heads; k += ATTENTION_WG) gates[b * heads + k] = g[k];
     for (int l = get_local_id(0); l < classes; l += ATTENTION_WG) {
@@ -152,11 +152,10 @@ __kernel void attention_gates_backward(__global const float* scores, __global co
                                        __global const float* head_outputs, __global const float* dout,
                                        __global float* dscores, __global float* dmask, __global float* dhead_outputs,
                                        __local float* t, __local float* g, __local float* dd,
-                                       const int batch, const int heads, const int classes, const int positions)
+                                       const int heads, const int classes, const int positions)
 {
     __local float scratch[ATTENTION_WG];
     const int b = get_group_id(0);
-    if (b >= batch) return;
     const int lid = get_local_id(0);
     gates_of_item(scratch, t, g, scores, mask, b, heads, positions);
     for (int k = 0; k < heads; ++k) {
@@ -224,11 +223,10 @@ void aggregation_of_item(__local float* scratch, __local float* lse, __local flo
 // `sig` holds N + 1 floats: σ of each gate, then the denominator D.
 __kernel void aggregation_forward(__global const float* sources, __global const float* gates, __global float* out,
                                   __local float* lse, __local float* w, __local float* sig,
-                                  const int batch, const int count, const int classes, const int sigmoid)
+                                  const int count, const int classes, const int sigmoid)
 {
     __local float scratch[ATTENTION_WG];
     const int b = get_group_id(0);
-    if (b >= batch) return;
     aggregation_of_item(scratch, lse, w, sig, sources, gates, b, count, classes, sigmoid);
     for (int l = get_local_id(0); l < classes; l += ATTENTION_WG) {
         float sum = 0.0f;
@@ -240,11 +238,10 @@ __kernel void aggregation_forward(__global const float* sources, __global const 
 __kernel void aggregation_backward(__global const float* sources, __global const float* gates, __global const float* dout,
                                    __global float* dsources, __global float* dgates,
                                    __local float* lse, __local float* w, __local float* sig, __local float* dw,
-                                   const int batch, const int count, const int classes, const int sigmoid)
+                                   const int count, const int classes, const int sigmoid)
 {
     __local float scratch[ATTENTION_WG];
     const int b = get_group_id(0);
-    if (b >= batch) return;
     const int lid = get_local_id(0);
     aggregation_of_item(scratch, lse, w, sig, sources, gates, b, count, classes, sigmoid);
     __global const float* d = dout + b * classes;
@@ -281,11 +278,10 @@ float pooled(__global const float* masks, const int bk, const int height, const 
 }
 
 __kernel void head_separation_gram(__global const float* masks, __global float* gram,
-                                   const int batch, const int heads, const int height, const int width)
+                                   const int heads, const int height, const int width)
 {
     __local float scratch[ATTENTION_WG];
     const int r = get_group_id(0);   // (b·K + k)·K + c
-    if (r >= batch * heads * heads) return;
     const int b = r / (heads * heads);
     const int k = (r / heads) % heads;
     const int c = r % heads;

@@ -30,8 +30,8 @@ __kernel void nll_loss_forward(__global const float* logp, __global const int* l
     }
     scratch[lid] = s;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int half = LOSS_WG / 2; half > 0; half >>= 1) {
-        if (lid < half) scratch[lid] += scratch[lid + half];
+    for (int span = LOSS_WG / 2; span > 0; span >>= 1) {
+        if (lid < span) scratch[lid] += scratch[lid + span];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid == 0) loss[0] = -scratch[0] / (float)batch;

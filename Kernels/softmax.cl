@@ -5,10 +5,11 @@
 //   x, y, dy, dx: float[outer·axis·inner]; row r = o·inner + i holds the elements
 //   (o·axis + j)·inner + i for j in 0..<axis.
 //
-// One work-group of SOFTMAX_WG items per row (global size rows·SOFTMAX_WG, local
-// SOFTMAX_WG): the items stride over the axis and combine through local memory, so
-// long rows (the h·w positions of attention masks) are read by a whole group and
-// short rows (10 classes) still work.
+// One work-group of SOFTMAX_WG items per row (global size exactly rows·SOFTMAX_WG,
+// local SOFTMAX_WG, so every group owns a row and needs no bounds check; PoCL 3.1
+// crashes on a `return` ahead of a barrier): the items stride over the axis and
+// combine through local memory, so long rows (the h·w positions of attention masks)
+// are read by a whole group and short rows (10 classes) still work.
 //
 //   softmax_forward:      y = exp(x − m) / Σ exp(x − m),   m = max over the row
 //   log_softmax_forward:  y = (x − m) − log Σ exp(x − m)
@@ -29,8 +30,8 @@ float group_max(__local float* scratch, float value)
     const int lid = get_local_id(0);
     scratch[lid] = value;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int half = SOFTMAX_WG / 2; half > 0; half >>= 1) {
-        if (lid < half) scratch[lid] = fmax(scratch[lid], scratch[lid + half]);
+    for (int span = SOFTMAX_WG / 2; span > 0; span >>= 1) {
+        if (lid < span) scratch[lid] = fmax(scratch[lid], scratch[lid + span]);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     const float result = scratch[0];
@@ -43,8 +44,8 @@ float group_sum(__local float* scratch, float value)
     const int lid = get_local_id(0);
     scratch[lid] = value;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int half = SOFTMAX_WG / 2; half > 0; half >>= 1) {
-        if (lid < half) scratch[lid] += scratch[lid + half];
+    for (int span = SOFTMAX_WG / 2; span > 0; span >>= 1) {
+        if (lid < span) scratch[lid] += scratch[lid + span];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     const float result = scratch[0];
@@ -56,10 +57,9 @@ float group_sum(__local float* scratch, float value)
 // same branch (one row per group), so the barriers inside are reached by all.
 // (OpenCL 1.2 allows __local variables only at kernel scope, hence `scratch`.)
 void softmax_row(__global const float* x, __global float* y, __local float* scratch,
-                 const int outer, const int axis, const int inner, const int logarithmic)
+                 const int axis, const int inner, const int logarithmic)
 {
     const int row = get_group_id(0);
-    if (row >= outer * inner) return;
     const int lid = get_local_id(0);
     const int base = (row / inner) * axis * inner + row % inner;
 
@@ -78,25 +78,24 @@ void softmax_row(__global const float* x, __global float* y, __local float* scra
 }
 
 __kernel void softmax_forward(__global const float* x, __global float* y,
-                              const int outer, const int axis, const int inner)
+                              const int axis, const int inner)
 {
     __local float scratch[SOFTMAX_WG];
-    softmax_row(x, y, scratch, outer, axis, inner, 0);
+    softmax_row(x, y, scratch, axis, inner, 0);
 }
 
 __kernel void log_softmax_forward(__global const float* x, __global float* y,
-                                  const int outer, const int axis, const int inner)
+                                  const int axis, const int inner)
 {
     __local float scratch[SOFTMAX_WG];
-    softmax_row(x, y, scratch, outer, axis, inner, 1);
+    softmax_row(x, y, scratch, axis, inner, 1);
 }
 
 __kernel void softmax_backward(__global const float* y, __global const float* dy, __global float* dx,
-                               const int outer, const int axis, const int inner)
+                               const int axis, const int inner)
 {
     __local float scratch[SOFTMAX_WG];
     const int row = get_group_id(0);
-    if (row >= outer * inner) return;
     const int lid = get_local_id(0);
     const int base = (row / inner) * axis * inner + row % inner;
     float s = 0.0f;
@@ -109,11 +108,10 @@ __kernel void softmax_backward(__global const float* y, __global const float* dy
 }
 
 __kernel void log_softmax_backward(__global const float* y, __global const float* dy, __global float* dx,
-                                   const int outer, const int axis, const int inner)
+                                   const int axis, const int inner)
 {
     __local float scratch[SOFTMAX_WG];
     const int row = get_group_id(0);
-    if (row >= outer * inner) return;
     const int lid = get_local_id(0);
     const int base = (row / inner) * axis * inner + row % inner;
     float s = 0.0f;

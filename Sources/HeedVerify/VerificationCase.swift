@@ -29,6 +29,9 @@ public enum VerificationSuite {
     /// One list per op family, in the order `heed verify` prints them.
     static let families: [[VerificationCase]] = [
         GemmVerification.cases,
+        SoftmaxVerification.cases,
+        LossVerification.cases,
+        AttentionVerification.cases,
     ]
 
     /// The op names `--op` accepts.

@@ -103,9 +103,13 @@ public struct AttentionDescriptor: Sendable, Equatable, CustomStringConvertible 
         }
     }
 
-    /// Throws unless the sizes are non-negative and each named buffer holds its layout's count.
-    public func validate(_ op: String, _ buffers: [(name: String, layout: Layout, count: Int)]) throws {
+    /// Throws unless the sizes are non-negative and each named buffer holds its layout's
+    /// count. With `needsHeads` (the gates' softmax over K), K = 0 is refused too.
+    public func validate(_ op: String, needsHeads: Bool = false, _ buffers: [(name: String, layout: Layout, count: Int)]) throws {
         try OpShapes.requireNonNegative(op, ["batch": batch, "heads": heads, "classes": classes, "positions": positions])
+        if needsHeads && heads == 0 && batch > 0 {
+            throw HeedError.invalidArgument(op: op, "softmax over zero heads in \(self)")
+        }
         for buffer in buffers {
             try OpShapes.requireCount(op, buffer.name, shape: shape(buffer.layout), expected: count(buffer.layout),
                                       count: buffer.count, in: self)
@@ -140,12 +144,15 @@ public struct AggregationDescriptor: Sendable, Equatable, CustomStringConvertibl
 
     public var description: String { "(B \(batch), N \(sources), L \(classes), \(gate) gate)" }
 
-    /// Throws unless L ≥ 1 (log_softmax over no classes is undefined) and the buffers
+    /// Throws unless N, L ≥ 1 (weights and log_softmax over nothing are undefined) and the buffers
     /// hold sources (B, N, L), gates (B, N), output (B, L).
     public func validate(_ op: String, sources sourceCounts: [Int], gates gateCounts: [Int], outputs: [Int]) throws {
         try OpShapes.requireNonNegative(op, ["batch": batch, "sources": sources, "classes": classes])
         if classes == 0 && batch * sources > 0 {
             throw HeedError.invalidArgument(op: op, "log_softmax over zero classes in \(self)")
+        }
+        if sources == 0 && batch > 0 {
+            throw HeedError.invalidArgument(op: op, "weighing zero sources in \(self)")
         }
         for count in sourceCounts {
             try OpShapes.requireCount(op, "sources", shape: "(\(batch), \(sources), \(classes))",

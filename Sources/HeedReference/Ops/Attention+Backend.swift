@@ -29,7 +29,7 @@ extension ReferenceBackend {
         let (s, m) = (try floats(scores, op, "scores"), try floats(mask, op, "mask"))
         let o = try floats(headOutputs, op, "head outputs")
         let (g, out) = (try floats(gates, op, "gates"), try floats(output, op, "output"))
-        try d.validate(op, [("scores", .perPosition, s.count), ("mask", .perPosition, m.count),
+        try d.validate(op, needsHeads: true, [("scores", .perPosition, s.count), ("mask", .perPosition, m.count),
                             ("head outputs", .perClass, o.count), ("gates", .perHead, g.count), ("output", .combined, out.count)])
         (g.floats, out.floats) = Reference.attentionGates(d, scores: s.floats, mask: m.floats, headOutputs: o.floats)
     }
@@ -44,7 +44,7 @@ extension ReferenceBackend {
         let dout = try floats(outputGradient, op, "output gradient")
         let (ds, dm) = (try floats(scoresGradient, op, "scores gradient"), try floats(maskGradient, op, "mask gradient"))
         let dO = try floats(headOutputsGradient, op, "head outputs gradient")
-        try d.validate(op, [("scores", .perPosition, s.count), ("mask", .perPosition, m.count),
+        try d.validate(op, needsHeads: true, [("scores", .perPosition, s.count), ("mask", .perPosition, m.count),
                             ("head outputs", .perClass, o.count), ("output gradient", .combined, dout.count),
                             ("scores gradient", .perPosition, ds.count), ("mask gradient", .perPosition, dm.count),
                             ("head outputs gradient", .perClass, dO.count)])

@@ -10,8 +10,7 @@ extension OpenCLBackend {
         let (v, m, o) = (try floats(values, op, "values"), try floats(mask, op, "mask"), try floats(output, op, "output"))
         try d.validate(op, [("values", .values, v.count), ("mask", .perPosition, m.count), ("output", .perClass, o.count)])
         try launchGroups(op, "attended_sum_forward", groups: d.count(.perClass), sizeCheck: d.count(.values), [
-            .buffer(v), .buffer(m), .buffer(o),
-            try .int(d.count(.perClass), op), try .int(d.classes, op), try .int(d.positions, op),
+            .buffer(v), .buffer(m), .buffer(o), try .int(d.classes, op), try .int(d.positions, op),
         ])
     }
 
@@ -38,12 +37,12 @@ extension OpenCLBackend {
         let (s, m) = (try floats(scores, op, "scores"), try floats(mask, op, "mask"))
         let o = try floats(headOutputs, op, "head outputs")
         let (g, out) = (try floats(gates, op, "gates"), try floats(output, op, "output"))
-        try d.validate(op, [("scores", .perPosition, s.count), ("mask", .perPosition, m.count),
+        try d.validate(op, needsHeads: true, [("scores", .perPosition, s.count), ("mask", .perPosition, m.count),
                             ("head outputs", .perClass, o.count), ("gates", .perHead, g.count), ("output", .combined, out.count)])
         let perHead = KernelArgument.local(bytes: max(d.heads, 1) * 4)
         try launchGroups(op, "attention_gates_forward", groups: d.batch, sizeCheck: d.count(.perPosition) + d.count(.perClass), [
             .buffer(s), .buffer(m), .buffer(o), .buffer(g), .buffer(out), perHead, perHead,
-            try .int(d.batch, op), try .int(d.heads, op), try .int(d.classes, op), try .int(d.positions, op),
+            try .int(d.heads, op), try .int(d.classes, op), try .int(d.positions, op),
         ])
     }
 
@@ -57,7 +56,7 @@ extension OpenCLBackend {
         let dout = try floats(outputGradient, op, "output gradient")
         let (ds, dm) = (try floats(scoresGradient, op, "scores gradient"), try floats(maskGradient, op, "mask gradient"))
         let dO = try floats(headOutputsGradient, op, "head outputs gradient")
-        try d.validate(op, [("scores", .perPosition, s.count), ("mask", .perPosition, m.count),
+        try d.validate(op, needsHeads: true, [("scores", .perPosition, s.count), ("mask", .perPosition, m.count),
                             ("head outputs", .perClass, o.count), ("output gradient", .combined, dout.count),
                             ("scores gradient", .perPosition, ds.count), ("mask gradient", .perPosition, dm.count),
                             ("head outputs gradient", .perClass, dO.count)])
@@ -65,7 +64,7 @@ extension OpenCLBackend {
         try launchGroups(op, "attention_gates_backward", groups: d.batch, sizeCheck: d.count(.perPosition) + d.count(.perClass), [
             .buffer(s), .buffer(m), .buffer(o), .buffer(dout), .buffer(ds), .buffer(dm), .buffer(dO),
             perHead, perHead, perHead,
-            try .int(d.batch, op), try .int(d.heads, op), try .int(d.classes, op), try .int(d.positions, op),
+            try .int(d.heads, op), try .int(d.classes, op), try .int(d.positions, op),
         ])
     }
 
@@ -77,7 +76,7 @@ extension OpenCLBackend {
         let (perSource, sigmoids) = aggregationLocals(d)
         try launchGroups(op, "aggregation_forward", groups: d.batch, sizeCheck: x.count, [
             .buffer(x), .buffer(g), .buffer(out), perSource, perSource, sigmoids,
-            try .int(d.batch, op), try .int(d.sources, op), try .int(d.classes, op), .int(d.gate == .sigmoid ? 1 : 0),
+            try .int(d.sources, op), try .int(d.classes, op), .int(d.gate == .sigmoid ? 1 : 0),
         ])
     }
 
@@ -92,7 +91,7 @@ extension OpenCLBackend {
         let (perSource, sigmoids) = aggregationLocals(d)
         try launchGroups(op, "aggregation_backward", groups: d.batch, sizeCheck: x.count, [
             .buffer(x), .buffer(g), .buffer(dout), .buffer(dx), .buffer(dg), perSource, perSource, sigmoids, perSource,
-            try .int(d.batch, op), try .int(d.sources, op), try .int(d.classes, op), .int(d.gate == .sigmoid ? 1 : 0),
+            try .int(d.sources, op), try .int(d.classes, op), .int(d.gate == .sigmoid ? 1 : 0),
         ])
     }
 
@@ -101,8 +100,9 @@ extension OpenCLBackend {
         let op = "head_separation"
         let (m, gr, r) = (try floats(masks, op, "masks"), try floats(gram, op, "gram"), try floats(loss, op, "loss"))
         try d.validate(op, masks: [m.count], gram: gr.count, scalars: ["loss": r.count])
-        let sizes: [KernelArgument] = [try .int(d.batch, op), try .int(d.heads, op), try .int(d.height, op), try .int(d.width, op)]
-        try launchGroups(op, "head_separation_gram", groups: d.gramCount, sizeCheck: d.maskCount, [.buffer(m), .buffer(gr)] + sizes)
+        try launchGroups(op, "head_separation_gram", groups: d.gramCount, sizeCheck: d.maskCount, [
+            .buffer(m), .buffer(gr), try .int(d.heads, op), try .int(d.height, op), try .int(d.width, op),
+        ])
         try launchGroups(op, "head_separation_forward", groups: 1, sizeCheck: d.gramCount,
                          [.buffer(gr), .buffer(r), try .int(d.batch, op), try .int(d.heads, op)])
     }

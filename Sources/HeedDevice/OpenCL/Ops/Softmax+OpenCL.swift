@@ -25,6 +25,6 @@ extension OpenCLBackend {
         let group = Self.softmaxWorkGroup
         try launch(family: "softmax", kernel: kernel, defines: ["SOFTMAX_WG": "\(group)"],
                    global: [d.rows * group], local: [group],
-                   arguments: buffers + [try .int(d.outer, d.op), try .int(d.axis, d.op), try .int(d.inner, d.op)])
+                   arguments: buffers + [try .int(d.axis, d.op), try .int(d.inner, d.op)])
     }
 }
