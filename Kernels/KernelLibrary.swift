@@ -44,6 +44,9 @@ public enum KernelLibrary {
         "normalization": PackageResources.normalization_cl,
         "optimizer": PackageResources.optimizer_cl,
         "random": PackageResources.random_cl,
+        "softmax": PackageResources.softmax_cl,
+        "loss": PackageResources.loss_cl,
+        "attention": PackageResources.attention_cl,
     ]
 }
 

@@ -36,6 +36,9 @@ public enum VerificationSuite {
         NormalizationVerification.cases,
         OptimizerVerification.cases,
         RandomVerification.cases,
+        SoftmaxVerification.cases,
+        LossVerification.cases,
+        AttentionVerification.cases,
     ]
 
     /// The op names `--op` accepts.
