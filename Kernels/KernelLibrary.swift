@@ -38,6 +38,7 @@ public enum KernelLibrary {
 
     private static let embedded: [String: [UInt8]] = [
         "blas": PackageResources.blas_cl,
+        "sampling": PackageResources.sampling_cl,
     ]
 }
 

@@ -19,7 +19,7 @@
 ///
 /// The protocol is the sum of one protocol per op family (`GemmOps`, …), each declared
 /// beside its descriptors in `Ops/`, so a family's whole contract reads in one file.
-public protocol Backend: AnyObject, Sendable, GemmOps {
+public protocol Backend: AnyObject, Sendable, GemmOps, SamplingOps {
     /// A short human-readable name, for example `"OpenCL: NVIDIA H200"` or `"reference"`.
     var name: String { get }
 

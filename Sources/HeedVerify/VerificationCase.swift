@@ -29,6 +29,7 @@ public enum VerificationSuite {
     /// One list per op family, in the order `heed verify` prints them.
     static let families: [[VerificationCase]] = [
         GemmVerification.cases,
+        SamplingVerification.cases,
     ]
 
     /// The op names `--op` accepts.
