@@ -7,6 +7,9 @@
 // iy = ((y + 1)·H − 1)/2 of the image it samples. Its value is the bilinear blend of
 // the four pixels around (ix, iy), a pixel outside the image counting as 0.
 //
+// A point with a NaN or infinite coordinate samples NaN, and its grid gradient is
+// NaN; it adds nothing to the input gradient (as PyTorch's CPU kernel does).
+//
 // Layouts (row-major, float32):
 //   theta (N, 2, 3)   grid (N, H, W, 2) with (x, y) last
 //   input (N, C, Hin, Win)   output (N, C, H, W)   gradients as their tensors
@@ -117,14 +120,16 @@ __kernel void grid_sample_forward(__global const float* input, __global const fl
     const int n = get_global_id(2);
     if (w >= out_width || h >= out_height || n >= batch) return;
     const int point = (n * out_height + h) * out_width + w;
-    const float ix = unnormalize(grid[point * 2], in_width);
-    const float iy = unnormalize(grid[point * 2 + 1], in_height);
+    const float x = grid[point * 2], y = grid[point * 2 + 1];
+    const float ix = unnormalize(x, in_width);
+    const float iy = unnormalize(y, in_height);
     const int plane = out_height * out_width;
     __global float* out = output + n * channels * plane + h * out_width + w;
     int x0, y0;
     float tx, ty;
     if (!bilinear_cell(ix, iy, in_width, in_height, &x0, &y0, &tx, &ty)) {
-        for (int c = 0; c < channels; c++) out[c * plane] = 0.0f;
+        const float outside = (isfinite(x) && isfinite(y)) ? 0.0f : NAN;
+        for (int c = 0; c < channels; c++) out[c * plane] = outside;
         return;
     }
     const int in_plane = in_height * in_width;
@@ -198,12 +203,15 @@ __kernel void grid_sample_backward_grid(__global const float* input, __global co
     const int n = get_global_id(2);
     if (w >= out_width || h >= out_height || n >= batch) return;
     const int point = (n * out_height + h) * out_width + w;
-    const float ix = unnormalize(grid[point * 2], in_width);
-    const float iy = unnormalize(grid[point * 2 + 1], in_height);
+    const float x = grid[point * 2], y = grid[point * 2 + 1];
+    const float ix = unnormalize(x, in_width);
+    const float iy = unnormalize(y, in_height);
     int x0, y0;
     float tx, ty;
     float gx = 0.0f, gy = 0.0f;
-    if (bilinear_cell(ix, iy, in_width, in_height, &x0, &y0, &tx, &ty)) {
+    if (!(isfinite(x) && isfinite(y))) {
+        gx = gy = NAN;
+    } else if (bilinear_cell(ix, iy, in_width, in_height, &x0, &y0, &tx, &ty)) {
         const int plane = out_height * out_width;
         const int in_plane = in_height * in_width;
         const bool west = x0 >= 0, east = x0 + 1 < in_width, north = y0 >= 0, south = y0 + 1 < in_height;

@@ -21,13 +21,14 @@ public protocol SamplingOps {
     /// the point (x, y) is at pixel coordinates ix = ((x + 1)·Win − 1)/2,
     /// iy = ((y + 1)·Hin − 1)/2, and its value is the bilinear blend of the four
     /// surrounding pixels, each pixel outside the image counting as 0. A point with a
-    /// NaN coordinate samples 0.
+    /// NaN or infinite coordinate samples NaN (as in PyTorch).
     /// input: float32 (N, C, Hin, Win); grid: float32 (N, H, W, 2); output: float32 (N, C, H, W).
     func gridSampleForward(_ descriptor: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
                            output: any DeviceBuffer) throws
 
     /// ∂L/∂input: each output gradient is scattered to the four pixels its sample
-    /// blended, with the same weights. inputGradient (N, C, Hin, Win) is overwritten.
+    /// blended, with the same weights (nothing from a point with a non-finite
+    /// coordinate). inputGradient (N, C, Hin, Win) is overwritten.
     /// On OpenCL several output points add into one pixel atomically, in no fixed
     /// order, so the result varies in its last bits from run to run.
     func gridSampleBackwardInput(_ descriptor: GridSampleDescriptor, grid: any DeviceBuffer,
@@ -35,8 +36,8 @@ public protocol SamplingOps {
 
     /// ∂L/∂grid: the derivative of each sample with respect to its (x, y), summed over
     /// the channels (the bilinear weights have kinks where ix or iy is an integer;
-    /// there the derivative of the cell the point falls in is taken, as PyTorch does).
-    /// gridGradient (N, H, W, 2) is overwritten.
+    /// there the derivative of the cell the point falls in is taken, as PyTorch does;
+    /// NaN at a point with a non-finite coordinate). gridGradient (N, H, W, 2) is overwritten.
     func gridSampleBackwardGrid(_ descriptor: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
                                 outputGradient: any DeviceBuffer, gridGradient: any DeviceBuffer) throws
 }

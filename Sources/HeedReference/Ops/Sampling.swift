@@ -42,11 +42,13 @@ extension Reference {
         return all.filter { $0.x >= 0 && $0.x < width && $0.y >= 0 && $0.y < height }
     }
 
-    /// The taps of grid point (n, h, w) of a `grid_sample` call, in the input image.
-    static func taps<T: BinaryFloatingPoint>(_ d: GridSampleDescriptor, grid: [T], n: Int, h: Int, w: Int) -> [BilinearTap] {
+    /// The taps of grid point (n, h, w) of a `grid_sample` call, in the input image, or
+    /// nil when a coordinate of the point is NaN or infinite.
+    static func taps<T: BinaryFloatingPoint>(_ d: GridSampleDescriptor, grid: [T], n: Int, h: Int, w: Int) -> [BilinearTap]? {
         let point = (n * d.outputHeight + h) * d.outputWidth + w
-        return bilinearTaps(ix: unnormalize(Double(grid[2 * point]), d.inputWidth),
-                            iy: unnormalize(Double(grid[2 * point + 1]), d.inputHeight),
+        let (x, y) = (Double(grid[2 * point]), Double(grid[2 * point + 1]))
+        guard x.isFinite && y.isFinite else { return nil }
+        return bilinearTaps(ix: unnormalize(x, d.inputWidth), iy: unnormalize(y, d.inputHeight),
                             width: d.inputWidth, height: d.inputHeight)
     }
 
@@ -88,7 +90,8 @@ extension Reference {
     }
 
     /// `grid_sample`: output (N, C, H, W), each point the bilinear blend of `input`
-    /// (N, C, Hin, Win) at the grid's (x, y), zero outside the image.
+    /// (N, C, Hin, Win) at the grid's (x, y), zero outside the image, NaN at a
+    /// non-finite (x, y).
     public static func gridSampleForward<T: BinaryFloatingPoint>(_ d: GridSampleDescriptor, input: [T], grid: [T]) -> [T] {
         var output = [T](repeating: 0, count: d.outputCount)
         for n in 0..<d.batch {
@@ -97,7 +100,7 @@ extension Reference {
                     let taps = taps(d, grid: grid, n: n, h: h, w: w)
                     for c in 0..<d.channels {
                         let plane = (n * d.channels + c) * d.inputHeight * d.inputWidth
-                        let value = taps.reduce(0.0) { $0 + $1.weight * Double(input[plane + $1.y * d.inputWidth + $1.x]) }
+                        let value = taps?.reduce(0.0) { $0 + $1.weight * Double(input[plane + $1.y * d.inputWidth + $1.x]) } ?? .nan
                         output[((n * d.channels + c) * d.outputHeight + h) * d.outputWidth + w] = T(value)
                     }
                 }
@@ -107,7 +110,8 @@ extension Reference {
     }
 
     /// The gradient of `gridSampleForward` with respect to the input: each output
-    /// gradient scattered to the pixels its sample blended, with the same weights.
+    /// gradient scattered to the pixels its sample blended, with the same weights
+    /// (none from a point with a non-finite coordinate).
     public static func gridSampleBackwardInput<T: BinaryFloatingPoint>(
         _ d: GridSampleDescriptor, grid: [T], outputGradient: [T]
     ) -> [T] {
@@ -115,7 +119,7 @@ extension Reference {
         for n in 0..<d.batch {
             for h in 0..<d.outputHeight {
                 for w in 0..<d.outputWidth {
-                    let taps = taps(d, grid: grid, n: n, h: h, w: w)
+                    let taps = taps(d, grid: grid, n: n, h: h, w: w) ?? []
                     for c in 0..<d.channels {
                         let g = Double(outputGradient[((n * d.channels + c) * d.outputHeight + h) * d.outputWidth + w])
                         let plane = (n * d.channels + c) * d.inputHeight * d.inputWidth
@@ -128,7 +132,8 @@ extension Reference {
     }
 
     /// The gradient of `gridSampleForward` with respect to the grid: for each point,
-    /// Σ_c dout·∂value/∂(ix, iy) times (Win/2, Hin/2), the derivative of the unnormalisation.
+    /// Σ_c dout·∂value/∂(ix, iy) times (Win/2, Hin/2), the derivative of the unnormalisation;
+    /// NaN at a point with a non-finite coordinate.
     public static func gridSampleBackwardGrid<T: BinaryFloatingPoint>(
         _ d: GridSampleDescriptor, input: [T], grid: [T], outputGradient: [T]
     ) -> [T] {
@@ -136,7 +141,11 @@ extension Reference {
         for n in 0..<d.batch {
             for h in 0..<d.outputHeight {
                 for w in 0..<d.outputWidth {
-                    let taps = taps(d, grid: grid, n: n, h: h, w: w)
+                    let point = (n * d.outputHeight + h) * d.outputWidth + w
+                    guard let taps = taps(d, grid: grid, n: n, h: h, w: w) else {
+                        (gridGradient[2 * point], gridGradient[2 * point + 1]) = (.nan, .nan)
+                        continue
+                    }
                     var (gx, gy) = (0.0, 0.0)
                     for c in 0..<d.channels {
                         let g = Double(outputGradient[((n * d.channels + c) * d.outputHeight + h) * d.outputWidth + w])
@@ -147,7 +156,6 @@ extension Reference {
                             gy += g * value * tap.dWeightDy
                         }
                     }
-                    let point = (n * d.outputHeight + h) * d.outputWidth + w
                     gridGradient[2 * point] = T(gx * Double(d.inputWidth) / 2)
                     gridGradient[2 * point + 1] = T(gy * Double(d.inputHeight) / 2)
                 }
