@@ -47,6 +47,7 @@ public enum KernelLibrary {
         "softmax": PackageResources.softmax_cl,
         "loss": PackageResources.loss_cl,
         "attention": PackageResources.attention_cl,
+        "sampling": PackageResources.sampling_cl,
     ]
 }
 

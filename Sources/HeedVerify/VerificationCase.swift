@@ -39,6 +39,7 @@ public enum VerificationSuite {
         SoftmaxVerification.cases,
         LossVerification.cases,
         AttentionVerification.cases,
+        SamplingVerification.cases,
     ]
 
     /// The op names `--op` accepts.
