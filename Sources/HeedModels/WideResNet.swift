@@ -56,7 +56,7 @@ public final class Block: Module {
         bn1 = try BatchNorm(no, on: backend)
         conv1 = try Conv2d(no, no, kernelSize: 3, stride: 1, padding: 1, on: backend, random: &random)
         convReduce = ni != no ? try Conv2d(ni, no, kernelSize: 1, stride: stride, on: backend, random: &random) : nil
-        self.dropout = dropout > 0 ? Dropout2d(probability: dropout, seed: dropoutSeed) : nil
+        self.dropout = dropout > 0 ? Dropout2d(probability: dropout, seed: UInt32(truncatingIfNeeded: dropoutSeed)) : nil
         super.init()
         register(child: bn0, as: "bn0")
         register(child: conv0, as: "conv0")

@@ -30,6 +30,8 @@ public final class ProgressBar {
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let timing = final ? "in \(Self.duration(elapsed))" : "ETA \(Self.duration(remaining))"
         let line = "\(label) \(bar) \(done)/\(total)  \(metrics)  \(timing)"
+        // Flush buffered stdout first, so lines on both streams keep their order in one log.
+        fflush(nil)
         if isTerminal {
             FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\(final ? "\n" : "")".utf8))
         } else {

@@ -153,7 +153,9 @@ public final class Trainer {
     static let modelKeys: Set<String> = ["depth", "width", "classes", "attention_depth", "attention_width", "attention_gate", "coarse2fine"]
 
     private func log(_ line: String) {
-        if configuration.showProgress { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
+        guard configuration.showProgress else { return }
+        fflush(nil)
+        FileHandle.standardError.write(Data("\(line)\n".utf8))
     }
 }
 

@@ -108,14 +108,14 @@ struct OptimisationOptions: ParsableArguments {
         guard learningRate > 0 else { throw ValidationError("--lr must be positive") }
         guard (0..<1).contains(momentum) else { throw ValidationError("--momentum must be in [0, 1)") }
         guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be 0 or more") }
-        _ = try self.schedule()
+        _ = try learningRateSchedule()
     }
 
     var sgd: SGD.Configuration {
         SGD.Configuration(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay, nesterov: nesterov)
     }
 
-    func schedule() throws -> LearningRateSchedule {
+    func learningRateSchedule() throws -> LearningRateSchedule {
         do {
             return try LearningRateSchedule(parsing: schedule, epochs: epochs)
         } catch {

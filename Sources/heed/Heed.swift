@@ -11,6 +11,7 @@ struct Heed: ParsableCommand {
             `heed devices` lists them.
             """,
         version: "0.1.0",
-        subcommands: [Devices.self, Verify.self, Train.self]
+        subcommands: [Devices.self, Verify.self, Train.self, Predict.self]
     )
+
 }

@@ -55,7 +55,7 @@ struct Train: ParsableCommand {
                                      normalization: normalization, seed: seed)
         let outputURL = URL(fileURLWithPath: output)
         let configuration = TrainingConfiguration(
-            epochs: optimisation.epochs, optimizer: optimisation.sgd, schedule: try optimisation.schedule(),
+            epochs: optimisation.epochs, optimizer: optimisation.sgd, schedule: try optimisation.learningRateSchedule(),
             outputDirectory: outputURL, checkpointInterval: checkpointEvery, stopAfterStep: stopAfterStep, showProgress: !quiet)
         let options = model.options(classes: train.classCount)
             .merging(data.options(normalization)) { $1 }

@@ -92,11 +92,11 @@ public final class Linear: Module {
 /// resumed from a checkpoint draws the masks an uninterrupted run would.
 public final class Dropout2d: Module {
     public let probability: Float
-    public let seed: UInt64
+    public let seed: UInt32
     /// Forward calls in training so far: the step the next mask is keyed by.
     public let calls = Counter()
 
-    public init(probability: Float, seed: UInt64) {
+    public init(probability: Float, seed: UInt32) {
         self.probability = probability
         self.seed = seed
         super.init()
@@ -107,6 +107,6 @@ public final class Dropout2d: Module {
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         guard isTraining, probability > 0 else { return x }
         defer { calls.value += 1 }
-        return try x.dropout2d(probability: probability, seed: seed, step: UInt64(calls.value))
+        return try x.dropout2d(probability: probability, seed: seed, step: UInt32(truncatingIfNeeded: calls.value))
     }
 }

@@ -75,7 +75,7 @@ extension Reference {
     /// the attended sum with a single class.
     static func gateScores<T: BinaryFloatingPoint>(_ d: AttentionDescriptor, scores: [T], mask: [T]) -> (dots: [T], t: [T]) {
         let dots = attendedSum(d.singleClass, values: scores, mask: mask)
-        return (dots, dots.map { T(tanh(Double($0))) })
+        return (dots, tanh(dots))
     }
 
     /// `g = softmax_k(tanh(Σ_s S·M))` (B,K) and `output = Σ_k g·o` (B,L).
