@@ -9,7 +9,7 @@
 //        col[((c·kh + i)·kw + j)·(chunk·P) + m·P + y·W' + x]
 //          = input[n0 + m, c, y·s − pad + i, x·s − pad + j]   (0 outside the image)
 //
-// so that output_m (O × P) = weight (O × C·kh·kw) · col[:, m·P ..< (m+1)·P].
+// so that weight (O × C·kh·kw) · col is the output of the chunk as (O, chunk·P).
 //
 // conv2d_im2col:  input (N, C, H, W) → col for images n0 ..< n0 + chunk.
 //   Work item (q, r) writes col[r][q]; global (chunk·P, C·kh·kw).
@@ -17,7 +17,9 @@
 //   each input element gathering the ≤ kh·kw column entries that read it (no atomics,
 //   deterministic). Work item (w, h, m·C + c); global (W, H, chunk·C).
 // conv2d_pack_rows:  ∂L/∂output of a chunk (chunk, O, P) → (O, chunk·P), so the
-//   weight gradient of a chunk is one GEMM, packed · colᵀ.
+//   weight gradient of a chunk is one GEMM, packed · colᵀ, and its input gradient
+//   one GEMM, weightᵀ · packed. Work item (q, o); global (chunk·P, O).
+// conv2d_unpack_rows:  the inverse, (O, chunk·P) → output (chunk, O, P) in NCHW.
 //   Work item (q, o); global (chunk·P, O).
 // bias_forward:   y[n, o, p] += bias[o] for y (N, O, P); linear layers use P = 1.
 //   Work item e owns y[e]; global N·O·P.
@@ -96,6 +98,17 @@ __kernel void conv2d_pack_rows(__global const float* output_gradient, __global f
     const int m = q / plane;
     const int p = q % plane;
     packed[o * chunk * plane + q] = output_gradient[((n0 + m) * out_channels + o) * plane + p];
+}
+
+__kernel void conv2d_unpack_rows(__global const float* packed, __global float* output,
+                                 const int n0, const int chunk, const int out_channels, const int plane)
+{
+    const int q = get_global_id(0);
+    const int o = get_global_id(1);
+    if (q >= chunk * plane || o >= out_channels) return;
+    const int m = q / plane;
+    const int p = q % plane;
+    output[((n0 + m) * out_channels + o) * plane + p] = packed[o * chunk * plane + q];
 }
 
 __kernel void bias_forward(__global float* y, __global const float* bias,
