@@ -51,7 +51,7 @@ final class SamplingTests: XCTestCase {
     /// so sampling returns the image. At power-of-two sizes every coordinate is a
     /// dyadic fraction and the whole computation is exact; at odd sizes the rounded
     /// pixel centres move points by a few ulp of the size, within the forward bound of
-    /// `SamplingVerification` (8(W + H) + 16)·u·max|v| (max|v| ≤ 1 here).
+    /// `SamplingBounds`.
     func testIdentityThetaReproducesTheImage() throws {
         for backend in try backends {
             for (height, width, exact) in [(8, 16, true), (7, 33, false), (1, 1, true)] {
@@ -66,8 +66,10 @@ final class SamplingTests: XCTestCase {
                                              outputHeight: height, outputWidth: width)
                 let output = try backend.makeBuffer([Float](repeating: .nan, count: d.outputCount))
                 try backend.gridSampleForward(d, input: try backend.makeBuffer(image), grid: grid, output: output)
-                let tolerance = exact ? Tolerance.exact : Tolerance(atol: 0x1p-24 * Double(8 * (height + width) + 16), rtol: 0)
-                assertPassed(Comparison(actual: try backend.read(output, as: Float.self), expected: image, tolerance: tolerance),
+                let actual = try backend.read(output, as: Float.self)
+                let bound = SamplingBounds.gridSampleForward(d, input: image)
+                assertPassed(exact ? Comparison(actual: actual, expected: image, tolerance: .exact)
+                                   : Comparison(actual: actual, expected: image, tolerance: bound.tolerance, scale: bound.scale),
                              "\(backend.name) identity \(height)×\(width)")
             }
         }
@@ -96,13 +98,12 @@ final class SamplingTests: XCTestCase {
             let inputGradient = try backend.makeBuffer([Float](repeating: .nan, count: d.inputCount))
             try backend.gridSampleBackwardInput(d, grid: gridBuffer, outputGradient: try backend.makeBuffer(outputGradient),
                                                 inputGradient: inputGradient)
-            // As if the two non-finite points were far outside. Each pixel gets at most
-            // one term of |g| = 1: the input-gradient bound of `SamplingVerification`.
-            let finiteOnly = Reference.gridSampleBackwardInput(d, grid: [5, 5, 5, 5, 0.3, -0.4] as [Float],
-                                                               outputGradient: outputGradient)
+            // As if the two non-finite points were far outside.
+            let finiteGrid: [Float] = [5, 5, 5, 5, 0.3, -0.4]
+            let finiteOnly = Reference.gridSampleBackwardInput(d, grid: finiteGrid, outputGradient: outputGradient)
+            let bound = SamplingBounds.gridSampleBackwardInput(d, grid: finiteGrid, outputGradient: outputGradient)
             assertPassed(Comparison(actual: try backend.read(inputGradient, as: Float.self), expected: finiteOnly,
-                                    tolerance: Tolerance(atol: 0x1p-24 * Double(8 * (3 + 2) + 16 + 3), rtol: 0)),
-                         "\(backend.name) input gradient")
+                                    tolerance: bound.tolerance, scale: bound.scale), "\(backend.name) input gradient")
         }
     }
 

@@ -2,15 +2,18 @@
 extension OpenCLBackend {
     /// Work items per θ row in `affine_grid_backward`, the kernel's `AFFINE_GRID_GROUP`.
     static let affineGridGroup = 64
+    /// The defines of every sampling launch, the same for all so the family is one program.
+    static let samplingDefines = ["AFFINE_GRID_GROUP": "\(affineGridGroup)"]
 
     public func affineGridForward(_ d: AffineGridDescriptor, theta: any DeviceBuffer, grid: any DeviceBuffer) throws {
         let op = "affine_grid"
         let (theta, grid) = (try floats(theta, op, "theta"), try floats(grid, op, "grid"))
         try d.validate(thetaCount: theta.count, gridCount: grid.count)
         try Self.requireIndexable(d)
-        try launch(family: "sampling", kernel: "affine_grid_forward", global: [d.width, d.height, d.batch], arguments: [
-            .buffer(theta), .buffer(grid), try .int(d.batch, op), try .int(d.height, op), try .int(d.width, op),
-        ])
+        try launch(family: "sampling", kernel: "affine_grid_forward", defines: Self.samplingDefines,
+                   global: [d.width, d.height, d.batch], arguments: [
+                       .buffer(theta), .buffer(grid), try .int(d.batch, op), try .int(d.height, op), try .int(d.width, op),
+                   ])
     }
 
     public func affineGridBackward(_ d: AffineGridDescriptor, gridGradient: any DeviceBuffer,
@@ -22,7 +25,7 @@ extension OpenCLBackend {
         try Self.requireIndexable(d)
         let group = Self.affineGridGroup
         try launch(family: "sampling", kernel: "affine_grid_backward",
-                   defines: ["AFFINE_GRID_GROUP": "\(group)"],
+                   defines: Self.samplingDefines,
                    global: [group, 2 * d.batch], local: [group, 1], arguments: [
                        .buffer(gridGradient), .buffer(thetaGradient),
                        try .int(d.batch, op), try .int(d.height, op), try .int(d.width, op),
@@ -73,7 +76,8 @@ extension OpenCLBackend {
             throw HeedError.invalidArgument(op: op, "\(d) has more elements than 32-bit kernel indices reach")
         }
         let sizes = [d.batch, d.channels, d.inputHeight, d.inputWidth, d.outputHeight, d.outputWidth]
-        try launch(family: "sampling", kernel: kernel, global: [d.outputWidth, d.outputHeight, d.batch],
+        try launch(family: "sampling", kernel: kernel, defines: Self.samplingDefines,
+                   global: [d.outputWidth, d.outputHeight, d.batch],
                    arguments: buffers.map { .buffer($0) } + sizes.map { try .int($0, op) })
     }
 }
