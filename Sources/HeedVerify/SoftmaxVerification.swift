@@ -5,7 +5,7 @@ import HeedReference
 /// Softmax and log-softmax, forward and backward: class-axis rows (N, L), long spatial
 /// rows (B·K, h·w) that are not multiples of the work-group, a middle axis with
 /// inner > 1, and inputs of ±1e4 that overflow without the maximum subtracted.
-enum SoftmaxVerification {
+public enum SoftmaxVerification {
     static let shapes: [(outer: Int, axis: Int, inner: Int, range: Float)] = [
         (1, 1, 1, 3), (3, 7, 1, 3), (33, 10, 1, 3), (7, 33, 1, 3), (3, 1025, 1, 3),
         (2, 5, 3, 3), (4, 0, 0, 3), (5, 33, 1, 1e4), (2, 7, 3, 1e4),
@@ -46,7 +46,7 @@ enum SoftmaxVerification {
     /// the reference's rounding u. log-softmax: the sum has relative error (axis + 6)u,
     /// which log makes absolute, plus log's own 6u·ln(axis); both subtractions round by
     /// ≤ u·|y| each (|x − m| ≤ |y|) and the reference by u·|y|.
-    static func forwardTolerance(_ d: SoftmaxDescriptor, _ x: [Float]) -> Tolerance {
+    public static func forwardTolerance(_ d: SoftmaxDescriptor, _ x: [Float]) -> Tolerance {
         let n = Double(d.axis)
         switch d.kind {
         case .softmax:
