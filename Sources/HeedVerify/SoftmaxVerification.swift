@@ -40,7 +40,7 @@ public enum SoftmaxVerification {
         return min(largest, 88)
     }
 
-    /// Forward tolerance, derived from the kernel's steps in units of u (see `Rounding`).
+    /// Forward tolerance, derived from the kernel's steps in units of u (see `Float32Rounding`).
     /// softmax, relative: x − m rounds by ≤ u·|x − m|, which exp turns into a relative
     /// error (spread·u); exp 6u; the sum of `axis` positive terms γ; the division 5u;
     /// the reference's rounding u. log-softmax: the sum has relative error (axis + 6)u,
@@ -50,12 +50,12 @@ public enum SoftmaxVerification {
         let n = Double(d.axis)
         switch d.kind {
         case .softmax:
-            let u = Rounding.u
-            return Tolerance(atol: Rounding.smallestNormal,
-                             rtol: Rounding.gamma(n) + (Rounding.exp + Rounding.divide + 1 + spread(d, x)) * u)
+            let u = Float32Rounding.u
+            return Tolerance(atol: Float32Rounding.smallestNormal,
+                             rtol: Float32Rounding.gamma(n) + (Float32Rounding.exp + Float32Rounding.divide + 1 + spread(d, x)) * u)
         case .logSoftmax:
-            return Tolerance(atol: (n + Rounding.exp + Rounding.log * Foundation.log(max(n, 1))) * Rounding.u,
-                             rtol: 3 * Rounding.u)
+            return Tolerance(atol: (n + Float32Rounding.exp + Float32Rounding.log * Foundation.log(max(n, 1))) * Float32Rounding.u,
+                             rtol: 3 * Float32Rounding.u)
         }
     }
 
