@@ -18,7 +18,8 @@
 //   One group per b.
 //
 // aggregation_forward           logp_i = log_softmax_l(x (B,N,L)[b,i,:]); w = softmax(gates)
-//   or σ(gates)/(1e-6 + Σσ) (GATE_SIGMOID); out (B,L)[b,l] = Σ_i w_i·logp_i[l]. One group per b.
+//   or σ(gates)/(1e-6 + Σσ) (argument sigmoid ≠ 0); out (B,L)[b,l] = Σ_i w_i·logp_i[l].
+//   One group per b.
 // aggregation_backward          with dout (B,L): dw_i = Σ_l dout[l]·logp_i[l];
 //   dx[b,i,l] = w_i·(dout[l] − exp(logp_i[l])·Σ_l dout[l]);
 //   softmax: dgate_i = w_i·(dw_i − Σ_j w_j dw_j);

@@ -43,12 +43,12 @@ enum AggregationVerification {
             let row = gates[b * d.sources..<(b + 1) * d.sources].map(Double.init)
             spread = max(spread, row.max()! - row.min()!)
         }
-        let weights = d.gate == .softmax ? (spread + 11 + n) * Rounding.u : (29 + n) * Rounding.u
+        let weights = d.gate == .softmax ? (spread + 11 + n) * Float32Rounding.u : (29 + n) * Float32Rounding.u
         let l = Double(d.classes)
         let logp = Reference.softmax(SoftmaxDescriptor(.logSoftmax, outer: d.batch * d.sources, axis: d.classes), sources)
         let largestLogp = logp.map { abs(Double($0)) }.max() ?? 0
         let largestLse = zip(sources, logp).map { abs(Double($0) - Double($1)) }.max() ?? 0
-        let logProbability = (l + 6 + 6 * log(l) + largestLse + largestLogp) * Rounding.u
+        let logProbability = (l + 6 + 6 * log(l) + largestLse + largestLogp) * Float32Rounding.u
         return Bounds(weights: weights, logProbability: logProbability)
     }
 
@@ -67,7 +67,7 @@ enum AggregationVerification {
             let w = Reference.aggregationWeights(d, gates: x.gates)
             let scale = Reference.gatedSum(batch: d.batch, heads: d.sources, classes: d.classes, gates: w,
                                            headOutputs: logp.map(abs)).map(Double.init)
-            let tolerance = Tolerance(atol: bound.logProbability, rtol: bound.weights + Rounding.gamma(Double(d.sources + 1)),
+            let tolerance = Tolerance(atol: bound.logProbability, rtol: bound.weights + Float32Rounding.gamma(Double(d.sources + 1)),
                                       relativeToTerms: true)
             return Comparison(actual: actual[0], expected: expected[0], tolerance: tolerance, scale: scale)
         }
@@ -116,9 +116,9 @@ enum AggregationVerification {
                     largestOdds = max(largestOdds, sig[i] / (1 - sig[i]))
                 }
             }
-            let u = Rounding.u
-            let sourceTolerance = bound.weights + bound.logProbability + Rounding.gamma(Double(L + 10))
-            var gateTolerance = Rounding.gamma(Double(L + N + 4)) + bound.logProbability + 2 * bound.weights
+            let u = Float32Rounding.u
+            let sourceTolerance = bound.weights + bound.logProbability + Float32Rounding.gamma(Double(L + 10))
+            var gateTolerance = Float32Rounding.gamma(Double(L + N + 4)) + bound.logProbability + 2 * bound.weights
             if d.gate == .sigmoid { gateTolerance += (17 + Double(N) + 12 + 12 * largestOdds + 2) * u }
             return Comparison(combining: [
                 ("∂sources", Comparison(actual: actual[0], expected: expected[0],
@@ -151,10 +151,10 @@ enum AggregationVerification {
                                                        outputs: [.floats(d.gramCount), .floats(1)]) { backend, inputs, outputs in
                 try backend.headSeparationForward(d, masks: inputs[0], gram: outputs[0], loss: outputs[1])
             }
-            let gram = Rounding.gamma(Double(d.pooledPositions + 5))
-            let loss = 2 * gram + Rounding.gamma(Double(d.gramCount)) + 7 * Rounding.u
+            let gram = Float32Rounding.gamma(Double(d.pooledPositions + 5))
+            let loss = 2 * gram + Float32Rounding.gamma(Double(d.gramCount)) + 7 * Float32Rounding.u
             return Comparison(combining: [
-                ("gram", Comparison(actual: actual[0], expected: expected[0], tolerance: Tolerance(atol: 0, rtol: gram + Rounding.u))),
+                ("gram", Comparison(actual: actual[0], expected: expected[0], tolerance: Tolerance(atol: 0, rtol: gram + Float32Rounding.u))),
                 ("loss", Comparison(actual: actual[1], expected: expected[1], tolerance: Tolerance(atol: 0, rtol: loss))),
             ])
         }
@@ -173,7 +173,7 @@ enum AggregationVerification {
                 try backend.headSeparationBackward(d, masks: inputs[0], gram: inputs[1], lossGradient: inputs[2],
                                                    masksGradient: outputs[0])
             }
-            let rtol = Rounding.gamma(Double(d.heads + 3)) + 7 * Rounding.u
+            let rtol = Float32Rounding.gamma(Double(d.heads + 3)) + 7 * Float32Rounding.u
             return Comparison(actual: actual[0], expected: expected[0], tolerance: Tolerance(atol: 0, rtol: rtol))
         }
     }

@@ -6,7 +6,7 @@ import HeedReference
 /// head-separation regulariser in `AggregationVerification.swift`. Masks are real
 /// spatial softmaxes (positive, summing to 1 over s), as in the model.
 ///
-/// Tolerances with exp/tanh chains are first-order bounds built from `Rounding`'s
+/// Tolerances with exp/tanh chains are first-order bounds built from `Float32Rounding`'s
 /// per-step errors; each case says how.
 enum AttentionVerification {
     static let cases: [VerificationCase] =
@@ -86,8 +86,8 @@ enum AttentionVerification {
     static func gateErrors(_ d: AttentionDescriptor, _ x: Inputs) -> (t: Double, g: Double) {
         let dots = Reference.attendedSum(AttentionDescriptor(batch: d.batch, heads: d.heads, classes: 1, positions: d.positions),
                                          values: magnitudes(x.scores), mask: x.mask)
-        let t = Rounding.gamma(Double(d.positions)) * Double(dots.max() ?? 0) + Rounding.tanhAbsolute * Rounding.u
-        return (t, 2 * t + (13 + Double(d.heads)) * Rounding.u)
+        let t = Float32Rounding.gamma(Double(d.positions)) * Double(dots.max() ?? 0) + Float32Rounding.tanhAbsolute * Float32Rounding.u
+        return (t, 2 * t + (13 + Double(d.heads)) * Float32Rounding.u)
     }
 
     /// gates within εg + u (the reference's rounding) of |g|; output Σ_k g·o within
@@ -107,9 +107,9 @@ enum AttentionVerification {
                                            headOutputs: magnitudes(x.heads)).map(Double.init)
             return Comparison(combining: [
                 ("gates", Comparison(actual: actual[0], expected: expected[0],
-                                     tolerance: Tolerance(atol: 0, rtol: errors.g + Rounding.u))),
+                                     tolerance: Tolerance(atol: 0, rtol: errors.g + Float32Rounding.u))),
                 ("output", Comparison(actual: actual[1], expected: expected[1],
-                                      tolerance: Tolerance(atol: 0, rtol: errors.g + Rounding.gamma(Double(d.heads + 1)),
+                                      tolerance: Tolerance(atol: 0, rtol: errors.g + Float32Rounding.gamma(Double(d.heads + 1)),
                                                            relativeToTerms: true),
                                       scale: scale)),
             ])
@@ -146,14 +146,14 @@ enum AttentionVerification {
                 for e in row { b[e] = Double(g[e]) * (Double(a[e]) + mean) }
             }
             func scale(_ factor: [Float]) -> [Double] { factor.indices.map { b[$0 / d.positions] * Double(abs(factor[$0])) } }
-            let rho = Rounding.gamma(Double(d.classes)) + Rounding.gamma(Double(d.heads)) + 2 * errors.g + 2 * errors.t
-                + 7 * Rounding.u
+            let rho = Float32Rounding.gamma(Double(d.classes)) + Float32Rounding.gamma(Double(d.heads)) + 2 * errors.g + 2 * errors.t
+                + 7 * Float32Rounding.u
             let chain = Tolerance(atol: 0, rtol: rho, relativeToTerms: true)
             return Comparison(combining: [
                 ("∂scores", Comparison(actual: actual[0], expected: expected[0], tolerance: chain, scale: scale(x.mask))),
                 ("∂mask", Comparison(actual: actual[1], expected: expected[1], tolerance: chain, scale: scale(x.scores))),
                 ("∂head outputs", Comparison(actual: actual[2], expected: expected[2],
-                                             tolerance: Tolerance(atol: 0, rtol: errors.g + 2 * Rounding.u))),
+                                             tolerance: Tolerance(atol: 0, rtol: errors.g + 2 * Float32Rounding.u))),
             ])
         }
     }

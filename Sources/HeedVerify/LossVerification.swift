@@ -48,7 +48,7 @@ enum LossVerification {
                 try backend.nllLossBackward(d, labels: inputs[0], lossGradient: inputs[1], inputGradient: outputs[0])
             }
             return Comparison(actual: actual[0], expected: expected[0],
-                              tolerance: Tolerance(atol: 0, rtol: (Rounding.divide + 1) * Rounding.u))
+                              tolerance: Tolerance(atol: 0, rtol: (Float32Rounding.divide + 1) * Float32Rounding.u))
         }
     }
 
@@ -91,7 +91,7 @@ enum LossVerification {
             let scale = logp.indices.map { e in
                 Double(g) / Double(d.batch) * (exp(Double(logp[e])) + (e % d.classes == Int(labels[e / d.classes]) ? 1 : 0))
             }
-            let tolerance = Tolerance(atol: 0, rtol: (Rounding.divide + Rounding.exp + 3) * Rounding.u, relativeToTerms: true)
+            let tolerance = Tolerance(atol: 0, rtol: (Float32Rounding.divide + Float32Rounding.exp + 3) * Float32Rounding.u, relativeToTerms: true)
             return Comparison(actual: actual[0], expected: expected[0], tolerance: tolerance, scale: scale)
         }
     }

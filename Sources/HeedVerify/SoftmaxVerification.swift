@@ -5,7 +5,7 @@ import HeedReference
 /// Softmax and log-softmax, forward and backward: class-axis rows (N, L), long spatial
 /// rows (B·K, h·w) that are not multiples of the work-group, a middle axis with
 /// inner > 1, and inputs of ±1e4 that overflow without the maximum subtracted.
-enum SoftmaxVerification {
+public enum SoftmaxVerification {
     static let shapes: [(outer: Int, axis: Int, inner: Int, range: Float)] = [
         (1, 1, 1, 3), (3, 7, 1, 3), (33, 10, 1, 3), (7, 33, 1, 3), (3, 1025, 1, 3),
         (2, 5, 3, 3), (4, 0, 0, 3), (5, 33, 1, 1e4), (2, 7, 3, 1e4),
@@ -40,22 +40,22 @@ enum SoftmaxVerification {
         return min(largest, 88)
     }
 
-    /// Forward tolerance, derived from the kernel's steps in units of u (see `Rounding`).
+    /// Forward tolerance, derived from the kernel's steps in units of u (see `Float32Rounding`).
     /// softmax, relative: x − m rounds by ≤ u·|x − m|, which exp turns into a relative
     /// error (spread·u); exp 6u; the sum of `axis` positive terms γ; the division 5u;
     /// the reference's rounding u. log-softmax: the sum has relative error (axis + 6)u,
     /// which log makes absolute, plus log's own 6u·ln(axis); both subtractions round by
     /// ≤ u·|y| each (|x − m| ≤ |y|) and the reference by u·|y|.
-    static func forwardTolerance(_ d: SoftmaxDescriptor, _ x: [Float]) -> Tolerance {
+    public static func forwardTolerance(_ d: SoftmaxDescriptor, _ x: [Float]) -> Tolerance {
         let n = Double(d.axis)
         switch d.kind {
         case .softmax:
-            let u = Rounding.u
-            return Tolerance(atol: Rounding.smallestNormal,
-                             rtol: Rounding.gamma(n) + (Rounding.exp + Rounding.divide + 1 + spread(d, x)) * u)
+            let u = Float32Rounding.u
+            return Tolerance(atol: Float32Rounding.smallestNormal,
+                             rtol: Float32Rounding.gamma(n) + (Float32Rounding.exp + Float32Rounding.divide + 1 + spread(d, x)) * u)
         case .logSoftmax:
-            return Tolerance(atol: (n + Rounding.exp + Rounding.log * Foundation.log(max(n, 1))) * Rounding.u,
-                             rtol: 3 * Rounding.u)
+            return Tolerance(atol: (n + Float32Rounding.exp + Float32Rounding.log * Foundation.log(max(n, 1))) * Float32Rounding.u,
+                             rtol: 3 * Float32Rounding.u)
         }
     }
 

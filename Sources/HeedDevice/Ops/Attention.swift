@@ -106,12 +106,12 @@ public struct AttentionDescriptor: Sendable, Equatable, CustomStringConvertible 
     /// Throws unless the sizes are non-negative and each named buffer holds its layout's
     /// count. With `needsHeads` (the gates' softmax over K), K = 0 is refused too.
     public func validate(_ op: String, needsHeads: Bool = false, _ buffers: [(name: String, layout: Layout, count: Int)]) throws {
-        try OpShapes.requireNonNegative(op, ["batch": batch, "heads": heads, "classes": classes, "positions": positions])
+        try ShapeRequirements.requireNonNegative(op, ["batch": batch, "heads": heads, "classes": classes, "positions": positions])
         if needsHeads && heads == 0 && batch > 0 {
             throw HeedError.invalidArgument(op: op, "softmax over zero heads in \(self)")
         }
         for buffer in buffers {
-            try OpShapes.requireCount(op, buffer.name, shape: shape(buffer.layout), expected: count(buffer.layout),
+            try ShapeRequirements.requireCount(op, buffer.name, shape: shape(buffer.layout), expected: count(buffer.layout),
                                       count: buffer.count, in: self)
         }
     }
@@ -147,7 +147,7 @@ public struct AggregationDescriptor: Sendable, Equatable, CustomStringConvertibl
     /// Throws unless N, L ≥ 1 (weights and log_softmax over nothing are undefined) and the buffers
     /// hold sources (B, N, L), gates (B, N), output (B, L).
     public func validate(_ op: String, sources sourceCounts: [Int], gates gateCounts: [Int], outputs: [Int]) throws {
-        try OpShapes.requireNonNegative(op, ["batch": batch, "sources": sources, "classes": classes])
+        try ShapeRequirements.requireNonNegative(op, ["batch": batch, "sources": sources, "classes": classes])
         if classes == 0 && batch * sources > 0 {
             throw HeedError.invalidArgument(op: op, "log_softmax over zero classes in \(self)")
         }
@@ -155,14 +155,14 @@ public struct AggregationDescriptor: Sendable, Equatable, CustomStringConvertibl
             throw HeedError.invalidArgument(op: op, "weighing zero sources in \(self)")
         }
         for count in sourceCounts {
-            try OpShapes.requireCount(op, "sources", shape: "(\(batch), \(sources), \(classes))",
+            try ShapeRequirements.requireCount(op, "sources", shape: "(\(batch), \(sources), \(classes))",
                                       expected: batch * sources * classes, count: count, in: self)
         }
         for count in gateCounts {
-            try OpShapes.requireCount(op, "gates", shape: "(\(batch), \(sources))", expected: batch * sources, count: count, in: self)
+            try ShapeRequirements.requireCount(op, "gates", shape: "(\(batch), \(sources))", expected: batch * sources, count: count, in: self)
         }
         for count in outputs {
-            try OpShapes.requireCount(op, "output", shape: "(\(batch), \(classes))", expected: batch * classes, count: count, in: self)
+            try ShapeRequirements.requireCount(op, "output", shape: "(\(batch), \(classes))", expected: batch * classes, count: count, in: self)
         }
     }
 }
@@ -191,17 +191,17 @@ public struct HeadSeparationDescriptor: Sendable, Equatable, CustomStringConvert
     /// Throws unless B, K ≥ 1 (R is a mean over B·K·K entries) and the buffers hold
     /// masks (B, K, h, w), gram (B, K, K) and the scalars.
     public func validate(_ op: String, masks: [Int], gram: Int, scalars: KeyValuePairs<String, Int>) throws {
-        try OpShapes.requireNonNegative(op, ["height": height, "width": width])
+        try ShapeRequirements.requireNonNegative(op, ["height": height, "width": width])
         guard batch >= 1, heads >= 1 else {
             throw HeedError.invalidArgument(op: op, "needs at least one item and one head, got \(self)")
         }
         let maskShape = "(\(batch), \(heads), \(height), \(width))"
         for count in masks {
-            try OpShapes.requireCount(op, "masks", shape: maskShape, expected: maskCount, count: count, in: self)
+            try ShapeRequirements.requireCount(op, "masks", shape: maskShape, expected: maskCount, count: count, in: self)
         }
-        try OpShapes.requireCount(op, "gram", shape: "(\(batch), \(heads), \(heads))", expected: gramCount, count: gram, in: self)
+        try ShapeRequirements.requireCount(op, "gram", shape: "(\(batch), \(heads), \(heads))", expected: gramCount, count: gram, in: self)
         for (name, count) in scalars {
-            try OpShapes.requireCount(op, name, shape: "(1)", expected: 1, count: count, in: self)
+            try ShapeRequirements.requireCount(op, name, shape: "(1)", expected: 1, count: count, in: self)
         }
     }
 }

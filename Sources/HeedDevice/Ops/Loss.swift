@@ -48,11 +48,11 @@ public struct LossDescriptor: Sendable, Equatable, CustomStringConvertible {
             throw HeedError.invalidArgument(op: op, "needs at least one item and one class, got \(self)")
         }
         for (name, count) in scores {
-            try OpShapes.requireCount(op, name, shape: "(\(batch), \(classes))", expected: batch * classes, count: count, in: self)
+            try ShapeRequirements.requireCount(op, name, shape: "(\(batch), \(classes))", expected: batch * classes, count: count, in: self)
         }
-        try OpShapes.requireCount(op, "labels", shape: "(\(batch))", expected: batch, count: labels, in: self)
+        try ShapeRequirements.requireCount(op, "labels", shape: "(\(batch))", expected: batch, count: labels, in: self)
         for (name, count) in scalars {
-            try OpShapes.requireCount(op, name, shape: "(1)", expected: 1, count: count, in: self)
+            try ShapeRequirements.requireCount(op, name, shape: "(1)", expected: 1, count: count, in: self)
         }
     }
 

@@ -50,12 +50,12 @@ public struct SoftmaxDescriptor: Sendable, Equatable, CustomStringConvertible {
 
     /// Throws unless the sizes are valid and every buffer holds `count` elements.
     public func validate(counts: KeyValuePairs<String, Int>) throws {
-        try OpShapes.requireNonNegative(op, ["outer": outer, "axis": axis, "inner": inner])
+        try ShapeRequirements.requireNonNegative(op, ["outer": outer, "axis": axis, "inner": inner])
         if axis == 0 && rows > 0 {
             throw HeedError.invalidArgument(op: op, "normalising over an empty axis in \(self)")
         }
         for (name, count) in counts {
-            try OpShapes.requireCount(op, name, shape: shape, expected: self.count, count: count, in: self)
+            try ShapeRequirements.requireCount(op, name, shape: shape, expected: self.count, count: count, in: self)
         }
     }
 }

@@ -1,5 +1,5 @@
 /// Shape checks shared by the descriptors of the softmax, loss and attention families.
-enum OpShapes {
+enum ShapeRequirements {
     /// Throws `invalidArgument` naming the first negative size.
     static func requireNonNegative(_ op: String, _ sizes: KeyValuePairs<String, Int>) throws {
         for (name, value) in sizes where value < 0 {

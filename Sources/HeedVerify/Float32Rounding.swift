@@ -7,7 +7,7 @@ import Foundation
 /// = 5u, and tanh ≤ 5 ulp, which for |tanh| < 1 is at most 5u absolute.
 /// Every comparison also allows u·|ref| for rounding the reference's Double result to
 /// float32.
-enum Rounding {
+enum Float32Rounding {
     static let u = 0x1p-24
     static let exp = 6.0
     static let log = 6.0
