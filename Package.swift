@@ -125,6 +125,10 @@ let package = Package(
             dependencies: ["HeedData", "HeedSupport"]
         ),
         .testTarget(
+            name: "HeedTrainingTests",
+            dependencies: ["HeedData", "HeedDevice", "HeedGraph", "HeedModels", "HeedSupport", "HeedTraining", "HeedTestSupport"]
+        ),
+        .testTarget(
             name: "HeedCLITests",
             dependencies: ["heed", "HeedTestSupport"]
         ),

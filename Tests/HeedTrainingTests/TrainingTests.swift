@@ -1,0 +1,134 @@
+import Foundation
+import HeedData
+import HeedDevice
+import HeedGraph
+import HeedModels
+import HeedSupport
+import HeedTestSupport
+import HeedTraining
+import XCTest
+
+final class TrainingTests: XCTestCase {
+    /// A tiny task: 8×8 synthetic images, 4 classes.
+    private func tinyData(train: Int = 32, test: Int = 16) -> (train: ImageDataset, test: ImageDataset) {
+        var configuration = SyntheticFineGrained.Configuration()
+        configuration.size = 8
+        configuration.detailSize = 2
+        configuration.classes = 4
+        configuration.clutter = 1
+        configuration.trainCount = train
+        configuration.testCount = test
+        return SyntheticFineGrained.make(configuration, seed: 11)
+    }
+
+    private let tinyNetwork = WideResNetConfiguration(depth: 10, width: 1, classes: 4, dropout: 0.2)
+
+    /// The losses of `steps` SGD steps on the same batches.
+    private func losses(on backend: any Backend, steps: Int) throws -> [Float] {
+        let (train, _) = tinyData()
+        let model = try WideResNet(tinyNetwork, on: backend, seed: 5)
+        let optimizer = SGD(parameters: model.namedParameters, configuration: .init(learningRate: 0.05))
+        let loader = BatchLoader(dataset: train, batchSize: 8, shuffle: true, dropLast: true,
+                                 augmentation: Augmentation(padding: 1, horizontalFlip: true),
+                                 normalization: .measured(on: train), seed: 3)
+        var losses: [Float] = []
+        for step in 0..<steps {
+            let batch = loader.batch(epoch: 0, index: step % loader.batchCount)
+            let images = try Tensor(batch.images, shape: [batch.count, 3, 8, 8], on: backend)
+            let (loss, _) = try model.trainingLoss(images: images, labels: backend.makeBuffer(batch.labels))
+            losses.append(try loss.item())
+            try loss.backward()
+            try optimizer.step()
+        }
+        return losses
+    }
+
+    /// The same three steps (initial weights, batches, augmentation, dropout masks) give
+    /// the same losses on both backends. 1e-4 relative: float32 kernels against the
+    /// Double-accumulating reference drift by ~1e-6 per step through a 10-layer
+    /// network and three updates; a wrong op would differ in the first digits.
+    func testFirstStepsGiveTheSameLossOnOpenCLAndTheReference() throws {
+        let device = try losses(on: try TestDevices.requireOpenCL(), steps: 3)
+        let reference = try losses(on: TestDevices.reference, steps: 3)
+        for (d, r) in zip(device, reference) {
+            XCTAssertEqual(d, r, accuracy: 1e-4 * abs(r), "OpenCL \(device) vs reference \(reference)")
+        }
+    }
+
+    func testLossFallsOnBothBackends() throws {
+        for backend in [TestDevices.reference, try TestDevices.requireOpenCL()] as [any Backend] {
+            // Repeating the four batches: the network must fit them.
+            let losses = try losses(on: backend, steps: 12)
+            XCTAssertLessThan(losses.suffix(4).reduce(0, +), losses.prefix(4).reduce(0, +), "\(backend.name): \(losses)")
+        }
+    }
+
+    func testCheckpointSaveAndLoadIsBitExact() throws {
+        let backend = try TestDevices.requireOpenCL()
+        let model = try WideResNet(tinyNetwork, on: backend, seed: 1)
+        model.groups[0].blocks[0].bn0.batchesTracked.value = 42
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("heed-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Checkpoint.weights(of: model, metadata: ["depth": "10"]).write(to: url)
+
+        let other = try WideResNet(tinyNetwork, on: backend, seed: 2)
+        try Checkpoint.load(SafeTensors.read(from: url), into: other, path: url.path)
+        for ((name, a), (_, b)) in zip(model.state, other.state) {
+            XCTAssertEqual(try a.values().map(\.bitPattern), try b.values().map(\.bitPattern), name)
+        }
+        XCTAssertEqual(other.groups[0].blocks[0].bn0.batchesTracked.value, 42)
+        // PyTorch's names, including the int64 counters.
+        let names = Set(try SafeTensors.read(from: url).tensors.keys)
+        XCTAssertTrue(names.isSuperset(of: ["conv0.weight", "group_1.block_0.conv_reduce.weight", "group_2.block_0.bn0.running_var",
+                                            "group_0.block_0.bn0.num_batches_tracked", "bn.weight", "classifier.bias"]))
+        XCTAssertEqual(try SafeTensors.read(from: url).tensors["group_0.block_0.bn0.num_batches_tracked"]?.dtype, .i64)
+    }
+
+    func testLoadingWeightsOfAnotherShapeNamesTheTensor() throws {
+        let backend = TestDevices.reference
+        let small = try WideResNet(WideResNetConfiguration(depth: 10, width: 1, classes: 4), on: backend, seed: 1)
+        let wide = try WideResNet(WideResNetConfiguration(depth: 10, width: 2, classes: 4), on: backend, seed: 1)
+        XCTAssertThrowsError(try Checkpoint.load(Checkpoint.weights(of: small), into: wide, path: "w.safetensors")) {
+            XCTAssertEqual(($0 as? FileError)?.problem,
+                           "tensor 'group_0.block_0.conv0.weight' has shape [16, 16, 3, 3], the model needs [32, 16, 3, 3] (wrong model options?)")
+        }
+    }
+
+    /// Stopping after 5 steps (a checkpoint, then exit, as a killed run leaves it) and
+    /// resuming ends with the weights of a run that never stopped.
+    func testResumingEndsWithTheWeightsOfAnUninterruptedRun() throws {
+        let backend = try TestDevices.requireOpenCL()
+        let (train, test) = tinyData()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("heed-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        func trainer(_ name: String, stopAfter: Int?) throws -> Trainer {
+            let loader = BatchLoader(dataset: train, batchSize: 8, shuffle: true, dropLast: true,
+                                     augmentation: Augmentation(padding: 1, horizontalFlip: true),
+                                     normalization: .measured(on: train), seed: 7)
+            let testLoader = BatchLoader(dataset: test, batchSize: 8, shuffle: false, dropLast: false,
+                                         normalization: .measured(on: train), seed: 7)
+            let configuration = TrainingConfiguration(
+                epochs: 3, optimizer: .init(learningRate: 0.05), schedule: .multiStep(milestones: [1, 2], factor: 0.5),
+                outputDirectory: folder.appendingPathComponent(name), checkpointInterval: 3, stopAfterStep: stopAfter,
+                showProgress: false)
+            return Trainer(model: try WideResNet(tinyNetwork, on: backend, seed: 9), backend: backend, train: loader,
+                           test: testLoader, configuration: configuration, options: ["depth": "10"])
+        }
+        let straight = try trainer("straight", stopAfter: nil)
+        let summary = try straight.run(resume: false)
+        XCTAssertTrue(summary.finished)
+        XCTAssertEqual(summary.steps, 12)
+        XCTAssertEqual(summary.epochs.map(\.epoch), [1, 2, 3])
+
+        let interrupted = try trainer("interrupted", stopAfter: 5)
+        XCTAssertFalse(try interrupted.run(resume: false).finished)
+        let resumed = try trainer("interrupted", stopAfter: nil)     // a new process: fresh weights, then the checkpoint
+        let resumedSummary = try resumed.run(resume: true)
+        XCTAssertEqual(resumedSummary.steps, 12)
+        XCTAssertEqual(resumedSummary.epochs.map(\.epoch), [1, 2, 3])
+        for ((name, a), (_, b)) in zip(straight.model.state, resumed.model.state) {
+            XCTAssertEqual(try a.values().map(\.bitPattern), try b.values().map(\.bitPattern), name)
+        }
+    }
+}
