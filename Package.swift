@@ -130,7 +130,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeedCLITests",
-            dependencies: ["heed", "HeedTestSupport"]
+            dependencies: ["heed", "HeedData", "HeedGraph", "HeedTestSupport"]
         ),
     ]
 )

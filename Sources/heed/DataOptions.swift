@@ -25,7 +25,7 @@ struct DataOptions: ParsableArguments {
     var augment = true
 
     @Option(name: .long, help: "Synthetic set: training images.")
-    var syntheticTrain: Int = 4000
+    var syntheticTrain: Int = 3000
 
     @Option(name: .long, help: "Synthetic set: test images.")
     var syntheticTest: Int = 1000
@@ -86,7 +86,7 @@ struct DataOptions: ParsableArguments {
 /// The SGD recipe.
 struct OptimisationOptions: ParsableArguments {
     @Option(name: .long, help: "Epochs to train.")
-    var epochs: Int = 6
+    var epochs: Int = 4
 
     @Option(name: .customLong("lr"), help: "Base learning rate.")
     var learningRate: Float = 0.1
