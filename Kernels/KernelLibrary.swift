@@ -48,6 +48,7 @@ public enum KernelLibrary {
         "loss": PackageResources.loss_cl,
         "attention": PackageResources.attention_cl,
         "sampling": PackageResources.sampling_cl,
+        "layout": PackageResources.layout_cl,
     ]
 }
 

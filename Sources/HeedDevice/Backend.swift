@@ -19,7 +19,7 @@
 ///
 /// The protocol is the sum of one protocol per op family (`GemmOps`, …), each declared
 /// beside its descriptors in `Ops/`, so a family's whole contract reads in one file.
-public protocol Backend: AnyObject, Sendable, GemmOps, ConvolutionOps, LinearOps, PoolingOps, ElementwiseOps, NormalizationOps, OptimizerOps, RandomOps, SoftmaxOps, LossOps, AttentionOps, SamplingOps {
+public protocol Backend: AnyObject, Sendable, GemmOps, ConvolutionOps, LinearOps, PoolingOps, ElementwiseOps, NormalizationOps, OptimizerOps, RandomOps, SoftmaxOps, LossOps, AttentionOps, SamplingOps, LayoutOps {
     /// A short human-readable name, for example `"OpenCL: NVIDIA H200"` or `"reference"`.
     var name: String { get }
 

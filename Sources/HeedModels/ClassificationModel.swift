@@ -13,17 +13,3 @@ public protocol ClassificationModel: Module {
     /// The network's output (N, classes) as log-probabilities, in evaluation mode.
     func logProbabilities(images: Tensor) throws -> Tensor
 }
-
-/// The baseline Wide ResNet as a classifier: log-softmax of its logits, NLL loss.
-extension WideResNet: ClassificationModel {
-    public var classCount: Int { configuration.classes }
-
-    public func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
-        let logp = try self(images).logSoftmax()
-        return (try logp.nllLoss(labels: labels), logp)
-    }
-
-    public func logProbabilities(images: Tensor) throws -> Tensor {
-        try self(images).logSoftmax()
-    }
-}

@@ -107,7 +107,7 @@ public final class Group: Module {
 ///
 /// With `attentionStem` (the attention network's trunk, DESIGN §4) the stem is
 /// relu(bn0(conv0(x))) and the final normalisation is named `bn_g2`.
-public final class WideResNet: Module {
+open class WideResNet: Module, ClassificationModel {
     public let configuration: WideResNetConfiguration
     public let conv0: Conv2d
     public let stemNorm: BatchNorm?
@@ -163,5 +163,18 @@ public final class WideResNet: Module {
     /// Logits (N, classes) of images (N, C, H, W).
     public func callAsFunction(_ images: Tensor) throws -> Tensor {
         try logits(features(images))
+    }
+
+    // MARK: ClassificationModel: log-softmax of the logits, NLL loss
+
+    public var classCount: Int { configuration.classes }
+
+    open func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
+        let logp = try self(images).logSoftmax()
+        return (try logp.nllLoss(labels: labels), logp)
+    }
+
+    open func logProbabilities(images: Tensor) throws -> Tensor {
+        try self(images).logSoftmax()
     }
 }

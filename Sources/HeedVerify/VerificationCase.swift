@@ -40,6 +40,7 @@ public enum VerificationSuite {
         LossVerification.cases,
         AttentionVerification.cases,
         SamplingVerification.cases,
+        LayoutVerification.cases,
     ]
 
     /// The op names `--op` accepts.

@@ -33,6 +33,12 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Synthetic set: classes.")
     var syntheticClasses: Int = 10
 
+    @Option(name: .long, help: "Synthetic set: side in pixels of the class-specific detail.")
+    var syntheticDetail: Int = 4
+
+    @Option(name: .long, help: "Synthetic set: decoy details (other classes' colours) off the object in each image.")
+    var syntheticDecoys: Int = 2
+
     func validate() throws {
         guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2 (batch norm needs two images)") }
         guard imageSize >= 8 else { throw ValidationError("--image-size must be at least 8") }
@@ -41,6 +47,9 @@ struct DataOptions: ParsableArguments {
         }
         guard syntheticClasses >= 2, syntheticTrain >= syntheticClasses, syntheticTest >= 1 else {
             throw ValidationError("the synthetic set needs at least 2 classes and one training image per class")
+        }
+        guard (1...8).contains(syntheticDetail), syntheticDecoys >= 0 else {
+            throw ValidationError("--synthetic-detail must be 1…8 pixels and --synthetic-decoys 0 or more")
         }
     }
 
@@ -54,6 +63,8 @@ struct DataOptions: ParsableArguments {
             configuration.trainCount = syntheticTrain
             configuration.testCount = syntheticTest
             configuration.classes = syntheticClasses
+            configuration.detailSize = syntheticDetail
+            configuration.decoys = syntheticDecoys
             return SyntheticFineGrained.make(configuration, seed: seed)
         case .cifar10, .cifar100, .cifar100Coarse:
             let variant = CIFAR.Variant(rawValue: dataset.rawValue)!

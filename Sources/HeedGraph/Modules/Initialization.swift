@@ -32,3 +32,26 @@ public enum Initialization {
         return Array(values.prefix(count))
     }
 }
+
+extension Initialization {
+    /// A rows × columns matrix (row-major) whose rows are orthonormal, times `gain`:
+    /// W·Wᵀ = gain²·I. Gram–Schmidt (twice, for full precision) on Gaussian rows in
+    /// Double, which is the QR of a Gaussian matrix with a positive diagonal: the
+    /// sign-corrected QR of PyTorch's `orthogonal_`. Needs rows ≤ columns.
+    public static func orthogonalRows(rows: Int, columns: Int, gain: Double, random: inout SeededGenerator) -> [Float] {
+        precondition(rows <= columns, "\(rows) orthonormal rows need at least as many columns, got \(columns)")
+        var basis: [[Double]] = []
+        for _ in 0..<rows {
+            var v = normal(count: columns, std: 1, random: &random).map(Double.init)
+            for _ in 0..<2 {
+                for q in basis {
+                    let projection = zip(v, q).reduce(0) { $0 + $1.0 * $1.1 }
+                    for i in v.indices { v[i] -= projection * q[i] }
+                }
+            }
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            basis.append(v.map { $0 / norm })
+        }
+        return basis.flatMap { $0.map { Float($0 * gain) } }
+    }
+}

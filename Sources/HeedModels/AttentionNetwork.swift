@@ -1,0 +1,183 @@
+import HeedDevice
+import HeedGraph
+
+/// The options of the attention network (DESIGN §4).
+public struct AttentionConfiguration: Sendable, Equatable {
+    /// Attention depth AD: modules at groups 2, 1, 0, the first AD of them (1…3).
+    public var depth: Int
+    /// Attention width AW: heads K per module.
+    public var width: Int
+    public var gate: AggregationGate
+    /// Weight of the head-separation regulariser.
+    public var regularizerWeight: Float
+    /// Orthogonal rows for the attention-head weights (DESIGN §5.1) instead of Kaiming.
+    public var orthogonalInitialization: Bool
+
+    public init(depth: Int, width: Int, gate: AggregationGate = .softmax, regularizerWeight: Float = 0.001,
+                orthogonalInitialization: Bool = false) {
+        self.depth = depth
+        self.width = width
+        self.gate = gate
+        self.regularizerWeight = regularizerWeight
+        self.orthogonalInitialization = orthogonalInitialization
+    }
+
+    public func validate() throws {
+        guard (1...3).contains(depth) else {
+            throw HeedError.invalidArgument(op: "attention", "attention depth \(depth) must be 1, 2 or 3 (0 is the baseline network)")
+        }
+        guard width >= 1 else { throw HeedError.invalidArgument(op: "attention", "attention width \(width) must be at least 1") }
+        guard regularizerWeight >= 0 else { throw HeedError.invalidArgument(op: "attention", "regulariser weight must be 0 or more") }
+    }
+}
+
+/// A 3×3, padding 1, bias-free convolution kept one level down, so its weight is named
+/// `<head>.conv.weight` as in the reference code.
+public final class HeadConvolution: Module {
+    public let conv: Conv2d
+
+    init(_ inChannels: Int, _ outChannels: Int, orthogonal: Bool, on backend: any Backend, random: inout SeededGenerator) throws {
+        conv = try Conv2d(inChannels, outChannels, kernelSize: 3, padding: 1, on: backend, random: &random)
+        if orthogonal {
+            let fanIn = inChannels * 9
+            try conv.weight.assign(Initialization.orthogonalRows(rows: outChannels, columns: fanIn, gain: 2.0.squareRoot(), random: &random))
+        }
+        super.init()
+        register(child: conv, as: "conv")
+    }
+
+    func callAsFunction(_ x: Tensor) throws -> Tensor { try conv(x) }
+}
+
+/// One attention module on a feature map Z (B, C, h, w), with K heads for L classes:
+///
+///     M = softmax_s att_head(Z)           (B, K, hw)    where each head looks
+///     O = out_head(Z)                     (B, K, L, hw) what each position says
+///     o = Σ_s O·M                         (B, K, L)     each head's class scores
+///     g = softmax_k tanh(Σ_s score(Z)·M)  (B, K)        how much to trust each head
+///     output = Σ_k g·o                    (B, L)
+public final class AttentionModule: Module {
+    public let heads: Int
+    public let classes: Int
+    public let attentionHead: HeadConvolution
+    public let outputHead: HeadConvolution
+    public let score: HeadConvolution
+
+    /// What a module computed for a batch.
+    public struct Result {
+        public let output: Tensor
+        /// The attention masks (B, K, h, w), each summing to 1 over its positions.
+        public let masks: Tensor
+        /// The attention gates g (B, K) (constant).
+        public let gates: Tensor
+    }
+
+    public init(channels: Int, classes: Int, heads: Int, orthogonal: Bool, on backend: any Backend, random: inout SeededGenerator) throws {
+        self.heads = heads
+        self.classes = classes
+        attentionHead = try HeadConvolution(channels, heads, orthogonal: orthogonal, on: backend, random: &random)
+        outputHead = try HeadConvolution(channels, heads * classes, orthogonal: false, on: backend, random: &random)
+        score = try HeadConvolution(channels, heads, orthogonal: false, on: backend, random: &random)
+        super.init()
+        register(child: attentionHead, as: "att_head")
+        register(child: outputHead, as: "out_head")
+        register(child: score, as: "score")
+    }
+
+    public func callAsFunction(_ z: Tensor) throws -> Result {
+        let (b, h, w) = (z.shape[0], z.shape[2], z.shape[3])
+        let masks = try attentionHead(z).reshaped([b, heads, h * w]).softmax()
+        let values = try outputHead(z).reshaped([b, heads, classes, h * w])
+        let headOutputs = try Tensor.attendedSum(values: values, mask: masks)
+        let scores = try score(z).reshaped([b, heads, h * w])
+        let (output, gates) = try Tensor.attentionGates(scores: scores, mask: masks, headOutputs: headOutputs)
+        return Result(output: output, masks: try masks.reshaped([b, heads, h, w]), gates: gates)
+    }
+}
+
+/// The global output gate: gates = tanh(BN1d(x̄·Wᵀ)), one per source, from the pooled
+/// final features x̄ (B, 64k). Parameters `gates.weight` (AD+1, 64k), `bn.*`.
+public final class OutputGate: Module {
+    public let gates: Linear
+    public let bn: BatchNorm
+
+    init(features: Int, sources: Int, on backend: any Backend, random: inout SeededGenerator) throws {
+        gates = try Linear(features, sources, bias: false, on: backend, random: &random)
+        bn = try BatchNorm(sources, on: backend)
+        super.init()
+        register(child: gates, as: "gates")
+        register(child: bn, as: "bn")
+    }
+
+    func callAsFunction(_ pooled: Tensor) throws -> Tensor {
+        try bn(gates(pooled)).tanh()
+    }
+}
+
+/// The modular attention network of "Pay Attention to the Activations" (Rodriguez et
+/// al., 2019) on a Wide ResNet trunk, exactly as DESIGN §4 fixes it: attention modules
+/// `att2`, `att1`, `att0` on relu(bn_g2(g2)), on u of group_2.block_0 and on u of
+/// group_1.block_0 (the first AD of them); their outputs and the classifier's logits
+/// are mixed by the output gate after a log-softmax each.
+public final class AttentionNetwork: WideResNet {
+    public let attention: AttentionConfiguration
+    /// The modules in source order: att2, att1, att0 (those present).
+    public let modules: [AttentionModule]
+    public let outputGate: OutputGate
+
+    /// Everything the network computed for a batch, for analysis and pictures.
+    public struct Analysis {
+        /// The network's output (B, L): a mixture of log-probabilities.
+        public let output: Tensor
+        /// Sources in order att2, att1, att0, classifier: (B, AD+1, L) raw scores.
+        public let sources: Tensor
+        /// Global gate values after tanh (B, AD+1).
+        public let globalGates: Tensor
+        public let modules: [AttentionModule.Result]
+    }
+
+    public init(_ configuration: WideResNetConfiguration, attention: AttentionConfiguration, on backend: any Backend, seed: UInt64) throws {
+        try attention.validate()
+        self.attention = attention
+        var random = SeededGenerator(seed: seed ^ 0xA77E_4710)
+        let widths = configuration.groupWidths
+        // att2 on the final features, att1 on group 2's input (32k), att0 on group 1's input (16k).
+        let channels = [widths[2], widths[1], widths[0]].prefix(attention.depth)
+        modules = try channels.map {
+            try AttentionModule(channels: $0, classes: configuration.classes, heads: attention.width,
+                                orthogonal: attention.orthogonalInitialization, on: backend, random: &random)
+        }
+        outputGate = try OutputGate(features: widths[2], sources: attention.depth + 1, on: backend, random: &random)
+        try super.init(configuration, attentionStem: true, on: backend, seed: seed)
+        for (index, module) in modules.enumerated() { register(child: module, as: "att\(2 - index)") }
+        register(child: outputGate, as: "output_gate")
+    }
+
+    public func analyse(_ images: Tensor) throws -> Analysis {
+        let features = try features(images)
+        let inputs = [features.final, features.group2Input, features.group1Input]
+        let results = try zip(modules, inputs).map { module, input in try module(input) }
+        let pooled = try features.final.globalAveragePool()
+        let logits = try classifier(pooled)
+        let sources = try Tensor.stack(results.map(\.output) + [logits])
+        let gates = try outputGate(pooled)
+        return Analysis(output: try Tensor.aggregate(sources: sources, gates: gates, gate: attention.gate),
+                        sources: sources, globalGates: gates, modules: results)
+    }
+
+    /// NLL of the gated mixture plus the mean over modules of reg_w·R (DESIGN §4).
+    override public func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
+        let analysis = try analyse(images)
+        var loss = try analysis.output.nllLoss(labels: labels)
+        if attention.regularizerWeight > 0 {
+            var separation = try analysis.modules[0].masks.headSeparation()
+            for result in analysis.modules.dropFirst() { separation = try separation.adding(result.masks.headSeparation()) }
+            loss = try loss.adding(separation.scaled(by: attention.regularizerWeight / Float(modules.count)))
+        }
+        return (loss, analysis.output)
+    }
+
+    override public func logProbabilities(images: Tensor) throws -> Tensor {
+        try analyse(images).output
+    }
+}
