@@ -61,7 +61,7 @@ struct Train: ParsableCommand {
             .merging(data.options(normalization)) { $1 }
             .merging(["seed": String(seed)]) { $1 }
 
-        print("heed train: \(network.describe()) (\(network.parameterCount) parameters) on \(backend.name)")
+        print("heed train: \(network.summary) (\(network.parameterCount) parameters) on \(backend.name)")
         print("data: \(train.name) \(train.count) images, \(test.name) \(test.count) images, \(train.classCount) classes, "
               + "\(train.channels)×\(train.height)×\(train.width)")
         let trainer = Trainer(model: network, backend: backend, train: trainLoader, test: testLoader,
