@@ -69,6 +69,11 @@ let package = Package(
             name: "HeedData",
             dependencies: ["CImageCodecs", "HeedDevice", "HeedSupport"]
         ),
+        // Attention-map figures (colour map, bitmap font, canvas), drawn on the CPU.
+        .target(
+            name: "HeedVisualization",
+            dependencies: ["HeedData"]
+        ),
         .target(
             name: "HeedGraph",
             dependencies: ["HeedDevice", "HeedSupport"]
@@ -123,6 +128,10 @@ let package = Package(
         .testTarget(
             name: "HeedDataTests",
             dependencies: ["HeedData", "HeedSupport"]
+        ),
+        .testTarget(
+            name: "HeedVisualizationTests",
+            dependencies: ["HeedData", "HeedVisualization"]
         ),
         .testTarget(
             name: "HeedTrainingTests",
