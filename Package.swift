@@ -102,6 +102,7 @@ let package = Package(
                 "HeedReference",
                 "HeedTraining",
                 "HeedVerify",
+                "HeedVisualization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -165,6 +165,33 @@ public final class AttentionNetwork: WideResNet {
                         sources: sources, globalGates: gates, modules: results)
     }
 
+    /// The prediction of early exit: the mean of the log-softmax outputs of the modules
+    /// before the last group (att1 and att0), computing the trunk only up to their
+    /// inputs. Needs attention depth 2 or 3.
+    public func earlyExitLogProbabilities(_ images: Tensor) throws -> Tensor {
+        guard modules.count >= 2 else {
+            throw HeedError.invalidArgument(op: "early exit", "needs modules before the last group: attention depth 2 or 3, not \(modules.count)")
+        }
+        let (u1, u2) = try featuresBeforeLastGroup(images)
+        let early = try zip(modules.dropFirst(), [u2, u1]).map { module, input in try module(input).output.logSoftmax() }
+        var sum = early[0]
+        for other in early.dropFirst() { sum = try sum.adding(other) }
+        return try sum.scaled(by: 1 / Float(early.count))
+    }
+
+    /// The share of the full network's convolution work that early exit skips, for
+    /// images of `height × width` (each module counted at its input's size).
+    public func earlyExitSavings(height: Int, width: Int) -> Double {
+        let trunk = trunkFlops(height: height, width: width)
+        let sizes = [(height / 4, width / 4), (height / 2, width / 2), (height, width)]   // att2, att1, att0 inputs
+        let moduleFlops = zip(modules, sizes).map { module, size in
+            [module.attentionHead, module.outputHead, module.score].reduce(0) { $0 + $1.conv.flops(outputHeight: size.0, outputWidth: size.1) }
+        }
+        let full = trunk.early + trunk.lastGroup + moduleFlops.reduce(0, +)
+        let early = trunk.early + moduleFlops.dropFirst().reduce(0, +)
+        return 1 - Double(early) / Double(full)
+    }
+
     /// NLL of the gated mixture plus the mean over modules of reg_w·R (DESIGN §4).
     override public func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
         let analysis = try analyse(images)

@@ -66,9 +66,21 @@ public final class Block: Module {
         if let dropout = self.dropout { register(child: dropout, as: "dropout") }
     }
 
+    /// u = relu(bn0(x)), the block's pre-activation (an attention module's input).
+    public func preActivation(_ x: Tensor) throws -> Tensor {
+        try bn0(x).relu()
+    }
+
+    /// Multiply-adds ×2 of the block's convolutions for an input of `height × width`.
+    func flops(height: Int, width: Int) -> Int {
+        let (h, w) = ((height - 1) / conv0.stride + 1, (width - 1) / conv0.stride + 1)
+        return [conv0, conv1].reduce(0) { $0 + $1.flops(outputHeight: h, outputWidth: w) }
+            + (convReduce?.flops(outputHeight: h, outputWidth: w) ?? 0)
+    }
+
     /// The block's output, and u = relu(bn0(x)) (an attention module's input).
     public func forward(_ x: Tensor) throws -> (output: Tensor, preActivation: Tensor) {
-        let u = try bn0(x).relu()
+        let u = try preActivation(x)
         var v = try bn1(conv0(u)).relu()
         if let dropout { v = try dropout(v) }
         let z = try conv1(v)
@@ -153,6 +165,33 @@ open class WideResNet: Module, ClassificationModel {
         let (g1, u1) = try groups[1].forward(g0)
         let (g2, u2) = try groups[2].forward(g1)
         return Features(final: try finalNorm(g2).relu(), group1Input: u1, group2Input: u2)
+    }
+
+    /// The inputs of attention modules att0 and att1 alone: the trunk up to u of
+    /// group_2.block_0, without the rest of group 2 (evaluation: early exit).
+    public func featuresBeforeLastGroup(_ images: Tensor) throws -> (group1Input: Tensor, group2Input: Tensor) {
+        var x = try conv0(images)
+        if let stemNorm { x = try stemNorm(x).relu() }
+        let g0 = try groups[0].forward(x).output
+        let (g1, u1) = try groups[1].forward(g0)
+        return (u1, try groups[2].blocks[0].preActivation(g1))
+    }
+
+    /// Floating-point operations (2 per multiply-add) of the trunk's convolutions per
+    /// image of `height × width`, by stage: the stem and groups 0–1, and group 2.
+    public func trunkFlops(height: Int, width: Int) -> (early: Int, lastGroup: Int) {
+        var (h, w) = (height, width)
+        var stages: [Int] = []
+        for group in groups {
+            var total = 0
+            for block in group.blocks {
+                total += block.flops(height: h, width: w)
+                (h, w) = ((h - 1) / block.conv0.stride + 1, (w - 1) / block.conv0.stride + 1)
+            }
+            stages.append(total)
+        }
+        let stem = conv0.flops(outputHeight: height, outputWidth: width)
+        return (stem + stages[0] + stages[1], stages[2] + classifier.weight.count * 2)
     }
 
     /// Classifier logits (N, classes) from the trunk's features.

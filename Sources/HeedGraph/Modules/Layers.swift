@@ -24,6 +24,11 @@ public final class Conv2d: Module {
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         try x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
     }
+
+    /// Floating-point operations (2 per multiply-add) per image for an output of that size.
+    public func flops(outputHeight: Int, outputWidth: Int) -> Int {
+        2 * weight.count * outputHeight * outputWidth
+    }
 }
 
 /// Batch normalisation over the channel axis of (N, C, H, W) or (N, C), PyTorch's

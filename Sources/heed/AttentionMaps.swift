@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import HeedData
+import HeedDevice
+import HeedGraph
+import HeedModels
+import HeedVisualization
+
+/// `heed attention-maps`: pictures of where each attention head looks.
+struct AttentionMaps: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attention-maps",
+        abstract: "Draw each attention head's mask over its input images.",
+        discussion: """
+            For every image writes image_<i>.png, one picture with the input, the global gate \
+            values and a row per module with each head's mask over the image (viridis: yellow is \
+            that head's highest weight) and its gate value; and image_<i>_att<g>_head<k>.png, each \
+            overlay alone at the image's size. Images come from --input (tensor `input`, \
+            (N, 3, H, W), normalised as in training) or from a dataset with --indices.
+            """)
+
+    @OptionGroup var saved: SavedModelOptions
+    @OptionGroup(title: "Data (with --indices)") var data: DataOptions
+    @OptionGroup var device: DeviceOptions
+
+    @Option(name: .long, help: "Images: safetensors with tensor `input` (N, 3, H, W).")
+    var input: String?
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Test-set images to draw, e.g. --indices 0 5 9.")
+    var indices: [Int] = []
+
+    @Option(name: .long, help: "Folder for the pictures.")
+    var out: String
+
+    @Option(name: .long, help: "Pixels per image pixel in the grid picture.")
+    var scale: Int = 4
+
+    func validate() throws {
+        guard (input == nil) != indices.isEmpty else { throw ValidationError("give either --input FILE or --indices I J …") }
+        guard (1...16).contains(scale) else { throw ValidationError("--scale must be 1…16") }
+    }
+
+    func run() throws {
+        let backend = try device.openBackend()
+        let (model, metadata) = try saved.load(on: backend)
+        guard let network = model as? AttentionNetwork else {
+            throw ValidationError("\(saved.checkpoint) is a baseline network (attention depth 0): it has no attention maps")
+        }
+        let (images, pictures, labels) = try loadImages(metadata: metadata)
+        let folder = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let analysis = try Tensor.withoutGradients { try network.analyse(Tensor(images.values, shape: images.shape, on: backend)) }
+        let output = try analysis.output.values()
+        let globalGates = try analysis.globalGates.values()
+        let sources = network.modules.count + 1
+        let moduleData = try analysis.modules.map { (masks: try $0.masks.values(), shape: $0.masks.shape, gates: try $0.gates.values()) }
+
+        for (item, picture) in pictures.enumerated() {
+            // Named by test-set index when drawn from a dataset, else by position in --input.
+            let number = input == nil ? indices[item] : item
+            var maps: [ModuleMaps] = []
+            for (index, module) in moduleData.enumerated() {
+                let (k, h, w) = (module.shape[1], module.shape[2], module.shape[3])
+                let heads = (0..<k).map { head in Array(module.masks[((item * k) + head) * h * w..<((item * k) + head + 1) * h * w]) }
+                let name = "att\(2 - index)"
+                maps.append(ModuleMaps(name: name, heads: heads, height: h, width: w, gates: Array(module.gates[item * k..<(item + 1) * k])))
+                for (head, mask) in heads.enumerated() {
+                    try AttentionMapRenderer.overlay(image: picture, mask: mask, maskWidth: w, maskHeight: h)
+                        .writePNG(to: folder.appendingPathComponent("image_\(number)_\(name)_head\(head + 1).png"))
+                }
+            }
+            let scores = output[item * network.classCount..<(item + 1) * network.classCount]
+            let predicted = scores.indices.max { scores[$0] < scores[$1] }! - scores.startIndex
+            var title = "image \(number): predicted \(predicted)"
+            if let labels { title += ", label \(labels[item])" }
+            let grid = AttentionMapRenderer.grid(image: picture, modules: maps, title: title,
+                                                 globalGates: Array(globalGates[item * sources..<(item + 1) * sources]), cellScale: scale)
+            let url = folder.appendingPathComponent("image_\(number).png")
+            try grid.writePNG(to: url)
+            print("wrote \(url.path)")
+        }
+    }
+
+    /// The network's inputs, the pictures to draw on, and the labels when known.
+    private func loadImages(metadata: [String: String]) throws -> (values: (values: [Float], shape: [Int]), pictures: [RGBImage], labels: [Int32]?) {
+        if let input {
+            let file = try SafeTensors.read(from: URL(fileURLWithPath: input))
+            guard let tensor = file.tensors["input"], tensor.shape.count == 4, tensor.shape[1] == 3 else {
+                throw ValidationError("\(input): needs tensor `input` of shape (N, 3, H, W)")
+            }
+            let values = tensor.floats()
+            let (n, h, w) = (tensor.shape[0], tensor.shape[2], tensor.shape[3])
+            let pictures = (0..<n).map { picture(from: Array(values[$0 * 3 * h * w..<($0 + 1) * 3 * h * w]), height: h, width: w) }
+            return ((values, tensor.shape), pictures, nil)
+        }
+        let seed = metadata["seed"].flatMap(UInt64.init) ?? 1
+        let (train, test) = try data.load(seed: seed)
+        if let bad = indices.first(where: { !(0..<test.count).contains($0) }) {
+            throw ValidationError("--indices \(bad) is outside the test set's 0..<\(test.count)")
+        }
+        let normalization = data.normalization(for: train, metadata: metadata)
+        let loader = BatchLoader(dataset: test, batchSize: 1, shuffle: false, dropLast: false, normalization: normalization, seed: seed)
+        let batches = indices.map { loader.batch(epoch: 0, index: $0) }
+        let pictures = indices.map { index in
+            RGBImage(width: test.width, height: test.height, pixels: interleaved(Array(test.image(index)), height: test.height, width: test.width))
+        }
+        return ((batches.flatMap(\.images), [indices.count, test.channels, test.height, test.width]), pictures, batches.flatMap(\.labels))
+    }
+
+    /// A normalised (3, H, W) image stretched to 0…255 for display.
+    private func picture(from planes: [Float], height: Int, width: Int) -> RGBImage {
+        let (low, high) = (planes.min() ?? 0, planes.max() ?? 1)
+        let bytes = planes.map { UInt8(max(0, min(255, (($0 - low) / max(high - low, 1e-6) * 255).rounded()))) }
+        return RGBImage(width: width, height: height, pixels: interleaved(bytes, height: height, width: width))
+    }
+
+    private func interleaved(_ planes: [UInt8], height: Int, width: Int) -> [UInt8] {
+        (0..<(height * width * 3)).map { i in planes[(i % 3) * height * width + i / 3] }
+    }
+}

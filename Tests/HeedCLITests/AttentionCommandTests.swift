@@ -1,0 +1,69 @@
+import Foundation
+import HeedData
+import HeedGraph
+import HeedTestSupport
+import XCTest
+
+final class AttentionCommandTests: XCTestCase {
+    private var scratch: URL!
+
+    override func setUpWithError() throws {
+        _ = try TestDevices.requireOpenCL()
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("heed-attention-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        if let scratch { try? FileManager.default.removeItem(at: scratch) }
+    }
+
+    private let small = ["--synthetic-train", "60", "--synthetic-test", "20", "--batch-size", "10"]
+
+    /// Train (synthetic and CIFAR layout), then evaluate, predict and draw from the checkpoint.
+    func testTrainEvaluatePredictAndDrawAnAttentionNetwork() throws {
+        let run = scratch.appendingPathComponent("run")
+        let trained = try runHeed(["train", "--epochs", "1", "--attention-depth", "3", "--attention-width", "2",
+                                   "--attention-gate", "sigmoid", "--output", run.path] + small)
+        XCTAssertEqual(trained.status, 0, trained.standardError)
+        XCTAssertTrue(trained.standardOutput.contains("+ attention (AD 3, AW 2, sigmoid gate)"), trained.standardOutput)
+        let weights = run.appendingPathComponent("model.safetensors").path
+
+        let evaluated = try runHeed(["evaluate", "--checkpoint", weights] + small)
+        XCTAssertEqual(evaluated.status, 0, evaluated.standardError)
+        for part in ["network output (gated mixture)", "att2 alone", "att1 alone", "att0 alone", "classifier alone",
+                     "early exit (att1, att0)", "mean output-gate weight", "mean attention gates of att0", "early exit skips"] {
+            XCTAssertTrue(evaluated.standardOutput.contains(part), "\(part): \(evaluated.standardOutput)")
+        }
+
+        let maps = scratch.appendingPathComponent("maps")
+        let drawn = try runHeed(["attention-maps", "--checkpoint", weights, "--indices", "0", "7", "--out", maps.path] + small)
+        XCTAssertEqual(drawn.status, 0, drawn.standardError)
+        for name in ["image_0.png", "image_7.png", "image_7_att0_head2.png", "image_7_att2_head1.png"] {
+            XCTAssertNoThrow(try RGBImage.read(from: maps.appendingPathComponent(name)), name)
+        }
+        let overlay = try RGBImage.read(from: maps.appendingPathComponent("image_7_att1_head1.png"))
+        XCTAssertEqual([overlay.width, overlay.height], [32, 32])
+
+        // predict with the same options reproduces evaluate's network output on an input file.
+        var configuration = SyntheticFineGrained.Configuration()
+        configuration.trainCount = 10
+        configuration.testCount = 3
+        let images = SyntheticFineGrained.make(configuration, seed: 4).test
+        let input = scratch.appendingPathComponent("input.safetensors")
+        try SafeTensors(tensors: ["input": .init(shape: [3, 3, 32, 32], floats: images.pixels.map { Float($0) / 255 })]).write(to: input)
+        let output = scratch.appendingPathComponent("out.safetensors")
+        let predicted = try runHeed(["predict", "--weights", weights, "--input", input.path, "--output", output.path,
+                                     "--classes", "10", "--attention-depth", "3", "--attention-width", "2", "--attention-gate", "sigmoid"])
+        XCTAssertEqual(predicted.status, 0, predicted.standardError)
+        XCTAssertEqual(try SafeTensors.read(from: output).tensors["log_probs"]?.shape, [3, 10])
+    }
+
+    func testBaselineCheckpointsHaveNoAttentionMaps() throws {
+        let run = scratch.appendingPathComponent("baseline")
+        XCTAssertEqual(try runHeed(["train", "--epochs", "1", "--output", run.path] + small).status, 0)
+        let result = try runHeed(["attention-maps", "--checkpoint", run.appendingPathComponent("model.safetensors").path,
+                                  "--indices", "0", "--out", scratch.appendingPathComponent("maps").path] + small)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.standardError.contains("has no attention maps"), result.standardError)
+    }
+}
