@@ -119,7 +119,7 @@ public final class OutputGate: Module {
 /// `att2`, `att1`, `att0` on relu(bn_g2(g2)), on u of group_2.block_0 and on u of
 /// group_1.block_0 (the first AD of them); their outputs and the classifier's logits
 /// are mixed by the output gate after a log-softmax each.
-public final class AttentionNetwork: WideResNet {
+open class AttentionNetwork: WideResNet {
     public let attention: AttentionConfiguration
     /// The modules in source order: att2, att1, att0 (those present).
     public let modules: [AttentionModule]
@@ -134,6 +134,8 @@ public final class AttentionNetwork: WideResNet {
         /// Global gate values after tanh (B, AD+1).
         public let globalGates: Tensor
         public let modules: [AttentionModule.Result]
+        /// relu(bn_g2(g2)) (B, 64k, h, w): the input of att2, the deepest module.
+        public let finalFeatures: Tensor
     }
 
     public init(_ configuration: WideResNetConfiguration, attention: AttentionConfiguration, on backend: any Backend, seed: UInt64) throws {
@@ -162,7 +164,7 @@ public final class AttentionNetwork: WideResNet {
         let sources = try Tensor.stack(results.map(\.output) + [logits])
         let gates = try outputGate(pooled)
         return Analysis(output: try Tensor.aggregate(sources: sources, gates: gates, gate: attention.gate),
-                        sources: sources, globalGates: gates, modules: results)
+                        sources: sources, globalGates: gates, modules: results, finalFeatures: features.final)
     }
 
     /// The prediction of early exit: the mean of the log-softmax outputs of the modules
@@ -193,18 +195,21 @@ public final class AttentionNetwork: WideResNet {
     }
 
     /// NLL of the gated mixture plus the mean over modules of reg_w·R (DESIGN §4).
-    override public func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
+    override open func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
         let analysis = try analyse(images)
-        var loss = try analysis.output.nllLoss(labels: labels)
-        if attention.regularizerWeight > 0 {
-            var separation = try analysis.modules[0].masks.headSeparation()
-            for result in analysis.modules.dropFirst() { separation = try separation.adding(result.masks.headSeparation()) }
-            loss = try loss.adding(separation.scaled(by: attention.regularizerWeight / Float(modules.count)))
-        }
+        let loss = try analysis.output.nllLoss(labels: labels).adding(regularizer(analysis))
         return (loss, analysis.output)
     }
 
-    override public func logProbabilities(images: Tensor) throws -> Tensor {
+    /// The mean over modules of reg_w·R, the head-separation regulariser (a scalar; 0 when reg_w is 0).
+    public func regularizer(_ analysis: Analysis) throws -> Tensor {
+        guard attention.regularizerWeight > 0 else { return try Tensor.filled(0, shape: [1], on: analysis.output.backend) }
+        var separation = try analysis.modules[0].masks.headSeparation()
+        for result in analysis.modules.dropFirst() { separation = try separation.adding(result.masks.headSeparation()) }
+        return try separation.scaled(by: attention.regularizerWeight / Float(modules.count))
+    }
+
+    override open func logProbabilities(images: Tensor) throws -> Tensor {
         try analyse(images).output
     }
 }

@@ -12,4 +12,7 @@ public protocol ClassificationModel: Module {
 
     /// The network's output (N, classes) as log-probabilities, in evaluation mode.
     func logProbabilities(images: Tensor) throws -> Tensor
+
+    /// Called by the trainer before each epoch (0-based), for staged schedules.
+    func startEpoch(_ epoch: Int)
 }

@@ -216,4 +216,6 @@ open class WideResNet: Module, ClassificationModel {
     open func logProbabilities(images: Tensor) throws -> Tensor {
         try self(images).logSoftmax()
     }
+
+    open func startEpoch(_ epoch: Int) {}
 }

@@ -83,6 +83,7 @@ public final class Trainer {
             let epochStart = Date()
             optimizer.configuration.learningRate = configuration.schedule.rate(base: configuration.optimizer.learningRate, epoch: epoch)
             model.train()
+            model.startEpoch(epoch)
             let progress = configuration.showProgress
                 ? ProgressBar(label: "epoch \(epoch + 1)/\(configuration.epochs)", total: train.batchCount) : nil
             var totals = RunningTotals()

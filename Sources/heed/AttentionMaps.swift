@@ -46,11 +46,16 @@ struct AttentionMaps: ParsableCommand {
         guard let network = model as? AttentionNetwork else {
             throw ValidationError("\(saved.checkpoint) is a baseline network (attention depth 0): it has no attention maps")
         }
-        let (images, pictures, labels) = try loadImages(metadata: metadata)
+        let (images, pictures, labels, normalization) = try loadImages(metadata: metadata)
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let analysis = try Tensor.withoutGradients { try network.analyse(Tensor(images.values, shape: images.shape, on: backend)) }
-        let output = try analysis.output.values()
+        let inputTensor = try Tensor(images.values, shape: images.shape, on: backend)
+        // Coarse2Fine: the coarse view's maps, plus the zoom box and the zoomed image.
+        let views = try Tensor.withoutGradients { try (network as? Coarse2FineNetwork)?.views(inputTensor) }
+        let analysis = try views?.coarse ?? Tensor.withoutGradients { try network.analyse(inputTensor) }
+        let output = try (views?.output ?? analysis.output).values()
+        let theta = try views?.theta.values()
+        let zoomed = try views?.zoomed.values()
         let globalGates = try analysis.globalGates.values()
         let sources = network.modules.count + 1
         let moduleData = try analysis.modules.map { (masks: try $0.masks.values(), shape: $0.masks.shape, gates: try $0.gates.values()) }
@@ -73,16 +78,30 @@ struct AttentionMaps: ParsableCommand {
             let predicted = scores.indices.max { scores[$0] < scores[$1] }! - scores.startIndex
             var title = "image \(number): predicted \(predicted)"
             if let labels { title += ", label \(labels[item])" }
+            var zoomBox: (x0: Float, y0: Float, x1: Float, y1: Float)?
+            var zoomedPicture: RGBImage?
+            if let theta, let zoomed {
+                // θ = [[s, 0, tx], [0, s, ty]]: the zoomed view covers tx ± s, ty ± s.
+                let (s, tx, ty) = (theta[item * 6], theta[item * 6 + 2], theta[item * 6 + 5])
+                zoomBox = (tx - s, ty - s, tx + s, ty + s)
+                let planes = picture.width * picture.height * 3
+                zoomedPicture = self.picture(from: Array(zoomed[item * planes..<(item + 1) * planes]),
+                                             height: picture.height, width: picture.width, normalization: normalization)
+                title += String(format: ", zoom s %.2f", s)
+            }
             let grid = AttentionMapRenderer.grid(image: picture, modules: maps, title: title,
-                                                 globalGates: Array(globalGates[item * sources..<(item + 1) * sources]), cellScale: scale)
+                                                 globalGates: Array(globalGates[item * sources..<(item + 1) * sources]),
+                                                 zoomBox: zoomBox, zoomedImage: zoomedPicture, cellScale: scale)
             let url = folder.appendingPathComponent("image_\(number).png")
             try grid.writePNG(to: url)
             print("wrote \(url.path)")
         }
     }
 
-    /// The network's inputs, the pictures to draw on, and the labels when known.
-    private func loadImages(metadata: [String: String]) throws -> (values: (values: [Float], shape: [Int]), pictures: [RGBImage], labels: [Int32]?) {
+    /// The network's inputs, the pictures to draw on, the labels and normalisation when known.
+    private func loadImages(metadata: [String: String]) throws
+        -> (values: (values: [Float], shape: [Int]), pictures: [RGBImage], labels: [Int32]?, normalization: Normalization?)
+    {
         if let input {
             let file = try SafeTensors.read(from: URL(fileURLWithPath: input))
             guard let tensor = file.tensors["input"], tensor.shape.count == 4, tensor.shape[1] == 3 else {
@@ -90,8 +109,10 @@ struct AttentionMaps: ParsableCommand {
             }
             let values = tensor.floats()
             let (n, h, w) = (tensor.shape[0], tensor.shape[2], tensor.shape[3])
-            let pictures = (0..<n).map { picture(from: Array(values[$0 * 3 * h * w..<($0 + 1) * 3 * h * w]), height: h, width: w) }
-            return ((values, tensor.shape), pictures, nil)
+            let pictures = (0..<n).map {
+                picture(from: Array(values[$0 * 3 * h * w..<($0 + 1) * 3 * h * w]), height: h, width: w, normalization: nil)
+            }
+            return ((values, tensor.shape), pictures, nil, nil)
         }
         let seed = metadata["seed"].flatMap(UInt64.init) ?? 1
         let (train, test) = try data.load(seed: seed)
@@ -104,13 +125,20 @@ struct AttentionMaps: ParsableCommand {
         let pictures = indices.map { index in
             RGBImage(width: test.width, height: test.height, pixels: interleaved(Array(test.image(index)), height: test.height, width: test.width))
         }
-        return ((batches.flatMap(\.images), [indices.count, test.channels, test.height, test.width]), pictures, batches.flatMap(\.labels))
+        return ((batches.flatMap(\.images), [indices.count, test.channels, test.height, test.width]), pictures,
+                batches.flatMap(\.labels), normalization)
     }
 
-    /// A normalised (3, H, W) image stretched to 0…255 for display.
-    private func picture(from planes: [Float], height: Int, width: Int) -> RGBImage {
+    /// A normalised (3, H, W) image back in 0…255 for display: through the inverse of the
+    /// training normalisation when known, else stretched from its own range.
+    private func picture(from planes: [Float], height: Int, width: Int, normalization: Normalization?) -> RGBImage {
         let (low, high) = (planes.min() ?? 0, planes.max() ?? 1)
-        let bytes = planes.map { UInt8(max(0, min(255, (($0 - low) / max(high - low, 1e-6) * 255).rounded()))) }
+        let plane = height * width
+        let bytes = planes.enumerated().map { index, value -> UInt8 in
+            let unit = normalization.map { value * $0.std[index / plane] + $0.mean[index / plane] }
+                ?? (value - low) / max(high - low, 1e-6)
+            return UInt8(max(0, min(255, (unit * 255).rounded())))
+        }
         return RGBImage(width: width, height: height, pixels: interleaved(bytes, height: height, width: width))
     }
 

@@ -20,8 +20,8 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Channel dropout inside each block, in [0, 1).")
     var dropout: Float = 0
 
-    @Option(name: .long, help: "Attention modules after groups 2, 1, 0: 0 (the baseline network) to 3.")
-    var attentionDepth: Int = 0
+    @Option(name: .long, help: "Attention modules after groups 2, 1, 0: 0 (the baseline network) to 3 (default 0; 3 with --coarse2fine).")
+    var attentionDepth: Int?
 
     @Option(name: .long, help: "Attention heads per module.")
     var attentionWidth: Int = 4
@@ -32,11 +32,46 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Weight of the head-separation regulariser.")
     var regWeight: Float = 0.001
 
-    @Option(name: .long, help: "Initialisation of the attention-head weights: kaiming or orthogonal (rows orthonormal, scaled like Kaiming).")
-    var attentionInit: AttentionInitialization = .kaiming
+    @Option(name: .long, help: "Initialisation of the attention-head weights: kaiming or orthogonal (rows orthonormal, scaled like Kaiming); default kaiming, orthogonal with --coarse2fine.")
+    var attentionInit: AttentionInitialization?
+
+    @Flag(name: .long, help: "Coarse2Fine: also classify a learned, differentiable zoom of each image (see docs/coarse2fine.md).")
+    var coarse2fine = false
+
+    @Option(name: .customLong("c2f-start-epoch"), help: "Coarse2Fine: epochs of the coarse stage alone before the fine view joins.")
+    var fineStartEpoch: Int = 1
+
+    @Option(name: .customLong("c2f-fine-weight"), help: "Coarse2Fine: λ, the weight of the fine view's loss.")
+    var fineWeight: Float = 1
+
+    @Option(name: .customLong("c2f-min-scale"), help: "Coarse2Fine: the smallest zoom scale s_min, in (0, 1).")
+    var minimumScale: Float = 0.4
+
+    @Flag(name: .customLong("no-orthogonal-init"), help: "Coarse2Fine: Kaiming instead of orthogonal initialisation of the attention heads.")
+    var noOrthogonalInit = false
+
+    @Flag(name: .customLong("no-fine-gradient"), help: "Coarse2Fine: the fine loss does not flow back through the zoom.")
+    var noFineGradient = false
+
+    /// The attention depth in effect.
+    var resolvedAttentionDepth: Int { attentionDepth ?? (coarse2fine ? 3 : 0) }
+
+    var orthogonalInitialization: Bool {
+        if let attentionInit { return attentionInit == .orthogonal }
+        return coarse2fine && !noOrthogonalInit
+    }
 
     func validate() throws {
-        guard (0...3).contains(attentionDepth) else { throw ValidationError("--attention-depth must be 0, 1, 2 or 3") }
+        guard (0...3).contains(resolvedAttentionDepth) else { throw ValidationError("--attention-depth must be 0, 1, 2 or 3") }
+        if coarse2fine && resolvedAttentionDepth == 0 {
+            throw ValidationError("--coarse2fine needs attention modules: --attention-depth 1, 2 or 3")
+        }
+        if !coarse2fine && (noFineGradient || noOrthogonalInit) {
+            throw ValidationError("--no-fine-gradient and --no-orthogonal-init apply to --coarse2fine runs only")
+        }
+        if noOrthogonalInit && attentionInit == .orthogonal {
+            throw ValidationError("--no-orthogonal-init contradicts --attention-init orthogonal")
+        }
         guard attentionWidth >= 1 else { throw ValidationError("--attention-width must be at least 1") }
         guard regWeight >= 0 else { throw ValidationError("--reg-weight must be 0 or more") }
     }
@@ -46,12 +81,22 @@ struct ModelOptions: ParsableArguments {
     }
 
     var attention: AttentionConfiguration? {
-        guard attentionDepth > 0 else { return nil }
-        return AttentionConfiguration(depth: attentionDepth, width: attentionWidth, gate: attentionGate,
-                                      regularizerWeight: regWeight, orthogonalInitialization: attentionInit == .orthogonal)
+        guard resolvedAttentionDepth > 0 else { return nil }
+        return AttentionConfiguration(depth: resolvedAttentionDepth, width: attentionWidth, gate: attentionGate,
+                                      regularizerWeight: regWeight, orthogonalInitialization: orthogonalInitialization)
+    }
+
+    var coarse2fineConfiguration: Coarse2FineConfiguration? {
+        guard coarse2fine else { return nil }
+        return Coarse2FineConfiguration(fineStartEpoch: fineStartEpoch, fineWeight: fineWeight, minimumScale: minimumScale,
+                                        fineGradient: !noFineGradient)
     }
 
     func build(classes: Int, on backend: any Backend, seed: UInt64) throws -> WideResNet {
+        if let attention, let coarse2fine = coarse2fineConfiguration {
+            return try Coarse2FineNetwork(configuration(classes: classes), attention: attention, coarse2fine: coarse2fine,
+                                          on: backend, seed: seed)
+        }
         if let attention {
             return try AttentionNetwork(configuration(classes: classes), attention: attention, on: backend, seed: seed)
         }
@@ -61,12 +106,19 @@ struct ModelOptions: ParsableArguments {
     /// Stored in checkpoints so a model can be rebuilt from its file.
     func options(classes: Int) -> [String: String] {
         var options = ["depth": String(depth), "width": String(width), "dropout": String(dropout), "classes": String(classes),
-                       "attention_depth": String(attentionDepth)]
-        if attentionDepth > 0 {
-            options["attention_width"] = String(attentionWidth)
-            options["attention_gate"] = attentionGate.rawValue
-            options["reg_weight"] = String(regWeight)
-            options["attention_init"] = attentionInit.rawValue
+                       "attention_depth": String(resolvedAttentionDepth)]
+        if let attention {
+            options["attention_width"] = String(attention.width)
+            options["attention_gate"] = attention.gate.rawValue
+            options["reg_weight"] = String(attention.regularizerWeight)
+            options["attention_init"] = attention.orthogonalInitialization ? "orthogonal" : "kaiming"
+        }
+        if let coarse2fine = coarse2fineConfiguration {
+            options["coarse2fine"] = "1"
+            options["c2f_start_epoch"] = String(coarse2fine.fineStartEpoch)
+            options["c2f_fine_weight"] = String(coarse2fine.fineWeight)
+            options["c2f_min_scale"] = String(coarse2fine.minimumScale)
+            options["c2f_fine_gradient"] = coarse2fine.fineGradient ? "1" : "0"
         }
         return options
     }
@@ -78,6 +130,7 @@ extension WideResNet {
         let name = "WRN-\(configuration.depth)-\(configuration.width)"
         guard let network = self as? AttentionNetwork else { return name }
         let a = network.attention
-        return "\(name) + attention (AD \(a.depth), AW \(a.width), \(a.gate.rawValue) gate)"
+        let description = "\(name) + attention (AD \(a.depth), AW \(a.width), \(a.gate.rawValue) gate)"
+        return network is Coarse2FineNetwork ? description + " + Coarse2Fine" : description
     }
 }

@@ -38,7 +38,17 @@ struct SavedModelOptions: ParsableArguments {
             let gate = try attentionGate ?? metadata["attention_gate"].flatMap(AggregationGate.init(rawValue:))
                 ?? { throw ValidationError("\(checkpoint) does not record 'attention_gate': pass --attention-gate") }()
             let attention = AttentionConfiguration(depth: attentionDepth, width: try value(attentionWidth, "attention_width"), gate: gate)
-            network = try AttentionNetwork(configuration, attention: attention, on: backend, seed: 0)
+            if metadata["coarse2fine"] == "1" {
+                let defaults = Coarse2FineConfiguration()
+                let coarse2fine = Coarse2FineConfiguration(
+                    fineStartEpoch: metadata["c2f_start_epoch"].flatMap(Int.init) ?? defaults.fineStartEpoch,
+                    fineWeight: metadata["c2f_fine_weight"].flatMap(Float.init) ?? defaults.fineWeight,
+                    minimumScale: metadata["c2f_min_scale"].flatMap(Float.init) ?? defaults.minimumScale,
+                    fineGradient: metadata["c2f_fine_gradient"] != "0")
+                network = try Coarse2FineNetwork(configuration, attention: attention, coarse2fine: coarse2fine, on: backend, seed: 0)
+            } else {
+                network = try AttentionNetwork(configuration, attention: attention, on: backend, seed: 0)
+            }
         } else {
             network = try WideResNet(configuration, on: backend, seed: 0)
         }
