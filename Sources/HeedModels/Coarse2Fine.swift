@@ -61,9 +61,11 @@ public final class Coarse2FineNetwork: AttentionNetwork {
         fineStageActive = coarse2fine.fineStartEpoch == 0
         var random = SeededGenerator(seed: seed ^ 0xC0A2_5E2F)
         inverseMapping = try Linear(configuration.groupWidths[2], 3, on: backend, random: &random)
-        // Start from a mild, centred zoom whatever the features: zero weights, and a bias
-        // giving s = s_min + (1 − s_min)·σ(2) ≈ 0.93 for s_min 0.4, t = 0.
-        try inverseMapping.weight.assign([Float](repeating: 0, count: inverseMapping.weight.count))
+        // Start near a mild, centred zoom: a bias giving s = s_min + (1 − s_min)·σ(2) ≈ 0.93
+        // (s_min 0.4) and t = 0, and weights a tenth of Kaiming's. Not zero: the gradient
+        // reaching the attention through θ is Wᵀ·∂L/∂a, and would be zero until W moved.
+        let fanIn = configuration.groupWidths[2]
+        try inverseMapping.weight.assign(Initialization.normal(count: 3 * fanIn, std: 0.1 * (2 / Double(fanIn)).squareRoot(), random: &random))
         try inverseMapping.bias!.assign([2, 0, 0])
         try super.init(configuration, attention: attention, on: backend, seed: seed)
         register(child: inverseMapping, as: "inverse_mapping")
