@@ -58,6 +58,49 @@ final class AttentionCommandTests: XCTestCase {
         XCTAssertEqual(try SafeTensors.read(from: output).tensors["log_probs"]?.shape, [3, 10])
     }
 
+    /// `--coarse2fine` trains on the synthetic set and on CIFAR-layout files, and its
+    /// checkpoints work with evaluate, predict and attention-maps.
+    func testCoarse2FineTrainsAndItsCheckpointsWork() throws {
+        let run = scratch.appendingPathComponent("c2f")
+        let trained = try runHeed(["train", "--coarse2fine", "--attention-width", "2", "--c2f-start-epoch", "0", "--epochs", "1",
+                                   "--output", run.path] + small)
+        XCTAssertEqual(trained.status, 0, trained.standardError)
+        XCTAssertTrue(trained.standardOutput.contains("+ attention (AD 3, AW 2, softmax gate) + Coarse2Fine"), trained.standardOutput)
+        let weights = run.appendingPathComponent("model.safetensors")
+        XCTAssertNotNil(try SafeTensors.read(from: weights).tensors["inverse_mapping.weight"])
+
+        let evaluated = try runHeed(["evaluate", "--checkpoint", weights.path] + small)
+        XCTAssertEqual(evaluated.status, 0, evaluated.standardError)
+        XCTAssertTrue(evaluated.standardOutput.contains("Coarse2Fine"), evaluated.standardOutput)
+
+        let maps = scratch.appendingPathComponent("maps")
+        XCTAssertEqual(try runHeed(["attention-maps", "--checkpoint", weights.path, "--indices", "2", "--out", maps.path] + small).status, 0)
+        XCTAssertNoThrow(try RGBImage.read(from: maps.appendingPathComponent("image_2.png")))
+
+        let input = scratch.appendingPathComponent("input.safetensors")
+        try SafeTensors(tensors: ["input": .init(shape: [2, 3, 32, 32], floats: (0..<(2 * 3 * 32 * 32)).map { Float($0 % 7) / 7 })]).write(to: input)
+        let output = scratch.appendingPathComponent("out.safetensors")
+        let predicted = try runHeed(["predict", "--weights", weights.path, "--input", input.path, "--output", output.path,
+                                     "--classes", "10", "--coarse2fine", "--attention-width", "2"])
+        XCTAssertEqual(predicted.status, 0, predicted.standardError)
+        XCTAssertEqual(try SafeTensors.read(from: output).tensors["log_probs"]?.shape, [2, 10])
+
+        // CIFAR layout.
+        var configuration = SyntheticFineGrained.Configuration()
+        configuration.trainCount = 20
+        configuration.testCount = 10
+        let (train, test) = SyntheticFineGrained.make(configuration, seed: 3)
+        let cifar = scratch.appendingPathComponent("cifar100")
+        try FileManager.default.createDirectory(at: cifar, withIntermediateDirectories: true)
+        try Data(CIFAR.encode(train, as: .cifar100)).write(to: cifar.appendingPathComponent("train.bin"))
+        try Data(CIFAR.encode(test, as: .cifar100)).write(to: cifar.appendingPathComponent("test.bin"))
+        let onCIFAR = try runHeed(["train", "--coarse2fine", "--attention-width", "2", "--c2f-start-epoch", "0", "--epochs", "1",
+                                   "--dataset", "cifar100", "--data-dir", cifar.path, "--batch-size", "10",
+                                   "--output", scratch.appendingPathComponent("c2f-cifar").path])
+        XCTAssertEqual(onCIFAR.status, 0, onCIFAR.standardError)
+        XCTAssertTrue(onCIFAR.standardOutput.contains("100 classes"), onCIFAR.standardOutput)
+    }
+
     func testBaselineCheckpointsHaveNoAttentionMaps() throws {
         let run = scratch.appendingPathComponent("baseline")
         XCTAssertEqual(try runHeed(["train", "--epochs", "1", "--output", run.path] + small).status, 0)
