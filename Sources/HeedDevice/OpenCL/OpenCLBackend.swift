@@ -27,8 +27,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - selector: `P:D` from `--device`; nil consults `HEED_DEVICE`, then picks the first GPU.
-    ///   - cacheDirectory: where compiled programs are kept; nil for the default
-    ///     (`HEED_CACHE_DIR`, …), or `.none` via `diskCache: false` to keep none.
+    ///   - cacheDirectory: where compiled programs are kept; nil for the default (`HEED_CACHE_DIR`, …).
+    ///   - diskCache: false keeps compiled programs in memory only.
     public convenience init(device selector: DeviceSelector? = nil, cacheDirectory: URL? = nil, diskCache: Bool = true) throws {
         let device = try DeviceSelector.choose(from: OpenCLPlatforms.discover(), requested: selector)
         try self.init(device: device, cacheDirectory: cacheDirectory, diskCache: diskCache)
