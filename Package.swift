@@ -87,7 +87,7 @@ let package = Package(
         ),
         .target(
             name: "HeedTraining",
-            dependencies: ["HeedData", "HeedDevice", "HeedGraph", "HeedModels"]
+            dependencies: ["HeedData", "HeedDevice", "HeedGraph", "HeedModels", "HeedSupport"]
         ),
 
         // MARK: Command-line tool

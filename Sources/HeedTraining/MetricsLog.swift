@@ -1,4 +1,5 @@
 import Foundation
+import HeedSupport
 
 /// One epoch's numbers, as written to `metrics.jsonl` (one JSON object per line).
 public struct EpochMetrics: Codable, Sendable, Equatable {
@@ -30,8 +31,9 @@ public struct MetricsLog {
         encoder.outputFormatting = [.sortedKeys]
         var line = try encoder.encode(metrics)
         line.append(UInt8(ascii: "\n"))
-        if !FileManager.default.fileExists(atPath: url.path) {
-            FileManager.default.createFile(atPath: url.path, contents: nil)
+        if !FileManager.default.fileExists(atPath: url.path),
+           !FileManager.default.createFile(atPath: url.path, contents: nil) {
+            throw FileError(path: url.path, problem: "cannot create the metrics file")
         }
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
