@@ -37,6 +37,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public init(device: OpenCLDeviceInfo, cacheDirectory: URL? = nil, diskCache: Bool = true) throws {
         self.device = device
         self.context = try OpenCLContext(device: device)
+        try CLBlastTuning.apply(to: device)
         let store = diskCache ? ProgramBinaryStore(directory: cacheDirectory ?? ProgramBinaryStore.defaultDirectory()) : nil
         self.programs = ProgramCache(context: context, store: store)
     }
