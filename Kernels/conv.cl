@@ -12,7 +12,8 @@
 // so that weight (O × C·kh·kw) · col is the output of the chunk as (O, chunk·P).
 //
 // conv2d_im2col:  input (N, C, H, W) → col for images n0 ..< n0 + chunk.
-//   Work item (q, r) writes col[r][q]; global (chunk·P, C·kh·kw).
+//   Work item (x, y, m·C·kh·kw + r) writes col[r][m·P + y·W' + x];
+//   global (W', H', chunk·C·kh·kw).
 // conv2d_col2im:  col-shaped gradient → ∂L/∂input of images n0 ..< n0 + chunk,
 //   each input element gathering the ≤ kh·kw column entries that read it (no atomics,
 //   deterministic). Work item (w, h, m·C + c); global (W, H, chunk·C).
@@ -40,13 +41,15 @@ __kernel void conv2d_im2col(__global const float* input, __global float* col,
                             const int kernel_h, const int kernel_w, const int stride, const int pad,
                             const int out_h, const int out_w)
 {
-    const int q = get_global_id(0);
-    const int r = get_global_id(1);
-    const int plane = out_h * out_w;
-    if (q >= chunk * plane || r >= channels * kernel_h * kernel_w) return;
-    const int m = q / plane;
-    const int y = (q % plane) / out_w;
-    const int x = q % out_w;
+    // x varies fastest so that everything but w is uniform along a row of work items:
+    // the divisions below run once per row (PoCL and GPUs hoist them), not per element.
+    const int x = get_global_id(0);
+    const int y = get_global_id(1);
+    const int z = get_global_id(2);
+    const int taps = channels * kernel_h * kernel_w;
+    if (x >= out_w || y >= out_h || z >= chunk * taps) return;
+    const int m = z / taps;
+    const int r = z % taps;
     const int c = r / (kernel_h * kernel_w);
     const int i = (r / kernel_w) % kernel_h;
     const int j = r % kernel_w;
@@ -56,7 +59,7 @@ __kernel void conv2d_im2col(__global const float* input, __global float* col,
     if (h >= 0 && h < height && w >= 0 && w < width) {
         value = input[(((n0 + m) * channels + c) * height + h) * width + w];
     }
-    col[r * chunk * plane + q] = value;
+    col[r * chunk * out_h * out_w + (m * out_h + y) * out_w + x] = value;
 }
 
 __kernel void conv2d_col2im(__global const float* col, __global float* input_gradient,

@@ -39,6 +39,9 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "No progress bar or per-epoch lines (the summary is still printed).")
     var quiet = false
 
+    @Flag(name: .long, help: "Time every kernel on the device and print where the time went (slows training down).")
+    var profile = false
+
     func validate() throws {
         try optimisation.validate()
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
@@ -46,6 +49,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let backend = try device.openBackend()
+        if profile { backend.profile = KernelProfile() }
         let (train, test) = try data.load(seed: seed)
         let network = try model.build(classes: train.classCount, on: backend, seed: seed)
         let normalization = data.normalization(for: train)
@@ -67,6 +71,7 @@ struct Train: ParsableCommand {
         let trainer = Trainer(model: network, backend: backend, train: trainLoader, test: testLoader,
                               configuration: configuration, options: options)
         let summary = try trainer.run(resume: resume)
+        if let profile = backend.profile { print(profile.report) }
         guard summary.finished else {
             print("stopped after step \(summary.steps); continue with --resume (checkpoint: \(configuration.checkpointURL.path))")
             return

@@ -22,6 +22,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     let context: OpenCLContext
     private let programs: ProgramCache
     private let lock = NSLock()
+    private var profileState: KernelProfile?
 
     /// Opens the chosen device (see `DeviceSelector.choose`).
     ///
@@ -40,6 +41,13 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try CLBlastTuning.apply(to: device)
         let store = diskCache ? ProgramBinaryStore(directory: cacheDirectory ?? ProgramBinaryStore.defaultDirectory()) : nil
         self.programs = ProgramCache(context: context, store: store)
+    }
+
+    /// Device time per kernel since profiling was switched on (see `KernelProfile`), or
+    /// nil when it is off. Setting it to an empty profile switches it on.
+    public var profile: KernelProfile? {
+        get { lock.withLock { profileState } }
+        set { lock.withLock { profileState = newValue } }
     }
 
     /// Counts of programs compiled, loaded from disk and reused, since this backend opened.
@@ -100,10 +108,13 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         _ program: OpenCLProgram, _ kernel: String,
         global: [Int], local: [Int]?, arguments: [KernelArgument], timed: Bool
     ) throws -> Double? {
+        let profiling = profileState != nil
         let event = try program.enqueue(kernel, on: context.queue, global: global, local: local,
-                                        arguments: arguments, wantEvent: timed)
+                                        arguments: arguments, wantEvent: timed || profiling)
         guard let event else { return timed ? 0 : nil }
-        return try elapsedSeconds(of: event, call: kernel)
+        let seconds = try elapsedSeconds(of: event, call: kernel)
+        profileState?.add(kernel, seconds: seconds)
+        return timed ? seconds : nil
     }
 
     /// `buffer` as a float32 buffer of this backend, or a clear error.
@@ -113,9 +124,18 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return buffer
     }
 
-    /// Runs `body` with the queue, under the lock, for libraries that enqueue on it (CLBlast).
-    func withQueue<T>(_ body: (cl_command_queue) throws -> T) throws -> T {
-        try lock.withLock { try body(context.queue) }
+    /// Runs `body` with the queue, under the lock, for libraries that enqueue on it
+    /// (CLBlast); when profiling, the queue is drained around it and the time filed under `name`.
+    func withQueue<T>(profiledAs name: String, _ body: (cl_command_queue) throws -> T) throws -> T {
+        try lock.withLock {
+            guard profileState != nil else { return try body(context.queue) }
+            try context.finish()
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try body(context.queue)
+            try context.finish()
+            profileState?.add(name, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            return result
+        }
     }
 
     /// `buffer` as this backend's type, or a clear error naming the op and argument.

@@ -111,7 +111,8 @@ extension OpenCLBackend {
     // MARK: Kernels
 
     private func im2col(_ plan: ConvolutionPlan, input: OpenCLBuffer, col: any DeviceBuffer, n0: Int, count: Int) throws {
-        try launch(family: "conv", kernel: "conv2d_im2col", global: [count * plan.plane, plan.reduction],
+        let d = plan.descriptor
+        try launch(family: "conv", kernel: "conv2d_im2col", global: [d.outputWidth, d.outputHeight, count * plan.reduction],
                    arguments: [.buffer(input), .buffer(col)] + plan.geometry(n0: n0, count: count))
     }
 

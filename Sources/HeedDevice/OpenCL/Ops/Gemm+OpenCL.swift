@@ -20,7 +20,7 @@ extension OpenCLBackend {
         }
         let transposeA = d.transposeA ? CLBlastTransposeYes : CLBlastTransposeNo
         let transposeB = d.transposeB ? CLBlastTransposeYes : CLBlastTransposeNo
-        try withQueue { queue in
+        try withQueue(profiledAs: d.batchCount == 1 ? "clblast_sgemm" : "clblast_sgemm_batched") { queue in
             var queue: cl_command_queue? = queue
             let status: CLBlastStatusCode
             if d.batchCount == 1 {
