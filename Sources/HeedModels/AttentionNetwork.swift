@@ -45,8 +45,6 @@ public final class HeadConvolution: Module {
         super.init()
         register(child: conv, as: "conv")
     }
-
-    func callAsFunction(_ x: Tensor) throws -> Tensor { try conv(x) }
 }
 
 /// One attention module on a feature map Z (B, C, h, w), with K heads for L classes:
@@ -86,10 +84,14 @@ public final class AttentionModule: Module {
 
     public func callAsFunction(_ z: Tensor) throws -> Result {
         let (b, h, w) = (z.shape[0], z.shape[2], z.shape[3])
-        let masks = try attentionHead(z).reshaped([b, heads, h * w]).softmax()
-        let values = try outputHead(z).reshaped([b, heads, classes, h * w])
+        // The three heads read the same Z with the same 3×3 window: one convolution with
+        // their weights stacked (one im2col and one GEMM instead of three), then split.
+        let weight = try Tensor.concatenate([attentionHead.conv.weight, outputHead.conv.weight, score.conv.weight])
+        let all = try z.conv2d(weight: weight, bias: nil, stride: 1, padding: 1)
+        let masks = try all.channels(0..<heads).reshaped([b, heads, h * w]).softmax()
+        let values = try all.channels(heads..<heads * (classes + 1)).reshaped([b, heads, classes, h * w])
         let headOutputs = try Tensor.attendedSum(values: values, mask: masks)
-        let scores = try score(z).reshaped([b, heads, h * w])
+        let scores = try all.channels(heads * (classes + 1)..<heads * (classes + 2)).reshaped([b, heads, h * w])
         let (output, gates) = try Tensor.attentionGates(scores: scores, mask: masks, headOutputs: headOutputs)
         return Result(output: output, masks: try masks.reshaped([b, heads, h, w]), gates: gates)
     }

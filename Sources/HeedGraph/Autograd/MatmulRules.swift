@@ -73,3 +73,51 @@ extension Tensor {
         Tensor(shape: shape, storage: storage, backend: backend, requiresGradient: false, origin: nil)
     }
 }
+
+extension Tensor {
+    /// Tensors of equal trailing shape joined along axis 0: (N₁ + N₂ + …, …).
+    public static func concatenate(_ parts: [Tensor]) throws -> Tensor {
+        guard let first = parts.first, first.rank >= 1,
+              parts.allSatisfy({ Array($0.shape.dropFirst()) == Array(first.shape.dropFirst()) })
+        else {
+            throw HeedError.shapeMismatch(op: "concatenate", "needs tensors that differ in axis 0 only, got \(parts.map(\.shape))")
+        }
+        let total = parts.reduce(0) { $0 + $1.count }
+        let shape = [parts.reduce(0) { $0 + $1.shape[0] }] + first.shape.dropFirst()
+        let whole = try uninitialized(shape: shape, on: first.backend)
+        // Axis 0 is outermost: each part is one contiguous block of a single row.
+        var offset = 0
+        let blocks = parts.map { part -> ColumnBlockDescriptor in
+            defer { offset += part.count }
+            return ColumnBlockDescriptor(outer: 1, width: part.count, wholeWidth: total, offset: offset)
+        }
+        for (part, block) in zip(parts, blocks) {
+            try first.backend.insertColumns(block, part: part.storage, whole: whole.storage)
+        }
+        return result(op: "concatenate", shape: shape, storage: whole.storage, inputs: parts) { g in
+            try zip(parts, blocks).map { part, block in
+                let d = try uninitialized(shape: part.shape, on: first.backend)
+                try first.backend.extractColumns(block, whole: g.storage, part: d.storage)
+                return d
+            }
+        }
+    }
+
+    /// Channels `range` of a (B, C, …) tensor: (B, range.count, …).
+    public func channels(_ range: Range<Int>) throws -> Tensor {
+        guard rank >= 2, range.lowerBound >= 0, range.upperBound <= shape[1], !range.isEmpty else {
+            throw HeedError.shapeMismatch(op: "channels", "channels \(range) of \(shape)")
+        }
+        let inner = shape.dropFirst(2).reduce(1, *)
+        let block = ColumnBlockDescriptor(outer: shape[0], width: range.count * inner, wholeWidth: shape[1] * inner,
+                                          offset: range.lowerBound * inner)
+        let partShape = [shape[0], range.count] + shape.dropFirst(2)
+        let part = try Tensor.uninitialized(shape: partShape, on: backend)
+        try backend.extractColumns(block, whole: storage, part: part.storage)
+        return Tensor.result(op: "channels", shape: partShape, storage: part.storage, inputs: [self]) { g in
+            let d = try Tensor.filled(0, shape: self.shape, on: self.backend)
+            try self.backend.insertColumns(block, part: g.storage, whole: d.storage)
+            return [d]
+        }
+    }
+}
