@@ -101,6 +101,27 @@ final class AttentionCommandTests: XCTestCase {
         XCTAssertTrue(onCIFAR.standardOutput.contains("100 classes"), onCIFAR.standardOutput)
     }
 
+    /// `heed predict` on weights saved by PyTorch for the attention network (every attention
+    /// depth 1–3, every width 1–4, both gates) reproduces PyTorch's output within 1e-4.
+    func testPredictReproducesPyTorchAttentionNetworks() throws {
+        let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/models")
+        for (depth, width) in [(1, 4), (2, 1), (3, 2), (3, 3), (3, 4)] {
+            for gate in ["softmax", "sigmoid"] {
+                let io = models.appendingPathComponent("attention_ad\(depth)_aw\(width)_eval_\(gate)_io.safetensors")
+                let output = scratch.appendingPathComponent("ad\(depth)-aw\(width)-\(gate).safetensors")
+                let result = try runHeed(["predict", "--weights", models.appendingPathComponent("attention_ad\(depth)_aw\(width).safetensors").path,
+                                          "--input", io.path, "--output", output.path, "--depth", "10", "--width", "1", "--classes", "3",
+                                          "--attention-depth", "\(depth)", "--attention-width", "\(width)", "--attention-gate", gate])
+                XCTAssertEqual(result.status, 0, result.standardError)
+                let predicted = try XCTUnwrap(SafeTensors.read(from: output).tensors["log_probs"]).floats()
+                let expected = try XCTUnwrap(SafeTensors.read(from: io).tensors["log_probs"]).floats()
+                XCTAssertEqual(predicted.count, expected.count)
+                for (a, e) in zip(predicted, expected) { XCTAssertEqual(a, e, accuracy: 1e-4, "AD \(depth) AW \(width) \(gate)") }
+            }
+        }
+    }
+
     func testBaselineCheckpointsHaveNoAttentionMaps() throws {
         let run = scratch.appendingPathComponent("baseline")
         XCTAssertEqual(try runHeed(["train", "--epochs", "1", "--output", run.path] + small).status, 0)

@@ -37,10 +37,12 @@ final class TrainCommandTests: XCTestCase {
         try Data(CIFAR.encode(train, as: .cifar100)).write(to: cifar100.appendingPathComponent("train.bin"))
         try Data(CIFAR.encode(test, as: .cifar100)).write(to: cifar100.appendingPathComponent("test.bin"))
 
-        for (dataset, folder, classes) in [("cifar10", cifar10, "10 classes"), ("cifar100", cifar100, "100 classes")] {
-            let output = scratch.appendingPathComponent("run-\(dataset)")
+        let attention = ["--attention-depth", "3", "--attention-width", "4"]
+        for (dataset, folder, classes, model) in [("cifar10", cifar10, "10 classes", []), ("cifar100", cifar100, "100 classes", []),
+                                                  ("cifar10", cifar10, "10 classes", attention)] {
+            let output = scratch.appendingPathComponent("run-\(dataset)-\(model.count)")
             let result = try runHeed(["train", "--dataset", dataset, "--data-dir", folder.path, "--epochs", "1",
-                                      "--batch-size", "8", "--output", output.path])
+                                      "--batch-size", "8", "--output", output.path] + model)
             XCTAssertEqual(result.status, 0, result.standardError)
             XCTAssertTrue(result.standardOutput.contains(classes), result.standardOutput)
             XCTAssertTrue(result.standardOutput.contains("done: 1 epochs, 5 steps"), result.standardOutput)
