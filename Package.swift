@@ -90,11 +90,25 @@ let package = Package(
             dependencies: ["HeedData", "HeedDevice", "HeedGraph", "HeedModels", "HeedSupport"]
         ),
 
+        // MARK: Benchmarks
+
+        // The cases of benchmarks/suites.json (also read by the peers in benchmarks/peers/)
+        // and their runner, for `heed bench`.
+        .target(
+            name: "HeedBench",
+            dependencies: ["HeedDevice", "HeedGraph", "HeedModels", "HeedSupport"],
+            path: "benchmarks",
+            exclude: ["README.md", "RESULTS.md", "compare_seeds.sh", "peers"],
+            sources: ["HeedBench"],
+            resources: [.embedInCode("suites.json")]
+        ),
+
         // MARK: Command-line tool
 
         .executableTarget(
             name: "heed",
             dependencies: [
+                "HeedBench",
                 "HeedData",
                 "HeedDevice",
                 "HeedGraph",
@@ -137,6 +151,10 @@ let package = Package(
         .testTarget(
             name: "HeedTrainingTests",
             dependencies: ["HeedData", "HeedDevice", "HeedGraph", "HeedModels", "HeedSupport", "HeedTraining", "HeedTestSupport"]
+        ),
+        .testTarget(
+            name: "HeedBenchTests",
+            dependencies: ["HeedBench"]
         ),
         .testTarget(
             name: "HeedCLITests",

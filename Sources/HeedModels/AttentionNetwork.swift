@@ -187,13 +187,27 @@ open class AttentionNetwork: WideResNet {
     /// images of `height × width` (each module counted at its input's size).
     public func earlyExitSavings(height: Int, width: Int) -> Double {
         let trunk = trunkFlops(height: height, width: width)
-        let sizes = [(height / 4, width / 4), (height / 2, width / 2), (height, width)]   // att2, att1, att0 inputs
-        let moduleFlops = zip(modules, sizes).map { module, size in
-            [module.attentionHead, module.outputHead, module.score].reduce(0) { $0 + $1.conv.flops(outputHeight: size.0, outputWidth: size.1) }
-        }
+        let moduleFlops = moduleFlops(height: height, width: width)
         let full = trunk.early + trunk.lastGroup + moduleFlops.reduce(0, +)
         let early = trunk.early + moduleFlops.dropFirst().reduce(0, +)
         return 1 - Double(early) / Double(full)
+    }
+
+    /// Floating-point operations (2 per multiply-add) of the convolutions and linear
+    /// layers of one forward pass per image of `height × width`: trunk, classifier and
+    /// attention heads (the output gate's few are left out).
+    public func forwardFlops(height: Int, width: Int) -> Int {
+        let trunk = trunkFlops(height: height, width: width)
+        return trunk.early + trunk.lastGroup + moduleFlops(height: height, width: width).reduce(0, +)
+    }
+
+    /// The head convolutions' flops of each module, in source order (att2, att1, att0),
+    /// each at its input's size.
+    private func moduleFlops(height: Int, width: Int) -> [Int] {
+        let sizes = [(height / 4, width / 4), (height / 2, width / 2), (height, width)]   // att2, att1, att0 inputs
+        return zip(modules, sizes).map { module, size in
+            [module.attentionHead, module.outputHead, module.score].reduce(0) { $0 + $1.conv.flops(outputHeight: size.0, outputWidth: size.1) }
+        }
     }
 
     /// NLL of the gated mixture plus the mean over modules of reg_w·R (DESIGN §4).

@@ -21,7 +21,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     let context: OpenCLContext
     private let programs: ProgramCache
-    private let lock = NSLock()
+    /// Guards the program cache, kernel arguments and profiling state.
+    let lock = NSLock()
     private var profileState: KernelProfile?
 
     /// Opens the chosen device (see `DeviceSelector.choose`).

@@ -28,11 +28,13 @@ public final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
         self.elementType = elementType
         self.memory = memory
         self.context = context
+        context.memory.allocated(bytes)
     }
 
     var byteCount: Int { count * elementType.byteSize }
 
     deinit {
         clReleaseMemObject(memory)
+        context.memory.released(max(count, 1) * elementType.byteSize)
     }
 }

@@ -13,6 +13,8 @@ final class OpenCLContext: @unchecked Sendable {
     let device: OpenCLDeviceInfo
     let context: cl_context
     let queue: cl_command_queue
+    /// Bytes of the buffers alive on this context, and their high-water mark.
+    let memory = MemoryLedger()
 
     init(device: OpenCLDeviceInfo) throws {
         self.device = device
@@ -38,5 +40,36 @@ final class OpenCLContext: @unchecked Sendable {
 
     func finish() throws {
         try check(clFinish(queue), "clFinish")
+    }
+}
+
+/// Counts the bytes of live buffers and the most there have been at once.
+///
+/// Counted from Heed's own `clCreateBuffer` and release calls, so it is the memory Heed
+/// asked for (including scratch buffers released when their call returns), not what the
+/// driver reserves besides (CLBlast's temporary buffers and program binaries are not in it).
+final class MemoryLedger: @unchecked Sendable {
+    private let lock = NSLock()
+    private var live = 0
+    private var peak = 0
+
+    func allocated(_ bytes: Int) {
+        lock.withLock {
+            live += bytes
+            peak = max(peak, live)
+        }
+    }
+
+    func released(_ bytes: Int) {
+        lock.withLock { live -= bytes }
+    }
+
+    var usage: DeviceMemoryUsage {
+        lock.withLock { DeviceMemoryUsage(liveBytes: live, peakBytes: peak) }
+    }
+
+    /// Starts a new high-water mark from what is live now.
+    func resetPeak() {
+        lock.withLock { peak = live }
     }
 }

@@ -1,0 +1,189 @@
+import Foundation
+import HeedDevice
+
+/// Which cases of `suites.json` a run takes.
+public enum BenchmarkSuite: String, CaseIterable, Sendable {
+    case kernels, train, all
+}
+
+/// How a run chooses and repeats its cases.
+public struct BenchmarkOptions: Sendable {
+    public var suite: BenchmarkSuite
+    /// The smallest sizes, one warm-up and one run, cases marked `"quick": false` left out.
+    public var quick: Bool
+    /// Only cases whose id contains this text (case-insensitive).
+    public var filter: String?
+    /// Timed runs per case, instead of the settings' count.
+    public var runs: Int?
+    /// Warm-up runs per case, instead of the settings' count.
+    public var warmup: Int?
+
+    public init(suite: BenchmarkSuite = .all, quick: Bool = false, filter: String? = nil, runs: Int? = nil, warmup: Int? = nil) {
+        self.suite = suite
+        self.quick = quick
+        self.filter = filter
+        self.runs = runs
+        self.warmup = warmup
+    }
+}
+
+/// What a run reports while it goes, for progress lines.
+public enum BenchmarkEvent: Sendable {
+    case ceiling(String)
+    case starting(index: Int, total: Int, id: String)
+    case run(id: String, run: Int, of: Int, seconds: Double)
+    case finished(BenchmarkRow)
+}
+
+/// Runs the chosen cases on one OpenCL device: its ceilings first, then each case
+/// (warm-up runs, then timed runs on the device's clock), each row as a fraction of
+/// the ceiling its op is bound by.
+public struct BenchmarkRunner {
+    public let backend: OpenCLBackend
+    public let suites: BenchmarkSuites
+    public let options: BenchmarkOptions
+
+    public init(backend: OpenCLBackend, suites: BenchmarkSuites, options: BenchmarkOptions) {
+        self.backend = backend
+        self.suites = suites
+        self.options = options
+    }
+
+    /// Which sizes the device gets.
+    public var deviceClass: DeviceClass {
+        backend.device.kind == .cpu ? .cpu : .gpu
+    }
+
+    public var kernelCases: [KernelCase] {
+        guard options.suite != .train else { return [] }
+        return suites.kernels.filter { included(id: $0.id, quick: $0.quick) }
+    }
+
+    public var trainCases: [TrainCase] {
+        guard options.suite != .kernels else { return [] }
+        return suites.train.filter { included(id: $0.id, quick: $0.quick) }
+    }
+
+    private func included(id: String, quick: Bool?) -> Bool {
+        if options.quick && quick == false { return false }
+        guard let filter = options.filter, !filter.isEmpty else { return true }
+        return id.range(of: filter, options: .caseInsensitive) != nil
+    }
+
+    public func run(version: String, progress: (BenchmarkEvent) -> Void = { _ in }) throws -> BenchmarkReport {
+        let (kernels, networks) = (kernelCases, trainCases)
+        guard !kernels.isEmpty || !networks.isEmpty else {
+            throw BenchmarkError.noCases("suite '\(options.suite.rawValue)'\(options.filter.map { " with filter '\($0)'" } ?? "") matches none of the \(suites.kernels.count + suites.train.count) cases")
+        }
+        let warmup = options.warmup ?? suites.settings.warmup.value(quick: options.quick)
+        let runs = options.runs ?? suites.settings.runs.value(quick: options.quick)
+        let copy = try copyBandwidth(warmup: warmup, runs: runs)
+        progress(.ceiling(String(format: "copy bandwidth %.1f GB/s (%@ buffer)", copy.gbs, Self.bytes(copy.bytes))))
+
+        var rows: [BenchmarkRow] = []
+        let total = kernels.count + networks.count
+        let batch = suites.kernelBatch.value(for: deviceClass, quick: options.quick)
+        var workloads = KernelWorkloads(layers: suites.layers, batch: batch, quick: options.quick, backend: backend)
+        for (index, kernelCase) in kernels.enumerated() {
+            progress(.starting(index: index + 1, total: total, id: kernelCase.id))
+            let workload = try workloads.make(kernelCase)
+            let samples = try time(workload, warmup: warmup, runs: runs) { _, _ in }
+            let usesBatch = ![.gemm, .sgd].contains(kernelCase.op)
+            rows.append(BenchmarkRow(suite: "kernels", id: kernelCase.id, batch: usesBatch ? batch : nil, samples: samples, workload: workload))
+            progress(.finished(rows.last!))
+        }
+
+        let trainWarmup = options.warmup ?? suites.settings.trainWarmup.value(quick: options.quick)
+        let trainRuns = options.runs ?? suites.settings.trainRuns.value(quick: options.quick)
+        for (index, network) in networks.enumerated() {
+            progress(.starting(index: kernels.count + index + 1, total: total, id: network.id))
+            let networkBatch = network.batch.value(for: deviceClass, quick: options.quick)
+            let workload = try TrainingWorkloads.make(network, batch: networkBatch, backend: backend)
+            var peak = 0
+            let samples = try time(workload, warmup: trainWarmup, runs: trainRuns, beforeTimedRuns: {
+                try backend.synchronize()
+                backend.resetPeakMemory()
+            }) { run, seconds in
+                progress(.run(id: network.id, run: run, of: trainRuns, seconds: seconds))
+                peak = backend.memoryUsage.peakBytes
+            }
+            var row = BenchmarkRow(suite: "train", id: network.id, batch: networkBatch, samples: samples, workload: workload)
+            row.peakBytes = peak
+            rows.append(row)
+            progress(.finished(row))
+        }
+
+        let gemm = try gemmCeiling(rows: rows, warmup: warmup, runs: runs, progress: progress)
+        let ceilings = Ceilings(copyGbs: copy.gbs, copyBytes: copy.bytes, gemmGflops: gemm.gflops, gemmId: gemm.id)
+        for index in rows.indices {
+            rows[index].fraction = rows[index].bound == .compute ? rows[index].gflops / gemm.gflops : rows[index].gbs / copy.gbs
+        }
+        return BenchmarkReport(version: version, device: backend.name, kind: deviceClass.rawValue, quick: options.quick,
+                               date: ISO8601DateFormatter().string(from: Date()), ceilings: ceilings, rows: rows)
+    }
+
+    // MARK: Timing
+
+    /// Warm-up runs (which also build the programs), then `runs` timed on the device's clock.
+    private func time(_ workload: Workload, warmup: Int, runs: Int, beforeTimedRuns: () throws -> Void = {},
+                      afterRun: (Int, Double) -> Void) throws -> Samples {
+        for _ in 0..<warmup { try workload.run() }
+        try beforeTimedRuns()
+        var seconds: [Double] = []
+        for run in 1...max(runs, 1) {
+            seconds.append(try backend.deviceSeconds(workload.run))
+            afterRun(run, seconds.last!)
+        }
+        return Samples(seconds)
+    }
+
+    // MARK: Ceilings
+
+    /// Bandwidth of one device-side buffer copy: 2 × size bytes (read and write) per copy.
+    private func copyBandwidth(warmup: Int, runs: Int) throws -> (gbs: Double, bytes: Int) {
+        let mebibytes = suites.settings.copyMib.value(for: deviceClass, quick: options.quick)
+        let count = mebibytes << 18   // floats in that many MiB
+        let source = try backend.makeBuffer(count: count, of: Float.self)
+        let destination = try backend.makeBuffer(count: count, of: Float.self)
+        try backend.fill(source, with: Float(1))
+        let backend = backend
+        let workload = Workload(flops: 0, bytes: 2 * 4 * count, bound: .memory) {
+            try backend.copy(source, to: destination)
+        }
+        let samples = try time(workload, warmup: warmup, runs: runs) { _, _ in }
+        return (Double(workload.bytes) / samples.median * 1e-9, workload.bytes)
+    }
+
+    /// The best rate among the square GEMMs of this run's rows and of `ceiling_gemm`
+    /// (those sizes the rows did not already time are timed here).
+    private func gemmCeiling(rows: [BenchmarkRow], warmup: Int, runs: Int,
+                             progress: (BenchmarkEvent) -> Void) throws -> (gflops: Double, id: String) {
+        let squares = Dictionary(suites.kernels.filter { $0.op == .gemm && $0.m == $0.n && $0.n == $0.k }.map { ($0.id, $0.m!) },
+                                 uniquingKeysWith: { first, _ in first })
+        var candidates = rows.filter { squares[$0.id] != nil }.map { (gflops: $0.gflops, id: $0.id) }
+        let timedSizes = Set(candidates.compactMap { squares[$0.id] })
+        var workloads = KernelWorkloads(layers: suites.layers, batch: 1, quick: options.quick, backend: backend)
+        for size in suites.settings.ceilingGemm.value(for: deviceClass, quick: options.quick) where !timedSizes.contains(size) {
+            let workload = try workloads.gemm(GemmDescriptor(m: size, n: size, k: size))
+            let samples = try time(workload, warmup: warmup, runs: runs) { _, _ in }
+            candidates.append((Double(workload.flops) / samples.median * 1e-9, "gemm \(size) (ceiling)"))
+        }
+        guard let best = candidates.max(by: { $0.gflops < $1.gflops }) else {
+            throw BenchmarkError.invalidSuites(source: "settings", "ceiling_gemm lists no sizes for \(deviceClass.rawValue)")
+        }
+        progress(.ceiling(String(format: "best GEMM %.1f GFLOP/s (%@)", best.gflops, best.id)))
+        return best
+    }
+
+    /// Bytes as B, KiB, MiB or GiB.
+    public static func bytes(_ count: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import HeedSupport
+
+/// What limits an op: arithmetic (compared with the GEMM ceiling) or memory traffic
+/// (compared with the copy bandwidth).
+public enum Bound: String, Codable, Sendable {
+    case compute, memory
+}
+
+/// Times of the runs of one case, in seconds.
+public struct Samples: Sendable {
+    public let seconds: [Double]
+
+    public init(_ seconds: [Double]) {
+        precondition(!seconds.isEmpty, "a benchmark needs at least one run")
+        self.seconds = seconds.sorted()
+    }
+
+    /// The middle run (the mean of the two middle ones for an even count).
+    public var median: Double {
+        let middle = seconds.count / 2
+        return seconds.count % 2 == 1 ? seconds[middle] : (seconds[middle - 1] + seconds[middle]) / 2
+    }
+
+    public var minimum: Double { seconds.first! }
+    public var maximum: Double { seconds.last! }
+}
+
+/// One line of the results: a case, its times and rates, and its share of the ceiling.
+/// Field names match the JSON of the peers (benchmarks/README.md).
+public struct BenchmarkRow: Codable, Sendable {
+    public var suite: String
+    public var id: String
+    public var batch: Int?
+    public var runs: Int
+    public var medianMs: Double
+    public var minMs: Double
+    public var maxMs: Double
+    public var flops: Int
+    public var bytes: Int
+    public var gflops: Double
+    public var gbs: Double
+    public var bound: Bound
+    /// The rate as a fraction of the device's ceiling for `bound`.
+    public var fraction: Double?
+    public var imagesPerS: Double?
+    /// Most bytes of device buffers alive at once during the timed runs (training steps).
+    public var peakBytes: Int?
+
+    init(suite: String, id: String, batch: Int?, samples: Samples, workload: Workload) {
+        self.suite = suite
+        self.id = id
+        self.batch = batch
+        runs = samples.seconds.count
+        medianMs = samples.median * 1e3
+        minMs = samples.minimum * 1e3
+        maxMs = samples.maximum * 1e3
+        flops = workload.flops
+        bytes = workload.bytes
+        gflops = Double(workload.flops) / samples.median * 1e-9
+        gbs = Double(workload.bytes) / samples.median * 1e-9
+        bound = workload.bound
+        if let images = workload.images { imagesPerS = Double(images) / samples.median }
+    }
+}
+
+/// The device's ceilings, measured in the same run as the rows.
+public struct Ceilings: Codable, Sendable {
+    /// Bandwidth of a device-side copy of one large buffer (read + write bytes).
+    public var copyGbs: Double
+    public var copyBytes: Int
+    /// The best rate among the square GEMMs timed in this run.
+    public var gemmGflops: Double
+    /// The case that set `gemmGflops`.
+    public var gemmId: String
+}
+
+/// A whole `heed bench` run, as printed and as written by `--json`.
+public struct BenchmarkReport: Codable, Sendable {
+    public var tool = "heed"
+    public var version: String
+    public var device: String
+    /// `cpu` or `gpu`: which sizes of `suites.json` the run used.
+    public var kind: String
+    public var quick: Bool
+    public var date: String
+    public var ceilings: Ceilings
+    public var rows: [BenchmarkRow]
+
+    /// Writes the report as JSON, atomically: a failed write leaves any earlier file whole.
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(Array(try encoder.encode(self)) + [0x0A], to: url)
+    }
+}

@@ -1,0 +1,40 @@
+import HeedDevice
+import HeedGraph
+import HeedModels
+
+/// The whole-network cases: the attention network (DESIGN §4) on a Wide ResNet, one SGD
+/// training step or one forward in evaluation mode on a batch of random images.
+enum TrainingWorkloads {
+    /// The optimiser of `heed train`'s defaults: momentum 0.9, Nesterov, weight decay 5·10⁻⁴.
+    static let optimizer = SGD.Configuration(learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
+
+    static func make(_ c: TrainCase, batch: Int, backend: OpenCLBackend) throws -> Workload {
+        let model = try AttentionNetwork(
+            WideResNetConfiguration(depth: c.depth, width: c.width, classes: c.classes),
+            attention: AttentionConfiguration(depth: c.attentionDepth, width: c.attentionWidth),
+            on: backend, seed: 7)
+        var random = SeededGenerator(seed: 0x1A6E)
+        let images = try Tensor(random.uniform(batch * 3 * c.size * c.size, in: -2...2), shape: [batch, 3, c.size, c.size], on: backend)
+        let labels = try backend.makeBuffer((0..<batch).map { _ in Int32.random(in: 0..<Int32(c.classes), using: &random) })
+        let forwardFlops = batch * model.forwardFlops(height: c.size, width: c.size)
+
+        switch c.pass {
+        case .train:
+            model.train()
+            let optimizer = SGD(parameters: model.namedParameters, configuration: optimizer)
+            // Backward costs about twice the forward (gradients of inputs and of weights).
+            return Workload(flops: 3 * forwardFlops, bytes: 0, bound: .compute, images: batch) {
+                let (loss, _) = try model.trainingLoss(images: images, labels: labels)
+                try loss.backward()
+                try optimizer.step()
+            }
+        case .inference:
+            model.eval()
+            return Workload(flops: forwardFlops, bytes: 0, bound: .compute, images: batch) {
+                _ = try Tensor.withoutGradients { try model.logProbabilities(images: images) }
+            }
+        default:
+            throw BenchmarkError.invalidCase(id: c.id, "a network case's pass is 'train' or 'inference', not '\(c.pass.rawValue)'")
+        }
+    }
+}

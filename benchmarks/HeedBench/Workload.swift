@@ -1,0 +1,41 @@
+import HeedDevice
+
+/// Work to time, and how much of it there is.
+///
+/// `run` enqueues the work once on the backend's queue (it may return before the
+/// device finishes); inputs are prepared when the workload is made, outside the timing.
+struct Workload {
+    /// Floating-point operations of one run (a multiply-add counts two).
+    var flops: Int
+    /// The least memory traffic of one run: inputs read once, outputs written once.
+    var bytes: Int
+    var bound: Bound
+    /// Images one run processes (whole-network cases).
+    var images: Int?
+    var run: () throws -> Void
+}
+
+/// Buffers of random values, from a fixed seed so every run of `heed bench` times the same data.
+struct RandomBuffers {
+    let backend: OpenCLBackend
+    private var random = SeededGenerator(seed: 0xBE4C)
+
+    init(backend: OpenCLBackend) {
+        self.backend = backend
+    }
+
+    /// `count` floats uniform in `range`.
+    mutating func uniform(_ count: Int, in range: ClosedRange<Float> = -1...1) throws -> any DeviceBuffer {
+        try backend.makeBuffer(random.uniform(count, in: range))
+    }
+
+    /// `count` floats of undefined value, for outputs.
+    func output(_ count: Int) throws -> any DeviceBuffer {
+        try backend.makeBuffer(count: count, of: Float.self)
+    }
+
+    /// `count` class labels in 0..<classes.
+    mutating func labels(_ count: Int, classes: Int) throws -> any DeviceBuffer {
+        try backend.makeBuffer((0..<count).map { _ in Int32.random(in: 0..<Int32(classes), using: &random) })
+    }
+}
