@@ -4,11 +4,15 @@
 // All buffers row-major float, shapes as named:
 //
 // attended_sum_forward          o (B,K,L)[b,k,l] = Σ_s O (B,K,L,S)[b,k,l,s]·M (B,K,S)[b,k,s]
-//   one group of ATTENTION_WG items per (b,k,l); items stride over s.
-// attended_sum_backward_values  dO[b,k,l,s] = do[b,k,l]·M[b,k,s]; one item per element.
-// attended_sum_backward_mask    dM[b,k,s] = Σ_l do[b,k,l]·O[b,k,l,s]; one item per
-//   (b,k,s), so neighbouring items read neighbouring s.
-//
+//   one item per row r = (b·K + k)·L + l: a dot product of its row of O and its mask.
+// attended_sum_backward_values  dO[b,k,l,s] = do[b,k,l]·M[b,k,s]; one item per row r.
+// attended_sum_backward_mask    dM[b,k,s] = Σ_l do[b,k,l]·O[b,k,l,s]; 2-D range (block of
+//   MASK_BLOCK positions, b·K + k): one item accumulates its block over the L rows.
+//   These three move most of the attention module's bytes (O is L times the mask), so
+//   they are written for bandwidth: few, long-running items (a CPU device pays for every
+//   work-group it schedules), no division per element, and contiguous loads of 8 floats
+//   (float8: SIMD on a CPU, wide loads on a GPU); the part of a row shorter than a vector
+//   goes element by element.
 // attention_gates_forward       t[b,k] = tanh(Σ_s S[b,k,s]·M[b,k,s]); g = softmax_k(t);
 //   out (B,L)[b,l] = Σ_k g[b,k]·o (B,K,L)[b,k,l]. Fused: one group per b computes the K
 //   dot products, tanh, the softmax over K and the weighted sum in one pass over S and M.
@@ -81,34 +85,79 @@ float group_dot(__local float* scratch, __global const float* a, __global const 
 
 // ---- attended sum ------------------------------------------------------------------
 
-__kernel void attended_sum_forward(__global const float* values, __global const float* mask, __global float* out,
-                                   const int classes, const int positions)
+// Floats per vector load in the attended-sum kernels. Fixed (not a tuning define):
+// floatn, vloadn, vstoren and horizontal_sum are written for 8.
+#define VECTOR_WIDTH 8
+#define floatn float8
+#define vloadn vload8
+#define vstoren vstore8
+
+float horizontal_sum(const floatn v)
 {
-    __local float scratch[ATTENTION_WG];
-    const int r = get_group_id(0);   // (b·K + k)·L + l
-    const float s = group_dot(scratch, values + (size_t)r * positions, mask + (size_t)(r / classes) * positions, positions);
-    if (get_local_id(0) == 0) out[r] = s;
+    const float4 folded = v.lo + v.hi;
+    return (folded.x + folded.y) + (folded.z + folded.w);
+}
+
+__kernel void attended_sum_forward(__global const float* values, __global const float* mask, __global float* out,
+                                   const int rows, const int classes, const int positions)
+{
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    __global const float* v = values + (size_t)r * positions;
+    __global const float* m = mask + (size_t)(r / classes) * positions;
+    floatn partial = 0.0f;
+    int s = 0;
+    for (; s + VECTOR_WIDTH <= positions; s += VECTOR_WIDTH) partial += vloadn(0, v + s) * vloadn(0, m + s);
+    float sum = horizontal_sum(partial);
+    for (; s < positions; ++s) sum += v[s] * m[s];
+    out[r] = sum;
 }
 
 __kernel void attended_sum_backward_values(__global const float* mask, __global const float* dout, __global float* dvalues,
-                                           const int count, const int classes, const int positions)
+                                           const int rows, const int classes, const int positions)
 {
-    const int e = get_global_id(0);
-    if (e >= count) return;
-    const int r = e / positions;
-    dvalues[e] = dout[r] * mask[(r / classes) * positions + e % positions];
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    const float g = dout[r];
+    __global const float* m = mask + (size_t)(r / classes) * positions;
+    __global float* dv = dvalues + (size_t)r * positions;
+    int s = 0;
+    for (; s + VECTOR_WIDTH <= positions; s += VECTOR_WIDTH) vstoren(g * vloadn(0, m + s), 0, dv + s);
+    for (; s < positions; ++s) dv[s] = g * m[s];
 }
 
+#define MASK_BLOCK (4 * VECTOR_WIDTH) // positions per item of attended_sum_backward_mask
+
 __kernel void attended_sum_backward_mask(__global const float* values, __global const float* dout, __global float* dmask,
-                                         const int count, const int classes, const int positions)
+                                         const int items, const int classes, const int positions)
 {
-    const int e = get_global_id(0);   // (b·K + k)·S + s
-    if (e >= count) return;
-    const int bk = e / positions;
-    const int s = e % positions;
-    float sum = 0.0f;
-    for (int l = 0; l < classes; ++l) sum += dout[bk * classes + l] * values[(size_t)(bk * classes + l) * positions + s];
-    dmask[e] = sum;
+    const int s = get_global_id(0) * MASK_BLOCK;
+    const int bk = get_global_id(1);   // b·K + k
+    if (s >= positions || bk >= items) return;
+    __global const float* g = dout + (size_t)bk * classes;
+    __global const float* v = values + (size_t)bk * classes * positions + s;
+    __global float* dm = dmask + (size_t)bk * positions + s;
+    if (s + MASK_BLOCK <= positions) {
+        floatn a = 0.0f, b = 0.0f, c = 0.0f, d = 0.0f;
+        for (int l = 0; l < classes; ++l) {
+            __global const float* row = v + (size_t)l * positions;
+            const float gl = g[l];
+            a += gl * vloadn(0, row);
+            b += gl * vloadn(1, row);
+            c += gl * vloadn(2, row);
+            d += gl * vloadn(3, row);
+        }
+        vstoren(a, 0, dm);
+        vstoren(b, 1, dm);
+        vstoren(c, 2, dm);
+        vstoren(d, 3, dm);
+    } else {
+        for (int j = 0; j < positions - s; ++j) {
+            float sum = 0.0f;
+            for (int l = 0; l < classes; ++l) sum += g[l] * v[(size_t)l * positions + j];
+            dm[j] = sum;
+        }
+    }
 }
 
 // ---- attention gates ---------------------------------------------------------------

@@ -43,6 +43,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Read the cases from this JSON file instead of the built-in benchmarks/suites.json.")
     var suites: String?
 
+    @Flag(name: .long, help: "Also print device time per kernel over the whole run (waits after every kernel, so the rates it prints are lower).")
+    var profile = false
+
     func validate() throws {
         if let runs, runs < 1 { throw ValidationError("--runs must be at least 1") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be 0 or more") }
@@ -51,6 +54,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         let definitions = try suites.map { try BenchmarkSuites.load(from: URL(fileURLWithPath: $0)) } ?? BenchmarkSuites.builtIn()
         let backend = try device.openBackend()
+        if profile { backend.profile = KernelProfile() }
         let runner = BenchmarkRunner(backend: backend, suites: definitions,
                                      options: BenchmarkOptions(suite: suite, quick: quick, filter: filter, runs: runs, warmup: warmup))
         let cases = runner.kernelCases.count + runner.trainCases.count
@@ -65,6 +69,7 @@ struct Bench: ParsableCommand {
             }
         }
         printTable(report)
+        if let profile = backend.profile { print("\n" + profile.report) }
         if let json {
             try report.write(to: URL(fileURLWithPath: json))
             note("wrote \(json)")

@@ -3,14 +3,18 @@
 extension OpenCLBackend {
     /// Work items per group (`ATTENTION_WG`); the launch's local size.
     static let attentionWorkGroup = 64
+    /// Positions per item of `attended_sum_backward_mask` (its `MASK_BLOCK`: 4 vectors of 8).
+    static let attentionMaskBlock = 32
 
     public func attendedSumForward(_ d: AttentionDescriptor, values: any DeviceBuffer,
                                    mask: any DeviceBuffer, output: any DeviceBuffer) throws {
         let op = "attended_sum"
         let (v, m, o) = (try floats(values, op, "values"), try floats(mask, op, "mask"), try floats(output, op, "output"))
         try d.validate(op, [("values", .values, v.count), ("mask", .perPosition, m.count), ("output", .perClass, o.count)])
-        try launchGroups(op, "attended_sum_forward", groups: d.count(.perClass), sizeCheck: d.count(.values), [
-            .buffer(v), .buffer(m), .buffer(o), try .int(d.classes, op), try .int(d.positions, op),
+        let rows = d.count(.perClass)
+        _ = try KernelArgument.int(d.count(.values), op)
+        try launch(family: "attention", kernel: "attended_sum_forward", defines: attentionDefines, global: [rows], arguments: [
+            .buffer(v), .buffer(m), .buffer(o), try .int(rows, op), try .int(d.classes, op), try .int(d.positions, op),
         ])
     }
 
@@ -24,11 +28,16 @@ extension OpenCLBackend {
         try d.validate(op, [("values", .values, v.count), ("mask", .perPosition, m.count),
                             ("output gradient", .perClass, dout.count),
                             ("values gradient", .values, dv.count), ("mask gradient", .perPosition, dm.count)])
+        _ = try KernelArgument.int(d.count(.values), op)
         let sizes: [KernelArgument] = [try .int(d.classes, op), try .int(d.positions, op)]
+        let rows = d.count(.perClass)
         try launch(family: "attention", kernel: "attended_sum_backward_values", defines: attentionDefines,
-                   global: [dv.count], arguments: [.buffer(m), .buffer(dout), .buffer(dv), try .int(dv.count, op)] + sizes)
+                   global: [rows], arguments: [.buffer(m), .buffer(dout), .buffer(dv), try .int(rows, op)] + sizes)
+        // One item per MASK_BLOCK consecutive positions of each (b, k) (see attention.cl).
+        let blocks = (d.positions + Self.attentionMaskBlock - 1) / Self.attentionMaskBlock
+        let items = d.batch * d.heads
         try launch(family: "attention", kernel: "attended_sum_backward_mask", defines: attentionDefines,
-                   global: [dm.count], arguments: [.buffer(v), .buffer(dout), .buffer(dm), try .int(dm.count, op)] + sizes)
+                   global: [blocks, items], arguments: [.buffer(v), .buffer(dout), .buffer(dm), try .int(items, op)] + sizes)
     }
 
     public func attentionGatesForward(_ d: AttentionDescriptor, scores: any DeviceBuffer, mask: any DeviceBuffer,
