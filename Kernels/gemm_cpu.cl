@@ -10,16 +10,17 @@
 // written the way CPU BLAS libraries are: one work-item per work-group, and that one
 // work-item keeps an MR × NR block of C in vector registers.
 //
-// Three kernels, enqueued in order on one queue (see Gemm+OpenCL.swift):
+// Two kernels, enqueued in order on one queue (see PackedGemm+OpenCL.swift):
 //
-// gemm_pack_a: Ap[b][ip][p][r] = op(A_b)[ip·MR + r, p], zero for rows ≥ m.
-//   Panel ip (MR rows of op(A), all k) is k·MR contiguous floats; batch stride
-//   ⌈m/MR⌉·MR·k. Work item (ip, chunk, b) packs PACK_K values of p of one panel.
-// gemm_pack_b: Bp[b][jp][p][x] = op(B_b)[p, jp·NR + x], zero for columns ≥ n.
-//   Panel jp is k·NR contiguous floats; batch stride ⌈n/NR⌉·NR·k.
-//   Packing resolves the transposes, leading dimensions, offsets and edges once, so
-//   the product below reads two contiguous streams and never tests a bound inside its
-//   inner loop; each element of A and B is packed once per call.
+// gemm_pack: copies op(A) and op(B) into panels the product reads contiguously,
+//   resolving transposes, leading dimensions, offsets and edges once, so that the
+//   inner loop below never tests a bound. Both are cut along k into steps of kc_block
+//   and stored step by step, so that the block one work-group of gemm_packed reads
+//   in one step is contiguous (no cache-set aliasing between panels):
+//     Ap[b][step][ip][p][r] = op(A_b)[ip·MR + r, step·kc_block + p]   zero for rows ≥ m
+//     Bp[b][step][jp][p][x] = op(B_b)[step·kc_block + p, jp·NR + x]   zero for columns ≥ n
+//   i.e. panel ip of step s starts at s·kc_block·⌈m/MR⌉·MR + ip·kc·MR, kc being the
+//   step's depth (the last may be shorter). Each element is packed once per call.
 // gemm_packed: work-group (jb, ib, b), local size (1, 1, 1), computes the block of C
 //   rows ib·mc_block … and columns jb·nc_block …, in steps of kc_block along k (so
 //   that the B panel being reused, kc·NR floats, stays in L1 and the A block, mc·kc,
@@ -42,72 +43,60 @@
 #define NV 2          // float16 vectors per row of the micro-tile
 #endif
 #define NR (16 * NV)  // columns of C per micro-tile
-#ifndef PACK_K
-#define PACK_K 64     // values of k one packing work item copies
-#endif
 
-__kernel void gemm_pack_a(const int m, const int k, const int trans_a,
-                          __global const float* restrict a, const int a_offset, const int lda, const int a_stride,
-                          __global float* restrict ap)
+// Packs `width` rows [row0, row0 + width) of a matrix X over depths [p0, p0 + kc) into
+// dst[p·width + r] (depth-major, as the micro-kernel reads it), zero for rows ≥ rows.
+// Element (r, p) of X is at x[r·r_step + p·p_step].
+inline void pack_panel(__global float* restrict dst, __global const float* restrict x,
+                       const int r_step, const int p_step, const int width,
+                       const int row0, const int rows, const int p0, const int kc)
 {
-    const int ip = get_global_id(0);
-    const int p0 = get_global_id(1) * PACK_K;
-    const int batch = get_global_id(2);
-    const int panels = (m + MR - 1) / MR;
-    if (ip >= panels || p0 >= k) return;
-    const int kc = min(PACK_K, k - p0);
-    const int i = ip * MR;
-    a += a_offset + batch * a_stride;
-    __global float* dst = ap + ((size_t)batch * panels + ip) * (size_t)k * MR + (size_t)p0 * MR;
-    // Element (r, p) of the panel is at a[r·row_step + p·col_step].
-    const int row_step = trans_a ? 1 : lda;
-    const int col_step = trans_a ? lda : 1;
-    __global const float* src = a + i * row_step + p0 * col_step;
-    if (i + MR <= m) {
-        for (int p = 0; p < kc; p++) {
-            #pragma unroll
-            for (int r = 0; r < MR; r++) dst[p * MR + r] = src[r * row_step + p * col_step];
-        }
+    __global const float* src = x + row0 * r_step + p0 * p_step;
+    if (r_step == 1 && row0 + width <= rows && width % 16 == 0) {
+        // Rows adjacent in memory (B not transposed): each depth is a run of whole vectors.
+        for (int p = 0; p < kc; p++)
+            for (int v = 0; v < width / 16; v++) vstore16(vload16(v, src + p * p_step), v, dst + p * width);
+    } else if (row0 + width <= rows) {
+        for (int p = 0; p < kc; p++)
+            for (int r = 0; r < width; r++) dst[p * width + r] = src[r * r_step + p * p_step];
     } else {
         for (int p = 0; p < kc; p++)
-            for (int r = 0; r < MR; r++) dst[p * MR + r] = (i + r < m) ? src[r * row_step + p * col_step] : 0.0f;
+            for (int r = 0; r < width; r++) dst[p * width + r] = (row0 + r < rows) ? src[r * r_step + p * p_step] : 0.0f;
     }
 }
 
-__kernel void gemm_pack_b(const int n, const int k, const int trans_b,
-                          __global const float* restrict b, const int b_offset, const int ldb, const int b_stride,
-                          __global float* restrict bp)
+// One launch packs both operands (one launch fewer: on PoCL each command the queue
+// waits for costs tens of microseconds, which small GEMMs feel).
+// Work item (panel, step, b): panels [0, m_panels) of A, then n_panels of B; step
+// = which kc_block of k. Batch entries b > 0 of a shared operand (stride 0) skip.
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void gemm_pack(const int m, const int n, const int k, const int kc_block,
+               const int trans_a, const int trans_b,
+               __global const float* restrict a, const int a_offset, const int lda, const int a_stride,
+               __global const float* restrict b, const int b_offset, const int ldb, const int b_stride,
+               __global float* restrict ap, const int ap_batch_stride,
+               __global float* restrict bp, const int bp_batch_stride)
 {
-    const int jp = get_global_id(0);
-    const int p0 = get_global_id(1) * PACK_K;
+    const int panel = get_global_id(0);
+    const int p0 = get_global_id(1) * kc_block;
     const int batch = get_global_id(2);
-    const int panels = (n + NR - 1) / NR;
-    if (jp >= panels || p0 >= k) return;
-    const int kc = min(PACK_K, k - p0);
-    const int j = jp * NR;
-    b += b_offset + batch * b_stride;
-    __global float* dst = bp + ((size_t)batch * panels + jp) * (size_t)k * NR + (size_t)p0 * NR;
-    if (!trans_b && j + NR <= n) {
-        // Rows of B are already contiguous along the panel: copy whole vectors.
-        for (int p = 0; p < kc; p++) {
-            __global const float* src = b + (p0 + p) * ldb + j;
-            #pragma unroll
-            for (int v = 0; v < NV; v++) vstore16(vload16(v, src), v, dst + p * NR);
-        }
-        return;
-    }
-    // Element (p, x) of the panel is at b[p·row_step + x·col_step].
-    const int row_step = trans_b ? 1 : ldb;
-    const int col_step = trans_b ? ldb : 1;
-    __global const float* src = b + p0 * row_step + j * col_step;
-    if (j + NR <= n) {
-        for (int p = 0; p < kc; p++) {
-            #pragma unroll
-            for (int x = 0; x < NR; x++) dst[p * NR + x] = src[p * row_step + x * col_step];
-        }
-    } else {
-        for (int p = 0; p < kc; p++)
-            for (int x = 0; x < NR; x++) dst[p * NR + x] = (j + x < n) ? src[p * row_step + x * col_step] : 0.0f;
+    const int m_panels = (m + MR - 1) / MR;
+    const int n_panels = (n + NR - 1) / NR;
+    if (p0 >= k) return;
+    const int kc = min(kc_block, k - p0);
+    if (panel < m_panels) {
+        if (batch > 0 && ap_batch_stride == 0) return;
+        // Row i of op(A) at depth p: A[i·lda + p], or A[p·lda + i] when transposed.
+        pack_panel(ap + (size_t)batch * ap_batch_stride + (size_t)p0 * m_panels * MR + (size_t)panel * kc * MR,
+                   a + a_offset + batch * a_stride, trans_a ? 1 : lda, trans_a ? lda : 1, MR,
+                   panel * MR, m, p0, kc);
+    } else if (panel < m_panels + n_panels) {
+        if (batch > 0 && bp_batch_stride == 0) return;
+        // Column j of op(B) at depth p: B[p·ldb + j], or B[j·ldb + p] when transposed.
+        const int jp = panel - m_panels;
+        pack_panel(bp + (size_t)batch * bp_batch_stride + (size_t)p0 * n_panels * NR + (size_t)jp * kc * NR,
+                   b + b_offset + batch * b_stride, trans_b ? ldb : 1, trans_b ? 1 : ldb, NR,
+                   jp * NR, n, p0, kc);
     }
 }
 
@@ -133,9 +122,9 @@ void gemm_packed(const int m, const int n, const int k, const float alpha, const
         const int kc = min(kc_block, k - p0);
         const float c_scale = (p0 == 0) ? beta : 1.0f;
         for (int jp = jp0; jp < jp1; jp++) {
-            __global const float* pb = bp + ((size_t)jp * k + p0) * NR;
+            __global const float* pb = bp + (size_t)p0 * n_panels * NR + (size_t)jp * kc * NR;
             for (int ip = ip0; ip < ip1; ip++) {
-                __global const float* pa = ap + ((size_t)ip * k + p0) * MR;
+                __global const float* pa = ap + (size_t)p0 * m_panels * MR + (size_t)ip * kc * MR;
 
                 // The micro-kernel: fully unrolled over r and v, so acc stays in registers.
                 float16 acc[MR][NV];

@@ -115,4 +115,34 @@ final class GemmEngineTests: XCTestCase {
             assertPassed(try check.run(clblast, TestDevices.reference), "gemm \(check.shape) through CLBlast")
         }
     }
+
+    /// A batch whose packed copies exceed the scratch limit runs a slice at a time;
+    /// an operand shared by the batch is packed with the first slice only.
+    func testBatchesLargerThanTheScratchRunInSlices() throws {
+        let backend = try TestDevices.requireOpenCL()
+        let (m, n, k, batch) = (13, 40, 300, 5)
+        let descriptors = [
+            GemmDescriptor(m: m, n: n, k: k, beta: 0.5, batchCount: batch),
+            GemmDescriptor(transposeA: true, m: m, n: n, k: k, alpha: 2, batchCount: batch, aStride: 0),
+            GemmDescriptor(transposeB: true, m: m, n: n, k: k, batchCount: batch, bStride: 0),
+        ]
+        for d in descriptors {
+            var random = SeededGenerator(seed: 7)
+            let a = random.uniform(d.aStride * (batch - 1) + d.storedA.rows * d.lda)
+            let b = random.uniform(d.bStride * (batch - 1) + d.storedB.rows * d.ldb)
+            let c = random.uniform(d.cStride * batch)
+            var expected = c
+            Reference.gemm(d, a: a, b: b, c: &expected)
+            let cBuffer = try backend.makeBuffer(c)
+            // Room for the packed A and B (those not shared) of two matrices: slices of 2, 2 and 1.
+            let perMatrix = (d.aStride == 0 ? 0 : 24 * k) + (d.bStride == 0 ? 0 : 64 * k)
+            try backend.packedGemm(d, a: backend.floats(backend.makeBuffer(a), "test", "A"),
+                                   b: backend.floats(backend.makeBuffer(b), "test", "B"),
+                                   c: backend.floats(cBuffer, "test", "C"), scratchLimit: 2 * perMatrix)
+            let actual = try backend.read(cBuffer, as: Float.self)
+            for (index, (x, y)) in zip(actual, expected).enumerated() {
+                XCTAssertEqual(x, y, accuracy: 1e-3 * max(1, abs(y)), "\(d), element \(index)")
+            }
+        }
+    }
 }

@@ -46,8 +46,6 @@ struct PackedGemmPlan: Equatable {
     static let defaultRowPanels = 12        // mc = 144
     static let defaultColumnPanels = 8      // nc = 256
     static let maximumDepth = 256           // kc ≤ 256
-    /// Values of k one packing work item copies (`PACK_K`).
-    static let packDepth = 64
 
     var mc: Int
     var nc: Int
@@ -87,7 +85,7 @@ struct PackedGemmPlan: Equatable {
 }
 
 /// The packed copies of A and B that `gemm_cpu.cl` reads, kept between calls and grown
-/// as needed. `lock` is held while one GEMM enqueues its three kernels, so that two
+/// as needed. `lock` is held while one GEMM enqueues its kernels, so that two
 /// threads' GEMMs cannot interleave their uses of the buffers; the in-order queue then
 /// orders the next GEMM's packing after this one's product.
 final class PackedGemmScratch: @unchecked Sendable {
@@ -110,7 +108,9 @@ extension OpenCLBackend {
     static let packedGemmScratchLimit = 64 << 20
 
     /// `gemm` through `Kernels/gemm_cpu.cl`; `d` is valid, non-empty and has k > 0.
-    func packedGemm(_ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer) throws {
+    /// `scratchLimit` (floats) is a parameter so that tests can make batches run in slices.
+    func packedGemm(_ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer,
+                    scratchLimit: Int = packedGemmScratchLimit) throws {
         let plan = PackedGemmPlan(m: d.m, n: d.n, k: d.k, batch: d.batchCount, computeUnits: device.computeUnits)
         let mr = PackedGemmPlan.microRows, nr = PackedGemmPlan.microColumns
         let packedA = (d.m + mr - 1) / mr * mr * d.k
@@ -119,7 +119,7 @@ extension OpenCLBackend {
         let shareA = d.aStride == 0 && d.batchCount > 1
         let shareB = d.bStride == 0 && d.batchCount > 1
         let perMatrix = (shareA ? 0 : packedA) + (shareB ? 0 : packedB)
-        let slice = perMatrix == 0 ? d.batchCount : max(1, min(d.batchCount, Self.packedGemmScratchLimit / perMatrix))
+        let slice = perMatrix == 0 ? d.batchCount : max(1, min(d.batchCount, scratchLimit / perMatrix))
 
         try gemmScratch.lock.withLock {
             let (aPacked, bPacked) = try gemmScratch.buffers(
@@ -127,22 +127,19 @@ extension OpenCLBackend {
             let op = "gemm"
             for first in stride(from: 0, to: d.batchCount, by: slice) {
                 let count = min(slice, d.batchCount - first)
-                if first == 0 || !shareA {
-                    try launch(family: "gemm_cpu", kernel: "gemm_pack_a",
-                               global: [(d.m + mr - 1) / mr, (d.k + PackedGemmPlan.packDepth - 1) / PackedGemmPlan.packDepth, shareA ? 1 : count], arguments: [
-                        try .int(d.m, op), try .int(d.k, op), .int(d.transposeA ? 1 : 0),
-                        .buffer(a), try .int(d.aOffset + first * d.aStride, op), try .int(d.lda, op), try .int(d.aStride, op),
-                        .buffer(aPacked),
-                    ])
-                }
-                if first == 0 || !shareB {
-                    try launch(family: "gemm_cpu", kernel: "gemm_pack_b",
-                               global: [(d.n + nr - 1) / nr, (d.k + PackedGemmPlan.packDepth - 1) / PackedGemmPlan.packDepth, shareB ? 1 : count], arguments: [
-                        try .int(d.n, op), try .int(d.k, op), .int(d.transposeB ? 1 : 0),
-                        .buffer(b), try .int(d.bOffset + first * d.bStride, op), try .int(d.ldb, op), try .int(d.bStride, op),
-                        .buffer(bPacked),
-                    ])
-                }
+                // Shared operands are packed with the first slice only; later slices reuse them.
+                let packA = first == 0 || !shareA, packB = first == 0 || !shareB
+                let panels = (packA ? (d.m + mr - 1) / mr : 0) + (packB ? (d.n + nr - 1) / nr : 0)
+                try launch(family: "gemm_cpu", kernel: "gemm_pack",
+                           global: [panels, (d.k + plan.kc - 1) / plan.kc, count], local: [1, 1, 1], arguments: [
+                    // m = 0 (n = 0) leaves A (B) alone: the kernel then has no panels of it.
+                    try .int(packA ? d.m : 0, op), try .int(packB ? d.n : 0, op), try .int(d.k, op), try .int(plan.kc, op),
+                    .int(d.transposeA ? 1 : 0), .int(d.transposeB ? 1 : 0),
+                    .buffer(a), try .int(d.aOffset + first * d.aStride, op), try .int(d.lda, op), try .int(d.aStride, op),
+                    .buffer(b), try .int(d.bOffset + first * d.bStride, op), try .int(d.ldb, op), try .int(d.bStride, op),
+                    .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
+                    .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
+                ])
                 try launch(family: "gemm_cpu", kernel: "gemm_packed",
                            global: [plan.columnBlocks, plan.rowBlocks, count], local: [1, 1, 1], arguments: [
                     try .int(d.m, op), try .int(d.n, op), try .int(d.k, op), .float(d.alpha), .float(d.beta),
