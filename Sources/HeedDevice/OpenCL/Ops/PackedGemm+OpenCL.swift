@@ -7,10 +7,11 @@ import Foundation
 ///   GPUs, whose kernels are written and tuned for them.
 /// - `packed`: Heed's own kernels in `Kernels/gemm_cpu.cl`, the default on CPU devices.
 ///   PoCL runs each work-group on one thread, so CLBlast's GPU-shaped kernels, even
-///   with Heed's tuned parameters (`CLBlastTuning`), reached about a third of
-///   NumPy/OpenBLAS on the 2-core development machines; the packed kernels work like a
-///   CPU BLAS (packing, cache blocking, an AVX-512 register tile) and reach about
-///   two-thirds or more of it (see `benchmarks/RESULTS.md` / the commit that added them).
+///   with Heed's tuned parameters (`CLBlastTuning`), stayed at 5–25 GFLOP/s on the
+///   2-core development machine; the packed kernels work like a CPU BLAS (packing,
+///   cache blocking, an AVX-512 register tile) and ran the WRN-28-10 convolution
+///   shapes at 35–85 GFLOP/s in the same runs, level with or above NumPy/OpenBLAS
+///   timed alongside (on a busy machine; see the commit that added them).
 ///
 /// `HEED_GEMM=clblast` or `HEED_GEMM=packed` overrides the choice (for comparisons).
 public enum GemmEngine: String, Sendable {
