@@ -5,7 +5,7 @@
 import PackageDescription
 
 /// OpenCL C sources, one kernel family per file; each is embedded in the binary.
-let kernelFamilies = ["blas", "conv", "pooling", "elementwise", "normalization", "optimizer", "random", "softmax", "loss", "attention", "sampling", "layout"]
+let kernelFamilies = ["blas", "conv", "pooling", "elementwise", "normalization", "optimizer", "random", "softmax", "loss", "attention", "sampling", "layout", "gemm_cpu"]
 
 let package = Package(
     name: "Heed",

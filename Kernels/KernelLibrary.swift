@@ -49,6 +49,7 @@ public enum KernelLibrary {
         "attention": PackageResources.attention_cl,
         "sampling": PackageResources.sampling_cl,
         "layout": PackageResources.layout_cl,
+        "gemm_cpu": PackageResources.gemm_cpu_cl,
     ]
 }
 

@@ -27,6 +27,15 @@ enum GemmVerification {
                                      aStride: 200, bStride: 230, cStride: 150)
         cases.append(gemmCase(strided, integers: false))
         cases.append(gemmCase(GemmDescriptor(m: 3, n: 4, k: 0, beta: 0.5, batchCount: 2), integers: false))
+        // Larger than one block of the packed CPU kernels (Kernels/gemm_cpu.cl) in m, n and
+        // k (β is applied by the first step along k, later steps add to C), ragged at
+        // every edge, with A or B shared by the whole batch (stride 0, packed once).
+        let sharedA = GemmDescriptor(transposeA: true, m: 40, n: 70, k: 600, alpha: 1.5, beta: 0.5,
+                                     batchCount: 2, aStride: 0)
+        cases.append(gemmCase(sharedA, integers: false))
+        let sharedB = GemmDescriptor(transposeB: true, m: 37, n: 100, k: 520, alpha: -1, beta: 1, ldc: 110,
+                                     cOffset: 4, batchCount: 3, bStride: 0)
+        cases.append(gemmCase(sharedB, integers: false))
         return cases
     }()
 
@@ -34,7 +43,9 @@ enum GemmVerification {
         var text = "\(d.m)×\(d.n)×\(d.k) \(d.transposeA ? "Aᵀ" : "A")·\(d.transposeB ? "Bᵀ" : "B")"
         if d.alpha != 1 || d.beta != 0 { text += " α=\(d.alpha) β=\(d.beta)" }
         if d.batchCount != 1 { text += " batch \(d.batchCount)" }
-        if d.aOffset != 0 || d.lda != d.storedA.columns { text += " strided" }
+        if d.aOffset != 0 || d.lda != d.storedA.columns || d.ldc != d.n { text += " strided" }
+        if d.batchCount > 1 && d.k > 0 && d.aStride == 0 { text += " shared A" }
+        if d.batchCount > 1 && d.k > 0 && d.bStride == 0 { text += " shared B" }
         return text + (integers ? " int" : "")
     }
 
@@ -44,8 +55,9 @@ enum GemmVerification {
         VerificationCase(op: "gemm", shape: shape(d, integers: integers)) { device, reference in
             var random = SeededGenerator(seed: UInt64(d.m * 1_000_003 + d.n * 1009 + d.k) ^ (integers ? 1 : 0))
             func values(_ count: Int) -> [Float] { integers ? random.integers(count) : random.uniform(count) }
-            let a = values(max(d.batchCount, 1) * d.aStride + d.aOffset)
-            let b = values(max(d.batchCount, 1) * d.bStride + d.bOffset)
+            // A matrix shared by the batch (stride 0) still needs its own elements.
+            let a = values(max(max(d.batchCount, 1) * d.aStride, d.storedA.rows * d.lda) + d.aOffset)
+            let b = values(max(max(d.batchCount, 1) * d.bStride, d.storedB.rows * d.ldb) + d.bOffset)
             let cCount = max(d.batchCount, 1) * d.cStride + d.cOffset
             let c = d.beta == 0 ? [Float](repeating: .nan, count: cCount) : values(cCount)
 

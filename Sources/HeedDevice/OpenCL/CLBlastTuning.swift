@@ -6,9 +6,11 @@ import Foundation
 ///
 /// CLBlast ships tuned kernel parameters per device, but none for PoCL's CPU device, and
 /// its defaults run a 1024³ SGEMM at ≈ 18 GFLOP/s on these 2-core machines; this set
-/// for the `Xgemm` kernel (DESIGN §2) reached ≈ 65. Every GEMM the tests and `heed
-/// verify` run goes through the override, so a set that computed wrong results would
-/// fail them. `HEED_CLBLAST_TUNING=off` keeps CLBlast's own choice (for comparison).
+/// for the `Xgemm` kernel (DESIGN §2) reached ≈ 65. On CPU devices Heed now runs GEMM
+/// through its own packed kernels (`GemmEngine`), so this set matters when
+/// `HEED_GEMM=clblast` asks for CLBlast there; `GemmEngineTests` runs every verification
+/// case through CLBlast with it, so a set that computed wrong results would fail.
+/// `HEED_CLBLAST_TUNING=off` keeps CLBlast's own choice (for comparison).
 enum CLBlastTuning {
     static let environmentVariable = "HEED_CLBLAST_TUNING"
 

@@ -3,7 +3,8 @@ import Foundation
 import HeedKernels
 
 /// The backend that runs Heed's ops on an OpenCL device: kernels from `Kernels/`,
-/// GEMM through CLBlast, one in-order queue.
+/// GEMM through CLBlast on GPUs and Heed's packed kernels on CPUs (`GemmEngine`),
+/// one in-order queue.
 ///
 /// ```swift
 /// let backend = try OpenCLBackend()                                  // HEED_DEVICE, else first GPU, else first device
@@ -18,12 +19,16 @@ import HeedKernels
 public final class OpenCLBackend: Backend, @unchecked Sendable {
     public let device: OpenCLDeviceInfo
     public var name: String { "OpenCL \(device.selector): \(device.name)" }
+    /// What runs `gemm` here (`HEED_GEMM` overrides the choice by device kind).
+    public let gemmEngine: GemmEngine
 
     let context: OpenCLContext
     private let programs: ProgramCache
     /// Guards the program cache, kernel arguments and profiling state.
     let lock = NSLock()
     private var profileState: KernelProfile?
+    /// Packed copies of A and B for `packedGemm`.
+    let gemmScratch = PackedGemmScratch()
 
     /// Opens the chosen device (see `DeviceSelector.choose`).
     ///
@@ -31,14 +36,18 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///   - selector: `P:D` from `--device`; nil consults `HEED_DEVICE`, then picks the first GPU.
     ///   - cacheDirectory: where compiled programs are kept; nil for the default (`HEED_CACHE_DIR`, …).
     ///   - diskCache: false keeps compiled programs in memory only.
-    public convenience init(device selector: DeviceSelector? = nil, cacheDirectory: URL? = nil, diskCache: Bool = true) throws {
+    ///   - gemmEngine: what runs `gemm`; nil chooses by device kind and `HEED_GEMM` (see `GemmEngine`).
+    public convenience init(device selector: DeviceSelector? = nil, cacheDirectory: URL? = nil, diskCache: Bool = true,
+                            gemmEngine: GemmEngine? = nil) throws {
         let device = try DeviceSelector.choose(from: OpenCLPlatforms.discover(), requested: selector)
-        try self.init(device: device, cacheDirectory: cacheDirectory, diskCache: diskCache)
+        try self.init(device: device, cacheDirectory: cacheDirectory, diskCache: diskCache, gemmEngine: gemmEngine)
     }
 
-    public init(device: OpenCLDeviceInfo, cacheDirectory: URL? = nil, diskCache: Bool = true) throws {
+    public init(device: OpenCLDeviceInfo, cacheDirectory: URL? = nil, diskCache: Bool = true,
+                gemmEngine: GemmEngine? = nil) throws {
         self.device = device
         self.context = try OpenCLContext(device: device)
+        self.gemmEngine = try gemmEngine ?? GemmEngine.choose(for: device)
         try CLBlastTuning.apply(to: device)
         let store = diskCache ? ProgramBinaryStore(directory: cacheDirectory ?? ProgramBinaryStore.defaultDirectory()) : nil
         self.programs = ProgramCache(context: context, store: store)

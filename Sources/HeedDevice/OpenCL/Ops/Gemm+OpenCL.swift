@@ -1,7 +1,7 @@
 import CCLBlast
 import COpenCL
 
-/// GEMM through CLBlast on the backend's queue.
+/// GEMM on the backend's queue, through CLBlast or Heed's packed kernels (`GemmEngine`).
 ///
 /// CLBlast rejects what BLAS accepts at the edges, so those cases are handled here:
 /// an empty call does nothing, k = 0 scales C by β (kernel `scale_matrix`), a batch
@@ -16,6 +16,10 @@ extension OpenCLBackend {
                 .buffer(c), try .int(d.cOffset, "gemm"), try .int(d.ldc, "gemm"), try .int(d.cStride, "gemm"),
                 try .int(d.m, "gemm"), try .int(d.n, "gemm"), .float(d.beta),
             ])
+            return
+        }
+        if gemmEngine == .packed {
+            try packedGemm(d, a: a, b: b, c: c)
             return
         }
         let transposeA = d.transposeA ? CLBlastTransposeYes : CLBlastTransposeNo

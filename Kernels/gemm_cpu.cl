@@ -1,0 +1,174 @@
+// =================================================================================
+// gemm_cpu.cl: single-precision GEMM for OpenCL CPU devices (PoCL), BLIS-style.
+//
+//   C_b ← α · op(A_b) · op(B_b) + β · C_b,  row-major, op(X) = X or Xᵀ,
+//   op(A) m×k, op(B) k×n, C m×n, matrix b of X at x_offset + b·x_stride.
+//
+// Why not CLBlast here: CLBlast's kernels are written for GPUs (work-groups of many
+// work-items sharing __local tiles); on PoCL's CPU device, where a work-group runs on
+// one thread, they reach a third of the CPU's own BLAS at best. These kernels are
+// written the way CPU BLAS libraries are: one work-item per work-group, and that one
+// work-item keeps an MR × NR block of C in vector registers.
+//
+// Two kernels, enqueued in order on one queue (see PackedGemm+OpenCL.swift):
+//
+// gemm_pack: copies op(A) and op(B) into panels the product reads contiguously,
+//   resolving transposes, leading dimensions, offsets and edges once, so that the
+//   inner loop below never tests a bound. Both are cut along k into steps of kc_block
+//   and stored step by step, so that the block one work-group of gemm_packed reads
+//   in one step is contiguous (no cache-set aliasing between panels):
+//     Ap[b][step][ip][p][r] = op(A_b)[ip·MR + r, step·kc_block + p]   zero for rows ≥ m
+//     Bp[b][step][jp][p][x] = op(B_b)[step·kc_block + p, jp·NR + x]   zero for columns ≥ n
+//   i.e. panel ip of step s starts at s·kc_block·⌈m/MR⌉·MR + ip·kc·MR, kc being the
+//   step's depth (the last may be shorter). Each element is packed once per call.
+// gemm_packed: work-group (jb, ib, b), local size (1, 1, 1), computes the block of C
+//   rows ib·mc_block … and columns jb·nc_block …, in steps of kc_block along k (so
+//   that the B panel being reused, kc·NR floats, stays in L1 and the A block, mc·kc,
+//   in L2). The micro-kernel holds MR × NV float16 accumulators (12 × 2 = 24 of the
+//   32 AVX-512 registers with the defaults) and, per p, loads NV vectors of B and
+//   broadcasts MR scalars of A: 2·MR·NV·16 flops per 16·NV + MR floats loaded. The
+//   first step along k applies β (β = 0 writes C without reading it, as BLAS does);
+//   later steps add to C. Tiles at the right and bottom edges store element by element.
+//   ap_batch_stride / bp_batch_stride are 0 when every matrix of the batch shares A or
+//   B, which is then packed once.
+//
+// Sizes and offsets are int (the host checks they fit); offsets into packed buffers
+// are size_t.
+// =================================================================================
+
+#ifndef MR
+#define MR 12         // rows of C per micro-tile (broadcast operand)
+#endif
+#ifndef NV
+#define NV 2          // float16 vectors per row of the micro-tile
+#endif
+#define NR (16 * NV)  // columns of C per micro-tile
+
+// Packs `width` rows [row0, row0 + width) of a matrix X over depths [p0, p0 + kc) into
+// dst[p·width + r] (depth-major, as the micro-kernel reads it), zero for rows ≥ rows.
+// Element (r, p) of X is at x[r·r_step + p·p_step].
+inline void pack_panel(__global float* restrict dst, __global const float* restrict x,
+                       const int r_step, const int p_step, const int width,
+                       const int row0, const int rows, const int p0, const int kc)
+{
+    __global const float* src = x + row0 * r_step + p0 * p_step;
+    if (r_step == 1 && row0 + width <= rows && width % 16 == 0) {
+        // Rows adjacent in memory (B not transposed): each depth is a run of whole vectors.
+        for (int p = 0; p < kc; p++)
+            for (int v = 0; v < width / 16; v++) vstore16(vload16(v, src + p * p_step), v, dst + p * width);
+    } else if (row0 + width <= rows) {
+        for (int p = 0; p < kc; p++)
+            for (int r = 0; r < width; r++) dst[p * width + r] = src[r * r_step + p * p_step];
+    } else {
+        for (int p = 0; p < kc; p++)
+            for (int r = 0; r < width; r++) dst[p * width + r] = (row0 + r < rows) ? src[r * r_step + p * p_step] : 0.0f;
+    }
+}
+
+// One launch packs both operands (one launch fewer: on PoCL each command the queue
+// waits for costs tens of microseconds, which small GEMMs feel).
+// Work item (panel, step, b): panels [0, m_panels) of A, then n_panels of B; step
+// = which kc_block of k. Batch entries b > 0 of a shared operand (stride 0) skip.
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void gemm_pack(const int m, const int n, const int k, const int kc_block,
+               const int trans_a, const int trans_b,
+               __global const float* restrict a, const int a_offset, const int lda, const int a_stride,
+               __global const float* restrict b, const int b_offset, const int ldb, const int b_stride,
+               __global float* restrict ap, const int ap_batch_stride,
+               __global float* restrict bp, const int bp_batch_stride)
+{
+    const int panel = get_global_id(0);
+    const int p0 = get_global_id(1) * kc_block;
+    const int batch = get_global_id(2);
+    const int m_panels = (m + MR - 1) / MR;
+    const int n_panels = (n + NR - 1) / NR;
+    if (p0 >= k) return;
+    const int kc = min(kc_block, k - p0);
+    if (panel < m_panels) {
+        if (batch > 0 && ap_batch_stride == 0) return;
+        // Row i of op(A) at depth p: A[i·lda + p], or A[p·lda + i] when transposed.
+        pack_panel(ap + (size_t)batch * ap_batch_stride + (size_t)p0 * m_panels * MR + (size_t)panel * kc * MR,
+                   a + a_offset + batch * a_stride, trans_a ? 1 : lda, trans_a ? lda : 1, MR,
+                   panel * MR, m, p0, kc);
+    } else if (panel < m_panels + n_panels) {
+        if (batch > 0 && bp_batch_stride == 0) return;
+        // Column j of op(B) at depth p: B[p·ldb + j], or B[j·ldb + p] when transposed.
+        const int jp = panel - m_panels;
+        pack_panel(bp + (size_t)batch * bp_batch_stride + (size_t)p0 * n_panels * NR + (size_t)jp * kc * NR,
+                   b + b_offset + batch * b_stride, trans_b ? ldb : 1, trans_b ? 1 : ldb, NR,
+                   jp * NR, n, p0, kc);
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void gemm_packed(const int m, const int n, const int k, const float alpha, const float beta,
+                 const int mc_block, const int nc_block, const int kc_block,
+                 __global const float* restrict ap, const int ap_batch_stride,
+                 __global const float* restrict bp, const int bp_batch_stride,
+                 __global float* restrict c, const int c_offset, const int ldc, const int c_stride)
+{
+    const int batch = get_group_id(2);
+    const int m_panels = (m + MR - 1) / MR;
+    const int n_panels = (n + NR - 1) / NR;
+    const int ip0 = get_group_id(1) * (mc_block / MR);
+    const int jp0 = get_group_id(0) * (nc_block / NR);
+    const int ip1 = min(m_panels, ip0 + mc_block / MR);
+    const int jp1 = min(n_panels, jp0 + nc_block / NR);
+    ap += (size_t)batch * ap_batch_stride;
+    bp += (size_t)batch * bp_batch_stride;
+    c += c_offset + batch * c_stride;
+
+    for (int p0 = 0; p0 < k; p0 += kc_block) {
+        const int kc = min(kc_block, k - p0);
+        const float c_scale = (p0 == 0) ? beta : 1.0f;
+        for (int jp = jp0; jp < jp1; jp++) {
+            __global const float* pb = bp + (size_t)p0 * n_panels * NR + (size_t)jp * kc * NR;
+            for (int ip = ip0; ip < ip1; ip++) {
+                __global const float* pa = ap + (size_t)p0 * m_panels * MR + (size_t)ip * kc * MR;
+
+                // The micro-kernel: fully unrolled over r and v, so acc stays in registers.
+                float16 acc[MR][NV];
+                #pragma unroll
+                for (int r = 0; r < MR; r++) {
+                    #pragma unroll
+                    for (int v = 0; v < NV; v++) acc[r][v] = 0.0f;
+                }
+                for (int p = 0; p < kc; p++) {
+                    float16 bv[NV];
+                    #pragma unroll
+                    for (int v = 0; v < NV; v++) bv[v] = vload16(v, pb + p * NR);
+                    #pragma unroll
+                    for (int r = 0; r < MR; r++) {
+                        const float16 av = (float16)(pa[p * MR + r]);
+                        #pragma unroll
+                        for (int v = 0; v < NV; v++) acc[r][v] = fma(av, bv[v], acc[r][v]);
+                    }
+                }
+
+                const int i = ip * MR;
+                const int j = jp * NR;
+                if (i + MR <= m && j + NR <= n) {
+                    #pragma unroll
+                    for (int r = 0; r < MR; r++) {
+                        __global float* dst = c + (i + r) * ldc + j;
+                        #pragma unroll
+                        for (int v = 0; v < NV; v++) {
+                            float16 out = alpha * acc[r][v];
+                            if (c_scale != 0.0f) out = fma((float16)(c_scale), vload16(v, dst), out);
+                            vstore16(out, v, dst);
+                        }
+                    }
+                } else {
+                    for (int r = 0; r < MR && i + r < m; r++) {
+                        __global float* dst = c + (i + r) * ldc + j;
+                        float row[NR];
+                        #pragma unroll
+                        for (int v = 0; v < NV; v++) vstore16(alpha * acc[r][v], v, row);
+                        for (int x = 0; x < NR && j + x < n; x++)
+                            dst[x] = (c_scale != 0.0f) ? fma(c_scale, dst[x], row[x]) : row[x];
+                    }
+                }
+            }
+        }
+    }
+}
