@@ -9,6 +9,7 @@ module says which cases there are, how big, and how they are counted.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import statistics
 import sys
@@ -209,8 +210,8 @@ def sgd_count(entry: dict, quick: bool) -> int:
 
 
 def cases(suites: dict, suite: str, s: Settings, only: str | None = None) -> list[Case]:
-    """The cases of `suite` ("kernels", "train" or "all") for these settings, in file order.
-    `only` keeps the ids containing that text (for a single case while developing)."""
+    """The cases of `suite` ("kernels", "train" or "all") for these settings, in file order;
+    with `only`, those whose id contains that text."""
     chosen = []
     for name in ("kernels", "train"):
         if suite not in (name, "all"):
@@ -239,10 +240,12 @@ def time_runs(timed: Callable[[], float], warmup: int, runs: int) -> list[float]
     return [timed() for _ in range(runs)]
 
 
-def ceilings(copy_ms: list[float], copy_bytes: int, gemm_rates: list[float]) -> dict:
-    """Copy bandwidth (bytes = 2 × size) from the median copy time, and the best GEMM rate."""
-    return {"copy_gbs": copy_bytes / statistics.median(copy_ms) / 1e6,
-            "gemm_gflops": max(gemm_rates)}
+def ceilings(copy_ms: list[float], copy_bytes: int, gemm_rates: dict[int, float]) -> dict:
+    """Copy bandwidth (bytes = 2 × size) from the median copy time, and the best rate among
+    the square GEMMs, {n: GFLOP/s from the median time}."""
+    best = max(gemm_rates, key=gemm_rates.get)
+    return {"copy_bytes": copy_bytes, "copy_gbs": copy_bytes / statistics.median(copy_ms) / 1e6,
+            "gemm_gflops": gemm_rates[best], "gemm_id": f"gemm {best}"}
 
 
 def row(case: Case, times_ms: list[float], ceil: dict, **extra) -> dict:
@@ -274,9 +277,9 @@ def parser(description: str, tool_suites: bool = True) -> argparse.ArgumentParse
     p.add_argument("--quick", action="store_true",
                    help="every path once at the smallest sizes (suites.json's quick column)")
     p.add_argument("--json", metavar="FILE", type=Path, help="also write the results as JSON to FILE")
-    p.add_argument("--suites-file", metavar="FILE", type=Path, default=SUITES_FILE,
-                   help=f"the case list (default: {SUITES_FILE.relative_to(REPO)})")
-    p.add_argument("--only", metavar="TEXT", help="run only the cases whose id contains TEXT")
+    p.add_argument("--filter", metavar="TEXT", help="only the cases whose id contains TEXT, e.g. 'gemm'")
+    p.add_argument("--suites", metavar="FILE", type=Path, default=SUITES_FILE,
+                   help=f"read the cases from FILE (default: {SUITES_FILE.relative_to(REPO)})")
     return p
 
 
@@ -292,7 +295,8 @@ def skip(skipped: list[dict], case: Case, reason: str) -> None:
 
 def result(tool: str, version: str, device: str, s: Settings, ceil: dict,
            rows: list[dict], skipped: list[dict], **extra) -> dict:
-    return {"tool": tool, "version": version, "device": device, "kind": s.kind, "quick": s.quick,
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"tool": tool, "version": version, "device": device, "kind": s.kind, "quick": s.quick, "date": date,
             "ceilings": ceil, "rows": rows, "skipped": skipped, **extra}
 
 

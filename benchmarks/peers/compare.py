@@ -38,6 +38,7 @@ PEERS = {  # tool: (script, module it needs)
     "tinygrad": ("tinygrad_bench.py", "tinygrad"),
 }
 SHORT = {"pytorch": "PyTorch", "numpy": "NumPy", "tinygrad": "tinygrad"}
+NOT_RUN = "the case is not in this run"
 
 
 # ----------------------------------------------------------------------------- running
@@ -52,8 +53,7 @@ def run_heed(args, json_path: Path) -> str | None:
         build = subprocess.run(["swift", "build", "-c", "release"], cwd=bc.REPO)
         if build.returncode != 0:
             return f"swift build -c release failed (exit {build.returncode})"
-    command = [str(heed), "bench", "--suite", args.suite, "--json", str(json_path),
-               *(["--quick"] if args.quick else []), *shlex.split(args.heed_args)]
+    command = [str(heed), "bench", *common_arguments(args, json_path), *shlex.split(args.heed_args)]
     return run(command, "heed")
 
 
@@ -63,9 +63,13 @@ def run_peer(args, tool: str, json_path: Path) -> str | None:
     if check.returncode != 0:
         last = (check.stderr.strip().splitlines() or ["?"])[-1]
         return f"{args.python} cannot import {module} ({last}); see benchmarks/peers/README.md"
-    command = [args.python, str(HERE / script), "--suite", args.suite, "--json", str(json_path),
-               *(["--quick"] if args.quick else [])]
-    return run(command, tool)
+    return run([args.python, str(HERE / script), *common_arguments(args, json_path)], tool)
+
+
+def common_arguments(args, json_path: Path) -> list[str]:
+    """What every tool, Heed and the peers, is given: the same cases, sizes and output."""
+    return ["--suite", args.suite, "--json", str(json_path), "--suites", str(args.suites),
+            *(["--quick"] if args.quick else []), *(["--filter", args.filter] if args.filter else [])]
 
 
 def run(command: list[str], tool: str) -> str | None:
@@ -176,7 +180,8 @@ def target_line(name: str, value: float | None, detail: str, target: float, at_m
             f"{'pass' if met else 'miss'} ({'+' if margin >= 0 else ''}{percent(margin)})"]
 
 
-def targets_table(results: dict[str, dict], missing: dict[str, str], suites: dict) -> list[list[str]]:
+def targets_table(results: dict[str, dict], missing: dict[str, str], suites: dict) -> tuple[list[list[str]], int]:
+    """The targets' table, and how many targets were left out because their case was not run."""
     rows = {t: {r["id"]: r for r in res["rows"]} for t, res in results.items()}
     heed, torch, numpy = rows.get("heed", {}), rows.get("pytorch", {}), rows.get("numpy", {})
     everywhere = {i for table in rows.values() for i in table}
@@ -184,7 +189,7 @@ def targets_table(results: dict[str, dict], missing: dict[str, str], suites: dic
     def why(case_id: str, *tools: str) -> str:
         """Why a target has no value: a tool not run, or no row for the case."""
         if case_id not in everywhere:
-            return "the case is not in this run"
+            return NOT_RUN
         for tool in tools:
             if tool in missing:
                 return f"{tool} not run ({missing[tool]})"
@@ -223,7 +228,8 @@ def targets_table(results: dict[str, dict], missing: dict[str, str], suites: dic
             value, detail = (hp / tp, f"{mib(hp)} / {mib(tp)} MiB") if hp and tp else (None, "")
             table.append(target_line(f"{e['id']}: Heed ÷ PyTorch peak memory", value, detail, 1.25, True,
                                      why(e["id"], "heed", "pytorch")))
-    return table
+    kept = [table[0]] + [line for line in table[1:] if not line[3].endswith(NOT_RUN)]
+    return kept, len(table) - len(kept)
 
 
 def numeric(table: list[list[str]], column: int) -> bool:
@@ -258,11 +264,14 @@ def report(results: dict[str, dict], missing: dict[str, str], suites: dict, comm
     ids = [e["id"] for name in ("kernels", "train") for e in suites[name]]
     for res in results.values():
         ids += [r["id"] for r in res["rows"] if r["id"] not in ids]
+    targets, left_out = targets_table(results, missing, suites)
     sections = [("Devices and ceilings (measured in the same run)", ceilings_table(results)),
                 ("Median time and rate of every case; Heed ÷ peer = peer ms / Heed ms (> 1: Heed is faster)",
                  comparison_table(results, ids)),
-                ("Targets (issue 7)", targets_table(results, missing, suites))]
+                ("Targets (issue 7)", targets)]
     notes = [f"{tool}: not run: {why}" for tool, why in missing.items()]
+    if left_out:
+        notes.append(f"{left_out} targets left out: their cases were not in this run (--quick, --suite or --filter)")
     kinds = {res.get("kind") for res in results.values()}
     quick = {bool(res.get("quick")) for res in results.values()}
     if len(kinds) > 1 or len(quick) > 1:
@@ -287,7 +296,9 @@ def main() -> None:
     p.add_argument("--from", dest="from_dir", type=Path, metavar="DIR",
                    help="run nothing: remake the tables from the JSON files in DIR")
     p.add_argument("--markdown", type=Path, metavar="FILE", help="also write the tables as Markdown to FILE")
-    p.add_argument("--suites-file", type=Path, default=bc.SUITES_FILE, metavar="FILE", help="the case list")
+    p.add_argument("--filter", metavar="TEXT", help="only the cases whose id contains TEXT (passed to every tool)")
+    p.add_argument("--suites", type=Path, default=bc.SUITES_FILE, metavar="FILE",
+                   help="read the cases from FILE (passed to every tool)")
     args = p.parse_args()
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = set(args.tools) - set(TOOLS)
@@ -296,7 +307,7 @@ def main() -> None:
     if args.from_dir and not args.from_dir.is_dir():
         p.error(f"--from {args.from_dir}: not a directory")
 
-    suites = bc.load_suites(args.suites_file)
+    suites = bc.load_suites(args.suites)
     results, missing = collect(args)
     if not results:
         raise SystemExit("no tool produced results: " + "; ".join(f"{t}: {w}" for t, w in missing.items()))

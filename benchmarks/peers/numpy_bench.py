@@ -53,7 +53,7 @@ def main() -> None:
     except ImportError as error:
         raise SystemExit(f"numpy_bench.py needs NumPy ({error}); see benchmarks/peers/README.md") from error
 
-    suites = bc.load_suites(args.suites_file)
+    suites = bc.load_suites(args.suites)
     s = bc.settings(suites, "cpu", args.quick)
 
     bc.log(f"ceilings: copy {s.copy_mib} MiB, GEMM {s.ceiling_gemm}")
@@ -62,14 +62,14 @@ def main() -> None:
     dst = np.empty_like(src)
     copy_ms = bc.time_runs(lambda: timed(lambda: np.copyto(dst, src)), s.warmup, s.runs)
     del src, dst
-    rates = []
+    rates = {}
     for n in s.ceiling_gemm:
         work = gemm_work(np, n, n, n)
-        rates.append(2 * n**3 / statistics.median(bc.time_runs(lambda: timed(work), s.warmup, s.runs)) / 1e6)
+        rates[n] = 2 * n**3 / statistics.median(bc.time_runs(lambda: timed(work), s.warmup, s.runs)) / 1e6
     ceil = bc.ceilings(copy_ms, 2 * count * bc.FLOAT, rates)
 
     rows = []
-    for case in bc.cases(suites, args.suite, s, args.only):
+    for case in bc.cases(suites, args.suite, s, args.filter):
         if case.op != "gemm":
             continue
         bc.log(case.id)

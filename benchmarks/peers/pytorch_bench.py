@@ -296,7 +296,7 @@ def main() -> None:
         torch.backends.cudnn.benchmark = True
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
-    suites = bc.load_suites(args.suites_file)
+    suites = bc.load_suites(args.suites)
     s = bc.settings(suites, "gpu" if dev.type == "cuda" else "cpu", args.quick)
     timer = make_timer(dev)
     torch.manual_seed(0)
@@ -306,12 +306,12 @@ def main() -> None:
     src, dst = torch.randn(count, device=dev), torch.empty(count, device=dev)
     copy_ms = measure(timer, lambda: dst.copy_(src), s.warmup, s.runs)
     del src, dst
-    rates = [2 * n**3 / statistics.median(measure(timer, gemm_work(n, n, n, dev), s.warmup, s.runs)) / 1e6
-             for n in s.ceiling_gemm]
+    rates = {n: 2 * n**3 / statistics.median(measure(timer, gemm_work(n, n, n, dev), s.warmup, s.runs)) / 1e6
+             for n in s.ceiling_gemm}
     ceil = bc.ceilings(copy_ms, 2 * count * bc.FLOAT, rates)
 
     rows, skipped = [], []
-    for case in bc.cases(suites, args.suite, s, args.only):
+    for case in bc.cases(suites, args.suite, s, args.filter):
         bc.log(f"{case.id} (batch {case.batch})")
         if case.suite == "kernels":
             work = kernel_work(case, suites, args.quick, dev)

@@ -425,7 +425,7 @@ def main() -> None:
         return
 
     description, kind = device_description()
-    suites = bc.load_suites(args.suites_file)
+    suites = bc.load_suites(args.suites)
     s = bc.settings(suites, args.kind or kind, args.quick)
 
     bc.log(f"ceilings: copy {s.copy_mib} MiB, GEMM {s.ceiling_gemm}")
@@ -433,14 +433,14 @@ def main() -> None:
     src, dst = Tensor.randn(count).realize(), Tensor.empty(count).realize()
     copy_ms = measure(jitted(lambda d, s_: d.assign(s_), dst, src), s.warmup, s.runs)
     del src, dst
-    rates = []
+    rates = {}
     for n in s.ceiling_gemm:
         work = jitted(lambda a, b: a.matmul(b), Tensor.randn(n, n).realize(), Tensor.randn(n, n).realize())
-        rates.append(2 * n**3 / statistics.median(measure(work, s.warmup, s.runs)) / 1e6)
+        rates[n] = 2 * n**3 / statistics.median(measure(work, s.warmup, s.runs)) / 1e6
     ceil = bc.ceilings(copy_ms, 2 * count * bc.FLOAT, rates)
 
     rows, skipped = [], []
-    for case in bc.cases(suites, args.suite, s, args.only):
+    for case in bc.cases(suites, args.suite, s, args.filter):
         bc.log(f"{case.id} (batch {case.batch})")
         try:
             if case.suite == "kernels":
