@@ -258,7 +258,9 @@ class AttentionModule:
         b, _, h, w = z.shape
         k, l = self.heads, self.classes
         masks = self.att_head(z).reshape(b, k, h * w).softmax(2)
-        values = self.out_head(z).reshape(b, k, l, h * w)
+        # contiguous: without it tinygrad's eval-mode schedule fuses this convolution into the
+        # Σ_s values·masks reductions of all three modules, one kernel ~100× slower than both
+        values = self.out_head(z).contiguous().reshape(b, k, l, h * w)
         _, _, out = attention_from_masks(masks, values, self.score(z).reshape(b, k, h * w))
         return out.unsqueeze(1), masks
 
