@@ -83,7 +83,8 @@ def run(command: list[str], tool: str) -> str | None:
 
 def collect(args) -> tuple[dict[str, dict], dict[str, str]]:
     """{tool: its JSON} and {tool: why it is missing}."""
-    results, missing = {}, {}
+    results = {}
+    missing = {tool: "left out by --tools" for tool in TOOLS if tool not in args.tools}
     if args.from_dir:
         for tool in args.tools:
             path = args.from_dir / f"{tool}.json"
