@@ -28,14 +28,14 @@ the SGD step above; inference is the forward in eval mode under torch.no_grad().
 images/s = batch / median step time.  Ceilings (copy bandwidth of dst.copy_(src), bytes =
 2 × size; the best square GEMM of settings.ceiling_gemm) are measured in the same run.
 
-Peak memory of a training step ("peak_bytes"), in one extra, untimed step:
+Peak memory of a training step or inference ("peak_bytes"), in one extra, untimed call:
   CUDA: torch.cuda.max_memory_allocated after reset_peak_memory_stats, i.e. every live
         tensor (parameters, gradients, momentum, activations, temporaries), not the
         caching allocator's reserve.
-  CPU:  the bytes of the tensors live before the step (parameters, buffers, momentum
+  CPU:  the bytes of the tensors live before the call (parameters, buffers, momentum
         buffers, the batch; gradients are freed by zero_grad) plus the highest running sum
-        of the CPU allocator's allocation and free events during forward, backward and the
-        optimizer step, recorded by torch.profiler(profile_memory=True) in time order.
+        of the CPU allocator's allocation and free events during it (forward, backward and
+        the optimizer step), recorded by torch.profiler(profile_memory=True) in time order.
 """
 from __future__ import annotations
 
@@ -225,8 +225,20 @@ def cpu_peak_bytes(step_body: Callable[[], None], live_before: int) -> int:
     return live_before + peak
 
 
-def train_work(case: bc.Case, dev) -> tuple[Callable[[], object], Callable[[], int] | None]:
-    """(the timed step, a function measuring the step's peak bytes, or None for inference)."""
+def peak_bytes(body: Callable[[], object], live: list, dev) -> int:
+    """Peak live tensor bytes while `body` runs; `live` are the tensors live before it (CPU only:
+    on CUDA the allocator's current count already includes them)."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        body()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated()
+    return cpu_peak_bytes(body, tensor_bytes(live))
+
+
+def train_work(case: bc.Case, dev) -> tuple[Callable[[], object], Callable[[], int]]:
+    """(the timed step or inference, a function measuring its peak bytes in one more call)."""
     e, b = case.spec, case.batch
     torch.manual_seed(0)
     model = reference_model_class()(e["depth"], e["width"], e["classes"], e["attention_depth"],
@@ -239,8 +251,8 @@ def train_work(case: bc.Case, dev) -> tuple[Callable[[], object], Callable[[], i
 
         def infer():
             with torch.no_grad():
-                return model(x)[0]
-        return infer, None
+                model(x)
+        return infer, lambda: peak_bytes(infer, [*model.parameters(), *model.buffers(), x], dev)
 
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=bc.LR, momentum=bc.MOMENTUM, nesterov=True,
@@ -257,16 +269,9 @@ def train_work(case: bc.Case, dev) -> tuple[Callable[[], object], Callable[[], i
         body()
 
     def peak() -> int:
-        opt.zero_grad(set_to_none=True)
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            body()
-            torch.cuda.synchronize()
-            return torch.cuda.max_memory_allocated()
+        opt.zero_grad(set_to_none=True)            # gradients freed: the step allocates them
         state = [t for s in opt.state.values() for t in s.values() if torch.is_tensor(t)]
-        live = tensor_bytes([*model.parameters(), *model.buffers(), *state, x, labels])
-        return cpu_peak_bytes(body, live)
+        return peak_bytes(body, [*model.parameters(), *model.buffers(), *state, x, labels], dev)
     return step, peak
 
 
@@ -310,7 +315,7 @@ def main() -> None:
              for n in s.ceiling_gemm}
     ceil = bc.ceilings(copy_ms, 2 * count * bc.FLOAT, rates)
 
-    rows, skipped = [], []
+    rows = []
     for case in bc.cases(suites, args.suite, s, args.filter):
         bc.log(f"{case.id} (batch {case.batch})")
         if case.suite == "kernels":
@@ -319,12 +324,12 @@ def main() -> None:
         else:
             work, peak = train_work(case, dev)
             times = measure(timer, work, s.train_warmup, s.train_runs)
-            rows.append(bc.row(case, times, ceil, **({"peak_bytes": peak()} if peak else {})))
+            rows.append(bc.row(case, times, ceil, peak_bytes=peak()))
         del work
         if dev.type == "cuda":
             torch.cuda.empty_cache()
 
-    res = bc.result("pytorch", torch.__version__, device_description(dev, args.threads), s, ceil, rows, skipped,
+    res = bc.result("pytorch", torch.__version__, device_description(dev, args.threads), s, ceil, rows, [],
                     threads=args.threads if dev.type == "cpu" else None)
     bc.finish(res, args.json)
 

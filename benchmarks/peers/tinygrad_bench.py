@@ -48,7 +48,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_common as bc  # noqa: E402
 
-# Set by main() before tinygrad is imported (it reads DEV from the environment).
+# Bound by import_tinygrad(), which sets DEV first: tinygrad reads it when imported.
 Tensor = TinyJit = Context = Device = nn = None
 
 
@@ -59,8 +59,10 @@ def import_tinygrad(device: str) -> None:
         from tinygrad import Context, Device, Tensor, TinyJit, nn
     except ImportError as error:
         raise SystemExit(f"tinygrad_bench.py needs tinygrad ({error}): pip install tinygrad") from error
-    globals().update(Tensor=Tensor, TinyJit=TinyJit, Context=Context, Device=Device, nn=nn)
-    Device[Device.DEFAULT]   # opens the device now, so a missing OpenCL driver fails here, clearly
+    try:
+        Device[Device.DEFAULT]   # open the device now, so that a missing driver fails here
+    except Exception as error:   # tinygrad raises whatever its runtime's loader raised
+        raise SystemExit(f"tinygrad cannot open device {device!r}: {error}") from error
 
 
 def synchronize() -> None:
