@@ -234,8 +234,8 @@ def targets_table(results: dict[str, dict], missing: dict[str, str], suites: dic
 
 
 def numeric(table: list[list[str]], column: int) -> bool:
-    """A column of numbers (or "-"), to align on the right."""
-    cells = [row[column].split(" ")[0] for row in table[1:] if row[column] not in ("", "-")]
+    """A column of numbers (and "-" or "skipped"), to align on the right."""
+    cells = [row[column].split(" ")[0] for row in table[1:] if row[column] not in ("", "-", "skipped")]
     try:
         [float(c) for c in cells]
     except ValueError:
