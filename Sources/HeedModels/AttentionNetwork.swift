@@ -194,11 +194,12 @@ open class AttentionNetwork: WideResNet {
     }
 
     /// Floating-point operations (2 per multiply-add) of the convolutions and linear
-    /// layers of one forward pass per image of `height × width`: trunk, classifier and
-    /// attention heads (the output gate's few are left out).
+    /// layers of one forward pass per image of `height × width`: trunk, classifier,
+    /// attention heads and the output gate's linear layer.
     public func forwardFlops(height: Int, width: Int) -> Int {
         let trunk = trunkFlops(height: height, width: width)
         return trunk.early + trunk.lastGroup + moduleFlops(height: height, width: width).reduce(0, +)
+            + 2 * outputGate.gates.weight.count
     }
 
     /// The head convolutions' flops of each module, in source order (att2, att1, att0),

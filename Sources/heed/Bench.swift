@@ -92,7 +92,7 @@ struct Bench: ParsableCommand {
             if let peak = row.peakBytes { notes.append("peak memory \(BenchmarkRunner.bytes(peak))") }
             table.printRow([row.id, row.batch.map(String.init) ?? "-", String(format: "%.3f", row.medianMs),
                             String(format: "%.3f–%.3f", row.minMs, row.maxMs), String(format: "%.2f", row.gflops),
-                            row.bytes > 0 ? String(format: "%.2f", row.gbs) : "-", fraction, notes.joined(separator: ", ")])
+                            row.gbs.map { String(format: "%.2f", $0) } ?? "-", fraction, notes.joined(separator: ", ")])
         }
     }
 

@@ -116,7 +116,7 @@ public struct BenchmarkRunner {
         let gemm = try gemmCeiling(rows: rows, warmup: warmup, runs: runs, progress: progress)
         let ceilings = Ceilings(copyGbs: copy.gbs, copyBytes: copy.bytes, gemmGflops: gemm.gflops, gemmId: gemm.id)
         for index in rows.indices {
-            rows[index].fraction = rows[index].bound == .compute ? rows[index].gflops / gemm.gflops : rows[index].gbs / copy.gbs
+            rows[index].fraction = rows[index].bound == .compute ? rows[index].gflops / gemm.gflops : rows[index].gbs.map { $0 / copy.gbs }
         }
         return BenchmarkReport(version: version, device: backend.name, kind: deviceClass.rawValue, quick: options.quick,
                                date: ISO8601DateFormatter().string(from: Date()), ceilings: ceilings, rows: rows)
@@ -151,22 +151,25 @@ public struct BenchmarkRunner {
             try backend.copy(source, to: destination)
         }
         let samples = try time(workload, warmup: warmup, runs: runs) { _, _ in }
-        return (Double(workload.bytes) / samples.median * 1e-9, workload.bytes)
+        return (Double(2 * 4 * count) / samples.median * 1e-9, 2 * 4 * count)
     }
 
-    /// The best rate among the square GEMMs of this run's rows and of `ceiling_gemm`
-    /// (those sizes the rows did not already time are timed here).
+    /// The best rate among the square GEMMs of `ceiling_gemm`, reusing a row's time
+    /// where this run already timed that size.
     private func gemmCeiling(rows: [BenchmarkRow], warmup: Int, runs: Int,
                              progress: (BenchmarkEvent) -> Void) throws -> (gflops: Double, id: String) {
-        let squares = Dictionary(suites.kernels.filter { $0.op == .gemm && $0.m == $0.n && $0.n == $0.k }.map { ($0.id, $0.m!) },
-                                 uniquingKeysWith: { first, _ in first })
-        var candidates = rows.filter { squares[$0.id] != nil }.map { (gflops: $0.gflops, id: $0.id) }
-        let timedSizes = Set(candidates.compactMap { squares[$0.id] })
+        let squareIds = Dictionary(suites.kernels.filter { $0.op == .gemm && $0.m == $0.n && $0.n == $0.k }.map { ($0.m!, $0.id) },
+                                   uniquingKeysWith: { first, _ in first })
         var workloads = KernelWorkloads(layers: suites.layers, batch: 1, quick: options.quick, backend: backend)
-        for size in suites.settings.ceilingGemm.value(for: deviceClass, quick: options.quick) where !timedSizes.contains(size) {
-            let workload = try workloads.gemm(GemmDescriptor(m: size, n: size, k: size))
-            let samples = try time(workload, warmup: warmup, runs: runs) { _, _ in }
-            candidates.append((Double(workload.flops) / samples.median * 1e-9, "gemm \(size) (ceiling)"))
+        var candidates: [(gflops: Double, id: String)] = []
+        for size in suites.settings.ceilingGemm.value(for: deviceClass, quick: options.quick) {
+            if let id = squareIds[size], let row = rows.first(where: { $0.id == id }) {
+                candidates.append((row.gflops, id))
+            } else {
+                let workload = try workloads.gemm(GemmDescriptor(m: size, n: size, k: size))
+                let samples = try time(workload, warmup: warmup, runs: runs) { _, _ in }
+                candidates.append((Double(workload.flops) / samples.median * 1e-9, "gemm \(size)"))
+            }
         }
         guard let best = candidates.max(by: { $0.gflops < $1.gflops }) else {
             throw BenchmarkError.invalidSuites(source: "settings", "ceiling_gemm lists no sizes for \(deviceClass.rawValue)")

@@ -112,7 +112,7 @@ struct KernelWorkloads {
             let outputGradient = try buffers.uniform(bl)
             let (scoresGradient, gatesMaskGradient, headOutputsGradient) = (try buffers.output(bks), try buffers.output(bks), try buffers.output(bkl))
             let (valuesGradient, sumMaskGradient, logitsGradient) = (try buffers.output(bkls), try buffers.output(bks), try buffers.output(bks))
-            return Workload(flops: 4 * bkls + 8 * bks, bytes: 4 * (2 * bkls + 5 * bks + bkl + bl), bound: .memory) {
+            return Workload(flops: 4 * bkls + 8 * bks, bytes: 4 * (2 * bkls + 4 * bks + bkl + bl), bound: .memory) {
                 try backend.attentionGatesBackward(d, scores: scores, mask: masks, headOutputs: headOutputs, outputGradient: outputGradient,
                                                    scoresGradient: scoresGradient, maskGradient: gatesMaskGradient,
                                                    headOutputsGradient: headOutputsGradient)

@@ -37,9 +37,10 @@ public struct BenchmarkRow: Codable, Sendable {
     public var minMs: Double
     public var maxMs: Double
     public var flops: Int
-    public var bytes: Int
+    /// Nil where bytes are not counted (whole networks).
+    public var bytes: Int?
     public var gflops: Double
-    public var gbs: Double
+    public var gbs: Double?
     public var bound: Bound
     /// The rate as a fraction of the device's ceiling for `bound`.
     public var fraction: Double?
@@ -58,7 +59,7 @@ public struct BenchmarkRow: Codable, Sendable {
         flops = workload.flops
         bytes = workload.bytes
         gflops = Double(workload.flops) / samples.median * 1e-9
-        gbs = Double(workload.bytes) / samples.median * 1e-9
+        gbs = workload.bytes.map { Double($0) / samples.median * 1e-9 }
         bound = workload.bound
         if let images = workload.images { imagesPerS = Double(images) / samples.median }
     }

@@ -23,14 +23,14 @@ enum TrainingWorkloads {
             model.train()
             let optimizer = SGD(parameters: model.namedParameters, configuration: optimizer)
             // Backward costs about twice the forward (gradients of inputs and of weights).
-            return Workload(flops: 3 * forwardFlops, bytes: 0, bound: .compute, images: batch) {
+            return Workload(flops: 3 * forwardFlops, bytes: nil, bound: .compute, images: batch) {
                 let (loss, _) = try model.trainingLoss(images: images, labels: labels)
                 try loss.backward()
                 try optimizer.step()
             }
         case .inference:
             model.eval()
-            return Workload(flops: forwardFlops, bytes: 0, bound: .compute, images: batch) {
+            return Workload(flops: forwardFlops, bytes: nil, bound: .compute, images: batch) {
                 _ = try Tensor.withoutGradients { try model.logProbabilities(images: images) }
             }
         default:

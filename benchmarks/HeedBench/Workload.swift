@@ -7,8 +7,9 @@ import HeedDevice
 struct Workload {
     /// Floating-point operations of one run (a multiply-add counts two).
     var flops: Int
-    /// The least memory traffic of one run: inputs read once, outputs written once.
-    var bytes: Int
+    /// The least memory traffic of one run: inputs read once, outputs written once
+    /// (nil for whole networks, where it is not counted).
+    var bytes: Int?
     var bound: Bound
     /// Images one run processes (whole-network cases).
     var images: Int?
