@@ -78,8 +78,8 @@ struct Bench: ParsableCommand {
 
     private func printTable(_ report: BenchmarkReport) {
         print("Device: \(report.device)")
-        print(String(format: "Ceilings (same run): copy %.2f GB/s (%@ buffer), best GEMM %.2f GFLOP/s (%@)",
-                     report.ceilings.copyGbs, BenchmarkRunner.bytes(report.ceilings.copyBytes / 2),
+        print(String(format: "Ceilings (same run): copy %.2f GB/s (%@ buffer, %@), best GEMM %.2f GFLOP/s (%@)",
+                     report.ceilings.copyGbs, BenchmarkRunner.bytes(report.ceilings.copyBytes / 2), report.ceilings.copyMethod,
                      report.ceilings.gemmGflops, report.ceilings.gemmId))
         if report.quick { print("--quick: smallest sizes, one run each; not a measurement.") }
         print()

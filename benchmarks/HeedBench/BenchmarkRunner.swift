@@ -78,7 +78,7 @@ public struct BenchmarkRunner {
         let warmup = options.warmup ?? suites.settings.warmup.value(quick: options.quick)
         let runs = options.runs ?? suites.settings.runs.value(quick: options.quick)
         let copy = try copyBandwidth(warmup: warmup, runs: runs)
-        progress(.ceiling(String(format: "copy bandwidth %.1f GB/s (%@ buffer)", copy.gbs, Self.bytes(copy.bytes))))
+        progress(.ceiling(String(format: "copy bandwidth %.1f GB/s (%@ buffer, %@)", copy.gbs, Self.bytes(copy.bytes / 2), copy.method)))
 
         var rows: [BenchmarkRow] = []
         let total = kernels.count + networks.count
@@ -114,7 +114,8 @@ public struct BenchmarkRunner {
         }
 
         let gemm = try gemmCeiling(rows: rows, warmup: warmup, runs: runs, progress: progress)
-        let ceilings = Ceilings(copyGbs: copy.gbs, copyBytes: copy.bytes, gemmGflops: gemm.gflops, gemmId: gemm.id)
+        let ceilings = Ceilings(copyGbs: copy.gbs, copyBytes: copy.bytes, copyMethod: copy.method,
+                                gemmGflops: gemm.gflops, gemmId: gemm.id)
         for index in rows.indices {
             rows[index].fraction = rows[index].bound == .compute ? rows[index].gflops / gemm.gflops : rows[index].gbs.map { $0 / copy.gbs }
         }
@@ -139,19 +140,28 @@ public struct BenchmarkRunner {
 
     // MARK: Ceilings
 
-    /// Bandwidth of one device-side buffer copy: 2 × size bytes (read and write) per copy.
-    private func copyBandwidth(warmup: Int, runs: Int) throws -> (gbs: Double, bytes: Int) {
+    /// Bandwidth of copying one large buffer on the device, 2 × size bytes (read and
+    /// write) per copy: the faster of the driver's copy (`clEnqueueCopyBuffer`) and a
+    /// kernel that copies (`scale` by 1). Both count: PoCL's copy runs on one core where a
+    /// kernel runs on all of them, and a GPU's copy engine may beat a kernel or not.
+    private func copyBandwidth(warmup: Int, runs: Int) throws -> (gbs: Double, bytes: Int, method: String) {
         let mebibytes = suites.settings.copyMib.value(for: deviceClass, quick: options.quick)
         let count = mebibytes << 18   // floats in that many MiB
         let source = try backend.makeBuffer(count: count, of: Float.self)
         let destination = try backend.makeBuffer(count: count, of: Float.self)
         try backend.fill(source, with: Float(1))
         let backend = backend
-        let workload = Workload(flops: 0, bytes: 2 * 4 * count, bound: .memory) {
-            try backend.copy(source, to: destination)
+        let bytes = 2 * 4 * count
+        let methods: [(name: String, run: () throws -> Void)] = [
+            ("clEnqueueCopyBuffer", { try backend.copy(source, to: destination) }),
+            ("copy kernel", { try backend.scale(count: count, alpha: 1, input: source, output: destination) }),
+        ]
+        let rates = try methods.map { method -> (gbs: Double, bytes: Int, method: String) in
+            let samples = try time(Workload(flops: 0, bytes: bytes, bound: .memory, run: method.run),
+                                   warmup: warmup, runs: runs) { _, _ in }
+            return (Double(bytes) / samples.median * 1e-9, bytes, method.name)
         }
-        let samples = try time(workload, warmup: warmup, runs: runs) { _, _ in }
-        return (Double(2 * 4 * count) / samples.median * 1e-9, 2 * 4 * count)
+        return rates.max { $0.gbs < $1.gbs }!
     }
 
     /// The best rate among the square GEMMs of `ceiling_gemm`, reusing a row's time

@@ -70,6 +70,8 @@ public struct Ceilings: Codable, Sendable {
     /// Bandwidth of a device-side copy of one large buffer (read + write bytes).
     public var copyGbs: Double
     public var copyBytes: Int
+    /// Which copy set `copyGbs`: `clEnqueueCopyBuffer` or `copy kernel`.
+    public var copyMethod: String
     /// The best rate among the square GEMMs timed in this run.
     public var gemmGflops: Double
     /// The case that set `gemmGflops`.

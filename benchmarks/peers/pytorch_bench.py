@@ -279,7 +279,8 @@ def train_work(case: bc.Case, dev) -> tuple[Callable[[], object], Callable[[], i
 
 def device_description(dev, threads: int) -> str:
     if dev.type == "cuda":
-        return f"CUDA {torch.cuda.get_device_name(dev)}"
+        precision = "TF32 allowed" if torch.backends.cuda.matmul.allow_tf32 else "fp32, TF32 off"
+        return f"CUDA {torch.cuda.get_device_name(dev)} ({precision})"
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -293,12 +294,18 @@ def main() -> None:
     p = bc.parser(__doc__.split("\n\n")[0])
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where PyTorch runs (default: cpu)")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads on the CPU (default: 2)")
+    p.add_argument("--tf32", action="store_true",
+                   help="CUDA: allow TF32 in matmul and convolution (default: off, fp32 like Heed; "
+                        "report the TF32 figure beside the fp32 one, never instead of it)")
     args = p.parse_args()
 
     if args.device == "cuda":
         if not torch.cuda.is_available():
             raise SystemExit("pytorch_bench.py --device cuda: torch.cuda.is_available() is False")
         torch.backends.cudnn.benchmark = True
+        # Heed computes in fp32; TF32 would compare a 10-bit-mantissa product with it.
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+        torch.backends.cudnn.allow_tf32 = args.tf32
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
     suites = bc.load_suites(args.suites)
