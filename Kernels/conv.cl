@@ -12,16 +12,19 @@
 // so that weight (O × C·kh·kw) · col is the output of the chunk as (O, chunk·P).
 //
 // conv2d_im2col:  input (N, C, H, W) → col for images n0 ..< n0 + chunk.
-//   Work item (y, m·C·kh·kw + r) writes the W' entries col[r][m·P + y·W' + x] of one
-//   output row: zeros left and right of the image, a strided (contiguous for stride 1)
-//   copy of one input row between; global (H', chunk·C·kh·kw).
+//   Work item (b, m·C·kh·kw + r) writes output rows y = b·rows ..< (b + 1)·rows of tap r
+//   of image m: W' entries col[r][m·P + y·W' + x] a row, zeros left and right of the
+//   image and a strided (contiguous for stride 1) copy of one input row between;
+//   global (⌈H'/rows⌉, chunk·C·kh·kw).
 // conv2d_col2im:  col-shaped gradient → ∂L/∂input of images n0 ..< n0 + chunk,
 //   each input element gathering the ≤ kh·kw column entries that read it (no atomics,
-//   deterministic: taps in (i, j) order). Work item (h, m·C + c) owns one input row;
-//   global (H, chunk·C).
-//   Both kernels give each work item a whole row: the index arithmetic (divisions) runs
-//   once per row, and the inner loops are plain copies and adds over contiguous memory,
-//   which a CPU device vectorises (one item per element ran 10× slower on PoCL).
+//   deterministic: taps in (i, j) order). Work item (b, m·C + c) owns input rows
+//   h = b·rows ..< (b + 1)·rows of channel c of image m; global (⌈H/rows⌉, chunk·C).
+//   Both give each work item whole rows: the index arithmetic (divisions) runs once per
+//   item, and the inner loops are plain copies and adds over contiguous memory, which a
+//   CPU device vectorises. `rows` (an argument) is 4 on CPUs, where every work item costs
+//   scheduling time (one item per element ran 10× slower on PoCL), and 1 on GPUs, which
+//   want many items.
 // conv2d_pack_rows:  ∂L/∂output of a chunk (chunk, O, P) → (O, chunk·P), so the
 //   weight gradient of a chunk is one GEMM, packed · colᵀ, and its input gradient
 //   one GEMM, weightᵀ · packed. Work item (q, o); global (chunk·P, O).
@@ -52,68 +55,73 @@ __kernel void conv2d_im2col(__global const float* input, __global float* col,
                             const int n0, const int chunk,
                             const int channels, const int height, const int width,
                             const int kernel_h, const int kernel_w, const int stride, const int pad,
-                            const int out_h, const int out_w)
+                            const int out_h, const int out_w, const int rows)
 {
-    const int y = get_global_id(0);
+    const int y0 = get_global_id(0) * rows;
     const int z = get_global_id(1);
     const int taps = channels * kernel_h * kernel_w;
-    if (y >= out_h || z >= chunk * taps) return;
+    if (y0 >= out_h || z >= chunk * taps) return;
     const int m = z / taps;
     const int r = z % taps;
     const int c = r / (kernel_h * kernel_w);
     const int i = (r / kernel_w) % kernel_h;
     const int j = r % kernel_w;
-    const int h = y * stride - pad + i;
-    __global float* out = col + (size_t)r * chunk * out_h * out_w + (size_t)(m * out_h + y) * out_w;
-    if (h < 0 || h >= height) {
-        for (int x = 0; x < out_w; ++x) out[x] = 0.0f;
-        return;
-    }
-    __global const float* in = input + (((size_t)(n0 + m) * channels + c) * height + h) * width;
+    __global const float* plane = input + ((size_t)(n0 + m) * channels + c) * height * width;
     // Columns [begin, end) read inside the image; the rest are padding.
     const int begin = min(first_column_at_least(0, pad, j, stride), out_w);
     const int end = max(begin, min(first_column_at_least(width, pad, j, stride), out_w));
-    for (int x = 0; x < begin; ++x) out[x] = 0.0f;
-    if (stride == 1) {
-        for (int x = begin; x < end; ++x) out[x] = in[x - pad + j];
-    } else {
-        for (int x = begin; x < end; ++x) out[x] = in[x * stride - pad + j];
+    for (int y = y0; y < min(y0 + rows, out_h); ++y) {
+        const int h = y * stride - pad + i;
+        __global float* out = col + (size_t)r * chunk * out_h * out_w + (size_t)(m * out_h + y) * out_w;
+        if (h < 0 || h >= height) {
+            for (int x = 0; x < out_w; ++x) out[x] = 0.0f;
+            continue;
+        }
+        __global const float* in = plane + (size_t)h * width;
+        for (int x = 0; x < begin; ++x) out[x] = 0.0f;
+        if (stride == 1) {
+            for (int x = begin; x < end; ++x) out[x] = in[x - pad + j];
+        } else {
+            for (int x = begin; x < end; ++x) out[x] = in[x * stride - pad + j];
+        }
+        for (int x = end; x < out_w; ++x) out[x] = 0.0f;
     }
-    for (int x = end; x < out_w; ++x) out[x] = 0.0f;
 }
 
 __kernel void conv2d_col2im(__global const float* col, __global float* input_gradient,
                             const int n0, const int chunk,
                             const int channels, const int height, const int width,
                             const int kernel_h, const int kernel_w, const int stride, const int pad,
-                            const int out_h, const int out_w)
+                            const int out_h, const int out_w, const int rows)
 {
-    const int h = get_global_id(0);
+    const int h0 = get_global_id(0) * rows;
     const int mc = get_global_id(1);
-    if (h >= height || mc >= chunk * channels) return;
+    if (h0 >= height || mc >= chunk * channels) return;
     const int m = mc / channels;
     const int c = mc % channels;
     const int plane = out_h * out_w;
     const size_t columns = (size_t)chunk * plane;
-    __global float* out = input_gradient + (((size_t)(n0 + m) * channels + c) * height + h) * width;
-    for (int w = 0; w < width; ++w) out[w] = 0.0f;
-    for (int i = 0; i < kernel_h; ++i) {
-        // Output row y read input row h through kernel row i when y·s − pad + i = h.
-        const int ys = h + pad - i;
-        if (ys < 0 || ys % stride != 0 || ys / stride >= out_h) continue;
-        const int y = ys / stride;
-        for (int j = 0; j < kernel_w; ++j) {
-            const int r = (c * kernel_h + i) * kernel_w + j;
-            __global const float* source = col + r * columns + (size_t)m * plane + (size_t)y * out_w;
-            if (stride == 1) {
-                // Input column w was read by output column x = w + pad − j, when 0 ≤ x < W'.
-                const int begin = max(0, j - pad);
-                const int end = min(width, out_w + j - pad);
-                for (int w = begin; w < end; ++w) out[w] += source[w + pad - j];
-            } else {
-                for (int w = 0; w < width; ++w) {
-                    const int xs = w + pad - j;
-                    if (xs >= 0 && xs % stride == 0 && xs / stride < out_w) out[w] += source[xs / stride];
+    for (int h = h0; h < min(h0 + rows, height); ++h) {
+        __global float* out = input_gradient + (((size_t)(n0 + m) * channels + c) * height + h) * width;
+        for (int w = 0; w < width; ++w) out[w] = 0.0f;
+        for (int i = 0; i < kernel_h; ++i) {
+            // Output row y read input row h through kernel row i when y·s − pad + i = h.
+            const int ys = h + pad - i;
+            if (ys < 0 || ys % stride != 0 || ys / stride >= out_h) continue;
+            const int y = ys / stride;
+            for (int j = 0; j < kernel_w; ++j) {
+                const int r = (c * kernel_h + i) * kernel_w + j;
+                __global const float* source = col + r * columns + (size_t)m * plane + (size_t)y * out_w;
+                if (stride == 1) {
+                    // Input column w was read by output column x = w + pad − j, when 0 ≤ x < W'.
+                    const int begin = max(0, j - pad);
+                    const int end = min(width, out_w + j - pad);
+                    for (int w = begin; w < end; ++w) out[w] += source[w + pad - j];
+                } else {
+                    for (int w = 0; w < width; ++w) {
+                        const int xs = w + pad - j;
+                        if (xs >= 0 && xs % stride == 0 && xs / stride < out_w) out[w] += source[xs / stride];
+                    }
                 }
             }
         }
