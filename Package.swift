@@ -98,7 +98,7 @@ let package = Package(
             name: "HeedBench",
             dependencies: ["HeedDevice", "HeedGraph", "HeedModels", "HeedSupport"],
             path: "benchmarks",
-            exclude: ["README.md", "RESULTS.md", "compare_seeds.sh", "peers"],
+            exclude: ["README.md", "RESULTS.md", "compare_seeds.sh", "peers", "results"],
             sources: ["HeedBench"],
             resources: [.embedInCode("suites.json")]
         ),
@@ -114,6 +114,7 @@ let package = Package(
                 "HeedGraph",
                 "HeedModels",
                 "HeedReference",
+                "HeedSupport",
                 "HeedTraining",
                 "HeedVerify",
                 "HeedVisualization",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HeedBench
 import HeedDevice
+import HeedSupport
 
 extension BenchmarkSuite: ExpressibleByArgument {}
 
@@ -79,7 +80,7 @@ struct Bench: ParsableCommand {
     private func printTable(_ report: BenchmarkReport) {
         print("Device: \(report.device)")
         print(String(format: "Ceilings (same run): copy %.2f GB/s (%@ buffer, %@), best GEMM %.2f GFLOP/s (%@)",
-                     report.ceilings.copyGbs, BenchmarkRunner.bytes(report.ceilings.copyBytes / 2), report.ceilings.copyMethod,
+                     report.ceilings.copyGbs, formatBytes(report.ceilings.copyBytes / 2), report.ceilings.copyMethod,
                      report.ceilings.gemmGflops, report.ceilings.gemmId))
         if report.quick { print("--quick: smallest sizes, one run each; not a measurement.") }
         print()
@@ -89,7 +90,7 @@ struct Bench: ParsableCommand {
             let fraction = row.fraction.map { String(format: "%.0f%% %@", 100 * $0, row.bound == .compute ? "GEMM" : "copy") } ?? "-"
             var notes: [String] = []
             if let images = row.imagesPerS { notes.append(String(format: "%.1f images/s", images)) }
-            if let peak = row.peakBytes { notes.append("peak memory \(BenchmarkRunner.bytes(peak))") }
+            if let peak = row.peakBytes { notes.append("peak memory \(formatBytes(peak))") }
             table.printRow([row.id, row.batch.map(String.init) ?? "-", String(format: "%.3f", row.medianMs),
                             String(format: "%.3f–%.3f", row.minMs, row.maxMs), String(format: "%.2f", row.gflops),
                             row.gbs.map { String(format: "%.2f", $0) } ?? "-", fraction, notes.joined(separator: ", ")])

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeedDevice
+import HeedSupport
 
 /// `heed devices`: every OpenCL platform and device, and the one Heed picks by default.
 struct Devices: ParsableCommand {
@@ -28,15 +29,4 @@ struct Devices: ParsableCommand {
             print("* default device: \(chosen.selector) (\(why)); choose another with --device P:D or HEED_DEVICE=P:D")
         }
     }
-}
-
-func formatBytes(_ bytes: UInt64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1024 && unit < units.count - 1 {
-        value /= 1024
-        unit += 1
-    }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
 }

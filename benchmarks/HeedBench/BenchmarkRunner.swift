@@ -1,5 +1,6 @@
 import Foundation
 import HeedDevice
+import HeedSupport
 
 /// Which cases of `suites.json` a run takes.
 public enum BenchmarkSuite: String, CaseIterable, Sendable {
@@ -78,7 +79,7 @@ public struct BenchmarkRunner {
         let warmup = options.warmup ?? suites.settings.warmup.value(quick: options.quick)
         let runs = options.runs ?? suites.settings.runs.value(quick: options.quick)
         let copy = try copyBandwidth(warmup: warmup, runs: runs)
-        progress(.ceiling(String(format: "copy bandwidth %.1f GB/s (%@ buffer, %@)", copy.gbs, Self.bytes(copy.bytes / 2), copy.method)))
+        progress(.ceiling(String(format: "copy bandwidth %.1f GB/s (%@ buffer, %@)", copy.gbs, formatBytes(copy.bytes / 2), copy.method)))
 
         var rows: [BenchmarkRow] = []
         let total = kernels.count + networks.count
@@ -186,17 +187,5 @@ public struct BenchmarkRunner {
         }
         progress(.ceiling(String(format: "best GEMM %.1f GFLOP/s (%@)", best.gflops, best.id)))
         return best
-    }
-
-    /// Bytes as B, KiB, MiB or GiB.
-    public static func bytes(_ count: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
     }
 }
