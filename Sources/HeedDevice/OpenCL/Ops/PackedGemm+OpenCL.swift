@@ -9,9 +9,9 @@ import Foundation
 ///   PoCL runs each work-group on one thread, so CLBlast's GPU-shaped kernels, even
 ///   with Heed's tuned parameters (`CLBlastTuning`), stayed at 5–25 GFLOP/s on the
 ///   2-core development machine; the packed kernels work like a CPU BLAS (packing,
-///   cache blocking, an AVX-512 register tile) and ran the WRN-28-10 convolution
-///   shapes at 35–85 GFLOP/s in the same runs, level with or above NumPy/OpenBLAS
-///   timed alongside (on a busy machine; see the commit that added them).
+///   cache blocking, an AVX-512 register tile) and ran square SGEMMs from 512³ up at
+///   1.0–1.4× NumPy/OpenBLAS's rate in the same run (143–207 GFLOP/s; `heed bench`,
+///   benchmarks/RESULTS.md).
 ///
 /// `HEED_GEMM=clblast` or `HEED_GEMM=packed` overrides the choice (for comparisons).
 public enum GemmEngine: String, Sendable {
