@@ -59,7 +59,7 @@ struct Bench: ParsableCommand {
         let runner = BenchmarkRunner(backend: backend, suites: definitions,
                                      options: BenchmarkOptions(suite: suite, quick: quick, filter: filter, runs: runs, warmup: warmup))
         let cases = runner.kernelCases.count + runner.trainCases.count
-        note("Benchmarking \(cases) cases on \(backend.name) (\(runner.deviceClass.rawValue) sizes\(quick ? ", quick" : ""))")
+        note("Benchmarking \(cases) case\(cases == 1 ? "" : "s") on \(backend.name) (\(runner.deviceClass.rawValue) sizes\(quick ? ", quick" : ""))")
         let report = try runner.run(version: Heed.configuration.version) { event in
             switch event {
             case let .ceiling(text): note("ceiling: \(text)")
