@@ -19,39 +19,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
+# The group of pre-activation blocks is the attention reference's; its forward also
+# returns u (the attention modules' input), which the baseline ignores.
+from generate_attention import Group
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-class Block(nn.Module):
-    """Pre-activation block: out = conv1(relu(bn1(conv0(relu(bn0(x)))))) + shortcut(x)."""
-
-    def __init__(self, ni, no, stride):
-        super().__init__()
-        self.bn0 = nn.BatchNorm2d(ni)
-        self.conv0 = nn.Conv2d(ni, no, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(no)
-        self.conv1 = nn.Conv2d(no, no, 3, 1, 1, bias=False)
-        if ni != no:
-            self.conv_reduce = nn.Conv2d(ni, no, 1, stride, 0, bias=False)
-
-    def forward(self, x):
-        u = F.relu(self.bn0(x))
-        v = F.relu(self.bn1(self.conv0(u)))
-        z = self.conv1(v)
-        return z + (self.conv_reduce(x) if hasattr(self, "conv_reduce") else x)
-
-
-class Group(nn.Module):
-    def __init__(self, ni, no, n, stride):
-        super().__init__()
-        for i in range(n):
-            setattr(self, f"block_{i}", Block(ni if i == 0 else no, no, stride if i == 0 else 1))
-        self.n = n
-
-    def forward(self, x):
-        for i in range(self.n):
-            x = getattr(self, f"block_{i}")(x)
-        return x
 
 
 class WideResNet(nn.Module):
@@ -68,7 +40,7 @@ class WideResNet(nn.Module):
 
     def forward(self, x):
         x = self.conv0(x)
-        x = self.group_2(self.group_1(self.group_0(x)))
+        x = self.group_2(self.group_1(self.group_0(x)[0])[0])[0]
         x = F.relu(self.bn(x))
         return self.classifier(x.mean(dim=(2, 3)))
 
