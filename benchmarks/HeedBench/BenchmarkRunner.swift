@@ -88,7 +88,7 @@ public struct BenchmarkRunner {
         for (index, kernelCase) in kernels.enumerated() {
             progress(.starting(index: index + 1, total: total, id: kernelCase.id))
             let workload = try workloads.make(kernelCase)
-            let samples = try time(workload, warmup: warmup, runs: runs) { _, _ in }
+            let samples = try time(workload, warmup: warmup, runs: runs)
             let usesBatch = ![.gemm, .sgd].contains(kernelCase.op)
             rows.append(BenchmarkRow(suite: "kernels", id: kernelCase.id, batch: usesBatch ? batch : nil, samples: samples, workload: workload))
             progress(.finished(rows.last!))
@@ -100,16 +100,15 @@ public struct BenchmarkRunner {
             progress(.starting(index: kernels.count + index + 1, total: total, id: network.id))
             let networkBatch = network.batch.value(for: deviceClass, quick: options.quick)
             let workload = try TrainingWorkloads.make(network, batch: networkBatch, backend: backend)
-            var peak = 0
             let samples = try time(workload, warmup: trainWarmup, runs: trainRuns, beforeTimedRuns: {
                 try backend.synchronize()
                 backend.resetPeakMemory()
             }) { run, seconds in
                 progress(.run(id: network.id, run: run, of: trainRuns, seconds: seconds))
-                peak = backend.memoryUsage.peakBytes
             }
             var row = BenchmarkRow(suite: "train", id: network.id, batch: networkBatch, samples: samples, workload: workload)
-            row.peakBytes = peak
+            // The high-water mark since the reset: the most alive at once during the timed steps.
+            row.peakBytes = backend.memoryUsage.peakBytes
             rows.append(row)
             progress(.finished(row))
         }
@@ -128,7 +127,7 @@ public struct BenchmarkRunner {
 
     /// Warm-up runs (which also build the programs), then `runs` timed on the device's clock.
     private func time(_ workload: Workload, warmup: Int, runs: Int, beforeTimedRuns: () throws -> Void = {},
-                      afterRun: (Int, Double) -> Void) throws -> Samples {
+                      afterRun: (Int, Double) -> Void = { _, _ in }) throws -> Samples {
         for _ in 0..<warmup { try workload.run() }
         try beforeTimedRuns()
         var seconds: [Double] = []
@@ -159,7 +158,7 @@ public struct BenchmarkRunner {
         ]
         let rates = try methods.map { method -> (gbs: Double, bytes: Int, method: String) in
             let samples = try time(Workload(flops: 0, bytes: bytes, bound: .memory, run: method.run),
-                                   warmup: warmup, runs: runs) { _, _ in }
+                                   warmup: warmup, runs: runs)
             return (Double(bytes) / samples.median * 1e-9, bytes, method.name)
         }
         return rates.max { $0.gbs < $1.gbs }!
@@ -178,7 +177,7 @@ public struct BenchmarkRunner {
                 candidates.append((row.gflops, id))
             } else {
                 let workload = try workloads.gemm(GemmDescriptor(m: size, n: size, k: size))
-                let samples = try time(workload, warmup: warmup, runs: runs) { _, _ in }
+                let samples = try time(workload, warmup: warmup, runs: runs)
                 candidates.append((Double(workload.flops) / samples.median * 1e-9, "gemm \(size)"))
             }
         }

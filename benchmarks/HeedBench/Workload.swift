@@ -34,9 +34,4 @@ struct RandomBuffers {
     func output(_ count: Int) throws -> any DeviceBuffer {
         try backend.makeBuffer(count: count, of: Float.self)
     }
-
-    /// `count` class labels in 0..<classes.
-    mutating func labels(_ count: Int, classes: Int) throws -> any DeviceBuffer {
-        try backend.makeBuffer((0..<count).map { _ in Int32.random(in: 0..<Int32(classes), using: &random) })
-    }
 }

@@ -8,6 +8,8 @@ public final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
     public let count: Int
     public let elementType: ElementType
     let memory: cl_mem
+    /// Bytes of device storage (at least one element's), as counted by the context's ledger.
+    private let storageBytes: Int
     /// Keeps the context alive for as long as any of its buffers.
     private let context: OpenCLContext
 
@@ -27,6 +29,7 @@ public final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
         self.count = count
         self.elementType = elementType
         self.memory = memory
+        self.storageBytes = bytes
         self.context = context
         context.memory.allocated(bytes)
     }
@@ -35,6 +38,6 @@ public final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
 
     deinit {
         clReleaseMemObject(memory)
-        context.memory.released(max(count, 1) * elementType.byteSize)
+        context.memory.released(storageBytes)
     }
 }
