@@ -12,8 +12,14 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "heed", targets: ["heed"]),
-        .library(name: "HeedDevice", targets: ["HeedDevice"]),
+        .library(name: "HeedOps", targets: ["HeedOps"]),
+        .library(name: "HeedOpenCL", targets: ["HeedOpenCL"]),
         .library(name: "HeedReference", targets: ["HeedReference"]),
+        .library(name: "HeedGraph", targets: ["HeedGraph"]),
+        .library(name: "HeedModels", targets: ["HeedModels"]),
+        .library(name: "HeedData", targets: ["HeedData"]),
+        .library(name: "HeedTraining", targets: ["HeedTraining"]),
+        .library(name: "HeedVisualization", targets: ["HeedVisualization"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,18 +49,21 @@ let package = Package(
 
         // MARK: Device layer and reference backend
 
+        // The Backend protocol, op descriptors and errors: no OpenCL.
+        .target(name: "HeedOps"),
+        // The OpenCL runtime, CLBlast calls and the kernels.
         .target(
-            name: "HeedDevice",
-            dependencies: ["COpenCL", "CCLBlast", "HeedKernels"]
+            name: "HeedOpenCL",
+            dependencies: ["COpenCL", "CCLBlast", "HeedKernels", "HeedOps"]
         ),
         .target(
             name: "HeedReference",
-            dependencies: ["HeedDevice"]
+            dependencies: ["HeedOps"]
         ),
         // Device-against-reference checks, shared by `heed verify` and the tests.
         .target(
             name: "HeedVerify",
-            dependencies: ["HeedDevice", "HeedReference"]
+            dependencies: ["HeedOps", "HeedReference"]
         ),
 
         // MARK: Graph layer and data
@@ -67,7 +76,7 @@ let package = Package(
         ),
         .target(
             name: "HeedData",
-            dependencies: ["CImageCodecs", "HeedDevice", "HeedSupport"]
+            dependencies: ["CImageCodecs", "HeedOps", "HeedSupport"]
         ),
         // Attention-map figures (colour map, bitmap font, canvas), drawn on the CPU.
         .target(
@@ -76,18 +85,18 @@ let package = Package(
         ),
         .target(
             name: "HeedGraph",
-            dependencies: ["HeedDevice", "HeedSupport"]
+            dependencies: ["HeedOps", "HeedSupport"]
         ),
 
         // MARK: Models and training
 
         .target(
             name: "HeedModels",
-            dependencies: ["HeedDevice", "HeedGraph"]
+            dependencies: ["HeedOps", "HeedGraph"]
         ),
         .target(
             name: "HeedTraining",
-            dependencies: ["HeedData", "HeedDevice", "HeedGraph", "HeedModels", "HeedSupport"]
+            dependencies: ["HeedData", "HeedOps", "HeedGraph", "HeedModels", "HeedSupport"]
         ),
 
         // MARK: Benchmarks
@@ -96,7 +105,7 @@ let package = Package(
         // and their runner, for `heed bench`.
         .target(
             name: "HeedBench",
-            dependencies: ["HeedDevice", "HeedGraph", "HeedModels", "HeedSupport"],
+            dependencies: ["HeedOps", "HeedOpenCL", "HeedGraph", "HeedModels", "HeedSupport"],
             path: "benchmarks",
             exclude: ["README.md", "RESULTS.md", "compare_seeds.sh", "peers", "results"],
             sources: ["HeedBench"],
@@ -110,7 +119,8 @@ let package = Package(
             dependencies: [
                 "HeedBench",
                 "HeedData",
-                "HeedDevice",
+                "HeedOps",
+                "HeedOpenCL",
                 "HeedGraph",
                 "HeedModels",
                 "HeedReference",
@@ -126,20 +136,26 @@ let package = Package(
 
         .target(
             name: "HeedTestSupport",
-            dependencies: ["HeedDevice", "HeedReference", "HeedVerify"],
+            dependencies: ["HeedOps", "HeedReference", "HeedVerify"],
             path: "Tests/HeedTestSupport"
         ),
+        // The shared OpenCL backend of a test process, for the targets that test OpenCL.
+        .target(
+            name: "HeedOpenCLTestSupport",
+            dependencies: ["HeedOpenCL", "HeedOps", "HeedTestSupport"],
+            path: "Tests/HeedOpenCLTestSupport"
+        ),
         .testTarget(
-            name: "HeedDeviceTests",
-            dependencies: ["HeedDevice", "HeedReference", "HeedVerify", "HeedTestSupport"]
+            name: "HeedOpenCLTests",
+            dependencies: ["HeedOpenCL", "HeedOps", "HeedReference", "HeedVerify", "HeedTestSupport", "HeedOpenCLTestSupport"]
         ),
         .testTarget(
             name: "HeedReferenceTests",
-            dependencies: ["HeedDevice", "HeedReference", "HeedTestSupport"]
+            dependencies: ["HeedOps", "HeedReference", "HeedTestSupport"]
         ),
         .testTarget(
             name: "HeedGraphTests",
-            dependencies: ["HeedGraph", "HeedSupport", "HeedTestSupport"]
+            dependencies: ["HeedGraph", "HeedOps", "HeedSupport", "HeedTestSupport"]
         ),
         .testTarget(
             name: "HeedDataTests",
@@ -151,15 +167,20 @@ let package = Package(
         ),
         .testTarget(
             name: "HeedTrainingTests",
-            dependencies: ["HeedData", "HeedDevice", "HeedGraph", "HeedModels", "HeedSupport", "HeedTraining", "HeedTestSupport"]
+            dependencies: [
+                "HeedData", "HeedOps", "HeedOpenCL", "HeedGraph", "HeedModels", "HeedSupport", "HeedTraining",
+                "HeedTestSupport", "HeedOpenCLTestSupport",
+            ]
         ),
+        // Reads the package graph: the CPU-only layers have no path to OpenCL.
+        .testTarget(name: "HeedLayeringTests"),
         .testTarget(
             name: "HeedBenchTests",
             dependencies: ["HeedBench"]
         ),
         .testTarget(
             name: "HeedCLITests",
-            dependencies: ["heed", "HeedData", "HeedGraph", "HeedTestSupport"]
+            dependencies: ["heed", "HeedData", "HeedGraph", "HeedTestSupport", "HeedOpenCLTestSupport"]
         ),
     ]
 )

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// Per-channel normalisation `(x/255 − mean) / std`.
 public struct Normalization: Sendable, Equatable {

@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 
 /// A batch of images ready for the device: normalised floats and labels.
 public struct Batch: Sendable {

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// The embedded default dataset: fine-grained recognition in miniature, generated from
 /// a seed, so `heed train` works with no download.

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedGraph
 
 /// The options of the attention network (DESIGN §4).

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedGraph
 
 /// A network that maps images to log-probabilities over classes, and knows its own

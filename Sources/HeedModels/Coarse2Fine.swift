@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedGraph
 
 /// The options of Coarse2Fine training (DESIGN §5), each part switchable for ablation.

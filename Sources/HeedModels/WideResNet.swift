@@ -1,5 +1,5 @@
 import HeedGraph
-import HeedDevice
+import HeedOps
 
 /// The hyper-parameters of a Wide ResNet (Zagoruyko & Komodakis), as the attention
 /// paper's reference code builds it (DESIGN §3).

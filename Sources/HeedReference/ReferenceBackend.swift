@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// The reference definitions of Heed's ops, generic over the floating-point type so
 /// that gradient checks can run them in Double. Short loops, no cleverness; one file

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// Host memory of the reference backend: a Swift array of the buffer's element type.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 import HeedData
-import HeedDevice
+import HeedOps
 import HeedGraph
 import HeedModels
 

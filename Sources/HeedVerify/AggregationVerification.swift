@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// The aggregation of log-probability sources (both gates) and the head-separation

@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// The attention ops (DESIGN §4): attended sum and gates here, aggregation and the

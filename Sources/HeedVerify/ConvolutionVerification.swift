@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// conv2d cases, every direction: 1×1 stride 2 (a Wide ResNet shortcut), 3×3 padding 1 at

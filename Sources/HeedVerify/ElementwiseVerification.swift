@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// Elementwise cases at sizes 1, 3, 7, 33 and 1031, each op also with its output

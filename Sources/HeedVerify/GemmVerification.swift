@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// GEMM cases: shapes that are not multiples of any tile, both transposes, β ≠ 0,

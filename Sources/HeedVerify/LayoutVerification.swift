@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// Column-block copies: exact (they move values without arithmetic). Inserts start
 /// from a random whole, so columns outside the block must survive untouched.

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// linear cases, every direction, at sizes that are multiples of no tile (a classifier of

@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// NLL and cross-entropy, forward and backward: batches of 1 to 300 (more than the

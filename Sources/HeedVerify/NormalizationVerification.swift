@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// Batch normalisation cases: 2-d (N, C, H·W) and 1-d (N, C) shapes, odd sizes, M = N·S

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// Runs one op on two backends with the same inputs and returns both sets of outputs,
 /// so that a verification case is only "make inputs, call the op, compare".

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// SGD cases: plain, with weight decay, with momentum (first and later steps), with

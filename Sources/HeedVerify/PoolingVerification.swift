@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// Pooling cases: global average pooling; k×k average and max pooling at stride k (2×2 on

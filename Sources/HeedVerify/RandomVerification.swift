@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// Dropout and dropout2d, forward and backward, at sizes 1…1031 and p ∈ {0, 0.1, 0.5, 1}.

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// How far a float32 affine_grid or grid_sample may be from the exact result rounded

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// Affine grid and grid sampling cases: odd sizes, batches of 1 to 3, grids that reach

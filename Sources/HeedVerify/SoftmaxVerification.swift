@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 import HeedReference
 
 /// Softmax and log-softmax, forward and backward: class-axis rows (N, L), long spatial

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Comparison {
     /// The comparison of an op whose outputs are sums of products: exact when the inputs

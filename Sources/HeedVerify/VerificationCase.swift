@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// One check of `heed verify` and of the test suite: an op (and direction) at one
 /// shape, run with the same seeded inputs on a device and on the reference.

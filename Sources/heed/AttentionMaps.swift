@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeedData
-import HeedDevice
+import HeedOps
 import HeedGraph
 import HeedModels
 import HeedVisualization

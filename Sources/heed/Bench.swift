@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import HeedBench
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 import HeedSupport
 
 extension BenchmarkSuite: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import ArgumentParser
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 
 /// `--device P:D`, shared by every command that runs on a device.
 struct DeviceOptions: ParsableArguments {

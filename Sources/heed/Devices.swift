@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 import HeedSupport
 
 /// `heed devices`: every OpenCL platform and device, and the one Heed picks by default.

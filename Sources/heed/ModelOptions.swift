@@ -1,5 +1,5 @@
 import ArgumentParser
-import HeedDevice
+import HeedOps
 import HeedGraph
 import HeedModels
 

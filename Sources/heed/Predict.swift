@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import HeedDevice
+import HeedOps
 import HeedGraph
 import HeedModels
 

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import HeedData
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 import HeedGraph
 import HeedModels
 import HeedTraining

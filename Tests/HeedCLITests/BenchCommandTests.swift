@@ -1,5 +1,6 @@
 import Foundation
 import HeedTestSupport
+import HeedOpenCLTestSupport
 import XCTest
 
 /// `heed bench`: the CI smoke test (`--quick` runs every case once) and its errors.

@@ -1,5 +1,6 @@
 import Foundation
 import HeedTestSupport
+import HeedOpenCLTestSupport
 import XCTest
 
 final class DevicesCommandTests: XCTestCase {

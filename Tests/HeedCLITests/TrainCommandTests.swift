@@ -2,6 +2,7 @@ import Foundation
 import HeedData
 import HeedGraph
 import HeedTestSupport
+import HeedOpenCLTestSupport
 import XCTest
 
 final class TrainCommandTests: XCTestCase {

@@ -1,4 +1,5 @@
 import HeedTestSupport
+import HeedOpenCLTestSupport
 import XCTest
 
 final class VerifyCommandTests: XCTestCase {

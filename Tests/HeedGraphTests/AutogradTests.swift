@@ -1,11 +1,13 @@
-import HeedDevice
+import HeedOps
 import HeedGraph
 import HeedTestSupport
 import XCTest
 
 final class AutogradTests: XCTestCase {
+    /// The graph layer's tests need no OpenCL; the same graphs run on OpenCL in
+    /// HeedTrainingTests, whose training steps are compared across backends.
     private func backends() throws -> [any Backend] {
-        [TestDevices.reference, try TestDevices.requireOpenCL()]
+        [TestDevices.reference]
     }
 
     /// L = Σ relu(x ⊙ w) + Σ w, worked by hand: ∂L/∂w = x·[x·w > 0] + 1.

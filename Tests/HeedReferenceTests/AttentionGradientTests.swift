@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 import HeedReference
 import HeedTestSupport
 import XCTest

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import HeedReference
 import HeedTestSupport
 import XCTest

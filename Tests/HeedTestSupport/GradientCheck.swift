@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 import XCTest
 
 /// Checks a backward function against central differences of its forward function,

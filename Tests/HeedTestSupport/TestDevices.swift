@@ -1,51 +1,8 @@
-import Foundation
-import HeedDevice
 import HeedReference
-import XCTest
 
-/// The backends the tests run on: one OpenCL context for the whole test process
-/// (PoCL compiles each program in seconds, so programs must be shared across
-/// tests) and the reference backend.
+/// The backends the tests run on. This target has the CPU reference only, so the
+/// CPU-only layers' tests need no OpenCL; `HeedOpenCLTestSupport` adds the shared
+/// OpenCL backend (`TestDevices.openCL`).
 public enum TestDevices {
-    /// The OpenCL backend on the default device (`HEED_DEVICE` applies), opened once.
-    public static let openCL: Result<OpenCLBackend, any Error> = {
-        let result = Result { try OpenCLBackend() }
-        if case let .success(backend) = result {
-            ProgramStatisticsReporter.register(backend)
-        }
-        return result
-    }()
-
     public static let reference = ReferenceBackend()
-
-    /// The shared OpenCL backend, or an `XCTSkip` saying why there is none.
-    ///
-    /// CI installs PoCL, so there these tests always run; on a machine without any
-    /// OpenCL device they skip with the reason rather than fail.
-    public static func requireOpenCL() throws -> OpenCLBackend {
-        switch openCL {
-        case let .success(backend): return backend
-        case let .failure(error): throw XCTSkip("no OpenCL device: \(error)")
-        }
-    }
-}
-
-/// Prints, when the test run ends, how many OpenCL programs were compiled from
-/// source and how many came from the disk cache: a second run should compile none.
-final class ProgramStatisticsReporter: NSObject, XCTestObservation, @unchecked Sendable {
-    private let backend: OpenCLBackend
-
-    private init(backend: OpenCLBackend) {
-        self.backend = backend
-    }
-
-    static func register(_ backend: OpenCLBackend) {
-        let reporter = ProgramStatisticsReporter(backend: backend)
-        XCTestObservationCenter.shared.addTestObserver(reporter)
-    }
-
-    func testBundleDidFinish(_ testBundle: Bundle) {
-        let folder = backend.programCacheDirectory?.path ?? "off"
-        print("\(backend.programStatistics) (shared test backend; disk cache: \(folder))")
-    }
 }

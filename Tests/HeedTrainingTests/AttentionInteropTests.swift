@@ -1,8 +1,10 @@
 import Foundation
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 import HeedGraph
 import HeedModels
 import HeedTestSupport
+import HeedOpenCLTestSupport
 import XCTest
 
 /// The attention network against PyTorch (`Tests/Fixtures/models/generate_attention.py`,

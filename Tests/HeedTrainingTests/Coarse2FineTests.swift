@@ -1,8 +1,10 @@
 import HeedData
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 import HeedGraph
 import HeedModels
 import HeedTestSupport
+import HeedOpenCLTestSupport
 import XCTest
 
 final class Coarse2FineTests: XCTestCase {

@@ -1,8 +1,10 @@
 import Foundation
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 import HeedGraph
 import HeedModels
 import HeedTestSupport
+import HeedOpenCLTestSupport
 import XCTest
 
 /// A baseline WRN-10-2 built and saved by PyTorch (`Tests/Fixtures/models/generate_models.py`)

@@ -1,10 +1,12 @@
 import Foundation
 import HeedData
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 import HeedGraph
 import HeedModels
 import HeedSupport
 import HeedTestSupport
+import HeedOpenCLTestSupport
 import HeedTraining
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 import HeedSupport
 
 /// Which cases of `suites.json` a run takes.

@@ -1,4 +1,5 @@
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 
 /// Builds the workload of a kernel case on an OpenCL backend: buffers of random inputs
 /// and outputs, then a closure that enqueues exactly the ops benchmarks/README.md

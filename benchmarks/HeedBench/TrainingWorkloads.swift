@@ -1,4 +1,5 @@
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 import HeedGraph
 import HeedModels
 

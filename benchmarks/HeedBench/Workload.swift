@@ -1,4 +1,5 @@
-import HeedDevice
+import HeedOps
+import HeedOpenCL
 
 /// Work to time, and how much of it there is.
 ///

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 // The gradient rules of the attention network's ops (DESIGN §4), beside their
 // forwards, as in GradientRules.swift.

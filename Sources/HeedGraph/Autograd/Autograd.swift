@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Tensor {
     /// Whether ops record how they were computed (false inside `withoutGradients`).

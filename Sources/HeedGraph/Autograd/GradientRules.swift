@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 // Every differentiable op of the graph layer, with its gradient rule beside its
 // forward: one place to read how gradients flow. Each op runs one backend op (or a

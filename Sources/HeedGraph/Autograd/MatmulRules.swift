@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Tensor {
     /// Batched matrix product: for every b, `self[b] · other[b]` (or `· other[b]ᵀ`).

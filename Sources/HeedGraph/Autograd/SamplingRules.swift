@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Tensor {
     /// The sampling grid of affine matrices θ (B, 2, 3) for an output of `height × width`:

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// An n-dimensional float32 array on a backend, with reverse-mode autograd.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 import HeedSupport
 
 /// Model weights as safetensors, named as PyTorch names them (DESIGN §6): a

@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 
 /// Initial values of parameters, as the reference implementation draws them.
 public enum Initialization {

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// 2-D convolution, PyTorch's `nn.Conv2d` with square kernels and symmetric padding.
 /// Parameters: `weight` (out, in, k, k) and, if `bias`, `bias` (out).

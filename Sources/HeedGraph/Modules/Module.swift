@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// A building block of a network: it owns named parameters (learnable tensors),
 /// named buffers (state such as running statistics) and named child modules.

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// Stochastic gradient descent with momentum, Nesterov momentum and weight decay,
 /// exactly as `torch.optim.SGD` (dampening 0):

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 /// The attention ops on the reference backend: validate, then the `Reference` functions.
 extension ReferenceBackend {

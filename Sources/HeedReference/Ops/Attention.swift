@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 
 extension Reference {
     // MARK: Attended sum

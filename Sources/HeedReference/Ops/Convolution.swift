@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Reference {
     /// Direct convolution, the definition itself: for every output element, the sum over

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Reference {
     /// `C_b ← α·op(A_b)·op(B_b) + β·C_b` for every matrix b of the batch; see

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Reference {
     /// `whole[o, offset + i] = part[o, i]`, other columns kept.

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Reference {
     /// `y[n,o] = b[o] + Σ_i x[n,i]·W[o,i]`, summed in Double; `bias` may be nil. Returns (N, out).

@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 
 extension Reference {
     /// `−(1/N)·Σₙ logp[n, labels[n]]`; throws on a label outside `0..<L`.

@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 
 extension Reference {
     /// The flat index of element j = n·S + s of channel c in an (N, C, S) tensor.

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Reference {
     /// One `torch.optim.SGD` step (see `OptimizerOps.sgdUpdate`) on arrays, in Double,

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Reference {
     /// Mean of each (n, c) plane, summed in Double: (N, C, H, W) → (N, C).

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Reference {
     /// The dropout mask of `d` as factors: `d.scale` for kept elements, 0 for dropped.

@@ -1,4 +1,4 @@
-import HeedDevice
+import HeedOps
 
 extension Reference {
     /// Centre of pixel `index` of `size` in normalised coordinates: (2·index + 1)/size − 1.

@@ -1,5 +1,5 @@
 import Foundation
-import HeedDevice
+import HeedOps
 
 extension Reference {
     /// Softmax or log-softmax of `x` along the descriptor's axis, in Double: subtract the

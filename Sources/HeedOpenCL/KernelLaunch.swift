@@ -1,0 +1,96 @@
+import HeedOps
+import COpenCL
+
+/// One argument of an OpenCL kernel, in the kernel's parameter order.
+public enum KernelArgument {
+    /// A `__global` pointer: a buffer of this backend.
+    case buffer(any DeviceBuffer)
+    /// An `int` (32-bit; sizes and offsets are checked to fit before launch).
+    case int(Int32)
+    case float(Float)
+    /// A `__local` array of this many bytes.
+    case local(bytes: Int)
+
+    /// An `int` from a Swift `Int`, which must fit in 32 bits.
+    public static func int(_ value: Int, _ name: @autoclosure () -> String) throws -> KernelArgument {
+        guard let narrow = Int32(exactly: value) else {
+            throw HeedError.invalidArgument(op: name(), "\(value) does not fit a 32-bit kernel index")
+        }
+        return .int(narrow)
+    }
+}
+
+extension OpenCLProgram {
+    /// Sets `arguments` on `kernelName` and enqueues it on `queue`. Call under the backend's lock.
+    ///
+    /// `global` is rounded up to a multiple of `local` in each dimension, so kernels
+    /// must bounds-check their ids. Returns the event of the launch when `wantEvent`.
+    func enqueue(
+        _ kernelName: String, on queue: cl_command_queue,
+        global: [Int], local: [Int]?, arguments: [KernelArgument], wantEvent: Bool
+    ) throws -> cl_event? {
+        let kernel = try kernel(kernelName)
+        var declared: cl_uint = 0
+        try check(clGetKernelInfo(kernel, cl_kernel_info(CL_KERNEL_NUM_ARGS), MemoryLayout<cl_uint>.size, &declared, nil),
+                  "clGetKernelInfo(\(kernelName))")
+        guard Int(declared) == arguments.count else {
+            throw HeedError.invalidArgument(op: kernelName, "kernel takes \(declared) arguments, \(arguments.count) given")
+        }
+        for (index, argument) in arguments.enumerated() {
+            let call = "clSetKernelArg(\(kernelName), argument \(index))"
+            let status: cl_int
+            switch argument {
+            case let .buffer(buffer):
+                guard let buffer = buffer as? OpenCLBuffer else {
+                    throw HeedError.foreignBuffer(op: kernelName, expected: "OpenCL")
+                }
+                var memory: cl_mem? = buffer.memory
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem?>.size, &memory)
+            case var .int(value):
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<Int32>.size, &value)
+            case var .float(value):
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<Float>.size, &value)
+            case let .local(bytes):
+                status = clSetKernelArg(kernel, cl_uint(index), bytes, nil)
+            }
+            try check(status, call)
+        }
+
+        guard !global.isEmpty, global.count <= 3, local == nil || local!.count == global.count else {
+            throw HeedError.invalidArgument(op: kernelName, "work sizes global \(global), local \(local.map { "\($0)" } ?? "auto")")
+        }
+        // An empty range is a legal no-op for Heed, though OpenCL rejects it.
+        if global.contains(0) { return nil }
+        var globalSize = global
+        if let local {
+            for d in global.indices { globalSize[d] = (global[d] + local[d] - 1) / local[d] * local[d] }
+        }
+        var localSize = local ?? []
+        var event: cl_event?
+        let status = globalSize.withUnsafeBufferPointer { globalPointer in
+            localSize.withUnsafeMutableBufferPointer { localPointer in
+                withUnsafeMutablePointer(to: &event) { eventPointer in
+                    clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, globalPointer.baseAddress,
+                                           local == nil ? nil : localPointer.baseAddress, 0, nil,
+                                           wantEvent ? eventPointer : nil)
+                }
+            }
+        }
+        try check(status, "clEnqueueNDRangeKernel(\(kernelName), global \(globalSize)\(local.map { ", local \($0)" } ?? ""))")
+        return event
+    }
+}
+
+/// Seconds between the start and end of a profiled command, after it finished.
+func elapsedSeconds(of event: cl_event, call: String) throws -> Double {
+    defer { clReleaseEvent(event) }
+    var eventPointer: cl_event? = event
+    try check(clWaitForEvents(1, &eventPointer), "clWaitForEvents(\(call))")
+    var start: cl_ulong = 0
+    var end: cl_ulong = 0
+    try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), MemoryLayout<cl_ulong>.size, &start, nil),
+              "clGetEventProfilingInfo(\(call))")
+    try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &end, nil),
+              "clGetEventProfilingInfo(\(call))")
+    return Double(end &- start) * 1e-9
+}

@@ -1,0 +1,210 @@
+import HeedOps
+import COpenCL
+import Foundation
+import HeedKernels
+
+/// The backend that runs Heed's ops on an OpenCL device: kernels from `Kernels/`,
+/// GEMM through CLBlast on GPUs and Heed's packed kernels on CPUs (`GemmEngine`),
+/// one in-order queue.
+///
+/// ```swift
+/// let backend = try OpenCLBackend()                                  // HEED_DEVICE, else first GPU, else first device
+/// let chosen = try OpenCLBackend(device: DeviceSelector(parsing: "0:1"))
+/// ```
+///
+/// Programs are compiled once per process and once per machine: see
+/// `ProgramBinaryStore` for the disk cache and `programStatistics` for the counts.
+///
+/// `@unchecked Sendable`: the program cache and kernel arguments are guarded by
+/// `lock`; the OpenCL objects themselves are thread-safe.
+public final class OpenCLBackend: Backend, @unchecked Sendable {
+    public let device: OpenCLDeviceInfo
+    public var name: String { "OpenCL \(device.selector): \(device.name)" }
+    /// What runs `gemm` here (`HEED_GEMM` overrides the choice by device kind).
+    public let gemmEngine: GemmEngine
+
+    let context: OpenCLContext
+    private let programs: ProgramCache
+    /// Guards the program cache, kernel arguments and profiling state.
+    let lock = NSLock()
+    private var profileState: KernelProfile?
+    /// Packed copies of A and B for `packedGemm`.
+    let gemmScratch = PackedGemmScratch()
+
+    /// Opens the chosen device (see `DeviceSelector.choose`).
+    ///
+    /// - Parameters:
+    ///   - selector: `P:D` from `--device`; nil consults `HEED_DEVICE`, then picks the first GPU.
+    ///   - cacheDirectory: where compiled programs are kept; nil for the default (`HEED_CACHE_DIR`, …).
+    ///   - diskCache: false keeps compiled programs in memory only.
+    ///   - gemmEngine: what runs `gemm`; nil chooses by device kind and `HEED_GEMM` (see `GemmEngine`).
+    public convenience init(device selector: DeviceSelector? = nil, cacheDirectory: URL? = nil, diskCache: Bool = true,
+                            gemmEngine: GemmEngine? = nil) throws {
+        let device = try DeviceSelector.choose(from: OpenCLPlatforms.discover(), requested: selector)
+        try self.init(device: device, cacheDirectory: cacheDirectory, diskCache: diskCache, gemmEngine: gemmEngine)
+    }
+
+    public init(device: OpenCLDeviceInfo, cacheDirectory: URL? = nil, diskCache: Bool = true,
+                gemmEngine: GemmEngine? = nil) throws {
+        self.device = device
+        self.context = try OpenCLContext(device: device)
+        self.gemmEngine = try gemmEngine ?? GemmEngine.choose(for: device)
+        try CLBlastTuning.apply(to: device)
+        let store = diskCache ? ProgramBinaryStore(directory: cacheDirectory ?? ProgramBinaryStore.defaultDirectory()) : nil
+        self.programs = ProgramCache(context: context, store: store)
+    }
+
+    /// Device time per kernel since profiling was switched on (see `KernelProfile`), or
+    /// nil when it is off. Setting it to an empty profile switches it on.
+    public var profile: KernelProfile? {
+        get { lock.withLock { profileState } }
+        set { lock.withLock { profileState = newValue } }
+    }
+
+    /// Counts of programs compiled, loaded from disk and reused, since this backend opened.
+    public var programStatistics: ProgramCacheStatistics {
+        lock.withLock { programs.statistics }
+    }
+
+    /// Where compiled programs are kept, or nil when the disk cache is off.
+    public var programCacheDirectory: URL? { programs.store?.directory }
+
+    // MARK: Programs and launches
+
+    /// Builds (or finds in a cache) the program of a kernel family in `Kernels/`.
+    public func prepare(family: String, defines: [String: String] = [:]) throws {
+        _ = try lock.withLock { try program(family: family, defines: defines) }
+    }
+
+    /// Builds (or finds in a cache) a program from source text; `name` labels errors.
+    public func prepare(name: String, source: String, defines: [String: String] = [:]) throws {
+        _ = try lock.withLock { try programs.program(name: name, source: source, defines: defines) }
+    }
+
+    /// Enqueues `kernel` of a family in `Kernels/`; see `launch(program:…)`.
+    @discardableResult
+    public func launch(
+        family: String, kernel: String, defines: [String: String] = [:],
+        global: [Int], local: [Int]? = nil, arguments: [KernelArgument], timed: Bool = false
+    ) throws -> Double? {
+        try lock.withLock {
+            let program = try program(family: family, defines: defines)
+            return try enqueue(program, kernel, global: global, local: local, arguments: arguments, timed: timed)
+        }
+    }
+
+    /// Enqueues `kernel` of a program built from `source`.
+    ///
+    /// - Parameters:
+    ///   - global: work items per dimension (1 to 3); rounded up to a multiple of `local`.
+    ///   - local: work-group size, or nil to let the driver choose.
+    ///   - timed: wait for the kernel and return its duration in seconds from the
+    ///     queue's profiling events; otherwise return nil at once.
+    @discardableResult
+    public func launch(
+        name: String, source: String, kernel: String, defines: [String: String] = [:],
+        global: [Int], local: [Int]? = nil, arguments: [KernelArgument], timed: Bool = false
+    ) throws -> Double? {
+        try lock.withLock {
+            let program = try programs.program(name: name, source: source, defines: defines)
+            return try enqueue(program, kernel, global: global, local: local, arguments: arguments, timed: timed)
+        }
+    }
+
+    private func program(family: String, defines: [String: String]) throws -> OpenCLProgram {
+        try programs.program(name: family, source: KernelLibrary.source(of: family), defines: defines)
+    }
+
+    private func enqueue(
+        _ program: OpenCLProgram, _ kernel: String,
+        global: [Int], local: [Int]?, arguments: [KernelArgument], timed: Bool
+    ) throws -> Double? {
+        let profiling = profileState != nil
+        let event = try program.enqueue(kernel, on: context.queue, global: global, local: local,
+                                        arguments: arguments, wantEvent: timed || profiling)
+        guard let event else { return timed ? 0 : nil }
+        let seconds = try elapsedSeconds(of: event, call: kernel)
+        profileState?.add(kernel, seconds: seconds)
+        return timed ? seconds : nil
+    }
+
+    /// `buffer` as a float32 buffer of this backend, or a clear error.
+    public func floats(_ buffer: any DeviceBuffer, _ op: String, _ argument: String) throws -> OpenCLBuffer {
+        let buffer = try own(buffer, op, argument)
+        try buffer.expect(.float32, for: op, argument: argument)
+        return buffer
+    }
+
+    /// Runs `body` with the queue, under the lock, for libraries that enqueue on it
+    /// (CLBlast); when profiling, the queue is drained around it and the time filed under `name`.
+    func withQueue<T>(profiledAs name: String, _ body: (cl_command_queue) throws -> T) throws -> T {
+        try lock.withLock {
+            guard profileState != nil else { return try body(context.queue) }
+            try context.finish()
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try body(context.queue)
+            try context.finish()
+            profileState?.add(name, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            return result
+        }
+    }
+
+    /// `buffer` as this backend's type, or a clear error naming the op and argument.
+    public func own(_ buffer: any DeviceBuffer, _ op: String, _ argument: String) throws -> OpenCLBuffer {
+        guard let buffer = buffer as? OpenCLBuffer else {
+            throw HeedError.foreignBuffer(op: "\(op) (\(argument))", expected: "OpenCL")
+        }
+        return buffer
+    }
+
+    // MARK: Buffers
+
+    public func makeBuffer<Element: BufferElement>(count: Int, of type: Element.Type) throws -> any DeviceBuffer {
+        try OpenCLBuffer(context: context, count: count, elementType: Element.elementType)
+    }
+
+    public func write<Element: BufferElement>(_ values: [Element], to buffer: any DeviceBuffer) throws {
+        let buffer = try own(buffer, "write", "destination")
+        try checkTransfer(buffer, Element.self, values.count, "write")
+        if values.isEmpty { return }
+        try values.withUnsafeBytes { bytes in
+            try check(clEnqueueWriteBuffer(context.queue, buffer.memory, cl_bool(CL_TRUE), 0, bytes.count,
+                                           bytes.baseAddress, 0, nil, nil),
+                      "clEnqueueWriteBuffer(\(bytes.count) bytes)")
+        }
+    }
+
+    public func read<Element: BufferElement>(_ buffer: any DeviceBuffer, as type: Element.Type) throws -> [Element] {
+        let buffer = try own(buffer, "read", "source")
+        try checkTransfer(buffer, Element.self, buffer.count, "read")
+        guard buffer.count > 0 else { return [] }
+        return try [Element](unsafeUninitializedCapacity: buffer.count) { storage, initialized in
+            try check(clEnqueueReadBuffer(context.queue, buffer.memory, cl_bool(CL_TRUE), 0, buffer.byteCount,
+                                          storage.baseAddress, 0, nil, nil),
+                      "clEnqueueReadBuffer(\(buffer.byteCount) bytes)")
+            initialized = buffer.count
+        }
+    }
+
+    public func fill<Element: BufferElement>(_ buffer: any DeviceBuffer, with value: Element) throws {
+        let buffer = try own(buffer, "fill", "buffer")
+        try checkTransfer(buffer, Element.self, buffer.count, "fill")
+        guard buffer.count > 0 else { return }
+        try withUnsafeBytes(of: value) { pattern in
+            try check(clEnqueueFillBuffer(context.queue, buffer.memory, pattern.baseAddress, pattern.count, 0,
+                                          buffer.byteCount, 0, nil, nil),
+                      "clEnqueueFillBuffer(\(buffer.byteCount) bytes)")
+        }
+    }
+
+    public func synchronize() throws {
+        try context.finish()
+    }
+
+    private func checkTransfer<Element: BufferElement>(_ buffer: OpenCLBuffer, _: Element.Type, _ count: Int, _ op: String) throws {
+        try buffer.expect(Element.elementType, for: op, argument: "buffer")
+        guard count == buffer.count else {
+            throw HeedError.shapeMismatch(op: op, "\(count) values for a buffer of \(buffer.summary)")
+        }
+    }
+}

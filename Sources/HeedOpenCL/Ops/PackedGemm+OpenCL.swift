@@ -1,0 +1,156 @@
+import HeedOps
+import COpenCL
+import Foundation
+
+/// Which implementation runs `gemm` on an OpenCL device.
+///
+/// - `clblast`: CLBlast (`CLBlastSgemm`, `CLBlastSgemmStridedBatched`), the default on
+///   GPUs, whose kernels are written and tuned for them.
+/// - `packed`: Heed's own kernels in `Kernels/gemm_cpu.cl`, the default on CPU devices.
+///   PoCL runs each work-group on one thread, so CLBlast's GPU-shaped kernels, even
+///   with Heed's tuned parameters (`CLBlastTuning`), stayed at 5–25 GFLOP/s on the
+///   2-core development machine; the packed kernels work like a CPU BLAS (packing,
+///   cache blocking, an AVX-512 register tile) and ran square SGEMMs from 512³ up at
+///   1.0–1.4× NumPy/OpenBLAS's rate in the same run (143–207 GFLOP/s; `heed bench`,
+///   benchmarks/RESULTS.md).
+///
+/// `HEED_GEMM=clblast` or `HEED_GEMM=packed` overrides the choice (for comparisons).
+public enum GemmEngine: String, Sendable {
+    case clblast
+    case packed
+
+    public static let environmentVariable = "HEED_GEMM"
+
+    /// The engine for `device`: `HEED_GEMM` when set, else packed on CPUs and CLBlast elsewhere.
+    static func choose(for device: OpenCLDeviceInfo,
+                       environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GemmEngine {
+        if let requested = environment[environmentVariable], !requested.isEmpty {
+            guard let engine = GemmEngine(rawValue: requested) else {
+                throw HeedError.invalidArgument(
+                    op: environmentVariable, "'\(requested)' is not a GEMM engine (clblast or packed)")
+            }
+            return engine
+        }
+        return device.kind == .cpu ? .packed : .clblast
+    }
+}
+
+/// Block sizes of one packed GEMM (see `Kernels/gemm_cpu.cl`).
+///
+/// Each work-group computes an `mc × nc` block of C in steps of `kc` along k. The
+/// defaults keep a `kc × 32` panel of B in L1 and an `mc × kc` block of A in L2 of the
+/// Xeons Heed is developed on; smaller problems get smaller blocks so that every
+/// core has several work-groups (PoCL hands work-groups to its threads one at a time).
+struct PackedGemmPlan: Equatable {
+    /// The micro-tile of `gemm_cpu.cl` (`MR`, `16·NV`); the kernels are built with these defaults.
+    static let microRows = 12
+    static let microColumns = 32
+    static let defaultRowPanels = 12        // mc = 144
+    static let defaultColumnPanels = 8      // nc = 256
+    static let maximumDepth = 256           // kc ≤ 256
+
+    var mc: Int
+    var nc: Int
+    var kc: Int
+    /// Work-groups along n and m (per matrix of the batch).
+    var columnBlocks: Int
+    var rowBlocks: Int
+
+    init(m: Int, n: Int, k: Int, batch: Int, computeUnits: Int) {
+        let rowPanels = (m + Self.microRows - 1) / Self.microRows
+        let columnPanels = (n + Self.microColumns - 1) / Self.microColumns
+        var rowsPerBlock = min(Self.defaultRowPanels, rowPanels)
+        var columnsPerBlock = min(Self.defaultColumnPanels, columnPanels)
+        func blocks(_ panels: Int, _ perBlock: Int) -> Int { (panels + perBlock - 1) / perBlock }
+        // Split further until there are a few work-groups per core, halving the side
+        // that has fewer blocks (keeping blocks closer to square keeps packed A and B reuse balanced).
+        let wanted = 4 * max(computeUnits, 1)
+        while blocks(rowPanels, rowsPerBlock) * blocks(columnPanels, columnsPerBlock) * batch < wanted {
+            let rowBlocks = blocks(rowPanels, rowsPerBlock), columnBlocks = blocks(columnPanels, columnsPerBlock)
+            if rowsPerBlock > 1 && (rowBlocks <= columnBlocks || columnsPerBlock == 1) {
+                rowsPerBlock = (rowsPerBlock + 1) / 2
+            } else if columnsPerBlock > 1 {
+                columnsPerBlock = (columnsPerBlock + 1) / 2
+            } else {
+                break
+            }
+        }
+        // Spread the panels evenly over the blocks, so that the last block is not a sliver.
+        rowBlocks = blocks(rowPanels, rowsPerBlock)
+        columnBlocks = blocks(columnPanels, columnsPerBlock)
+        mc = blocks(rowPanels, rowBlocks) * Self.microRows
+        nc = blocks(columnPanels, columnBlocks) * Self.microColumns
+        // Likewise along k: equal steps of at most maximumDepth.
+        let steps = max(1, (k + Self.maximumDepth - 1) / Self.maximumDepth)
+        kc = max(1, (k + steps - 1) / steps)
+    }
+}
+
+/// The packed copies of A and B that `gemm_cpu.cl` reads, kept between calls and grown
+/// as needed. `lock` is held while one GEMM enqueues its kernels, so that two
+/// threads' GEMMs cannot interleave their uses of the buffers; the in-order queue then
+/// orders the next GEMM's packing after this one's product.
+final class PackedGemmScratch: @unchecked Sendable {
+    let lock = NSLock()
+    private var a: OpenCLBuffer?
+    private var b: OpenCLBuffer?
+
+    /// Buffers of at least these many floats (call under `lock`). A buffer replaced
+    /// here may still be read by enqueued kernels; OpenCL frees it after they finish.
+    func buffers(context: OpenCLContext, aCount: Int, bCount: Int) throws -> (OpenCLBuffer, OpenCLBuffer) {
+        if a == nil || a!.count < aCount { a = nil; a = try OpenCLBuffer(context: context, count: aCount, elementType: .float32) }
+        if b == nil || b!.count < bCount { b = nil; b = try OpenCLBuffer(context: context, count: bCount, elementType: .float32) }
+        return (a!, b!)
+    }
+}
+
+extension OpenCLBackend {
+    /// The largest number of floats the two packed buffers hold together: batches whose
+    /// packed copies would be larger are packed and multiplied a slice at a time.
+    static let packedGemmScratchLimit = 64 << 20
+
+    /// `gemm` through `Kernels/gemm_cpu.cl`; `d` is valid, non-empty and has k > 0.
+    /// `scratchLimit` (floats) is a parameter so that tests can make batches run in slices.
+    func packedGemm(_ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer,
+                    scratchLimit: Int = packedGemmScratchLimit) throws {
+        let plan = PackedGemmPlan(m: d.m, n: d.n, k: d.k, batch: d.batchCount, computeUnits: device.computeUnits)
+        let mr = PackedGemmPlan.microRows, nr = PackedGemmPlan.microColumns
+        let packedA = (d.m + mr - 1) / mr * mr * d.k
+        let packedB = (d.n + nr - 1) / nr * nr * d.k
+        // A matrix shared by the whole batch (stride 0, as a convolution's weights) is packed once.
+        let shareA = d.aStride == 0 && d.batchCount > 1
+        let shareB = d.bStride == 0 && d.batchCount > 1
+        let perMatrix = (shareA ? 0 : packedA) + (shareB ? 0 : packedB)
+        let slice = perMatrix == 0 ? d.batchCount : max(1, min(d.batchCount, scratchLimit / perMatrix))
+
+        try gemmScratch.lock.withLock {
+            let (aPacked, bPacked) = try gemmScratch.buffers(
+                context: context, aCount: packedA * (shareA ? 1 : slice), bCount: packedB * (shareB ? 1 : slice))
+            let op = "gemm"
+            for first in stride(from: 0, to: d.batchCount, by: slice) {
+                let count = min(slice, d.batchCount - first)
+                // Shared operands are packed with the first slice only; later slices reuse them.
+                let packA = first == 0 || !shareA, packB = first == 0 || !shareB
+                let panels = (packA ? (d.m + mr - 1) / mr : 0) + (packB ? (d.n + nr - 1) / nr : 0)
+                try launch(family: "gemm_cpu", kernel: "gemm_pack",
+                           global: [panels, (d.k + plan.kc - 1) / plan.kc, count], local: [1, 1, 1], arguments: [
+                    // m = 0 (n = 0) leaves A (B) alone: the kernel then has no panels of it.
+                    try .int(packA ? d.m : 0, op), try .int(packB ? d.n : 0, op), try .int(d.k, op), try .int(plan.kc, op),
+                    .int(d.transposeA ? 1 : 0), .int(d.transposeB ? 1 : 0),
+                    .buffer(a), try .int(d.aOffset + first * d.aStride, op), try .int(d.lda, op), try .int(d.aStride, op),
+                    .buffer(b), try .int(d.bOffset + first * d.bStride, op), try .int(d.ldb, op), try .int(d.bStride, op),
+                    .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
+                    .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
+                ])
+                try launch(family: "gemm_cpu", kernel: "gemm_packed",
+                           global: [plan.columnBlocks, plan.rowBlocks, count], local: [1, 1, 1], arguments: [
+                    try .int(d.m, op), try .int(d.n, op), try .int(d.k, op), .float(d.alpha), .float(d.beta),
+                    try .int(plan.mc, op), try .int(plan.nc, op), try .int(plan.kc, op),
+                    .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
+                    .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
+                    .buffer(c), try .int(d.cOffset + first * d.cStride, op), try .int(d.ldc, op), try .int(d.cStride, op),
+                ])
+            }
+        }
+    }
+}
