@@ -147,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeedOpenCLTests",
-            dependencies: ["HeedOpenCL", "HeedOps", "HeedReference", "HeedVerify", "HeedTestSupport", "HeedOpenCLTestSupport"]
+            dependencies: ["HeedKernels", "HeedOpenCL", "HeedOps", "HeedReference", "HeedVerify", "HeedTestSupport", "HeedOpenCLTestSupport"]
         ),
         .testTarget(
             name: "HeedReferenceTests",

@@ -17,9 +17,10 @@
 /// print(try backend.read(c, as: Float.self))   // [7, 10, 15, 22]
 /// ```
 ///
-/// The protocol is the sum of one protocol per op family (`GemmOps`, …), each declared
-/// beside its descriptors in `Ops/`, so a family's whole contract reads in one file.
-public protocol Backend: AnyObject, Sendable, GemmOps, ConvolutionOps, LinearOps, PoolingOps, ElementwiseOps, NormalizationOps, OptimizerOps, RandomOps, SoftmaxOps, LossOps, AttentionOps, SamplingOps, LayoutOps {
+/// Each op is declared once, in its family's table in `Ops/` (`LinearOps.forward`: its
+/// name, buffers, work and tolerance); the op's method on `Backend` (`linearForward`)
+/// hands its buffers to `run`, which an `OpBackend` checks once and passes to its body.
+public protocol Backend: AnyObject, Sendable, GemmOps, ConvolutionOps, PoolingOps, ElementwiseOps, NormalizationOps, OptimizerOps, RandomOps, SoftmaxOps, LossOps, AttentionOps, SamplingOps, LayoutOps {
     /// A short human-readable name, for example `"OpenCL: NVIDIA H200"` or `"reference"`.
     var name: String { get }
 
@@ -39,6 +40,12 @@ public protocol Backend: AnyObject, Sendable, GemmOps, ConvolutionOps, LinearOps
 
     /// Waits until all work issued so far has finished.
     func synchronize() throws
+
+    // MARK: Ops
+
+    /// Runs `op` on `buffers`, given in the order its table entry declares them (nil
+    /// for an optional buffer left out), after checking them against the declaration.
+    func run<Descriptor>(_ op: OpDefinition<Descriptor>, _ descriptor: Descriptor, _ buffers: [(any DeviceBuffer)?]) throws
 }
 
 extension Backend {

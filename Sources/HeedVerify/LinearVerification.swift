@@ -32,9 +32,8 @@ enum LinearVerification {
                 random.values(d.batch * d.outFeatures, integers: integers))
     }
 
-    /// Terms: `in` products, the bias (added by a second kernel) and the reference's rounding.
     static func forward(_ d: LinearDescriptor, bias: Bool, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "linear.forward", shape: shape(d, bias: bias, integers: integers)) { device, reference in
+        VerificationCase(op: LinearOps.forward.name, shape: shape(d, bias: bias, integers: integers)) { device, reference in
             let x = inputs(d, integers: integers)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(x.input), .floats(x.weight), .floats(x.bias)],
@@ -45,14 +44,12 @@ enum LinearVerification {
             }
             let scale = Reference.linearForward(d, input: magnitudes(x.input), weight: magnitudes(x.weight),
                                                 bias: bias ? magnitudes(x.bias) : nil)
-            return .ofSums(actual: actual[0], expected: expected[0], integers: integers,
-                           terms: d.inFeatures + 2, scale: scale)
+            return .ofSums(LinearOps.forward, d, actual: actual[0], expected: expected[0], integers: integers, scale: scale)
         }
     }
 
-    /// Terms: `out` products plus the reference's rounding.
     static func backwardInput(_ d: LinearDescriptor, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "linear.backward_input", shape: shape(d, integers: integers)) { device, reference in
+        VerificationCase(op: LinearOps.backwardInput.name, shape: shape(d, integers: integers)) { device, reference in
             let x = inputs(d, integers: integers)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(x.outputGradient), .floats(x.weight)],
@@ -62,14 +59,12 @@ enum LinearVerification {
             }
             let scale = Reference.linearBackwardInput(d, outputGradient: magnitudes(x.outputGradient),
                                                       weight: magnitudes(x.weight))
-            return .ofSums(actual: actual[0], expected: expected[0], integers: integers,
-                           terms: d.outFeatures + 1, scale: scale)
+            return .ofSums(LinearOps.backwardInput, d, actual: actual[0], expected: expected[0], integers: integers, scale: scale)
         }
     }
 
-    /// Terms: N products plus the reference's rounding.
     static func backwardWeight(_ d: LinearDescriptor, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "linear.backward_weight", shape: shape(d, integers: integers)) { device, reference in
+        VerificationCase(op: LinearOps.backwardWeight.name, shape: shape(d, integers: integers)) { device, reference in
             let x = inputs(d, integers: integers)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(x.input), .floats(x.outputGradient)],
@@ -79,14 +74,12 @@ enum LinearVerification {
             }
             let scale = Reference.linearBackwardWeight(d, input: magnitudes(x.input),
                                                        outputGradient: magnitudes(x.outputGradient))
-            return .ofSums(actual: actual[0], expected: expected[0], integers: integers,
-                           terms: d.batch + 1, scale: scale)
+            return .ofSums(LinearOps.backwardWeight, d, actual: actual[0], expected: expected[0], integers: integers, scale: scale)
         }
     }
 
-    /// Terms: N output gradients plus the reference's rounding.
     static func backwardBias(_ d: LinearDescriptor, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "linear.backward_bias", shape: shape(d, integers: integers)) { device, reference in
+        VerificationCase(op: LinearOps.backwardBias.name, shape: shape(d, integers: integers)) { device, reference in
             let x = inputs(d, integers: integers)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(x.outputGradient)], outputs: [.floats(d.outFeatures)]
@@ -94,8 +87,7 @@ enum LinearVerification {
                 try backend.linearBackwardBias(d, outputGradient: inputs[0], biasGradient: outputs[0])
             }
             let scale = Reference.linearBackwardBias(d, outputGradient: magnitudes(x.outputGradient))
-            return .ofSums(actual: actual[0], expected: expected[0], integers: integers,
-                           terms: d.batch + 1, scale: scale)
+            return .ofSums(LinearOps.backwardBias, d, actual: actual[0], expected: expected[0], integers: integers, scale: scale)
         }
     }
 }

@@ -26,22 +26,26 @@ public enum VerificationSuite {
         return all.filter { $0.op == filter || $0.op.hasPrefix(filter + ".") }
     }
 
-    /// One list per op family, in the order `heed verify` prints them.
-    static let families: [[VerificationCase]] = [
-        GemmVerification.cases,
-        ConvolutionVerification.cases,
-        LinearVerification.cases,
-        PoolingVerification.cases,
-        ElementwiseVerification.cases,
-        NormalizationVerification.cases,
-        OptimizerVerification.cases,
-        RandomVerification.cases,
-        SoftmaxVerification.cases,
-        LossVerification.cases,
-        AttentionVerification.cases,
-        SamplingVerification.cases,
-        LayoutVerification.cases,
-    ]
+    /// One list per op family, in the order of `OpFamily` (the order `heed verify` prints them).
+    static var families: [[VerificationCase]] { OpFamily.allCases.map(cases(of:)) }
+
+    static func cases(of family: OpFamily) -> [VerificationCase] {
+        switch family {
+        case .gemm: GemmVerification.cases
+        case .convolution: ConvolutionVerification.cases
+        case .linear: LinearVerification.cases
+        case .pooling: PoolingVerification.cases
+        case .elementwise: ElementwiseVerification.cases
+        case .normalization: NormalizationVerification.cases
+        case .optimizer: OptimizerVerification.cases
+        case .random: RandomVerification.cases
+        case .softmax: SoftmaxVerification.cases
+        case .loss: LossVerification.cases
+        case .attention: AttentionVerification.cases
+        case .sampling: SamplingVerification.cases
+        case .layout: LayoutVerification.cases
+        }
+    }
 
     /// The op names `--op` accepts.
     public static var opNames: [String] {

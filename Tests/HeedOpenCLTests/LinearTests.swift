@@ -37,16 +37,18 @@ final class LinearTests: XCTestCase {
             let x = try backend.makeBuffer(count: 24, of: Float.self)
             let y = try backend.makeBuffer(count: 12, of: Float.self)
             let narrowWeight = try backend.makeBuffer(count: 15, of: Float.self)
-            let mismatch = HeedError.shapeMismatch(op: "linear", "weight buffer has 15 elements, weight (3, 6) needs 18, \(context)")
+            let mismatch = HeedError.shapeMismatch(op: "linear", "weight (3, 6) needs 18 elements, buffer has 15, \(context)")
             assertThrows(try backend.linearForward(d, input: x, weight: narrowWeight, bias: nil, output: y), as: HeedError.self) {
                 XCTAssertEqual($0, mismatch)
             }
             assertThrows(try backend.linearBackwardInput(d, outputGradient: y, weight: narrowWeight, inputGradient: x),
                          as: HeedError.self) { XCTAssertEqual($0, mismatch) }
             assertThrows(try backend.linearBackwardWeight(d, input: x, outputGradient: y, weightGradient: narrowWeight),
-                         as: HeedError.self) { XCTAssertEqual($0, mismatch) }
+                         as: HeedError.self) {
+                XCTAssertEqual($0, .shapeMismatch(op: "linear", "weight gradient (3, 6) needs 18 elements, buffer has 15, \(context)"))
+            }
             assertThrows(try backend.linearBackwardBias(d, outputGradient: x, biasGradient: y), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "linear", "bias buffer has 12 elements, bias (3) needs 3, \(context)"))
+                XCTAssertEqual($0, .shapeMismatch(op: "linear", "output gradient (4, 3) needs 12 elements, buffer has 24, \(context)"))
             }
         }
         assertThrows(try LinearDescriptor(input: [4, 6], weight: [3, 5]), as: HeedError.self) {

@@ -65,4 +65,9 @@ extension Tensor {
             }
         }
     }
+
+    /// The same values with no gradient: what flows from here on is a constant.
+    public func detached() -> Tensor {
+        Tensor(shape: shape, storage: storage, backend: backend, requiresGradient: false, origin: nil)
+    }
 }

@@ -53,38 +53,19 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func linearForward(_ d: LinearDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
-                              bias: (any DeviceBuffer)?, output: any DeviceBuffer) throws {
-        let (input, weight) = (try floats(input, "linear", "input"), try floats(weight, "linear", "weight"))
-        let bias = try bias.map { try floats($0, "linear", "bias") }
-        let output = try floats(output, "linear", "output")
-        try d.validate(input: input.count, weight: weight.count, bias: bias?.count, output: output.count)
-        output.floats = Reference.linearForward(d, input: input.floats, weight: weight.floats, bias: bias?.floats)
-    }
-
-    public func linearBackwardInput(_ d: LinearDescriptor, outputGradient: any DeviceBuffer,
-                                    weight: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
-        let gradient = try floats(outputGradient, "linear", "output gradient")
-        let weight = try floats(weight, "linear", "weight")
-        let result = try floats(inputGradient, "linear", "input gradient")
-        try d.validate(input: result.count, weight: weight.count, output: gradient.count)
-        result.floats = Reference.linearBackwardInput(d, outputGradient: gradient.floats, weight: weight.floats)
-    }
-
-    public func linearBackwardWeight(_ d: LinearDescriptor, input: any DeviceBuffer,
-                                     outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer) throws {
-        let input = try floats(input, "linear", "input")
-        let gradient = try floats(outputGradient, "linear", "output gradient")
-        let result = try floats(weightGradient, "linear", "weight gradient")
-        try d.validate(input: input.count, weight: result.count, output: gradient.count)
-        result.floats = Reference.linearBackwardWeight(d, input: input.floats, outputGradient: gradient.floats)
-    }
-
-    public func linearBackwardBias(_ d: LinearDescriptor, outputGradient: any DeviceBuffer,
-                                   biasGradient: any DeviceBuffer) throws {
-        let gradient = try floats(outputGradient, "linear", "output gradient")
-        let result = try floats(biasGradient, "linear", "bias gradient")
-        try d.validate(bias: result.count, output: gradient.count)
-        result.floats = Reference.linearBackwardBias(d, outputGradient: gradient.floats)
-    }
+    static let linear: [OpImplementation<ReferenceBackend>] = [
+        OpImplementation(LinearOps.forward) { _, d, b in
+            b.output.floats = Reference.linearForward(d, input: b.input.floats, weight: b.weight.floats,
+                                                      bias: b.optional("bias")?.floats)
+        },
+        OpImplementation(LinearOps.backwardInput) { _, d, b in
+            b.inputGradient.floats = Reference.linearBackwardInput(d, outputGradient: b.outputGradient.floats, weight: b.weight.floats)
+        },
+        OpImplementation(LinearOps.backwardWeight) { _, d, b in
+            b.weightGradient.floats = Reference.linearBackwardWeight(d, input: b.input.floats, outputGradient: b.outputGradient.floats)
+        },
+        OpImplementation(LinearOps.backwardBias) { _, d, b in
+            b.biasGradient.floats = Reference.linearBackwardBias(d, outputGradient: b.outputGradient.floats)
+        },
+    ]
 }

@@ -1,7 +1,7 @@
 import HeedOps
 
-// The gradient rules of the attention network's ops (DESIGN §4), beside their
-// forwards, as in GradientRules.swift.
+// The attention modules' ops (`AttentionOps`; DESIGN §4).
+// Each op runs one backend op (or a few) and, when recording, keeps what its backward needs.
 
 extension Tensor {
     /// o[b,k,l] = Σ_s O[b,k,l,s]·M[b,k,s]: each head's class scores under its mask.
@@ -81,28 +81,6 @@ extension Tensor {
             try self.backend.headSeparationBackward(d, masks: self.storage, gram: gram.storage, lossGradient: g.storage,
                                                     masksGradient: dMasks.storage)
             return [dMasks]
-        }
-    }
-
-    /// Stacks tensors of one shape (B, …) along a new axis 1: (B, N, …).
-    public static func stack(_ parts: [Tensor]) throws -> Tensor {
-        guard let first = parts.first, parts.allSatisfy({ $0.shape == first.shape }), first.rank >= 1 else {
-            throw HeedError.shapeMismatch(op: "stack", "needs one or more tensors of one shape, got \(parts.map(\.shape))")
-        }
-        let outer = first.shape[0], width = first.count / max(outer, 1)
-        let backend = first.backend
-        let shape = [outer, parts.count] + first.shape.dropFirst()
-        let whole = try uninitialized(shape: shape, on: backend)
-        let blocks = parts.indices.map { ColumnBlockDescriptor(outer: outer, width: width, wholeWidth: width * parts.count, offset: $0 * width) }
-        for (part, block) in zip(parts, blocks) {
-            try backend.insertColumns(block, part: part.storage, whole: whole.storage)
-        }
-        return result(op: "stack", shape: shape, storage: whole.storage, inputs: parts) { g in
-            try blocks.map { block in
-                let dPart = try uninitialized(shape: first.shape, on: backend)
-                try backend.extractColumns(block, whole: g.storage, part: dPart.storage)
-                return dPart
-            }
         }
     }
 }

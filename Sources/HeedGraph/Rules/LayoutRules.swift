@@ -1,37 +1,9 @@
 import HeedOps
 
-extension Tensor {
-    /// Batched matrix product: for every b, `self[b] · other[b]` (or `· other[b]ᵀ`).
-    /// - Parameters: self (B, M, K); other (B, K, N), or (B, N, K) with `transposeOther`.
-    /// - Returns: (B, M, N), through one strided-batched GEMM.
-    public func batchedMatmul(_ other: Tensor, transposeOther: Bool = false) throws -> Tensor {
-        guard rank == 3, other.rank == 3, shape[0] == other.shape[0],
-              shape[2] == (transposeOther ? other.shape[2] : other.shape[1])
-        else {
-            throw HeedError.shapeMismatch(op: "batched_matmul", "\(shape) · \(other.shape)\(transposeOther ? "ᵀ" : "") do not chain")
-        }
-        let (b, m, k) = (shape[0], shape[1], shape[2])
-        let n = transposeOther ? other.shape[1] : other.shape[2]
-        let output = try Tensor.uninitialized(shape: [b, m, n], on: backend)
-        try backend.gemm(GemmDescriptor(transposeB: transposeOther, m: m, n: n, k: k, batchCount: b),
-                         a: storage, b: other.storage, c: output.storage)
-        return Tensor.result(op: "batched_matmul", shape: output.shape, storage: output.storage, inputs: [self, other]) { g in
-            // C = A·op(B): ∂A = G·op(B)ᵀ; ∂B = Aᵀ·G, or (∂B)ᵀ = Gᵀ·A when B was transposed.
-            let dA = try Tensor.uninitialized(shape: self.shape, on: self.backend)
-            try self.backend.gemm(GemmDescriptor(transposeB: !transposeOther, m: m, n: k, k: n, batchCount: b),
-                                  a: g.storage, b: other.storage, c: dA.storage)
-            let dB = try Tensor.uninitialized(shape: other.shape, on: self.backend)
-            if transposeOther {
-                try self.backend.gemm(GemmDescriptor(transposeA: true, m: n, n: k, k: m, batchCount: b),
-                                      a: g.storage, b: self.storage, c: dB.storage)
-            } else {
-                try self.backend.gemm(GemmDescriptor(transposeA: true, m: k, n: n, k: m, batchCount: b),
-                                      a: self.storage, b: g.storage, c: dB.storage)
-            }
-            return [dA, dB]
-        }
-    }
+// Copies of column blocks (`LayoutOps`): slicing, stacking, concatenation.
+// Each op runs one backend op (or a few) and, when recording, keeps what its backward needs.
 
+extension Tensor {
     /// A (B, width) tensor whose columns at the given offsets are the (B, 1) `columns`
     /// and 0 elsewhere; e.g. the affine matrices θ = [[s, 0, tx], [0, s, ty]] from s, tx, ty.
     public static func placeColumns(_ columns: [(tensor: Tensor, offset: Int)], width: Int) throws -> Tensor {
@@ -68,13 +40,6 @@ extension Tensor {
         }
     }
 
-    /// The same values with no gradient: what flows from here on is a constant.
-    public func detached() -> Tensor {
-        Tensor(shape: shape, storage: storage, backend: backend, requiresGradient: false, origin: nil)
-    }
-}
-
-extension Tensor {
     /// Tensors of equal trailing shape joined along axis 0: (N₁ + N₂ + …, …).
     public static func concatenate(_ parts: [Tensor]) throws -> Tensor {
         guard let first = parts.first, first.rank >= 1,
@@ -118,6 +83,28 @@ extension Tensor {
             let d = try Tensor.filled(0, shape: self.shape, on: self.backend)
             try self.backend.insertColumns(block, part: g.storage, whole: d.storage)
             return [d]
+        }
+    }
+
+    /// Stacks tensors of one shape (B, …) along a new axis 1: (B, N, …).
+    public static func stack(_ parts: [Tensor]) throws -> Tensor {
+        guard let first = parts.first, parts.allSatisfy({ $0.shape == first.shape }), first.rank >= 1 else {
+            throw HeedError.shapeMismatch(op: "stack", "needs one or more tensors of one shape, got \(parts.map(\.shape))")
+        }
+        let outer = first.shape[0], width = first.count / max(outer, 1)
+        let backend = first.backend
+        let shape = [outer, parts.count] + first.shape.dropFirst()
+        let whole = try uninitialized(shape: shape, on: backend)
+        let blocks = parts.indices.map { ColumnBlockDescriptor(outer: outer, width: width, wholeWidth: width * parts.count, offset: $0 * width) }
+        for (part, block) in zip(parts, blocks) {
+            try backend.insertColumns(block, part: part.storage, whole: whole.storage)
+        }
+        return result(op: "stack", shape: shape, storage: whole.storage, inputs: parts) { g in
+            try blocks.map { block in
+                let dPart = try uninitialized(shape: first.shape, on: backend)
+                try backend.extractColumns(block, whole: g.storage, part: dPart.storage)
+                return dPart
+            }
         }
     }
 }

@@ -1,5 +1,8 @@
 import HeedOps
 
+// Affine grids and bilinear sampling (`SamplingOps`).
+// Each op runs one backend op (or a few) and, when recording, keeps what its backward needs.
+
 extension Tensor {
     /// The sampling grid of affine matrices θ (B, 2, 3) for an output of `height × width`:
     /// (B, H, W, 2), PyTorch's `affine_grid` with align_corners false.

@@ -1,0 +1,13 @@
+import HeedOps
+
+// Optimiser updates (`OptimizerOps`): not differentiated, applied in place.
+// Each op runs one backend op (or a few) and, when recording, keeps what its backward needs.
+
+extension Tensor {
+    /// One SGD step on this parameter in place (see `OptimizerOps.sgdUpdate`).
+    func applySGD(gradient: Tensor, momentumBuffer: Tensor?, configuration: SGD.Configuration, firstStep: Bool) throws {
+        let descriptor = SGDDescriptor(count: count, learningRate: configuration.learningRate, momentum: configuration.momentum,
+                                       weightDecay: configuration.weightDecay, nesterov: configuration.nesterov, firstStep: firstStep)
+        try backend.sgdUpdate(descriptor, parameter: storage, gradient: gradient.storage, momentumBuffer: momentumBuffer?.storage)
+    }
+}

@@ -1,0 +1,27 @@
+import HeedOps
+
+/// The bodies of every op of the table on this backend, one list per family (each
+/// family's file defines its list); a test checks that every op of `OpTable` has one.
+extension OpenCLBackend: OpBackend {
+    public typealias Buffer = OpenCLBuffer
+    public static let bufferKind = "OpenCL"
+    public static let implementationTable = OpImplementationTable<OpenCLBackend>()
+
+    public static func implementations(of family: OpFamily) -> [OpImplementation<OpenCLBackend>] {
+        switch family {
+        case .gemm: []
+        case .convolution: []
+        case .linear: linear
+        case .pooling: []
+        case .elementwise: []
+        case .normalization: []
+        case .optimizer: []
+        case .random: []
+        case .softmax: []
+        case .loss: []
+        case .attention: []
+        case .sampling: []
+        case .layout: []
+        }
+    }
+}

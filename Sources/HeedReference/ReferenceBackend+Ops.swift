@@ -1,0 +1,27 @@
+import HeedOps
+
+/// The bodies of every op of the table on this backend, one list per family (each
+/// family's file defines its list); a test checks that every op of `OpTable` has one.
+extension ReferenceBackend: OpBackend {
+    public typealias Buffer = ReferenceBuffer
+    public static let bufferKind = "reference"
+    public static let implementationTable = OpImplementationTable<ReferenceBackend>()
+
+    public static func implementations(of family: OpFamily) -> [OpImplementation<ReferenceBackend>] {
+        switch family {
+        case .gemm: []
+        case .convolution: []
+        case .linear: linear
+        case .pooling: []
+        case .elementwise: []
+        case .normalization: []
+        case .optimizer: []
+        case .random: []
+        case .softmax: []
+        case .loss: []
+        case .attention: []
+        case .sampling: []
+        case .layout: []
+        }
+    }
+}
