@@ -5,7 +5,7 @@
 import PackageDescription
 
 /// OpenCL C sources, one kernel family per file; each is embedded in the binary.
-let kernelFamilies = ["blas", "conv", "pooling", "elementwise", "normalization", "optimizer", "random", "softmax", "loss", "attention", "sampling", "layout", "gemm_cpu"]
+let kernelFamilies = ["blas", "conv", "pooling", "elementwise", "normalization", "optimizer", "random", "softmax", "loss", "attention", "sampling", "layout", "gemm_cpu", "grouped_conv"]
 
 let package = Package(
     name: "Heed",
@@ -147,7 +147,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HeedOpenCLTests",
-            dependencies: ["HeedKernels", "HeedOpenCL", "HeedOps", "HeedReference", "HeedVerify", "HeedTestSupport", "HeedOpenCLTestSupport"]
+            dependencies: [
+                "HeedKernels", "HeedOpenCL", "HeedOps", "HeedGraph", "HeedReference", "HeedVerify", "HeedTestSupport",
+                "HeedOpenCLTestSupport",
+            ]
         ),
         .testTarget(
             name: "HeedReferenceTests",

@@ -50,6 +50,7 @@ public enum KernelLibrary {
         "sampling": PackageResources.sampling_cl,
         "layout": PackageResources.layout_cl,
         "gemm_cpu": PackageResources.gemm_cpu_cl,
+        "grouped_conv": PackageResources.grouped_conv_cl,
     ]
 }
 

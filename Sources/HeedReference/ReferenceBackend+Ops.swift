@@ -11,6 +11,7 @@ extension ReferenceBackend: OpBackend {
         switch family {
         case .gemm: []
         case .convolution: []
+        case .groupedConvolution: groupedConvolution
         case .linear: linear
         case .pooling: []
         case .elementwise: []

@@ -33,6 +33,7 @@ public enum VerificationSuite {
         switch family {
         case .gemm: GemmVerification.cases
         case .convolution: ConvolutionVerification.cases
+        case .groupedConvolution: GroupedConvolutionVerification.cases
         case .linear: LinearVerification.cases
         case .pooling: PoolingVerification.cases
         case .elementwise: ElementwiseVerification.cases

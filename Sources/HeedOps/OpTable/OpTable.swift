@@ -1,7 +1,7 @@
 /// The op families: one descriptor file in `Ops/`, one file of bodies per backend, one
 /// reference file, one verification file and one gradient-rule file each.
 public enum OpFamily: String, CaseIterable, Sendable {
-    case gemm, convolution, linear, pooling, elementwise, normalization, optimizer, random, softmax, loss
+    case gemm, convolution, groupedConvolution, linear, pooling, elementwise, normalization, optimizer, random, softmax, loss
     case attention, sampling, layout
 
     /// The family's ops, in the order `heed verify` runs them.
@@ -9,6 +9,7 @@ public enum OpFamily: String, CaseIterable, Sendable {
         switch self {
         case .gemm: []
         case .convolution: []
+        case .groupedConvolution: GroupedConvolutionOps.table
         case .linear: LinearOps.table
         case .pooling: []
         case .elementwise: []
