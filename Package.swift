@@ -154,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeedReferenceTests",
-            dependencies: ["HeedOps", "HeedReference", "HeedTestSupport"]
+            dependencies: ["HeedOps", "HeedReference", "HeedTestSupport", "HeedVerify"]
         ),
         .testTarget(
             name: "HeedGraphTests",

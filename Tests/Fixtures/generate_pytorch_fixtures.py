@@ -7,7 +7,7 @@ cases (the files change only if PyTorch's results do):
 
     python3 -m venv /work/venv-torch
     /work/venv-torch/bin/pip install torch numpy
-    /work/venv-torch/bin/python Tests/Fixtures/generate_pytorch_fixtures.py
+    /work/venv-torch/bin/python Tests/Fixtures/generate_pytorch_fixtures.py [FAMILY ...]
 
 How the values are made: inputs are drawn with fixed seeds as float32; PyTorch
 computes in float64 from those exact values (CPU, deterministic); every tensor is
@@ -55,6 +55,12 @@ softmax.json: cases softmax_class, log_softmax_class (input (N, L) = (7, 11),
   settings: dim (the normalised axis: 1 for class, 2 for spatial).
   tensors: input, output, grad_output, grad_input.
 
+grouped_conv2d.json: cases groups2_3x3_stride2_pad1 (input (2, 4, 7, 9), weight (6, 2, 3, 3)),
+  depthwise_3x3_pad1 (input (2, 5, 6, 7), weight (5, 1, 3, 3)),
+  depthwise_multiplier2_5x3_stride3_pad2 (input (1, 3, 10, 8), weight (6, 1, 5, 3)),
+  groups32_3x3_pad1 (input (1, 64, 4, 5), weight (64, 2, 3, 3)); conv2d with groups.
+  settings: stride, padding, groups. tensors: as conv2d.json.
+
 conv2d.json: cases conv3x3_stride2_pad1 (input (2, 3, 9, 11), weight (5, 3, 3, 3)),
   conv3x3_stride2_pad1_even (input (1, 2, 8, 10), weight (3, 2, 3, 3)),
   conv1x1_stride2 (input (2, 3, 9, 11), weight (4, 3, 1, 1)),
@@ -77,6 +83,7 @@ grid_sample.json: affine_grid then grid_sample, align_corners False, bilinear, z
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import torch
@@ -249,6 +256,29 @@ def conv2d_cases():
     return cases
 
 
+def grouped_conv2d_cases():
+    specs = [
+        ("groups2_3x3_stride2_pad1", (2, 4, 7, 9), (6, 2, 3, 3), 2, 1, 2),
+        ("depthwise_3x3_pad1", (2, 5, 6, 7), (5, 1, 3, 3), 1, 1, 5),
+        ("depthwise_multiplier2_5x3_stride3_pad2", (1, 3, 10, 8), (6, 1, 5, 3), 3, 2, 3),
+        ("groups32_3x3_pad1", (1, 64, 4, 5), (64, 2, 3, 3), 1, 1, 32),
+    ]
+    cases = []
+    for index, (name, input_shape, weight_shape, stride, padding, groups) in enumerate(specs):
+        rng = np.random.default_rng(400 + index)
+        x = leaf(uniform(rng, input_shape))
+        w = leaf(uniform(rng, weight_shape))
+        b = leaf(uniform(rng, weight_shape[:1]))
+        y = F.conv2d(x, w, b, stride=stride, padding=padding, groups=groups)
+        go = uniform(rng, y.shape)
+        y.backward(go)
+        cases.append(case(name, {"stride": stride, "padding": padding, "groups": groups}, {
+            "input": x, "weight": w, "bias": b, "output": y, "grad_output": go,
+            "grad_input": x.grad, "grad_weight": w.grad, "grad_bias": b.grad,
+        }))
+    return cases
+
+
 # MARK: Grid sampling
 
 def distance_to_kinks(grid, in_height, in_width):
@@ -302,17 +332,31 @@ def grid_sample_cases():
     return cases
 
 
+FAMILIES = {
+    "batch_norm": lambda: write("batch_norm", "BatchNorm2d and BatchNorm1d: a training step (running statistics updated) "
+                                "and evaluation, forward and backward", batch_norm_cases()),
+    "softmax": lambda: write("softmax", "softmax and log_softmax over the class axis (N, L) and the spatial axis "
+                             "(B, K, h·w), with rows of ±1e4, forward and backward", softmax_cases()),
+    "conv2d": lambda: write("conv2d", "conv2d with bias: 3×3 stride 2 pad 1 (odd and even sizes), 1×1 stride 2, "
+                            "3×3 stride 1 pad 1, forward and backward", conv2d_cases()),
+    "grouped_conv2d": lambda: write("grouped_conv2d", "conv2d with groups and bias: 2 groups at stride 2, depthwise, "
+                                    "depthwise ×2 with a 5×3 kernel at stride 3, 32 groups, forward and backward",
+                                    grouped_conv2d_cases()),
+    "grid_sample": lambda: write("grid_sample", "affine_grid + grid_sample (align_corners False, bilinear, zeros padding): "
+                                 "output and gradients to the input, the grid and θ", grid_sample_cases()),
+}
+
+
 def main():
+    """Writes every family's file, or only those named on the command line."""
     torch.use_deterministic_algorithms(True)
     os.makedirs(OUTPUT_DIR, exist_ok=True)
-    write("batch_norm", "BatchNorm2d and BatchNorm1d: a training step (running statistics updated) "
-          "and evaluation, forward and backward", batch_norm_cases())
-    write("softmax", "softmax and log_softmax over the class axis (N, L) and the spatial axis "
-          "(B, K, h·w), with rows of ±1e4, forward and backward", softmax_cases())
-    write("conv2d", "conv2d with bias: 3×3 stride 2 pad 1 (odd and even sizes), 1×1 stride 2, "
-          "3×3 stride 1 pad 1, forward and backward", conv2d_cases())
-    write("grid_sample", "affine_grid + grid_sample (align_corners False, bilinear, zeros padding): "
-          "output and gradients to the input, the grid and θ", grid_sample_cases())
+    names = sys.argv[1:] or list(FAMILIES)
+    unknown = [name for name in names if name not in FAMILIES]
+    if unknown:
+        sys.exit(f"unknown fixture families {unknown}; known: {list(FAMILIES)}")
+    for name in names:
+        FAMILIES[name]()
 
 
 if __name__ == "__main__":
