@@ -9,8 +9,8 @@ extension ReferenceBackend: OpBackend {
 
     public static func implementations(of family: OpFamily) -> [OpImplementation<ReferenceBackend>] {
         switch family {
-        case .gemm: []
-        case .convolution: []
+        case .gemm: gemm
+        case .convolution: convolution
         case .groupedConvolution: groupedConvolution
         case .linear: linear
         case .pooling: []

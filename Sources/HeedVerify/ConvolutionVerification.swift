@@ -47,9 +47,8 @@ enum ConvolutionVerification {
                 random.values(d.outputShape.reduce(1, *), integers: integers))
     }
 
-    /// Terms of each output: C·kh·kw products, the bias, and the reference's own rounding.
     static func forward(_ d: Conv2dDescriptor, bias: Bool, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "conv2d.forward", shape: shape(d, bias: bias, integers: integers)) { device, reference in
+        VerificationCase(op: ConvolutionOps.forward.name, shape: shape(d, bias: bias, integers: integers)) { device, reference in
             let x = inputs(d, integers: integers)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(x.input), .floats(x.weight), .floats(x.bias)],
@@ -60,15 +59,13 @@ enum ConvolutionVerification {
             }
             let scale = Reference.conv2dForward(d, input: magnitudes(x.input), weight: magnitudes(x.weight),
                                                 bias: bias ? magnitudes(x.bias) : nil)
-            return .ofSums(actual: actual[0], expected: expected[0], integers: integers,
-                           terms: d.reductionSize + 2, scale: scale)
+            return .ofSums(ConvolutionOps.forward, d, actual: actual[0], expected: expected[0], integers: integers,
+                           scale: scale)
         }
     }
 
-    /// Terms: each column entry is a GEMM sum over O channels, col2im adds up to kh·kw of
-    /// them, and the reference rounds once: γ_O and γ_{kh·kw} compose to within γ_{O+kh·kw+1}.
     static func backwardInput(_ d: Conv2dDescriptor, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "conv2d.backward_input", shape: shape(d, integers: integers)) { device, reference in
+        VerificationCase(op: ConvolutionOps.backwardInput.name, shape: shape(d, integers: integers)) { device, reference in
             let x = inputs(d, integers: integers)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(x.outputGradient), .floats(x.weight)],
@@ -78,15 +75,13 @@ enum ConvolutionVerification {
             }
             let scale = Reference.conv2dBackwardInput(d, outputGradient: magnitudes(x.outputGradient),
                                                       weight: magnitudes(x.weight))
-            return .ofSums(actual: actual[0], expected: expected[0], integers: integers,
-                           terms: d.outChannels + d.kernelHeight * d.kernelWidth + 1, scale: scale)
+            return .ofSums(ConvolutionOps.backwardInput, d, actual: actual[0], expected: expected[0], integers: integers,
+                           scale: scale)
         }
     }
 
-    /// Terms: N·H'·W' products, summed by one GEMM per chunk of images and the chunks
-    /// (at most N) added with β = 1, plus the reference's rounding.
     static func backwardWeight(_ d: Conv2dDescriptor, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "conv2d.backward_weight", shape: shape(d, integers: integers)) { device, reference in
+        VerificationCase(op: ConvolutionOps.backwardWeight.name, shape: shape(d, integers: integers)) { device, reference in
             let x = inputs(d, integers: integers)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(x.input), .floats(x.outputGradient)],
@@ -96,14 +91,13 @@ enum ConvolutionVerification {
             }
             let scale = Reference.conv2dBackwardWeight(d, input: magnitudes(x.input),
                                                        outputGradient: magnitudes(x.outputGradient))
-            return .ofSums(actual: actual[0], expected: expected[0], integers: integers,
-                           terms: d.batch * d.outputHeight * d.outputWidth + d.batch + 1, scale: scale)
+            return .ofSums(ConvolutionOps.backwardWeight, d, actual: actual[0], expected: expected[0], integers: integers,
+                           scale: scale)
         }
     }
 
-    /// Terms: N·H'·W' output gradients (any summation order) plus the reference's rounding.
     static func backwardBias(_ d: Conv2dDescriptor, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "conv2d.backward_bias", shape: shape(d, integers: integers)) { device, reference in
+        VerificationCase(op: ConvolutionOps.backwardBias.name, shape: shape(d, integers: integers)) { device, reference in
             let x = inputs(d, integers: integers)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(x.outputGradient)], outputs: [.floats(d.outChannels)]
@@ -111,8 +105,8 @@ enum ConvolutionVerification {
                 try backend.conv2dBackwardBias(d, outputGradient: inputs[0], biasGradient: outputs[0])
             }
             let scale = Reference.conv2dBackwardBias(d, outputGradient: magnitudes(x.outputGradient))
-            return .ofSums(actual: actual[0], expected: expected[0], integers: integers,
-                           terms: d.batch * d.outputHeight * d.outputWidth + 1, scale: scale)
+            return .ofSums(ConvolutionOps.backwardBias, d, actual: actual[0], expected: expected[0], integers: integers,
+                           scale: scale)
         }
     }
 }

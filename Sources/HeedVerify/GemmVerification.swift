@@ -52,7 +52,7 @@ enum GemmVerification {
     /// Same seeded A, B, C on both backends. C starts as NaN when β = 0 (an element
     /// GEMM fails to write stays NaN), else as random values.
     static func gemmCase(_ d: GemmDescriptor, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "gemm", shape: shape(d, integers: integers)) { device, reference in
+        VerificationCase(op: GemmOps.gemm.name, shape: shape(d, integers: integers)) { device, reference in
             var random = SeededGenerator(seed: UInt64(d.m * 1_000_003 + d.n * 1009 + d.k) ^ (integers ? 1 : 0))
             func values(_ count: Int) -> [Float] { integers ? random.integers(count) : random.uniform(count) }
             // A matrix shared by the batch (stride 0) still needs its own elements.
@@ -68,15 +68,14 @@ enum GemmVerification {
             }
             let expected = try run(on: reference)
             let actual = try run(on: device)
-            if integers { return Comparison(actual: actual, expected: expected, tolerance: .exact) }
             // Magnitude of the terms of each result: |α|·|A||B| + |β|·|C|.
             var magnitude = d
             magnitude.alpha = abs(d.alpha)
             magnitude.beta = abs(d.beta)
             var scale = c.map { d.beta == 0 ? 0 : abs($0) }
             Reference.gemm(magnitude, a: a.map(abs), b: b.map(abs), c: &scale)
-            return Comparison(actual: actual, expected: expected, tolerance: .float32Sum(terms: d.k + 2),
-                              scale: scale.map(Double.init))
+            return .ofSums(GemmOps.gemm, d, actual: actual, expected: expected, integers: integers,
+                           scale: scale.map(Double.init))
         }
     }
 }

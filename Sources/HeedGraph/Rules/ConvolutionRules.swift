@@ -10,7 +10,7 @@ extension Tensor {
         let output = try fresh(descriptor.outputShape)
         try backend.conv2dForward(descriptor, input: storage, weight: weight.storage, bias: bias?.storage, output: output.storage)
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
-        return Tensor.result(op: "conv2d", shape: output.shape, storage: output.storage, inputs: inputs) { g in
+        return Tensor.result(op: ConvolutionOps.forward.errorName, shape: output.shape, storage: output.storage, inputs: inputs) { g in
             var gradients: [Tensor?] = [nil, nil]
             if self.requiresGradient {
                 let dx = try self.fresh(self.shape)

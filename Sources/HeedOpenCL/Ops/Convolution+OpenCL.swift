@@ -32,47 +32,35 @@ extension OpenCLBackend {
     /// Work-items per channel of `bias_backward` (its `BIAS_GROUP`; a power of two).
     static let biasGroupSize = 64
 
-    public func conv2dForward(_ d: Conv2dDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
-                              bias: (any DeviceBuffer)?, output: any DeviceBuffer) throws {
-        try conv2dForward(d, input: input, weight: weight, bias: bias, output: output,
-                          scratchLimit: convolutionScratchLimit)
-    }
+    static let convolution: [OpImplementation<OpenCLBackend>] = [
+        OpImplementation(ConvolutionOps.forward) { backend, d, b in
+            try backend.conv2dForward(d, input: b.input, weight: b.weight, bias: b.optional("bias"), output: b.output,
+                                      scratchLimit: backend.convolutionScratchLimit)
+        },
+        OpImplementation(ConvolutionOps.backwardInput) { backend, d, b in
+            try backend.conv2dBackwardInput(d, outputGradient: b.outputGradient, weight: b.weight,
+                                            inputGradient: b.inputGradient, scratchLimit: backend.convolutionScratchLimit)
+        },
+        OpImplementation(ConvolutionOps.backwardWeight) { backend, d, b in
+            try backend.conv2dBackwardWeight(d, input: b.input, outputGradient: b.outputGradient,
+                                             weightGradient: b.weightGradient, scratchLimit: backend.convolutionScratchLimit)
+        },
+        OpImplementation(ConvolutionOps.backwardBias) { backend, d, b in
+            try backend.addOrSumBias(backward: true, "conv2d", values: b.outputGradient, bias: b.biasGradient,
+                                     batch: d.batch, channels: d.outChannels, plane: d.outputHeight * d.outputWidth)
+        },
+    ]
 
-    public func conv2dBackwardInput(_ d: Conv2dDescriptor, outputGradient: any DeviceBuffer,
-                                    weight: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
-        try conv2dBackwardInput(d, outputGradient: outputGradient, weight: weight, inputGradient: inputGradient,
-                                scratchLimit: convolutionScratchLimit)
-    }
+    // MARK: Chunked implementations, on checked buffers (the scratch limit is a parameter so tests can force chunking)
 
-    public func conv2dBackwardWeight(_ d: Conv2dDescriptor, input: any DeviceBuffer,
-                                     outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer) throws {
-        try conv2dBackwardWeight(d, input: input, outputGradient: outputGradient, weightGradient: weightGradient,
-                                 scratchLimit: convolutionScratchLimit)
-    }
-
-    public func conv2dBackwardBias(_ d: Conv2dDescriptor, outputGradient: any DeviceBuffer,
-                                   biasGradient: any DeviceBuffer) throws {
-        let gradient = try floats(outputGradient, "conv2d", "output gradient")
-        let result = try floats(biasGradient, "conv2d", "bias gradient")
-        try d.validate(bias: result.count, output: gradient.count)
-        try addOrSumBias(backward: true, "conv2d", values: gradient, bias: result, batch: d.batch,
-                         channels: d.outChannels, plane: d.outputHeight * d.outputWidth)
-    }
-
-    // MARK: Chunked implementations (the scratch limit is a parameter so tests can force chunking)
-
-    func conv2dForward(_ d: Conv2dDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
-                       bias: (any DeviceBuffer)?, output: any DeviceBuffer, scratchLimit: Int) throws {
-        let (input, weight) = (try floats(input, "conv2d", "input"), try floats(weight, "conv2d", "weight"))
-        let bias = try bias.map { try floats($0, "conv2d", "bias") }
-        let output = try floats(output, "conv2d", "output")
-        try d.validate(input: input.count, weight: weight.count, bias: bias?.count, output: output.count)
+    func conv2dForward(_ d: Conv2dDescriptor, input: OpenCLBuffer, weight: OpenCLBuffer, bias: OpenCLBuffer?,
+                       output: OpenCLBuffer, scratchLimit: Int) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let col = try makeBuffer(count: plan.reduction * plan.chunk * plan.plane, of: Float.self)
-        let packed = try makeBuffer(count: d.outChannels * plan.chunk * plan.plane, of: Float.self)
+        let (col, packed) = try scratch(plan)
         for (n0, m) in plan.chunks {
             try im2col(plan, input: input, col: col, n0: n0, count: m)
-            try gemm(GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction), a: weight, b: col, c: packed)
+            try enqueueGemm(GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction),
+                            a: weight, b: col, c: packed)
             try packRows(plan, "conv2d_unpack_rows", from: packed, to: output, n0: n0, count: m)
         }
         if let bias {
@@ -81,41 +69,40 @@ extension OpenCLBackend {
         }
     }
 
-    func conv2dBackwardInput(_ d: Conv2dDescriptor, outputGradient: any DeviceBuffer, weight: any DeviceBuffer,
-                             inputGradient: any DeviceBuffer, scratchLimit: Int) throws {
-        let gradient = try floats(outputGradient, "conv2d", "output gradient")
-        let weight = try floats(weight, "conv2d", "weight")
-        let result = try floats(inputGradient, "conv2d", "input gradient")
-        try d.validate(input: result.count, weight: weight.count, output: gradient.count)
+    func conv2dBackwardInput(_ d: Conv2dDescriptor, outputGradient: OpenCLBuffer, weight: OpenCLBuffer,
+                             inputGradient: OpenCLBuffer, scratchLimit: Int) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let col = try makeBuffer(count: plan.reduction * plan.chunk * plan.plane, of: Float.self)
-        let packed = try makeBuffer(count: d.outChannels * plan.chunk * plan.plane, of: Float.self)
+        let (col, packed) = try scratch(plan)
         for (n0, m) in plan.chunks {
-            try packRows(plan, "conv2d_pack_rows", from: gradient, to: packed, n0: n0, count: m)
-            try gemm(GemmDescriptor(transposeA: true, m: plan.reduction, n: m * plan.plane, k: d.outChannels),
-                     a: weight, b: packed, c: col)
+            try packRows(plan, "conv2d_pack_rows", from: outputGradient, to: packed, n0: n0, count: m)
+            try enqueueGemm(GemmDescriptor(transposeA: true, m: plan.reduction, n: m * plan.plane, k: d.outChannels),
+                            a: weight, b: packed, c: col)
             let rows = rowsPerItem
             try launch(family: "conv", kernel: "conv2d_col2im", global: [(d.height + rows - 1) / rows, m * d.inChannels],
-                       arguments: [.buffer(col), .buffer(result)] + plan.geometry(n0: n0, count: m) + [try .int(rows, "conv2d")])
+                       arguments: [.buffer(col), .buffer(inputGradient)] + plan.geometry(n0: n0, count: m)
+                           + [try .int(rows, "conv2d")])
         }
     }
 
-    func conv2dBackwardWeight(_ d: Conv2dDescriptor, input: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                              weightGradient: any DeviceBuffer, scratchLimit: Int) throws {
-        let input = try floats(input, "conv2d", "input")
-        let gradient = try floats(outputGradient, "conv2d", "output gradient")
-        let result = try floats(weightGradient, "conv2d", "weight gradient")
-        try d.validate(input: input.count, weight: result.count, output: gradient.count)
+    func conv2dBackwardWeight(_ d: Conv2dDescriptor, input: OpenCLBuffer, outputGradient: OpenCLBuffer,
+                              weightGradient: OpenCLBuffer, scratchLimit: Int) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let col = try makeBuffer(count: plan.reduction * plan.chunk * plan.plane, of: Float.self)
-        let packed = try makeBuffer(count: d.outChannels * plan.chunk * plan.plane, of: Float.self)
+        let (col, packed) = try scratch(plan)
         for (n0, m) in plan.chunks {
             try im2col(plan, input: input, col: col, n0: n0, count: m)
-            try packRows(plan, "conv2d_pack_rows", from: gradient, to: packed, n0: n0, count: m)
-            try gemm(GemmDescriptor(transposeB: true, m: d.outChannels, n: plan.reduction, k: m * plan.plane,
-                                    beta: n0 == 0 ? 0 : 1),
-                     a: packed, b: col, c: result)
+            try packRows(plan, "conv2d_pack_rows", from: outputGradient, to: packed, n0: n0, count: m)
+            try enqueueGemm(GemmDescriptor(transposeB: true, m: d.outChannels, n: plan.reduction, k: m * plan.plane,
+                                           beta: n0 == 0 ? 0 : 1),
+                            a: packed, b: col, c: weightGradient)
         }
+    }
+
+    /// The column matrix (K × chunk·P) and the packed output or its gradient (O × chunk·P)
+    /// of one call: every GEMM of the call fits them, so `enqueueGemm` needs no check.
+    private func scratch(_ plan: ConvolutionPlan) throws -> (col: OpenCLBuffer, packed: OpenCLBuffer) {
+        let columns = plan.chunk * plan.plane
+        return (try OpenCLBuffer(context: context, count: plan.reduction * columns, elementType: .float32),
+                try OpenCLBuffer(context: context, count: plan.descriptor.outChannels * columns, elementType: .float32))
     }
 
     // MARK: Kernels
@@ -128,7 +115,7 @@ extension OpenCLBackend {
         device.kind == .cpu ? 4 : 1
     }
 
-    private func im2col(_ plan: ConvolutionPlan, input: OpenCLBuffer, col: any DeviceBuffer, n0: Int, count: Int) throws {
+    private func im2col(_ plan: ConvolutionPlan, input: OpenCLBuffer, col: OpenCLBuffer, n0: Int, count: Int) throws {
         let d = plan.descriptor
         let rows = rowsPerItem
         try launch(family: "conv", kernel: "conv2d_im2col", global: [(d.outputHeight + rows - 1) / rows, count * plan.reduction],
@@ -136,8 +123,8 @@ extension OpenCLBackend {
     }
 
     /// `conv2d_pack_rows` ((N, O, P) → (O, m·P) for images n0 ..< n0 + m) or `conv2d_unpack_rows` (back).
-    private func packRows(_ plan: ConvolutionPlan, _ kernel: String, from source: any DeviceBuffer,
-                          to destination: any DeviceBuffer, n0: Int, count: Int) throws {
+    private func packRows(_ plan: ConvolutionPlan, _ kernel: String, from source: OpenCLBuffer,
+                          to destination: OpenCLBuffer, n0: Int, count: Int) throws {
         let d = plan.descriptor
         try launch(family: "conv", kernel: kernel, global: [count * plan.plane, d.outChannels],
                    arguments: [.buffer(source), .buffer(destination), try .int(n0, "conv2d"),

@@ -8,9 +8,16 @@ import COpenCL
 /// an empty call does nothing, k = 0 scales C by β (kernel `scale_matrix`), a batch
 /// of one uses `CLBlastSgemm` and larger batches `CLBlastSgemmStridedBatched`.
 extension OpenCLBackend {
-    public func gemm(_ d: GemmDescriptor, a: any DeviceBuffer, b: any DeviceBuffer, c: any DeviceBuffer) throws {
-        let (a, b, c) = (try floats(a, "gemm", "A"), try floats(b, "gemm", "B"), try floats(c, "gemm", "C"))
-        try d.validate(aCount: a.count, bCount: b.count, cCount: c.count)
+    static let gemm: [OpImplementation<OpenCLBackend>] = [
+        OpImplementation(GemmOps.gemm) { backend, d, matrices in
+            try backend.enqueueGemm(d, a: matrices.a, b: matrices.b, c: matrices.c)
+        },
+    ]
+
+    /// `gemm` on a call already checked: `d` is valid and every matrix lies inside its
+    /// buffer. The convolution bodies call it on their scratch matrices, which fit by
+    /// construction, so a convolution is checked once, not again per GEMM.
+    func enqueueGemm(_ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer) throws {
         if d.isEmpty { return }
         if d.k == 0 {
             try launch(family: "blas", kernel: "scale_matrix", global: [d.n, d.m, d.batchCount], arguments: [

@@ -7,8 +7,8 @@ public enum OpFamily: String, CaseIterable, Sendable {
     /// The family's ops, in the order `heed verify` runs them.
     public var ops: [AnyOpDefinition] {
         switch self {
-        case .gemm: []
-        case .convolution: []
+        case .gemm: GemmOps.table
+        case .convolution: ConvolutionOps.table
         case .groupedConvolution: GroupedConvolutionOps.table
         case .linear: LinearOps.table
         case .pooling: []

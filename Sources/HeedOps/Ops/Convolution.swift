@@ -4,29 +4,76 @@
 /// input (N, C, H, W), weight (O, C, kh, kw), bias (O), output (N, O, H', W').
 /// Outputs are overwritten, never accumulated into; the weight and bias gradients
 /// are summed over the whole batch.
-public protocol ConvolutionOps {
+public enum ConvolutionOps {
     /// `output[n,o,y,x] = bias[o] + Σ_{c,i,j} weight[o,c,i,j] · input[n, c, y·s − p + i, x·s − p + j]`,
     /// input elements outside the image counting as 0; without `bias`, no bias term.
-    func conv2dForward(_ descriptor: Conv2dDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
-                       bias: (any DeviceBuffer)?, output: any DeviceBuffer) throws
+    /// Terms of each output: C·kh·kw products, the bias, and the reference's own rounding.
+    public static let forward = OpDefinition<Conv2dDescriptor>(
+        "conv2d.forward", .convolution, kernels: ["conv2d_im2col", "conv2d_unpack_rows", "bias_forward"],
+        tolerance: .sums { $0.reductionSize + 2 }, flops: \.flops
+    ) { d in
+        [.input("input", d.inputShape), .input("weight", d.weightShape), .input("bias", [d.outChannels], optional: true),
+         .output("output", d.outputShape)]
+    }
 
     /// ∂L/∂input (N, C, H, W) from ∂L/∂output (N, O, H', W'): the transposed convolution
     /// of the output gradient with `weight`. Input elements no window covers get 0.
-    func conv2dBackwardInput(_ descriptor: Conv2dDescriptor, outputGradient: any DeviceBuffer,
-                             weight: any DeviceBuffer, inputGradient: any DeviceBuffer) throws
+    /// Terms: each column entry is a GEMM sum over O channels, col2im adds up to kh·kw of
+    /// them, and the reference rounds once: γ_O and γ_{kh·kw} compose to within γ_{O+kh·kw+1}.
+    public static let backwardInput = OpDefinition<Conv2dDescriptor>(
+        "conv2d.backward_input", .convolution, kernels: ["conv2d_pack_rows", "conv2d_col2im"],
+        tolerance: .sums { $0.outChannels + $0.kernelHeight * $0.kernelWidth + 1 }, flops: \.flops
+    ) { d in
+        [.input("outputGradient", d.outputShape), .input("weight", d.weightShape), .output("inputGradient", d.inputShape)]
+    }
 
     /// ∂L/∂weight (O, C, kh, kw) from the forward input and ∂L/∂output, summed over the batch.
-    func conv2dBackwardWeight(_ descriptor: Conv2dDescriptor, input: any DeviceBuffer,
-                              outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer) throws
+    /// Terms: N·H'·W' products, summed by one GEMM per chunk of images and the chunks
+    /// (at most N) added with β = 1, plus the reference's rounding.
+    public static let backwardWeight = OpDefinition<Conv2dDescriptor>(
+        "conv2d.backward_weight", .convolution, kernels: ["conv2d_im2col", "conv2d_pack_rows"],
+        tolerance: .sums { $0.batch * $0.outputHeight * $0.outputWidth + $0.batch + 1 }, flops: \.flops
+    ) { d in
+        [.input("input", d.inputShape), .input("outputGradient", d.outputShape), .output("weightGradient", d.weightShape)]
+    }
 
     /// ∂L/∂bias (O): ∂L/∂output summed over N, H' and W'.
-    func conv2dBackwardBias(_ descriptor: Conv2dDescriptor, outputGradient: any DeviceBuffer,
-                            biasGradient: any DeviceBuffer) throws
+    /// Terms: N·H'·W' output gradients (any summation order) plus the reference's rounding.
+    public static let backwardBias = OpDefinition<Conv2dDescriptor>(
+        "conv2d.backward_bias", .convolution, kernels: ["bias_backward"],
+        tolerance: .sums { $0.batch * $0.outputHeight * $0.outputWidth + 1 }
+    ) { d in
+        [.input("outputGradient", d.outputShape), .output("biasGradient", [d.outChannels])]
+    }
+
+    static let table = [forward.erased, backwardInput.erased, backwardWeight.erased, backwardBias.erased]
+}
+
+extension Backend {
+    public func conv2dForward(_ descriptor: Conv2dDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
+                              bias: (any DeviceBuffer)?, output: any DeviceBuffer) throws {
+        try run(ConvolutionOps.forward, descriptor, [input, weight, bias, output])
+    }
+
+    public func conv2dBackwardInput(_ descriptor: Conv2dDescriptor, outputGradient: any DeviceBuffer,
+                                    weight: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+        try run(ConvolutionOps.backwardInput, descriptor, [outputGradient, weight, inputGradient])
+    }
+
+    public func conv2dBackwardWeight(_ descriptor: Conv2dDescriptor, input: any DeviceBuffer,
+                                     outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer) throws {
+        try run(ConvolutionOps.backwardWeight, descriptor, [input, outputGradient, weightGradient])
+    }
+
+    public func conv2dBackwardBias(_ descriptor: Conv2dDescriptor, outputGradient: any DeviceBuffer,
+                                   biasGradient: any DeviceBuffer) throws {
+        try run(ConvolutionOps.backwardBias, descriptor, [outputGradient, biasGradient])
+    }
 }
 
 /// The sizes of one 2-D convolution: square stride, symmetric zero padding, output
 /// size as PyTorch computes it, `H' = ⌊(H + 2p − kh) / s⌋ + 1` (likewise W').
-public struct Conv2dDescriptor: Sendable, Equatable, CustomStringConvertible {
+public struct Conv2dDescriptor: OpDescriptor, Equatable {
     public var batch: Int
     public var inChannels: Int
     public var outChannels: Int
@@ -60,7 +107,7 @@ public struct Conv2dDescriptor: Sendable, Equatable, CustomStringConvertible {
         guard input.count == 4, weight.count == 4, input[1] == weight[1] else {
             throw HeedError.shapeMismatch(
                 op: "conv2d",
-                "input \(TensorShapes.format(input)) and weight \(TensorShapes.format(weight)) do not fit: expected input (N, C, H, W) and weight (O, C, kh, kw) with the same C")
+                "input \(ShapeText.format(input)) and weight \(ShapeText.format(weight)) do not fit: expected input (N, C, H, W) and weight (O, C, kh, kw) with the same C")
         }
         self.init(batch: input[0], inChannels: input[1], outChannels: weight[0], height: input[2], width: input[3],
                   kernelHeight: weight[2], kernelWidth: weight[3], stride: stride, padding: padding)
@@ -81,7 +128,7 @@ public struct Conv2dDescriptor: Sendable, Equatable, CustomStringConvertible {
     public var flops: Int { 2 * batch * outChannels * outputHeight * outputWidth * reductionSize }
 
     public var description: String {
-        "conv2d(input \(TensorShapes.format(inputShape)), weight \(TensorShapes.format(weightShape)), stride \(stride), padding \(padding))"
+        "conv2d(input \(ShapeText.format(inputShape)), weight \(ShapeText.format(weightShape)), stride \(stride), padding \(padding))"
     }
 
     /// Throws `HeedError.invalidArgument` unless every size is positive, the stride is
@@ -100,16 +147,6 @@ public struct Conv2dDescriptor: Sendable, Equatable, CustomStringConvertible {
             throw HeedError.shapeMismatch(
                 op: "conv2d", "kernel \(kernelHeight)×\(kernelWidth) is larger than the padded input, in \(self)")
         }
-    }
-
-    /// Validates the sizes, then that each buffer given holds exactly its tensor:
-    /// `input` and `weight` (or their gradients), `bias` (O) and `output` (or its gradient).
-    public func validate(input: Int? = nil, weight: Int? = nil, bias: Int? = nil, output: Int? = nil) throws {
-        try validate()
-        try TensorShapes.checkCounts("conv2d", [
-            ("input", input, inputShape), ("weight", weight, weightShape),
-            ("bias", bias, [outChannels]), ("output", output, outputShape),
-        ], in: description)
     }
 
     static func outputSize(_ size: Int, _ kernel: Int, _ stride: Int, _ padding: Int) -> Int {

@@ -1,8 +1,23 @@
 /// Matrix products. GEMM is the workhorse under convolution, linear layers and the
 /// attention heads.
-public protocol GemmOps {
+public enum GemmOps {
     /// Batched row-major matrix product `C ← α·op(A)·op(B) + β·C` (see `GemmDescriptor`).
-    func gemm(_ descriptor: GemmDescriptor, a: any DeviceBuffer, b: any DeviceBuffer, c: any DeviceBuffer) throws
+    /// A, B and C are strided matrices inside larger buffers, so `check` counts their spans.
+    /// Terms: k products, β·C and the reference's rounding; the scale is |α|·|A||B| + |β|·|C|.
+    public static let gemm = OpDefinition<GemmDescriptor>(
+        "gemm", .gemm, kernels: ["scale_matrix", "gemm_pack", "gemm_packed"], tolerance: .sums { $0.k + 2 },
+        flops: \.flops, check: { d, counts in try d.checkSpans(aCount: counts[0]!, bCount: counts[1]!, cCount: counts[2]!) }
+    ) { _ in
+        [.input("a", nil, label: "A"), .input("b", nil, label: "B"), .update("c", nil, label: "C")]
+    }
+
+    static let table = [gemm.erased]
+}
+
+extension Backend {
+    public func gemm(_ descriptor: GemmDescriptor, a: any DeviceBuffer, b: any DeviceBuffer, c: any DeviceBuffer) throws {
+        try run(GemmOps.gemm, descriptor, [a, b, c])
+    }
 }
 
 /// A batched, row-major, single-precision matrix product, as CLBlast and BLAS define it:
@@ -13,7 +28,7 @@ public protocol GemmOps {
 /// Matrix b of A starts at element `aOffset + b·aStride` and its rows are `lda` apart
 /// (likewise B and C). With β = 0, C is written without being read (NaN in C does not
 /// survive); with k = 0 the result is β·C.
-public struct GemmDescriptor: Sendable, Equatable, CustomStringConvertible {
+public struct GemmDescriptor: OpDescriptor, Equatable {
     public var transposeA: Bool
     public var transposeB: Bool
     public var m: Int
@@ -80,17 +95,20 @@ public struct GemmDescriptor: Sendable, Equatable, CustomStringConvertible {
         "gemm(\(transposeA ? "Aᵀ" : "A")·\(transposeB ? "Bᵀ" : "B"), m=\(m), n=\(n), k=\(k), batch=\(batchCount))"
     }
 
-    /// Throws `HeedError` unless the sizes are valid and every matrix of the batch
-    /// lies inside its buffer. Both backends call this first, so they accept and
-    /// reject exactly the same calls.
-    public func validate(aCount: Int, bCount: Int, cCount: Int) throws {
-        let op = "gemm"
+    /// Throws `HeedError.invalidArgument` when a size, offset or stride is negative.
+    public func validate() throws {
         for (name, value) in [("m", m), ("n", n), ("k", k), ("batchCount", batchCount),
                               ("aOffset", aOffset), ("bOffset", bOffset), ("cOffset", cOffset),
                               ("aStride", aStride), ("bStride", bStride), ("cStride", cStride)]
         where value < 0 {
-            throw HeedError.invalidArgument(op: op, "\(name) = \(value) is negative")
+            throw HeedError.invalidArgument(op: "gemm", "\(name) = \(value) is negative")
         }
+    }
+
+    /// Throws `HeedError.shapeMismatch` unless every matrix of the batch lies inside its
+    /// buffer (of `aCount`, `bCount`, `cCount` elements) and the matrices of C do not overlap;
+    /// `validate()` has passed.
+    func checkSpans(aCount: Int, bCount: Int, cCount: Int) throws {
         if isEmpty { return }
         try Self.checkMatrix("A", rows: storedA.rows, columns: storedA.columns, ld: lda, ldName: "lda",
                              offset: aOffset, stride: aStride, batch: batchCount, count: aCount,

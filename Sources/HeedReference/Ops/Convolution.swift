@@ -105,38 +105,19 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func conv2dForward(_ d: Conv2dDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
-                              bias: (any DeviceBuffer)?, output: any DeviceBuffer) throws {
-        let (input, weight) = (try floats(input, "conv2d", "input"), try floats(weight, "conv2d", "weight"))
-        let bias = try bias.map { try floats($0, "conv2d", "bias") }
-        let output = try floats(output, "conv2d", "output")
-        try d.validate(input: input.count, weight: weight.count, bias: bias?.count, output: output.count)
-        output.floats = Reference.conv2dForward(d, input: input.floats, weight: weight.floats, bias: bias?.floats)
-    }
-
-    public func conv2dBackwardInput(_ d: Conv2dDescriptor, outputGradient: any DeviceBuffer,
-                                    weight: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
-        let gradient = try floats(outputGradient, "conv2d", "output gradient")
-        let weight = try floats(weight, "conv2d", "weight")
-        let result = try floats(inputGradient, "conv2d", "input gradient")
-        try d.validate(input: result.count, weight: weight.count, output: gradient.count)
-        result.floats = Reference.conv2dBackwardInput(d, outputGradient: gradient.floats, weight: weight.floats)
-    }
-
-    public func conv2dBackwardWeight(_ d: Conv2dDescriptor, input: any DeviceBuffer,
-                                     outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer) throws {
-        let input = try floats(input, "conv2d", "input")
-        let gradient = try floats(outputGradient, "conv2d", "output gradient")
-        let result = try floats(weightGradient, "conv2d", "weight gradient")
-        try d.validate(input: input.count, weight: result.count, output: gradient.count)
-        result.floats = Reference.conv2dBackwardWeight(d, input: input.floats, outputGradient: gradient.floats)
-    }
-
-    public func conv2dBackwardBias(_ d: Conv2dDescriptor, outputGradient: any DeviceBuffer,
-                                   biasGradient: any DeviceBuffer) throws {
-        let gradient = try floats(outputGradient, "conv2d", "output gradient")
-        let result = try floats(biasGradient, "conv2d", "bias gradient")
-        try d.validate(bias: result.count, output: gradient.count)
-        result.floats = Reference.conv2dBackwardBias(d, outputGradient: gradient.floats)
-    }
+    static let convolution: [OpImplementation<ReferenceBackend>] = [
+        OpImplementation(ConvolutionOps.forward) { _, d, b in
+            b.output.floats = Reference.conv2dForward(d, input: b.input.floats, weight: b.weight.floats,
+                                                      bias: b.optional("bias")?.floats)
+        },
+        OpImplementation(ConvolutionOps.backwardInput) { _, d, b in
+            b.inputGradient.floats = Reference.conv2dBackwardInput(d, outputGradient: b.outputGradient.floats, weight: b.weight.floats)
+        },
+        OpImplementation(ConvolutionOps.backwardWeight) { _, d, b in
+            b.weightGradient.floats = Reference.conv2dBackwardWeight(d, input: b.input.floats, outputGradient: b.outputGradient.floats)
+        },
+        OpImplementation(ConvolutionOps.backwardBias) { _, d, b in
+            b.biasGradient.floats = Reference.conv2dBackwardBias(d, outputGradient: b.outputGradient.floats)
+        },
+    ]
 }

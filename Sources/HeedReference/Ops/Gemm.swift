@@ -27,9 +27,9 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func gemm(_ descriptor: GemmDescriptor, a: any DeviceBuffer, b: any DeviceBuffer, c: any DeviceBuffer) throws {
-        let (a, b, c) = (try floats(a, "gemm", "A"), try floats(b, "gemm", "B"), try floats(c, "gemm", "C"))
-        try descriptor.validate(aCount: a.count, bCount: b.count, cCount: c.count)
-        Reference.gemm(descriptor, a: a.floats, b: b.floats, c: &c.floats)
-    }
+    static let gemm: [OpImplementation<ReferenceBackend>] = [
+        OpImplementation(GemmOps.gemm) { _, d, matrices in
+            Reference.gemm(d, a: matrices.a.floats, b: matrices.b.floats, c: &matrices.c.floats)
+        },
+    ]
 }
