@@ -20,7 +20,7 @@ extension ReferenceBackend: OpBackend {
         case .random: []
         case .softmax: []
         case .loss: []
-        case .attention: []
+        case .attention: attention
         case .sampling: []
         case .layout: []
         }

@@ -56,7 +56,7 @@ enum AggregationVerification {
     /// is `atol`; the weights' error, the sum over N and the reference's rounding give
     /// (εw + γ_{N+1}) of Σ_i w_i·|logp_i|.
     static func aggregationForward(_ d: AggregationDescriptor) -> VerificationCase {
-        VerificationCase(op: "aggregation.forward", shape: "\(d)") { device, reference in
+        VerificationCase(op: AttentionOps.aggregationForward.name, shape: "\(d)") { device, reference in
             let x = inputs(d)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x.sources), .floats(x.gates)],
                                                        outputs: [.floats(d.batch * d.classes)]) { backend, inputs, outputs in
@@ -80,7 +80,7 @@ enum AggregationVerification {
     /// same of σ_i(1 − σ_i)/D·(A_i + Σ_j w_j A_j) plus D (17u + γ_N), σ (12u), 1 − σ
     /// (12u·σ/(1 − σ)) and two products.
     static func aggregationBackward(_ d: AggregationDescriptor) -> VerificationCase {
-        VerificationCase(op: "aggregation.backward", shape: "\(d)") { device, reference in
+        VerificationCase(op: AttentionOps.aggregationBackward.name, shape: "\(d)") { device, reference in
             let x = inputs(d)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(x.sources), .floats(x.gates), .floats(x.gradient)],
@@ -145,7 +145,7 @@ enum AggregationVerification {
     /// reference's u. R = Σ G²/(B·K·K): 2γ_{Q+5} + u per square, γ_{BKK} for the sum, 5u
     /// for the division and u for the reference.
     static func headSeparationForward(_ d: HeadSeparationDescriptor) -> VerificationCase {
-        VerificationCase(op: "head_separation.forward", shape: "\(d)") { device, reference in
+        VerificationCase(op: AttentionOps.headSeparationForward.name, shape: "\(d)") { device, reference in
             let m = masks(d)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(m)],
                                                        outputs: [.floats(d.gramCount), .floats(1)]) { backend, inputs, outputs in
@@ -164,7 +164,7 @@ enum AggregationVerification {
     /// γ_{K+1}, g/(B·K·K) 5u, the product u, the reference u: γ_{K+3} + 7u of |∂M|.
     /// Elements outside the pool are exactly 0 on both.
     static func headSeparationBackward(_ d: HeadSeparationDescriptor) -> VerificationCase {
-        VerificationCase(op: "head_separation.backward", shape: "\(d)") { device, reference in
+        VerificationCase(op: AttentionOps.headSeparationBackward.name, shape: "\(d)") { device, reference in
             let m = masks(d)
             let gram = Reference.headSeparation(d, masks: m).gram
             let (actual, expected) = try OpHarness.run(on: device, and: reference,

@@ -41,24 +41,24 @@ enum AttentionVerification {
 
     // MARK: Attended sum
 
-    /// A dot product of S terms, rounded once more by the reference: γ_{S+1}·Σ|O·M|.
+    /// The table's sum bound, γ_terms·Σ|O·M|.
     static func attendedSumForward(_ d: AttentionDescriptor) -> VerificationCase {
-        VerificationCase(op: "attended_sum.forward", shape: "\(d)") { device, reference in
+        VerificationCase(op: AttentionOps.attendedSumForward.name, shape: "\(d)") { device, reference in
             let x = inputs(d)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x.values), .floats(x.mask)],
                                                        outputs: [.floats(d.count(.perClass))]) { backend, inputs, outputs in
                 try backend.attendedSumForward(d, values: inputs[0], mask: inputs[1], output: outputs[0])
             }
             let scale = Reference.attendedSum(d, values: magnitudes(x.values), mask: x.mask).map(Double.init)
-            return Comparison(actual: actual[0], expected: expected[0], tolerance: .float32Sum(terms: d.positions + 1), scale: scale)
+            return .ofSums(AttentionOps.attendedSumForward, d, actual: actual[0], expected: expected[0], integers: false, scale: scale)
         }
     }
 
     /// ∂O = do·M: a float×float product is exact in Double and correctly rounded in
-    /// float32, so both backends round the same exact value: exact. ∂M: a sum of L
-    /// products, γ_{L+1}·Σ_l|do·O|.
+    /// float32, so both backends round the same exact value: exact. ∂M: the table's sum
+    /// bound, γ_terms·Σ_l|do·O|.
     static func attendedSumBackward(_ d: AttentionDescriptor) -> VerificationCase {
-        VerificationCase(op: "attended_sum.backward", shape: "\(d)") { device, reference in
+        VerificationCase(op: AttentionOps.attendedSumBackward.name, shape: "\(d)") { device, reference in
             let x = inputs(d)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(x.values), .floats(x.mask), .floats(x.perClassGradient)],
@@ -71,8 +71,8 @@ enum AttentionVerification {
                                                       outputGradient: magnitudes(x.perClassGradient)).mask.map(Double.init)
             return Comparison(combining: [
                 ("∂values", Comparison(actual: actual[0], expected: expected[0], tolerance: .exact)),
-                ("∂mask", Comparison(actual: actual[1], expected: expected[1], tolerance: .float32Sum(terms: d.classes + 1),
-                                     scale: scale)),
+                ("∂mask", .ofSums(AttentionOps.attendedSumBackward, d, actual: actual[1], expected: expected[1],
+                                  integers: false, scale: scale)),
             ])
         }
     }
@@ -93,7 +93,7 @@ enum AttentionVerification {
     /// gates within εg + u (the reference's rounding) of |g|; output Σ_k g·o within
     /// (εg + γ_{K+1})·Σ_k g·|o|.
     static func gatesForward(_ d: AttentionDescriptor) -> VerificationCase {
-        VerificationCase(op: "attention_gates.forward", shape: "\(d)") { device, reference in
+        VerificationCase(op: AttentionOps.gatesForward.name, shape: "\(d)") { device, reference in
             let x = inputs(d)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(x.scores), .floats(x.mask), .floats(x.heads)],
@@ -123,7 +123,7 @@ enum AttentionVerification {
     /// ∂S = dd·M and ∂M = dd·S add a product and the reference's rounding: (ρ + 2u) of
     /// B_k·|M| (resp. |S|). ∂o = g·dout: εg + 2u of |∂o|.
     static func gatesBackward(_ d: AttentionDescriptor) -> VerificationCase {
-        VerificationCase(op: "attention_gates.backward", shape: "\(d)") { device, reference in
+        VerificationCase(op: AttentionOps.gatesBackward.name, shape: "\(d)") { device, reference in
             let x = inputs(d)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference,

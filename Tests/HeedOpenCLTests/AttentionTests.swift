@@ -61,7 +61,7 @@ final class AttentionTests: XCTestCase {
             assertThrows(try backend.aggregationBackward(a, sources: buffer(24), gates: buffer(6), outputGradient: buffer(8),
                                                          sourcesGradient: buffer(23), gatesGradient: buffer(6)), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "aggregation",
-                                                  "sources (2, 3, 4) needs 24 elements, buffer has 23, in (B 2, N 3, L 4, sigmoid gate)"))
+                                                  "sources gradient (2, 3, 4) needs 24 elements, buffer has 23, in (B 2, N 3, L 4, sigmoid gate)"))
             }
 
             let h = HeadSeparationDescriptor(batch: 2, heads: 3, height: 5, width: 7)
@@ -73,7 +73,7 @@ final class AttentionTests: XCTestCase {
             assertThrows(try backend.headSeparationBackward(h, masks: buffer(210), gram: buffer(18), lossGradient: buffer(1),
                                                             masksGradient: buffer(211)), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "head_separation",
-                                                  "masks (2, 3, 5, 7) needs 210 elements, buffer has 211, in (B 2, K 3, h 5, w 7)"))
+                                                  "masks gradient (2, 3, 5, 7) needs 210 elements, buffer has 211, in (B 2, K 3, h 5, w 7)"))
             }
         }
     }

@@ -8,12 +8,14 @@ extension Tensor {
     /// - Parameters: values O (B, K, L, S); mask M (B, K, S). Returns (B, K, L).
     public static func attendedSum(values: Tensor, mask: Tensor) throws -> Tensor {
         guard values.rank == 4, mask.rank == 3 else {
-            throw HeedError.shapeMismatch(op: "attended_sum", "values \(values.shape) must be (B, K, L, S) and mask \(mask.shape) (B, K, S)")
+            throw HeedError.shapeMismatch(op: AttentionOps.attendedSumForward.errorName,
+                                          "values \(values.shape) must be (B, K, L, S) and mask \(mask.shape) (B, K, S)")
         }
         let d = AttentionDescriptor(batch: values.shape[0], heads: values.shape[1], classes: values.shape[2], positions: values.shape[3])
         let output = try uninitialized(shape: [d.batch, d.heads, d.classes], on: values.backend)
         try values.backend.attendedSumForward(d, values: values.storage, mask: mask.storage, output: output.storage)
-        return result(op: "attended_sum", shape: output.shape, storage: output.storage, inputs: [values, mask]) { g in
+        let op = AttentionOps.attendedSumForward.errorName
+        return result(op: op, shape: output.shape, storage: output.storage, inputs: [values, mask]) { g in
             let dValues = try uninitialized(shape: values.shape, on: values.backend)
             let dMask = try uninitialized(shape: mask.shape, on: values.backend)
             try values.backend.attendedSumBackward(d, values: values.storage, mask: mask.storage, outputGradient: g.storage,
@@ -28,7 +30,8 @@ extension Tensor {
     /// - Returns: the module output (B, L) and the gates (B, K) as a constant (for analysis).
     public static func attentionGates(scores: Tensor, mask: Tensor, headOutputs: Tensor) throws -> (output: Tensor, gates: Tensor) {
         guard scores.rank == 3, headOutputs.rank == 3 else {
-            throw HeedError.shapeMismatch(op: "attention_gates", "scores \(scores.shape) must be (B, K, S) and head outputs \(headOutputs.shape) (B, K, L)")
+            throw HeedError.shapeMismatch(op: AttentionOps.gatesForward.errorName,
+                                          "scores \(scores.shape) must be (B, K, S) and head outputs \(headOutputs.shape) (B, K, L)")
         }
         let d = AttentionDescriptor(batch: scores.shape[0], heads: scores.shape[1], classes: headOutputs.shape[2], positions: scores.shape[2])
         let backend = scores.backend
@@ -36,7 +39,8 @@ extension Tensor {
         let output = try uninitialized(shape: [d.batch, d.classes], on: backend)
         try backend.attentionGatesForward(d, scores: scores.storage, mask: mask.storage, headOutputs: headOutputs.storage,
                                           gates: gates.storage, output: output.storage)
-        let result = result(op: "attention_gates", shape: output.shape, storage: output.storage, inputs: [scores, mask, headOutputs]) { g in
+        let op = AttentionOps.gatesForward.errorName
+        let result = result(op: op, shape: output.shape, storage: output.storage, inputs: [scores, mask, headOutputs]) { g in
             let (dScores, dMask, dHeads) = (try uninitialized(shape: scores.shape, on: backend),
                                             try uninitialized(shape: mask.shape, on: backend),
                                             try uninitialized(shape: headOutputs.shape, on: backend))
@@ -54,13 +58,15 @@ extension Tensor {
     /// - Returns: (B, L), a mixture of log-probabilities.
     public static func aggregate(sources: Tensor, gates: Tensor, gate: AggregationGate) throws -> Tensor {
         guard sources.rank == 3, gates.shape == Array(sources.shape.prefix(2)) else {
-            throw HeedError.shapeMismatch(op: "aggregation", "sources \(sources.shape) must be (B, N, L) and gates \(gates.shape) (B, N)")
+            throw HeedError.shapeMismatch(op: AttentionOps.aggregationForward.errorName,
+                                          "sources \(sources.shape) must be (B, N, L) and gates \(gates.shape) (B, N)")
         }
         let d = AggregationDescriptor(batch: sources.shape[0], sources: sources.shape[1], classes: sources.shape[2], gate: gate)
         let backend = sources.backend
         let output = try uninitialized(shape: [d.batch, d.classes], on: backend)
         try backend.aggregationForward(d, sources: sources.storage, gates: gates.storage, output: output.storage)
-        return result(op: "aggregation", shape: output.shape, storage: output.storage, inputs: [sources, gates]) { g in
+        let op = AttentionOps.aggregationForward.errorName
+        return result(op: op, shape: output.shape, storage: output.storage, inputs: [sources, gates]) { g in
             let (dSources, dGates) = (try uninitialized(shape: sources.shape, on: backend), try uninitialized(shape: gates.shape, on: backend))
             try backend.aggregationBackward(d, sources: sources.storage, gates: gates.storage, outputGradient: g.storage,
                                             sourcesGradient: dSources.storage, gatesGradient: dGates.storage)
@@ -71,12 +77,15 @@ extension Tensor {
     /// The head-separation regulariser of masks (B, K, h, w): with P their 2×2 average
     /// pool and G = P·Pᵀ, the mean over B·K·K of (G ⊙ (1 − I))². A scalar of shape [1].
     public func headSeparation() throws -> Tensor {
-        guard rank == 4 else { throw HeedError.shapeMismatch(op: "head_separation", "masks \(shape) must be (B, K, h, w)") }
+        guard rank == 4 else {
+            throw HeedError.shapeMismatch(op: AttentionOps.headSeparationForward.errorName, "masks \(shape) must be (B, K, h, w)")
+        }
         let d = HeadSeparationDescriptor(batch: shape[0], heads: shape[1], height: shape[2], width: shape[3])
         let gram = try Tensor.uninitialized(shape: [d.batch, d.heads, d.heads], on: backend)
         let loss = try Tensor.uninitialized(shape: [1], on: backend)
         try backend.headSeparationForward(d, masks: storage, gram: gram.storage, loss: loss.storage)
-        return Tensor.result(op: "head_separation", shape: [1], storage: loss.storage, inputs: [self]) { g in
+        let op = AttentionOps.headSeparationForward.errorName
+        return Tensor.result(op: op, shape: [1], storage: loss.storage, inputs: [self]) { g in
             let dMasks = try Tensor.uninitialized(shape: self.shape, on: self.backend)
             try self.backend.headSeparationBackward(d, masks: self.storage, gram: gram.storage, lossGradient: g.storage,
                                                     masksGradient: dMasks.storage)

@@ -18,7 +18,7 @@ public enum OpFamily: String, CaseIterable, Sendable {
         case .random: []
         case .softmax: []
         case .loss: []
-        case .attention: []
+        case .attention: AttentionOps.table
         case .sampling: []
         case .layout: []
         }
