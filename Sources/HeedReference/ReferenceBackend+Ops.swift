@@ -12,10 +12,10 @@ extension ReferenceBackend: OpBackend {
         case .gemm: []
         case .convolution: []
         case .linear: linear
-        case .pooling: []
+        case .pooling: pooling
         case .elementwise: []
-        case .normalization: []
-        case .optimizer: []
+        case .normalization: normalization
+        case .optimizer: optimizer
         case .random: []
         case .softmax: []
         case .loss: []

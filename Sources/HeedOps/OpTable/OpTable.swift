@@ -10,10 +10,10 @@ public enum OpFamily: String, CaseIterable, Sendable {
         case .gemm: []
         case .convolution: []
         case .linear: LinearOps.table
-        case .pooling: []
+        case .pooling: PoolingOps.table
         case .elementwise: []
-        case .normalization: []
-        case .optimizer: []
+        case .normalization: NormalizationOps.table
+        case .optimizer: OptimizerOps.table
         case .random: []
         case .softmax: []
         case .loss: []
