@@ -13,10 +13,10 @@ extension ReferenceBackend: OpBackend {
         case .convolution: convolution
         case .groupedConvolution: groupedConvolution
         case .linear: linear
-        case .pooling: []
+        case .pooling: pooling
         case .elementwise: []
-        case .normalization: []
-        case .optimizer: []
+        case .normalization: normalization
+        case .optimizer: optimizer
         case .random: []
         case .softmax: []
         case .loss: []

@@ -2,13 +2,8 @@ import HeedOps
 import HeedReference
 
 /// SGD cases: plain, with weight decay, with momentum (first and later steps), with
-/// Nesterov, at sizes 1, 7, 33 and 1031.
-///
-/// Tolerance: the kernel rounds at most 8 times on the way to p (two per line of the
-/// update: a product and a sum) and the reference once, each error at most u times the
-/// magnitude of the terms on that path, so `float32Sum(terms: 9)` over that magnitude
-/// (|p| + lr·|g| with |g| built from |grad|, wd·|p|, momentum·|buf|). With dyadic
-/// settings and small-integer values every intermediate is exact: `exact`.
+/// Nesterov, at sizes 1, 7, 33 and 1031, within the sum bound of `OptimizerOps.sgd`; with
+/// dyadic settings and small-integer values, exactly.
 enum OptimizerVerification {
     static let settings: [(String, SGDDescriptor)] = [
         ("plain", SGDDescriptor(count: 0, learningRate: 0.1)),
@@ -37,7 +32,7 @@ enum OptimizerVerification {
     }()
 
     static func sgdCase(_ d: SGDDescriptor, _ name: String, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "sgd", shape: "\(d.count) \(name)\(integers ? " int" : "")") { device, reference in
+        VerificationCase(op: OptimizerOps.sgd.name, shape: "\(d.count) \(name)\(integers ? " int" : "")") { device, reference in
             var random = SeededGenerator(seed: UInt64(d.count * 31 + name.count))
             func values(_ n: Int) -> [Float] { integers ? random.integers(n, in: -8...8) : random.uniform(n) }
             let (p, grad, buffer) = (values(d.count), values(d.count), values(d.count))
@@ -46,12 +41,6 @@ enum OptimizerVerification {
                 on: device, and: reference, inputs: [.floats(grad)],
                 outputs: [.initialized(p), .initialized(buffer)]) { backend, i, o in
                 try backend.sgdUpdate(d, parameter: o[0], gradient: i[0], momentumBuffer: usesBuffer ? o[1] : nil)
-            }
-            if integers {
-                return Comparison(combining: [
-                    ("parameter", Comparison(actual: actual[0], expected: expected[0], tolerance: .exact)),
-                    ("momentumBuffer", Comparison(actual: actual[1], expected: expected[1], tolerance: .exact)),
-                ])
             }
             let (lr, momentum, decay) = (Double(d.learningRate), Double(d.momentum), Double(d.weightDecay))
             var parameterScale: [Double] = []
@@ -64,10 +53,10 @@ enum OptimizerVerification {
                 bufferScale.append(usesBuffer ? b : Double(abs(buffer[i])))
             }
             return Comparison(combining: [
-                ("parameter", Comparison(actual: actual[0], expected: expected[0], tolerance: .float32Sum(terms: 9),
-                                         scale: parameterScale)),
-                ("momentumBuffer", Comparison(actual: actual[1], expected: expected[1], tolerance: .float32Sum(terms: 9),
-                                              scale: bufferScale)),
+                ("parameter", .ofSums(OptimizerOps.sgd, d, actual: actual[0], expected: expected[0], integers: integers,
+                                      scale: parameterScale)),
+                ("momentumBuffer", .ofSums(OptimizerOps.sgd, d, actual: actual[1], expected: expected[1], integers: integers,
+                                           scale: bufferScale)),
             ])
         }
     }

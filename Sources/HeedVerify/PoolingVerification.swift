@@ -30,10 +30,6 @@ enum PoolingVerification {
         }
     }
 
-    /// OpenCL allows float32 division 2.5 ulp of error, ≤ 5u·|q| with u = 2⁻²⁴, and the
-    /// reference rounds its quotient once more (u·|q|); these terms cover both.
-    static let divisionTerms = 6
-
     static func values(_ count: Int, seed: Int, integers: Bool = false) -> [Float] {
         var random = SeededGenerator(seed: UInt64(seed) &* 7919 &+ (integers ? 1 : 0))
         return random.values(count, integers: integers)
@@ -43,40 +39,34 @@ enum PoolingVerification {
         d.inputShape.map(String.init).joined(separator: "×") + " k\(d.kernelSize) s\(d.stride)" + (integers ? " int" : "")
     }
 
-    /// Most windows that contain one input element: ⌈k/s⌉ per dimension.
-    static func windowsPerElement(_ d: Pool2dDescriptor) -> Int {
-        let perDimension = (d.kernelSize + d.stride - 1) / d.stride
-        return perDimension * perDimension
-    }
-
     static func globalForward(_ d: GlobalPoolDescriptor) -> VerificationCase {
-        VerificationCase(op: "global_average_pool.forward", shape: d.inputShape.map(String.init).joined(separator: "×")) { device, reference in
+        VerificationCase(op: PoolingOps.globalAverageForward.name, shape: d.inputShape.map(String.init).joined(separator: "×")) { device, reference in
             let x = values(d.inputShape.reduce(1, *), seed: d.inputShape.reduce(1, *))
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],
                                                        outputs: [.floats(d.batch * d.channels)]) { backend, inputs, outputs in
                 try backend.globalAveragePoolForward(d, input: inputs[0], output: outputs[0])
             }
             let scale = Reference.globalAveragePoolForward(d, input: magnitudes(x))
-            return .ofSums(actual: actual[0], expected: expected[0], integers: false,
-                           terms: d.height * d.width + divisionTerms, scale: scale)
+            return .ofSums(PoolingOps.globalAverageForward, d, actual: actual[0], expected: expected[0], integers: false,
+                           scale: scale)
         }
     }
 
     static func globalBackward(_ d: GlobalPoolDescriptor) -> VerificationCase {
-        VerificationCase(op: "global_average_pool.backward", shape: d.inputShape.map(String.init).joined(separator: "×")) { device, reference in
+        VerificationCase(op: PoolingOps.globalAverageBackward.name, shape: d.inputShape.map(String.init).joined(separator: "×")) { device, reference in
             let dy = values(d.batch * d.channels, seed: d.batch * d.channels)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(dy)],
                                                        outputs: [.floats(d.inputShape.reduce(1, *))]) { backend, inputs, outputs in
                 try backend.globalAveragePoolBackward(d, outputGradient: inputs[0], inputGradient: outputs[0])
             }
             // One division per element, nothing summed: the scale is the result itself.
-            return .ofSums(actual: actual[0], expected: expected[0], integers: false, terms: divisionTerms,
+            return .ofSums(PoolingOps.globalAverageBackward, d, actual: actual[0], expected: expected[0], integers: false,
                            scale: magnitudes(expected[0]))
         }
     }
 
     static func averageForward(_ d: Pool2dDescriptor, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "average_pool2d.forward", shape: shape(d, integers: integers)) { device, reference in
+        VerificationCase(op: PoolingOps.averageForward.name, shape: shape(d, integers: integers)) { device, reference in
             let x = values(d.inputShape.reduce(1, *), seed: d.inputShape.reduce(1, *) + d.kernelSize, integers: integers)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],
                                                        outputs: [.floats(d.outputShape.reduce(1, *))]) { backend, inputs, outputs in
@@ -84,27 +74,27 @@ enum PoolingVerification {
             }
             // Never exact: dividing by k² rounds even integer sums.
             let scale = Reference.averagePool2dForward(d, input: magnitudes(x))
-            return .ofSums(actual: actual[0], expected: expected[0], integers: false,
-                           terms: d.kernelSize * d.kernelSize + divisionTerms, scale: scale)
+            return .ofSums(PoolingOps.averageForward, d, actual: actual[0], expected: expected[0], integers: false,
+                           scale: scale)
         }
     }
 
     static func averageBackward(_ d: Pool2dDescriptor, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "average_pool2d.backward", shape: shape(d, integers: integers)) { device, reference in
+        VerificationCase(op: PoolingOps.averageBackward.name, shape: shape(d, integers: integers)) { device, reference in
             let dy = values(d.outputShape.reduce(1, *), seed: d.outputShape.reduce(1, *) + d.stride, integers: integers)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(dy)],
                                                        outputs: [.floats(d.inputShape.reduce(1, *))]) { backend, inputs, outputs in
                 try backend.averagePool2dBackward(d, outputGradient: inputs[0], inputGradient: outputs[0])
             }
             let scale = Reference.averagePool2dBackward(d, outputGradient: magnitudes(dy))
-            return .ofSums(actual: actual[0], expected: expected[0], integers: false,
-                           terms: windowsPerElement(d) + divisionTerms, scale: scale)
+            return .ofSums(PoolingOps.averageBackward, d, actual: actual[0], expected: expected[0], integers: false,
+                           scale: scale)
         }
     }
 
     /// Values and indices both exact: max pooling only selects.
     static func maxForward(_ d: Pool2dDescriptor, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "max_pool2d.forward", shape: shape(d, integers: integers)) { device, reference in
+        VerificationCase(op: PoolingOps.maxForward.name, shape: shape(d, integers: integers)) { device, reference in
             let x = values(d.inputShape.reduce(1, *), seed: d.inputShape.reduce(1, *) + 3 * d.kernelSize, integers: integers)
             let count = d.outputShape.reduce(1, *)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],
@@ -121,7 +111,7 @@ enum PoolingVerification {
     /// The indices come from the reference's forward pass, the same on both backends;
     /// each input element sums the gradients of the ≤ ⌈k/s⌉² windows that chose it.
     static func maxBackward(_ d: Pool2dDescriptor, integers: Bool) -> VerificationCase {
-        VerificationCase(op: "max_pool2d.backward", shape: shape(d, integers: integers)) { device, reference in
+        VerificationCase(op: PoolingOps.maxBackward.name, shape: shape(d, integers: integers)) { device, reference in
             let x = values(d.inputShape.reduce(1, *), seed: d.inputShape.reduce(1, *) + 5 * d.kernelSize, integers: integers)
             let dy = values(d.outputShape.reduce(1, *), seed: d.outputShape.reduce(1, *) + 11, integers: integers)
             let indices = Reference.maxPool2dForward(d, input: x).indices
@@ -130,8 +120,8 @@ enum PoolingVerification {
                 try backend.maxPool2dBackward(d, outputGradient: inputs[0], indices: inputs[1], inputGradient: outputs[0])
             }
             let scale = Reference.maxPool2dBackward(d, outputGradient: magnitudes(dy), indices: indices) ?? []
-            return .ofSums(actual: actual[0], expected: expected[0], integers: integers,
-                           terms: windowsPerElement(d) + 1, scale: scale)
+            return .ofSums(PoolingOps.maxBackward, d, actual: actual[0], expected: expected[0], integers: integers,
+                           scale: scale)
         }
     }
 }

@@ -71,7 +71,7 @@ final class OptimizerTests: XCTestCase {
             let d = SGDDescriptor(count: 5, learningRate: 0.1, momentum: 0.9)
             assertThrows(try backend.sgdUpdate(d, parameter: five, gradient: five, momentumBuffer: three), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "sgd",
-                    "momentumBuffer has 3 elements, expected count = 5, in sgd(count=5, lr=0.1, momentum=0.9, weight_decay=0.0)"))
+                    "momentum buffer (5) needs 5 elements, buffer has 3, in sgd(count=5, lr=0.1, momentum=0.9, weight_decay=0.0)"))
             }
             assertThrows(try backend.sgdUpdate(d, parameter: five, gradient: five, momentumBuffer: nil), as: HeedError.self) {
                 XCTAssertEqual($0, .invalidArgument(op: "sgd",
@@ -86,7 +86,7 @@ final class OptimizerTests: XCTestCase {
             assertThrows(try backend.sgdUpdate(SGDDescriptor(count: 5, learningRate: 0.1), parameter: five, gradient: three,
                                                momentumBuffer: nil), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "sgd",
-                    "gradient has 3 elements, expected count = 5, in sgd(count=5, lr=0.1, momentum=0.0, weight_decay=0.0)"))
+                    "gradient (5) needs 5 elements, buffer has 3, in sgd(count=5, lr=0.1, momentum=0.0, weight_decay=0.0)"))
             }
         }
     }

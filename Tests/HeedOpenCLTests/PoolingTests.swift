@@ -74,13 +74,14 @@ final class PoolingTests: XCTestCase {
             let wrong = try backend.makeBuffer(count: 2 * 3 * 16, of: Float.self)
             let indices = try backend.makeBuffer(count: 2 * 3 * 9, of: Int32.self)
             assertThrows(try backend.averagePool2dForward(d, input: input, output: wrong), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "average_pool2d", "output buffer has 96 elements, output (2, 3, 3, 3) needs 54, \(context)"))
+                XCTAssertEqual($0, .shapeMismatch(op: "average_pool2d", "output (2, 3, 3, 3) needs 54 elements, buffer has 96, \(context)"))
             }
             assertThrows(try backend.averagePool2dBackward(d, outputGradient: wrong, inputGradient: input), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "average_pool2d", "output buffer has 96 elements, output (2, 3, 3, 3) needs 54, \(context)"))
+                XCTAssertEqual($0, .shapeMismatch(op: "average_pool2d",
+                                                  "output gradient (2, 3, 3, 3) needs 54 elements, buffer has 96, \(context)"))
             }
             assertThrows(try backend.maxPool2dForward(d, input: wrong, output: output, indices: indices), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "max_pool2d", "input buffer has 96 elements, input (2, 3, 7, 7) needs 294, \(context)"))
+                XCTAssertEqual($0, .shapeMismatch(op: "max_pool2d", "input (2, 3, 7, 7) needs 294 elements, buffer has 96, \(context)"))
             }
             assertThrows(try backend.maxPool2dBackward(d, outputGradient: output, indices: output, inputGradient: input),
                          as: HeedError.self) {
@@ -88,11 +89,11 @@ final class PoolingTests: XCTestCase {
             }
             assertThrows(try backend.globalAveragePoolForward(global, input: input, output: output), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "global_average_pool",
-                    "output buffer has 54 elements, output (2, 3) needs 6, in global_average_pool(input (2, 3, 7, 7))"))
+                    "output (2, 3) needs 6 elements, buffer has 54, in global_average_pool(input (2, 3, 7, 7))"))
             }
             let tooSmall = Pool2dDescriptor(batch: 2, channels: 3, height: 7, width: 7, kernelSize: 8)
             assertThrows(try backend.maxPool2dForward(tooSmall, input: input, output: output, indices: indices), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "max_pool2d",
+                XCTAssertEqual($0, .shapeMismatch(op: "pool2d",
                     "a 8×8 window does not fit, in pool2d(input (2, 3, 7, 7), kernel 8, stride 8)"))
             }
         }

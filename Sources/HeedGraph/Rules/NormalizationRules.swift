@@ -10,7 +10,8 @@ extension Tensor {
     public func batchNorm(weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor,
                           training: Bool, momentum: Float, epsilon: Float) throws -> Tensor {
         guard rank == 2 || rank == 4 else {
-            throw HeedError.shapeMismatch(op: "batch_norm", "input \(shape) is neither (N, C) nor (N, C, H, W)")
+            throw HeedError.shapeMismatch(op: NormalizationOps.forwardTraining.errorName,
+                                          "input \(shape) is neither (N, C) nor (N, C, H, W)")
         }
         let descriptor = BatchNormDescriptor(batch: shape[0], channels: shape[1], spatial: shape.dropFirst(2).reduce(1, *),
                                              epsilon: epsilon, momentum: momentum)
@@ -27,7 +28,8 @@ extension Tensor {
                                              runningMean: runningMean.storage, runningVariance: runningVariance.storage,
                                              output: output.storage, savedMean: savedMean.storage,
                                              savedInverseStd: savedInverseStd.storage)
-        return Tensor.result(op: "batch_norm", shape: shape, storage: output.storage, inputs: [self, weight, bias]) { g in
+        return Tensor.result(op: NormalizationOps.forwardTraining.errorName, shape: shape, storage: output.storage,
+                             inputs: [self, weight, bias]) { g in
             let (dx, dw, db) = (try self.fresh(self.shape), try self.fresh(weight.shape), try self.fresh(bias.shape))
             try self.backend.batchNormBackward(descriptor, input: self.storage, outputGradient: g.storage, weight: weight.storage,
                                                savedMean: savedMean.storage, savedInverseStd: savedInverseStd.storage,

@@ -4,7 +4,7 @@ import HeedOps
 // Each op runs one backend op (or a few) and, when recording, keeps what its backward needs.
 
 extension Tensor {
-    /// One SGD step on this parameter in place (see `OptimizerOps.sgdUpdate`).
+    /// One SGD step on this parameter in place (see `OptimizerOps.sgd`).
     func applySGD(gradient: Tensor, momentumBuffer: Tensor?, configuration: SGD.Configuration, firstStep: Bool) throws {
         let descriptor = SGDDescriptor(count: count, learningRate: configuration.learningRate, momentum: configuration.momentum,
                                        weightDecay: configuration.weightDecay, nesterov: configuration.nesterov, firstStep: firstStep)

@@ -8,66 +8,37 @@ extension OpenCLBackend {
         device.kind == .cpu ? 1 : 256
     }
 
-    public func batchNormForwardTraining(
-        _ d: BatchNormDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer, bias: any DeviceBuffer,
-        runningMean: any DeviceBuffer, runningVariance: any DeviceBuffer,
-        output: any DeviceBuffer, savedMean: any DeviceBuffer, savedInverseStd: any DeviceBuffer
-    ) throws {
-        let op = "batch_norm.forward_training"
-        let buffers = try checked(d, op, training: true, [
-            ("input", input, false), ("weight", weight, true), ("bias", bias, true),
-            ("runningMean", runningMean, true), ("runningVariance", runningVariance, true),
-            ("output", output, false), ("savedMean", savedMean, true), ("savedInverseStd", savedInverseStd, true),
-        ])
-        let group = batchNormGroupSize
-        try launch(family: "normalization", kernel: "batch_norm_forward_training", defines: ["BN_WG": "\(group)"],
-                   global: [d.channels * group], local: [group],
-                   arguments: buffers.map { .buffer($0) } + [
-                       try .int(d.channels, op), try .int(d.spatial, op), try .int(d.reduced, op),
-                       .float(d.epsilon), .float(d.momentum),
-                   ])
-    }
-
-    public func batchNormForwardInference(
-        _ d: BatchNormDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer, bias: any DeviceBuffer,
-        runningMean: any DeviceBuffer, runningVariance: any DeviceBuffer, output: any DeviceBuffer
-    ) throws {
-        let op = "batch_norm.forward_inference"
-        let buffers = try checked(d, op, training: false, [
-            ("input", input, false), ("weight", weight, true), ("bias", bias, true),
-            ("runningMean", runningMean, true), ("runningVariance", runningVariance, true), ("output", output, false),
-        ])
-        try launch(family: "normalization", kernel: "batch_norm_forward_inference", global: [d.count],
-                   arguments: buffers.map { .buffer($0) } + [
-                       try .int(d.count, op), try .int(d.channels, op), try .int(d.spatial, op), .float(d.epsilon),
-                   ])
-    }
-
-    public func batchNormBackward(
-        _ d: BatchNormDescriptor, input: any DeviceBuffer, outputGradient: any DeviceBuffer,
-        weight: any DeviceBuffer, savedMean: any DeviceBuffer, savedInverseStd: any DeviceBuffer,
-        inputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer, biasGradient: any DeviceBuffer
-    ) throws {
-        let op = "batch_norm.backward"
-        let buffers = try checked(d, op, training: true, [
-            ("input", input, false), ("outputGradient", outputGradient, false), ("weight", weight, true),
-            ("savedMean", savedMean, true), ("savedInverseStd", savedInverseStd, true),
-            ("inputGradient", inputGradient, false), ("weightGradient", weightGradient, true),
-            ("biasGradient", biasGradient, true),
-        ])
-        let group = batchNormGroupSize
-        try launch(family: "normalization", kernel: "batch_norm_backward", defines: ["BN_WG": "\(group)"],
-                   global: [d.channels * group], local: [group],
-                   arguments: buffers.map { .buffer($0) } + [
-                       try .int(d.channels, op), try .int(d.spatial, op), try .int(d.reduced, op),
-                   ])
-    }
-
-    /// The buffers as float32 buffers of this backend, in order, after `d.validate`.
-    private func checked(_ d: BatchNormDescriptor, _ op: String, training: Bool,
-                         _ named: [(String, any DeviceBuffer, Bool)]) throws -> [OpenCLBuffer] {
-        let buffers = try named.map { try floats($0.1, op, $0.0) }
-        try d.validate(op, training: training, zip(named, buffers).map { ($0.0, $1.count, perChannel: $0.2) })
-        return buffers
-    }
+    static let normalization: [OpImplementation<OpenCLBackend>] = [
+        OpImplementation(NormalizationOps.forwardTraining) { backend, d, b in
+            let op = NormalizationOps.forwardTraining.errorName
+            let group = backend.batchNormGroupSize
+            try backend.launch(
+                family: "normalization", kernel: "batch_norm_forward_training", defines: ["BN_WG": "\(group)"],
+                global: [d.channels * group], local: [group],
+                arguments: [b.input, b.weight, b.bias, b.runningMean, b.runningVariance, b.output, b.savedMean,
+                            b.savedInverseStd].map { .buffer($0) } + [
+                    try .int(d.channels, op), try .int(d.spatial, op), try .int(d.reduced, op),
+                    .float(d.epsilon), .float(d.momentum),
+                ])
+        },
+        OpImplementation(NormalizationOps.forwardInference) { backend, d, b in
+            let op = NormalizationOps.forwardInference.errorName
+            try backend.launch(
+                family: "normalization", kernel: "batch_norm_forward_inference", global: [d.count],
+                arguments: [b.input, b.weight, b.bias, b.runningMean, b.runningVariance, b.output].map { .buffer($0) } + [
+                    try .int(d.count, op), try .int(d.channels, op), try .int(d.spatial, op), .float(d.epsilon),
+                ])
+        },
+        OpImplementation(NormalizationOps.backward) { backend, d, b in
+            let op = NormalizationOps.backward.errorName
+            let group = backend.batchNormGroupSize
+            try backend.launch(
+                family: "normalization", kernel: "batch_norm_backward", defines: ["BN_WG": "\(group)"],
+                global: [d.channels * group], local: [group],
+                arguments: [b.input, b.outputGradient, b.weight, b.savedMean, b.savedInverseStd, b.inputGradient,
+                            b.weightGradient, b.biasGradient].map { .buffer($0) } + [
+                    try .int(d.channels, op), try .int(d.spatial, op), try .int(d.reduced, op),
+                ])
+        },
+    ]
 }

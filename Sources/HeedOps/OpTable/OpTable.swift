@@ -11,10 +11,10 @@ public enum OpFamily: String, CaseIterable, Sendable {
         case .convolution: ConvolutionOps.table
         case .groupedConvolution: GroupedConvolutionOps.table
         case .linear: LinearOps.table
-        case .pooling: []
+        case .pooling: PoolingOps.table
         case .elementwise: []
-        case .normalization: []
-        case .optimizer: []
+        case .normalization: NormalizationOps.table
+        case .optimizer: OptimizerOps.table
         case .random: []
         case .softmax: []
         case .loss: []

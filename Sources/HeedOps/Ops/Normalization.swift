@@ -4,7 +4,13 @@
 /// BatchNorm2d and 1 for BatchNorm1d on (N, C). Statistics are per channel over the
 /// M = N·S elements of that channel. Per-channel buffers (weight γ, bias β, running and
 /// saved statistics) hold C elements.
-public protocol NormalizationOps {
+///
+/// Tolerance: every statistic is a sum of M float32 terms, and every output is such a
+/// sum (or a mean or inverse square root of one) carried through at most 16 further
+/// roundings (each ½ ulp = u; the division ≤ 2.5 ulp = 5u and rsqrt ≤ 2 ulp = 4u by
+/// OpenCL 1.2 §7.4; the reference's own rounding), so M + 16 terms over the magnitude
+/// each output is built from. Inference has no sum: 16 terms.
+public enum NormalizationOps {
     /// Training forward: normalises with the batch statistics.
     ///
     ///     μ = Σx / M,  σ² = Σ(x − μ)² / M (biased),  r = 1 / √(σ² + ε)
@@ -15,16 +21,24 @@ public protocol NormalizationOps {
     /// Reads input, weight, bias; reads and updates runningMean, runningVariance in
     /// place; writes output (N·C·S), savedMean = μ and savedInverseStd = r (C each), which
     /// `batchNormBackward` takes. Needs M > 1 (PyTorch refuses M = 1 as well).
-    func batchNormForwardTraining(
-        _ descriptor: BatchNormDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer, bias: any DeviceBuffer,
-        runningMean: any DeviceBuffer, runningVariance: any DeviceBuffer,
-        output: any DeviceBuffer, savedMean: any DeviceBuffer, savedInverseStd: any DeviceBuffer) throws
+    public static let forwardTraining = OpDefinition<BatchNormDescriptor>(
+        "batch_norm.forward_training", .normalization, kernels: ["batch_norm_forward_training"],
+        tolerance: .sums { $0.reduced + 16 }, check: { d, _ in try d.validateTraining() }
+    ) { d in
+        [.input("input", d.shape), .input("weight", [d.channels]), .input("bias", [d.channels]),
+         .update("runningMean", [d.channels]), .update("runningVariance", [d.channels]),
+         .output("output", d.shape), .output("savedMean", [d.channels]), .output("savedInverseStd", [d.channels])]
+    }
 
     /// Evaluation forward: `output = (x − runningMean)/√(runningVariance + ε)·γ + β`.
     /// Reads everything but output; writes output only.
-    func batchNormForwardInference(
-        _ descriptor: BatchNormDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer, bias: any DeviceBuffer,
-        runningMean: any DeviceBuffer, runningVariance: any DeviceBuffer, output: any DeviceBuffer) throws
+    public static let forwardInference = OpDefinition<BatchNormDescriptor>(
+        "batch_norm.forward_inference", .normalization, kernels: ["batch_norm_forward_inference"],
+        tolerance: .sums { _ in 16 }
+    ) { d in
+        [.input("input", d.shape), .input("weight", [d.channels]), .input("bias", [d.channels]),
+         .input("runningMean", [d.channels]), .input("runningVariance", [d.channels]), .output("output", d.shape)]
+    }
 
     /// Backward of the training forward, from its input and saved statistics:
     ///
@@ -33,14 +47,47 @@ public protocol NormalizationOps {
     ///
     /// Reads input, outputGradient (N·C·S), weight, savedMean, savedInverseStd (C);
     /// writes (overwrites) inputGradient (N·C·S), weightGradient and biasGradient (C).
-    func batchNormBackward(
+    public static let backward = OpDefinition<BatchNormDescriptor>(
+        "batch_norm.backward", .normalization, kernels: ["batch_norm_backward"],
+        tolerance: .sums { $0.reduced + 16 }, check: { d, _ in try d.validateTraining() }
+    ) { d in
+        [.input("input", d.shape), .input("outputGradient", d.shape), .input("weight", [d.channels]),
+         .input("savedMean", [d.channels]), .input("savedInverseStd", [d.channels]),
+         .output("inputGradient", d.shape), .output("weightGradient", [d.channels]), .output("biasGradient", [d.channels])]
+    }
+
+    static let table = [forwardTraining.erased, forwardInference.erased, backward.erased]
+}
+
+extension Backend {
+    public func batchNormForwardTraining(
+        _ descriptor: BatchNormDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer, bias: any DeviceBuffer,
+        runningMean: any DeviceBuffer, runningVariance: any DeviceBuffer,
+        output: any DeviceBuffer, savedMean: any DeviceBuffer, savedInverseStd: any DeviceBuffer
+    ) throws {
+        try run(NormalizationOps.forwardTraining, descriptor,
+                [input, weight, bias, runningMean, runningVariance, output, savedMean, savedInverseStd])
+    }
+
+    public func batchNormForwardInference(
+        _ descriptor: BatchNormDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer, bias: any DeviceBuffer,
+        runningMean: any DeviceBuffer, runningVariance: any DeviceBuffer, output: any DeviceBuffer
+    ) throws {
+        try run(NormalizationOps.forwardInference, descriptor, [input, weight, bias, runningMean, runningVariance, output])
+    }
+
+    public func batchNormBackward(
         _ descriptor: BatchNormDescriptor, input: any DeviceBuffer, outputGradient: any DeviceBuffer,
         weight: any DeviceBuffer, savedMean: any DeviceBuffer, savedInverseStd: any DeviceBuffer,
-        inputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer, biasGradient: any DeviceBuffer) throws
+        inputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer, biasGradient: any DeviceBuffer
+    ) throws {
+        try run(NormalizationOps.backward, descriptor,
+                [input, outputGradient, weight, savedMean, savedInverseStd, inputGradient, weightGradient, biasGradient])
+    }
 }
 
 /// Sizes and settings of one batch normalisation (see `NormalizationOps`).
-public struct BatchNormDescriptor: Sendable, Equatable, CustomStringConvertible {
+public struct BatchNormDescriptor: OpDescriptor, Equatable {
     public var batch: Int
     public var channels: Int
     /// H·W for 2-d inputs, 1 for (N, C) inputs.
@@ -60,30 +107,27 @@ public struct BatchNormDescriptor: Sendable, Equatable, CustomStringConvertible 
     public var count: Int { batch * channels * spatial }
     /// Elements each channel's statistics are taken over, M = N·S.
     public var reduced: Int { batch * spatial }
+    /// The input's and output's shape (N, C, S).
+    public var shape: [Int] { [batch, channels, spatial] }
 
     public var description: String {
         "batch_norm(N=\(batch), C=\(channels), S=\(spatial), eps=\(epsilon), momentum=\(momentum))"
     }
 
-    /// Throws unless the sizes are valid (M > 1 when `training`) and each buffer, given
-    /// as (name, element count, whether it is per-channel), has C or N·C·S elements.
-    /// `op` is the op and direction, e.g. `batch_norm.forward_training`.
-    public func validate(_ op: String, training: Bool, _ buffers: [(String, Int, perChannel: Bool)]) throws {
+    /// Throws unless no size is negative, epsilon ≥ 0 and momentum is in [0, 1].
+    public func validate() throws {
         for (name, value) in [("batch", batch), ("channels", channels), ("spatial", spatial)] where value < 0 {
-            throw HeedError.invalidArgument(op: op, "\(name) = \(value) is negative in \(self)")
+            throw HeedError.invalidArgument(op: "batch_norm", "\(name) = \(value) is negative in \(self)")
         }
         guard epsilon >= 0, (0...1).contains(momentum) else {
-            throw HeedError.invalidArgument(op: op, "needs epsilon ≥ 0 and momentum in [0, 1], in \(self)")
+            throw HeedError.invalidArgument(op: "batch_norm", "needs epsilon ≥ 0 and momentum in [0, 1], in \(self)")
         }
-        if training && channels > 0 && reduced <= 1 {
-            throw HeedError.invalidArgument(op: op, "training needs more than 1 value per channel, \(self) has \(reduced)")
-        }
-        for (name, actual, perChannel) in buffers {
-            let expected = perChannel ? channels : count
-            guard actual == expected else {
-                throw HeedError.shapeMismatch(
-                    op: op, "\(name) has \(actual) elements, expected \(perChannel ? "C" : "N·C·S") = \(expected) for \(self)")
-            }
+    }
+
+    /// Throws unless each channel has more than 1 value (M > 1), as batch statistics need.
+    func validateTraining() throws {
+        if channels > 0 && reduced <= 1 {
+            throw HeedError.invalidArgument(op: "batch_norm", "training needs more than 1 value per channel, \(self) has \(reduced)")
         }
     }
 }

@@ -7,7 +7,7 @@ extension Reference {
         ((j / d.spatial) * d.channels + c) * d.spatial + j % d.spatial
     }
 
-    /// Training forward (see `NormalizationOps.batchNormForwardTraining`): statistics in
+    /// Training forward (see `NormalizationOps.forwardTraining`): statistics in
     /// Double, two passes; updates the running statistics in place.
     public static func batchNormForwardTraining<T: BinaryFloatingPoint>(
         _ d: BatchNormDescriptor, input x: [T], weight: [T], bias: [T],
@@ -73,54 +73,21 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func batchNormForwardTraining(
-        _ d: BatchNormDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer, bias: any DeviceBuffer,
-        runningMean: any DeviceBuffer, runningVariance: any DeviceBuffer,
-        output: any DeviceBuffer, savedMean: any DeviceBuffer, savedInverseStd: any DeviceBuffer
-    ) throws {
-        let b = try checked(d, "batch_norm.forward_training", training: true, [
-            ("input", input, false), ("weight", weight, true), ("bias", bias, true),
-            ("runningMean", runningMean, true), ("runningVariance", runningVariance, true),
-            ("output", output, false), ("savedMean", savedMean, true), ("savedInverseStd", savedInverseStd, true),
-        ])
-        let result = Reference.batchNormForwardTraining(d, input: b[0].floats, weight: b[1].floats, bias: b[2].floats,
-                                                        runningMean: &b[3].floats, runningVariance: &b[4].floats)
-        (b[5].floats, b[6].floats, b[7].floats) = result
-    }
-
-    public func batchNormForwardInference(
-        _ d: BatchNormDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer, bias: any DeviceBuffer,
-        runningMean: any DeviceBuffer, runningVariance: any DeviceBuffer, output: any DeviceBuffer
-    ) throws {
-        let b = try checked(d, "batch_norm.forward_inference", training: false, [
-            ("input", input, false), ("weight", weight, true), ("bias", bias, true),
-            ("runningMean", runningMean, true), ("runningVariance", runningVariance, true), ("output", output, false),
-        ])
-        b[5].floats = Reference.batchNormForwardInference(d, input: b[0].floats, weight: b[1].floats, bias: b[2].floats,
-                                                          runningMean: b[3].floats, runningVariance: b[4].floats)
-    }
-
-    public func batchNormBackward(
-        _ d: BatchNormDescriptor, input: any DeviceBuffer, outputGradient: any DeviceBuffer,
-        weight: any DeviceBuffer, savedMean: any DeviceBuffer, savedInverseStd: any DeviceBuffer,
-        inputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer, biasGradient: any DeviceBuffer
-    ) throws {
-        let b = try checked(d, "batch_norm.backward", training: true, [
-            ("input", input, false), ("outputGradient", outputGradient, false), ("weight", weight, true),
-            ("savedMean", savedMean, true), ("savedInverseStd", savedInverseStd, true),
-            ("inputGradient", inputGradient, false), ("weightGradient", weightGradient, true),
-            ("biasGradient", biasGradient, true),
-        ])
-        let result = Reference.batchNormBackward(d, input: b[0].floats, outputGradient: b[1].floats, weight: b[2].floats,
-                                                 savedMean: b[3].floats, savedInverseStd: b[4].floats)
-        (b[5].floats, b[6].floats, b[7].floats) = result
-    }
-
-    /// The buffers as float32 buffers of this backend, in order, after `d.validate`.
-    private func checked(_ d: BatchNormDescriptor, _ op: String, training: Bool,
-                         _ named: [(String, any DeviceBuffer, Bool)]) throws -> [ReferenceBuffer] {
-        let buffers = try named.map { try floats($0.1, op, $0.0) }
-        try d.validate(op, training: training, zip(named, buffers).map { ($0.0, $1.count, perChannel: $0.2) })
-        return buffers
-    }
+    static let normalization: [OpImplementation<ReferenceBackend>] = [
+        OpImplementation(NormalizationOps.forwardTraining) { _, d, b in
+            (b.output.floats, b.savedMean.floats, b.savedInverseStd.floats) = Reference.batchNormForwardTraining(
+                d, input: b.input.floats, weight: b.weight.floats, bias: b.bias.floats,
+                runningMean: &b.runningMean.floats, runningVariance: &b.runningVariance.floats)
+        },
+        OpImplementation(NormalizationOps.forwardInference) { _, d, b in
+            b.output.floats = Reference.batchNormForwardInference(
+                d, input: b.input.floats, weight: b.weight.floats, bias: b.bias.floats,
+                runningMean: b.runningMean.floats, runningVariance: b.runningVariance.floats)
+        },
+        OpImplementation(NormalizationOps.backward) { _, d, b in
+            (b.inputGradient.floats, b.weightGradient.floats, b.biasGradient.floats) = Reference.batchNormBackward(
+                d, input: b.input.floats, outputGradient: b.outputGradient.floats, weight: b.weight.floats,
+                savedMean: b.savedMean.floats, savedInverseStd: b.savedInverseStd.floats)
+        },
+    ]
 }

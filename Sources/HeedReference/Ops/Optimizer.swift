@@ -1,7 +1,7 @@
 import HeedOps
 
 extension Reference {
-    /// One `torch.optim.SGD` step (see `OptimizerOps.sgdUpdate`) on arrays, in Double,
+    /// One `torch.optim.SGD` step (see `OptimizerOps.sgd`) on arrays, in Double,
     /// rounding once per stored value. `buffer` is ignored when momentum is 0.
     public static func sgdUpdate<T: BinaryFloatingPoint>(_ d: SGDDescriptor, parameter p: inout [T], gradient: [T],
                                                          momentumBuffer buffer: inout [T]) {
@@ -20,15 +20,12 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func sgdUpdate(_ d: SGDDescriptor, parameter: any DeviceBuffer, gradient: any DeviceBuffer,
-                          momentumBuffer: (any DeviceBuffer)?) throws {
-        let op = "sgd"
-        let p = try floats(parameter, op, "parameter")
-        let g = try floats(gradient, op, "gradient")
-        let buffer = try d.momentum == 0 ? nil : momentumBuffer.map { try floats($0, op, "momentumBuffer") }
-        try d.validate(parameterCount: p.count, gradientCount: g.count, bufferCount: buffer?.count)
-        var state = buffer?.floats ?? []
-        Reference.sgdUpdate(d, parameter: &p.floats, gradient: g.floats, momentumBuffer: &state)
-        buffer?.floats = state
-    }
+    static let optimizer: [OpImplementation<ReferenceBackend>] = [
+        OpImplementation(OptimizerOps.sgd) { _, d, b in
+            let buffer = b.optional("momentumBuffer")
+            var state = buffer?.floats ?? []
+            Reference.sgdUpdate(d, parameter: &b.parameter.floats, gradient: b.gradient.floats, momentumBuffer: &state)
+            buffer?.floats = state
+        },
+    ]
 }

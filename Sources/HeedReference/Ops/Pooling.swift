@@ -83,58 +83,27 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func globalAveragePoolForward(_ d: GlobalPoolDescriptor, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        let (input, output) = (try floats(input, "global_average_pool", "input"), try floats(output, "global_average_pool", "output"))
-        try d.validate(input: input.count, output: output.count)
-        output.floats = Reference.globalAveragePoolForward(d, input: input.floats)
-    }
-
-    public func globalAveragePoolBackward(_ d: GlobalPoolDescriptor, outputGradient: any DeviceBuffer,
-                                          inputGradient: any DeviceBuffer) throws {
-        let gradient = try floats(outputGradient, "global_average_pool", "output gradient")
-        let result = try floats(inputGradient, "global_average_pool", "input gradient")
-        try d.validate(input: result.count, output: gradient.count)
-        result.floats = Reference.globalAveragePoolBackward(d, outputGradient: gradient.floats)
-    }
-
-    public func averagePool2dForward(_ d: Pool2dDescriptor, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        let (input, output) = (try floats(input, "average_pool2d", "input"), try floats(output, "average_pool2d", "output"))
-        try d.validate("average_pool2d", input: input.count, output: output.count)
-        output.floats = Reference.averagePool2dForward(d, input: input.floats)
-    }
-
-    public func averagePool2dBackward(_ d: Pool2dDescriptor, outputGradient: any DeviceBuffer,
-                                      inputGradient: any DeviceBuffer) throws {
-        let gradient = try floats(outputGradient, "average_pool2d", "output gradient")
-        let result = try floats(inputGradient, "average_pool2d", "input gradient")
-        try d.validate("average_pool2d", input: result.count, output: gradient.count)
-        result.floats = Reference.averagePool2dBackward(d, outputGradient: gradient.floats)
-    }
-
-    public func maxPool2dForward(_ d: Pool2dDescriptor, input: any DeviceBuffer, output: any DeviceBuffer,
-                                 indices: any DeviceBuffer) throws {
-        let (input, output) = (try floats(input, "max_pool2d", "input"), try floats(output, "max_pool2d", "output"))
-        let indices = try ints(indices, "max_pool2d", "indices")
-        try d.validate("max_pool2d", input: input.count, output: output.count, indices: indices.count)
-        (output.floats, indices.ints) = Reference.maxPool2dForward(d, input: input.floats)
-    }
-
-    public func maxPool2dBackward(_ d: Pool2dDescriptor, outputGradient: any DeviceBuffer, indices: any DeviceBuffer,
-                                  inputGradient: any DeviceBuffer) throws {
-        let gradient = try floats(outputGradient, "max_pool2d", "output gradient")
-        let indices = try ints(indices, "max_pool2d", "indices")
-        let result = try floats(inputGradient, "max_pool2d", "input gradient")
-        try d.validate("max_pool2d", input: result.count, output: gradient.count, indices: indices.count)
-        guard let sums = Reference.maxPool2dBackward(d, outputGradient: gradient.floats, indices: indices.ints) else {
-            throw HeedError.invalidArgument(op: "max_pool2d", "an index lies outside its window, in \(d)")
-        }
-        result.floats = sums
-    }
-
-    /// `buffer` as an int32 buffer of this backend, or a clear error.
-    private func ints(_ buffer: any DeviceBuffer, _ op: String, _ argument: String) throws -> ReferenceBuffer {
-        let buffer = try own(buffer, op, argument)
-        try buffer.expect(.int32, for: op, argument: argument)
-        return buffer
-    }
+    static let pooling: [OpImplementation<ReferenceBackend>] = [
+        OpImplementation(PoolingOps.globalAverageForward) { _, d, b in
+            b.output.floats = Reference.globalAveragePoolForward(d, input: b.input.floats)
+        },
+        OpImplementation(PoolingOps.globalAverageBackward) { _, d, b in
+            b.inputGradient.floats = Reference.globalAveragePoolBackward(d, outputGradient: b.outputGradient.floats)
+        },
+        OpImplementation(PoolingOps.averageForward) { _, d, b in
+            b.output.floats = Reference.averagePool2dForward(d, input: b.input.floats)
+        },
+        OpImplementation(PoolingOps.averageBackward) { _, d, b in
+            b.inputGradient.floats = Reference.averagePool2dBackward(d, outputGradient: b.outputGradient.floats)
+        },
+        OpImplementation(PoolingOps.maxForward) { _, d, b in
+            (b.output.floats, b.indices.ints) = Reference.maxPool2dForward(d, input: b.input.floats)
+        },
+        OpImplementation(PoolingOps.maxBackward) { _, d, b in
+            guard let sums = Reference.maxPool2dBackward(d, outputGradient: b.outputGradient.floats, indices: b.indices.ints) else {
+                throw HeedError.invalidArgument(op: PoolingOps.maxBackward.errorName, "an index lies outside its window, in \(d)")
+            }
+            b.inputGradient.floats = sums
+        },
+    ]
 }
