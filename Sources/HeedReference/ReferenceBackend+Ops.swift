@@ -13,15 +13,15 @@ extension ReferenceBackend: OpBackend {
         case .convolution: []
         case .linear: linear
         case .pooling: []
-        case .elementwise: []
+        case .elementwise: elementwise
         case .normalization: []
         case .optimizer: []
-        case .random: []
+        case .random: random
         case .softmax: []
         case .loss: []
         case .attention: []
         case .sampling: []
-        case .layout: []
+        case .layout: layout
         }
     }
 }

@@ -11,15 +11,15 @@ public enum OpFamily: String, CaseIterable, Sendable {
         case .convolution: []
         case .linear: LinearOps.table
         case .pooling: []
-        case .elementwise: []
+        case .elementwise: ElementwiseOps.table
         case .normalization: []
         case .optimizer: []
-        case .random: []
+        case .random: RandomOps.table
         case .softmax: []
         case .loss: []
         case .attention: []
         case .sampling: []
-        case .layout: []
+        case .layout: LayoutOps.table
         }
     }
 }
