@@ -14,15 +14,15 @@ extension OpenCLBackend: OpBackend {
         case .groupedConvolution: groupedConvolution
         case .linear: linear
         case .pooling: pooling
-        case .elementwise: []
+        case .elementwise: elementwise
         case .normalization: normalization
         case .optimizer: optimizer
-        case .random: []
+        case .random: random
         case .softmax: []
         case .loss: []
         case .attention: attention
         case .sampling: []
-        case .layout: []
+        case .layout: layout
         }
     }
 }

@@ -13,10 +13,8 @@ import HeedReference
 /// - tanh/sigmoid backward: three correctly rounded operations whose subtractions are
 ///   exact or cannot cancel (see `elementwise.cl`), plus the reference rounding, plus a
 ///   margin for second-order terms: 6u·|ref|.
-/// - axpy: two roundings in the kernel and one in the reference on terms of size
-///   |y| + |αx|: `float32Sum(terms: 3)` over that scale.
-/// - sum of n terms: `float32Sum(terms: n + 1)` over Σ|x| (the extra term for the
-///   reference's final rounding); a mean adds the division (2.5 ulp = 5u): n + 6 over Σ|x|/n.
+/// - axpy over |y| + |αx|, sum over Σ|x| and mean over Σ|x|/n: sum bounds, with the
+///   terms their `ElementwiseOps` entries count.
 /// - mean backward: a division (≤ 2.5 ulp) and the reference's ½ ulp: 3 ulp.
 enum ElementwiseVerification {
     static let sizes = [1, 3, 7, 33, 1031]
@@ -28,25 +26,25 @@ enum ElementwiseVerification {
         for n in sizes {
             for inPlace in [false, true] {
                 cases += [
-                    unary("relu.forward", n, inPlace, .exact) { try $0.reluForward(count: n, input: $1, output: $2) },
-                    unary("tanh.forward", n, inPlace, Tolerance(atol: 0, rtol: 6 * ulp), range: -4...4) {
+                    unary(ElementwiseOps.reluForward.name, n, inPlace, .exact) { try $0.reluForward(count: n, input: $1, output: $2) },
+                    unary(ElementwiseOps.tanhForward.name, n, inPlace, Tolerance(atol: 0, rtol: 6 * ulp), range: -4...4) {
                         try $0.tanhForward(count: n, input: $1, output: $2)
                     },
-                    unary("sigmoid.forward", n, inPlace, Tolerance(atol: 0, rtol: 7 * ulp), range: -8...8) {
+                    unary(ElementwiseOps.sigmoidForward.name, n, inPlace, Tolerance(atol: 0, rtol: 7 * ulp), range: -8...8) {
                         try $0.sigmoidForward(count: n, input: $1, output: $2)
                     },
-                    unary("scale.forward", n, inPlace, .exact) { try $0.scale(count: n, alpha: -0.3, input: $1, output: $2) },
-                    binary("relu.backward_input", n, inPlace, .exact) {
+                    unary(ElementwiseOps.scale.name, n, inPlace, .exact) { try $0.scale(count: n, alpha: -0.3, input: $1, output: $2) },
+                    binary(ElementwiseOps.reluBackward.name, n, inPlace, .exact) {
                         try $0.reluBackward(count: n, input: $1, outputGradient: $2, inputGradient: $3)
                     },
-                    binary("tanh.backward_input", n, inPlace, Tolerance(atol: 0, rtol: 6 * u)) {
+                    binary(ElementwiseOps.tanhBackward.name, n, inPlace, Tolerance(atol: 0, rtol: 6 * u)) {
                         try $0.tanhBackward(count: n, output: $1, outputGradient: $2, inputGradient: $3)
                     },
-                    binary("sigmoid.backward_input", n, inPlace, Tolerance(atol: 0, rtol: 6 * u), firstRange: 0...1) {
+                    binary(ElementwiseOps.sigmoidBackward.name, n, inPlace, Tolerance(atol: 0, rtol: 6 * u), firstRange: 0...1) {
                         try $0.sigmoidBackward(count: n, output: $1, outputGradient: $2, inputGradient: $3)
                     },
-                    binary("add.forward", n, inPlace, .exact) { try $0.add(count: n, a: $1, b: $2, output: $3) },
-                    binary("multiply.forward", n, inPlace, .exact) { try $0.multiply(count: n, a: $1, b: $2, output: $3) },
+                    binary(ElementwiseOps.add.name, n, inPlace, .exact) { try $0.add(count: n, a: $1, b: $2, output: $3) },
+                    binary(ElementwiseOps.multiply.name, n, inPlace, .exact) { try $0.multiply(count: n, a: $1, b: $2, output: $3) },
                     axpyCase(n, inPlace),
                 ]
             }
@@ -110,8 +108,9 @@ enum ElementwiseVerification {
 
     static func axpyCase(_ n: Int, _ x: Bool) -> VerificationCase {
         // `x` true: x and y are the same buffer (y ← y + α·y).
-        VerificationCase(op: "axpy", shape: "\(n)\(x ? " x is y" : "")") { device, reference in
-            var random = SeededGenerator(seed: seed("axpy", n))
+        let op = ElementwiseOps.axpy
+        return VerificationCase(op: op.name, shape: "\(n)\(x ? " x is y" : "")") { device, reference in
+            var random = SeededGenerator(seed: seed(op.name, n))
             let (xs, ys) = (random.uniform(n), random.uniform(n, in: -2...2))
             let alpha: Float = 0.7
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(xs)],
@@ -119,13 +118,15 @@ enum ElementwiseVerification {
                 try backend.axpy(count: n, alpha: alpha, x: x ? outputs[0] : inputs[0], y: outputs[0])
             }
             let scale = zip(x ? ys : xs, ys).map { Double(abs($1)) + Double(abs(alpha * $0)) }
-            return Comparison(actual: actual[0], expected: expected[0], tolerance: .float32Sum(terms: 3), scale: scale)
+            return .ofSums(op, ScaledElementwiseDescriptor(count: n, alpha: alpha), actual: actual[0], expected: expected[0],
+                           integers: false, scale: scale)
         }
     }
 
     static func multiplyBackwardCase(_ n: Int) -> VerificationCase {
-        VerificationCase(op: "multiply.backward", shape: "\(n)") { device, reference in
-            var random = SeededGenerator(seed: seed("multiply.backward", n))
+        let op = ElementwiseOps.multiplyBackward.name
+        return VerificationCase(op: op, shape: "\(n)") { device, reference in
+            var random = SeededGenerator(seed: seed(op, n))
             let (a, b, dy) = (random.uniform(n), random.uniform(n), random.uniform(n))
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(a), .floats(b), .floats(dy)],
                                                        outputs: [.floats(n), .floats(n)]) { backend, i, o in
@@ -139,24 +140,21 @@ enum ElementwiseVerification {
     }
 
     static func reduceCase(_ d: ReductionDescriptor, integers: Bool = false) -> VerificationCase {
-        let op = "\(d.operation.rawValue).forward"
-        return VerificationCase(op: op, shape: "\(d.shape) axes \(d.axes)\(integers ? " int" : "")") { device, reference in
-            var random = SeededGenerator(seed: seed(op, d.inputCount * 17 + d.axes.reduce(0) { $0 * 5 + $1 + 1 }))
+        let op = ElementwiseOps.reduceForward(d.operation)
+        return VerificationCase(op: op.name, shape: "\(d.shape) axes \(d.axes)\(integers ? " int" : "")") { device, reference in
+            var random = SeededGenerator(seed: seed(op.name, d.inputCount * 17 + d.axes.reduce(0) { $0 * 5 + $1 + 1 }))
             let x = integers ? random.integers(d.inputCount) : random.uniform(d.inputCount)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],
                                                        outputs: [.floats(d.outputCount)]) { backend, inputs, outputs in
                 try backend.reduceForward(d, input: inputs[0], output: outputs[0])
             }
-            if integers { return Comparison(actual: actual[0], expected: expected[0], tolerance: .exact) }
-            let n = d.reducedCount
-            let magnitudes = Reference.reduce(d, x.map { Double(abs($0)) })
-            let tolerance = Tolerance.float32Sum(terms: d.operation == .mean ? n + 6 : n + 1)
-            return Comparison(actual: actual[0], expected: expected[0], tolerance: tolerance, scale: magnitudes)
+            return .ofSums(op, d, actual: actual[0], expected: expected[0], integers: integers,
+                           scale: Reference.reduce(d, magnitudes(x)))
         }
     }
 
     static func reduceBackwardCase(_ d: ReductionDescriptor) -> VerificationCase {
-        let op = "\(d.operation.rawValue).backward_input"
+        let op = ElementwiseOps.reduceBackward(d.operation).name
         return VerificationCase(op: op, shape: "\(d.shape) axes \(d.axes)") { device, reference in
             var random = SeededGenerator(seed: seed(op, d.inputCount * 17 + d.axes.reduce(0) { $0 * 5 + $1 + 1 }))
             let dy = random.uniform(d.outputCount)

@@ -12,7 +12,7 @@ enum LayoutVerification {
     }()
 
     static func insertCase(_ d: ColumnBlockDescriptor) -> VerificationCase {
-        VerificationCase(op: "insert_columns", shape: d.description) { device, reference in
+        VerificationCase(op: LayoutOps.insertColumns.name, shape: d.description) { device, reference in
             var random = SeededGenerator(seed: UInt64(d.wholeCount + d.offset))
             let part = random.uniform(d.partCount), whole = random.uniform(d.wholeCount)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(part)],
@@ -24,7 +24,7 @@ enum LayoutVerification {
     }
 
     static func extractCase(_ d: ColumnBlockDescriptor) -> VerificationCase {
-        VerificationCase(op: "extract_columns", shape: d.description) { device, reference in
+        VerificationCase(op: LayoutOps.extractColumns.name, shape: d.description) { device, reference in
             var random = SeededGenerator(seed: UInt64(d.wholeCount * 3 + d.offset))
             let whole = random.uniform(d.wholeCount)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(whole)],

@@ -24,7 +24,7 @@ enum RandomVerification {
 
     static func dropoutCase(_ d: DropoutDescriptor, backward: Bool) -> VerificationCase {
         let shape = "\(d.count)\(d.elementsPerDraw > 1 ? " per draw \(d.elementsPerDraw)" : "") p=\(d.probability)"
-        return VerificationCase(op: "\(d.name).\(backward ? "backward_input" : "forward")", shape: shape) { device, reference in
+        return VerificationCase(op: (backward ? RandomOps.backward(d) : RandomOps.forward(d)).name, shape: shape) { device, reference in
             var random = SeededGenerator(seed: UInt64(d.count) &+ UInt64(d.elementsPerDraw) << 20)
             let x = random.uniform(d.count)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],

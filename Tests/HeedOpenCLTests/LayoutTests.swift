@@ -35,7 +35,7 @@ final class LayoutTests: XCTestCase {
             }
             assertThrows(try backend.extractColumns(ColumnBlockDescriptor(outer: 3, width: 3, wholeWidth: 6, offset: 0), whole: whole, part: part),
                          as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "extract_columns", "part (3, 3) needs 9 elements, buffer has 6, in columns 0..<3 of (3, 6)"))
+                XCTAssertEqual($0, .shapeMismatch(op: "extract_columns", "whole (3, 6) needs 18 elements, buffer has 12, in columns 0..<3 of (3, 6)"))
             }
         }
     }

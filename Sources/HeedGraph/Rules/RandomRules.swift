@@ -7,12 +7,14 @@ extension Tensor {
     /// Channel dropout of (N, C, H, W) in training: each (n, c) map kept with probability
     /// 1 − p and scaled by 1/(1 − p), the mask drawn from (seed, step) (see `RandomOps`).
     public func dropout2d(probability: Float, seed: UInt32, step: UInt32) throws -> Tensor {
-        guard rank == 4 else { throw HeedError.shapeMismatch(op: "dropout2d", "input \(shape) is not (N, C, H, W)") }
+        guard rank == 4 else {
+            throw HeedError.shapeMismatch(op: RandomOps.dropout2dForward.errorName, "input \(shape) is not (N, C, H, W)")
+        }
         let descriptor = DropoutDescriptor.dropout2d(batch: shape[0], channels: shape[1], spatial: shape[2] * shape[3],
                                                      probability: probability, seed: seed, step: step)
         let output = try fresh(shape)
         try backend.dropoutForward(descriptor, input: storage, output: output.storage)
-        return Tensor.result(op: "dropout2d", shape: shape, storage: output.storage, inputs: [self]) { g in
+        return Tensor.result(op: RandomOps.dropout2dForward.errorName, shape: shape, storage: output.storage, inputs: [self]) { g in
             let dx = try self.fresh(self.shape)
             try self.backend.dropoutBackward(descriptor, outputGradient: g.storage, inputGradient: dx.storage)
             return [dx]

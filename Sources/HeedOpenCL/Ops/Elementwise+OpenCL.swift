@@ -4,64 +4,54 @@ extension OpenCLBackend {
     /// Work items per output element of `reduce_forward` (`REDUCE_WG`).
     static let reduceGroupSize = 64
 
-    public func reluForward(count: Int, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try elementwise("relu.forward", "relu_forward", count: count, [("input", input)], [("output", output)])
-    }
+    static let elementwise: [OpImplementation<OpenCLBackend>] = [
+        OpImplementation(ElementwiseOps.reluForward) { backend, d, b in
+            try backend.elementwise(ElementwiseOps.reluForward, count: d.count, [b.input, b.output])
+        },
+        OpImplementation(ElementwiseOps.reluBackward) { backend, d, b in
+            try backend.elementwise(ElementwiseOps.reluBackward, count: d.count, [b.input, b.outputGradient, b.inputGradient])
+        },
+        OpImplementation(ElementwiseOps.tanhForward) { backend, d, b in
+            try backend.elementwise(ElementwiseOps.tanhForward, count: d.count, [b.input, b.output])
+        },
+        OpImplementation(ElementwiseOps.tanhBackward) { backend, d, b in
+            try backend.elementwise(ElementwiseOps.tanhBackward, count: d.count, [b.output, b.outputGradient, b.inputGradient])
+        },
+        OpImplementation(ElementwiseOps.sigmoidForward) { backend, d, b in
+            try backend.elementwise(ElementwiseOps.sigmoidForward, count: d.count, [b.input, b.output])
+        },
+        OpImplementation(ElementwiseOps.sigmoidBackward) { backend, d, b in
+            try backend.elementwise(ElementwiseOps.sigmoidBackward, count: d.count, [b.output, b.outputGradient, b.inputGradient])
+        },
+        OpImplementation(ElementwiseOps.add) { backend, d, b in
+            try backend.elementwise(ElementwiseOps.add, count: d.count, [b.a, b.b, b.output])
+        },
+        OpImplementation(ElementwiseOps.multiply) { backend, d, b in
+            try backend.elementwise(ElementwiseOps.multiply, count: d.count, [b.a, b.b, b.output])
+        },
+        OpImplementation(ElementwiseOps.multiplyBackward) { backend, d, b in
+            try backend.elementwise(ElementwiseOps.multiplyBackward, count: d.count,
+                                    [b.a, b.b, b.outputGradient, b.aGradient, b.bGradient])
+        },
+        OpImplementation(ElementwiseOps.scale) { backend, d, b in
+            try backend.elementwise(ElementwiseOps.scale, count: d.count, [b.input, b.output], extra: [.float(d.alpha)])
+        },
+        OpImplementation(ElementwiseOps.axpy) { backend, d, b in
+            try backend.elementwise(ElementwiseOps.axpy, count: d.count, [b.x, b.y], extra: [.float(d.alpha)])
+        },
+        OpImplementation(ElementwiseOps.sumForward) { backend, d, b in try backend.reduce(d, input: b.input, output: b.output) },
+        OpImplementation(ElementwiseOps.meanForward) { backend, d, b in try backend.reduce(d, input: b.input, output: b.output) },
+        OpImplementation(ElementwiseOps.sumBackward) { backend, d, b in
+            try backend.reduceBackward(d, outputGradient: b.outputGradient, inputGradient: b.inputGradient)
+        },
+        OpImplementation(ElementwiseOps.meanBackward) { backend, d, b in
+            try backend.reduceBackward(d, outputGradient: b.outputGradient, inputGradient: b.inputGradient)
+        },
+    ]
 
-    public func reluBackward(count: Int, input: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                             inputGradient: any DeviceBuffer) throws {
-        try elementwise("relu.backward_input", "relu_backward", count: count,
-                        [("input", input), ("outputGradient", outputGradient)], [("inputGradient", inputGradient)])
-    }
-
-    public func tanhForward(count: Int, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try elementwise("tanh.forward", "tanh_forward", count: count, [("input", input)], [("output", output)])
-    }
-
-    public func tanhBackward(count: Int, output: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                             inputGradient: any DeviceBuffer) throws {
-        try elementwise("tanh.backward_input", "tanh_backward", count: count,
-                        [("output", output), ("outputGradient", outputGradient)], [("inputGradient", inputGradient)])
-    }
-
-    public func sigmoidForward(count: Int, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try elementwise("sigmoid.forward", "sigmoid_forward", count: count, [("input", input)], [("output", output)])
-    }
-
-    public func sigmoidBackward(count: Int, output: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                                inputGradient: any DeviceBuffer) throws {
-        try elementwise("sigmoid.backward_input", "sigmoid_backward", count: count,
-                        [("output", output), ("outputGradient", outputGradient)], [("inputGradient", inputGradient)])
-    }
-
-    public func add(count: Int, a: any DeviceBuffer, b: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try elementwise("add.forward", "add_forward", count: count, [("a", a), ("b", b)], [("output", output)])
-    }
-
-    public func multiply(count: Int, a: any DeviceBuffer, b: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try elementwise("multiply.forward", "multiply_forward", count: count, [("a", a), ("b", b)], [("output", output)])
-    }
-
-    public func multiplyBackward(count: Int, a: any DeviceBuffer, b: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                                 aGradient: any DeviceBuffer, bGradient: any DeviceBuffer) throws {
-        try elementwise("multiply.backward", "multiply_backward", count: count,
-                        [("a", a), ("b", b), ("outputGradient", outputGradient)],
-                        [("aGradient", aGradient), ("bGradient", bGradient)])
-    }
-
-    public func scale(count: Int, alpha: Float, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try elementwise("scale.forward", "scale_forward", count: count, [("input", input)], [("output", output)],
-                        extra: [.float(alpha)])
-    }
-
-    public func axpy(count: Int, alpha: Float, x: any DeviceBuffer, y: any DeviceBuffer) throws {
-        try elementwise("axpy", "axpy", count: count, [("x", x)], [("y", y)], extra: [.float(alpha)])
-    }
-
-    public func reduceForward(_ d: ReductionDescriptor, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        let op = "\(d.operation.rawValue).forward"
-        let (input, output) = (try floats(input, op, "input"), try floats(output, op, "output"))
-        try d.validate("forward", inputCount: input.count, outputCount: output.count)
+    /// Sum or mean of `input` over `d.axes`, one work group of `reduceGroupSize` per output element.
+    private func reduce(_ d: ReductionDescriptor, input: OpenCLBuffer, output: OpenCLBuffer) throws {
+        let op = d.operation.rawValue
         let strides = Self.rowMajorStrides(d.shape)
         let kept = d.shape.indices.filter { !d.axes.contains($0) }
         let reduced = d.shape.indices.filter { d.axes.contains($0) }
@@ -81,11 +71,10 @@ extension OpenCLBackend {
                    global: [d.outputCount * groupSize], local: [groupSize], arguments: arguments)
     }
 
-    public func reduceBackward(_ d: ReductionDescriptor, outputGradient: any DeviceBuffer,
-                               inputGradient: any DeviceBuffer) throws {
-        let op = "\(d.operation.rawValue).backward_input"
-        let (gradient, result) = (try floats(outputGradient, op, "outputGradient"), try floats(inputGradient, op, "inputGradient"))
-        try d.validate("backward_input", inputCount: result.count, outputCount: gradient.count)
+    /// The gradient of `reduce`, one work item per input element.
+    private func reduceBackward(_ d: ReductionDescriptor, outputGradient gradient: OpenCLBuffer,
+                                inputGradient result: OpenCLBuffer) throws {
+        let op = d.operation.rawValue
         let shape = [Int](repeating: 1, count: 4 - d.shape.count) + d.shape
         // The output stride of each input axis: 0 for a reduced axis.
         var outputStrides = [Int](repeating: 0, count: d.shape.count)
@@ -101,15 +90,12 @@ extension OpenCLBackend {
         try launch(family: "elementwise", kernel: "reduce_backward", global: [d.inputCount], arguments: arguments)
     }
 
-    /// Validates and launches one elementwise kernel: arguments are the inputs, the
-    /// outputs, `count`, then `extra`.
-    private func elementwise(_ op: String, _ kernel: String, count: Int,
-                             _ inputs: [(String, any DeviceBuffer)], _ outputs: [(String, any DeviceBuffer)],
-                             extra: [KernelArgument] = []) throws {
-        let buffers = try (inputs + outputs).map { (name: $0.0, buffer: try floats($0.1, op, $0.0)) }
-        try Elementwise.validate(op, count: count, buffers.map { ($0.name, $0.buffer.count) })
-        try launch(family: "elementwise", kernel: kernel, global: [count],
-                   arguments: buffers.map { .buffer($0.buffer) } + [try .int(count, op)] + extra)
+    /// Launches the one kernel of `op` on `count` work items: arguments are the buffers
+    /// (inputs, then outputs), `count`, then `extra`.
+    private func elementwise<Descriptor>(_ op: OpDefinition<Descriptor>, count: Int, _ buffers: [OpenCLBuffer],
+                                         extra: [KernelArgument] = []) throws {
+        try launch(family: "elementwise", kernel: op.kernels[0], global: [count],
+                   arguments: buffers.map { .buffer($0) } + [try .int(count, op.errorName)] + extra)
     }
 
     /// Row-major strides of `shape` (last axis 1).

@@ -12,15 +12,15 @@ public enum OpFamily: String, CaseIterable, Sendable {
         case .groupedConvolution: GroupedConvolutionOps.table
         case .linear: LinearOps.table
         case .pooling: PoolingOps.table
-        case .elementwise: []
+        case .elementwise: ElementwiseOps.table
         case .normalization: NormalizationOps.table
         case .optimizer: OptimizerOps.table
-        case .random: []
+        case .random: RandomOps.table
         case .softmax: []
         case .loss: []
         case .attention: AttentionOps.table
         case .sampling: []
-        case .layout: []
+        case .layout: LayoutOps.table
         }
     }
 }

@@ -1,18 +1,57 @@
 /// Ops that draw random numbers: dropout, with masks from `Philox` keyed by
 /// (seed, step, draw index), so both backends draw the identical mask and a backward
 /// regenerates it instead of storing it.
-public protocol RandomOps {
-    /// Inverted dropout (PyTorch `F.dropout` / `F.dropout2d` in training):
-    /// `output = keep ? input / (1 − p) : 0`, one keep/drop draw per element (dropout)
-    /// or per (n, c) channel (dropout2d, `elementsPerDraw` = H·W). Reads input, writes
-    /// output (both `count` floats; output may be input). Dropped elements are 0 even
-    /// where the input is NaN or ∞ (PyTorch's x·0 would give NaN there).
-    func dropoutForward(_ descriptor: DropoutDescriptor, input: any DeviceBuffer, output: any DeviceBuffer) throws
+public enum RandomOps {
+    /// Inverted dropout (PyTorch `F.dropout` in training): `output = keep ? input / (1 − p) : 0`,
+    /// one keep/drop draw per element. Reads input, writes output (both `count` floats;
+    /// output may be input). Dropped elements are 0 even where the input is NaN or ∞
+    /// (PyTorch's x·0 would give NaN there).
+    public static let dropoutForward = forwardOp("dropout.forward")
 
     /// `inputGradient = keep ? outputGradient / (1 − p) : 0` with the forward's mask,
     /// regenerated from the same descriptor (seed, step). inputGradient may be outputGradient.
-    func dropoutBackward(_ descriptor: DropoutDescriptor, outputGradient: any DeviceBuffer,
-                         inputGradient: any DeviceBuffer) throws
+    public static let dropoutBackward = backwardOp("dropout.backward_input")
+
+    /// Channel dropout (PyTorch `F.dropout2d`): as `dropoutForward`, one draw per (n, c)
+    /// channel (`elementsPerDraw` = H·W).
+    public static let dropout2dForward = forwardOp("dropout2d.forward")
+
+    /// The backward of `dropout2dForward`, as `dropoutBackward`.
+    public static let dropout2dBackward = backwardOp("dropout2d.backward_input")
+
+    /// dropout or dropout2d by the descriptor's draws (dropout2d with H·W = 1 is dropout).
+    public static func forward(_ descriptor: DropoutDescriptor) -> OpDefinition<DropoutDescriptor> {
+        descriptor.elementsPerDraw == 1 ? dropoutForward : dropout2dForward
+    }
+
+    public static func backward(_ descriptor: DropoutDescriptor) -> OpDefinition<DropoutDescriptor> {
+        descriptor.elementsPerDraw == 1 ? dropoutBackward : dropout2dBackward
+    }
+
+    private static func forwardOp(_ name: String) -> OpDefinition<DropoutDescriptor> {
+        OpDefinition(name, .random, kernels: ["dropout_forward"]) { d in
+            [.input("input", [d.count]), .output("output", [d.count])]
+        }
+    }
+
+    private static func backwardOp(_ name: String) -> OpDefinition<DropoutDescriptor> {
+        OpDefinition(name, .random, kernels: ["dropout_backward"]) { d in
+            [.input("outputGradient", [d.count]), .output("inputGradient", [d.count])]
+        }
+    }
+
+    static let table = [dropoutForward.erased, dropoutBackward.erased, dropout2dForward.erased, dropout2dBackward.erased]
+}
+
+extension Backend {
+    public func dropoutForward(_ descriptor: DropoutDescriptor, input: any DeviceBuffer, output: any DeviceBuffer) throws {
+        try run(RandomOps.forward(descriptor), descriptor, [input, output])
+    }
+
+    public func dropoutBackward(_ descriptor: DropoutDescriptor, outputGradient: any DeviceBuffer,
+                                inputGradient: any DeviceBuffer) throws {
+        try run(RandomOps.backward(descriptor), descriptor, [outputGradient, inputGradient])
+    }
 }
 
 /// One dropout mask: which elements survive and by how much they are scaled.
@@ -22,7 +61,7 @@ public protocol RandomOps {
 /// its elements when `r ≥ threshold` with `threshold = round(p·2²⁴)`, so the keep
 /// probability is 1 − threshold/2²⁴ (p to within 2⁻²⁵). Kept elements are multiplied by
 /// `scale` = Float(1/(1 − p)) (0 when p = 1, where nothing is kept).
-public struct DropoutDescriptor: Sendable, Equatable, CustomStringConvertible {
+public struct DropoutDescriptor: OpDescriptor, Equatable {
     /// Elements of input and output.
     public var count: Int
     /// Consecutive elements sharing one draw: 1 for dropout, H·W for dropout2d.
@@ -56,8 +95,8 @@ public struct DropoutDescriptor: Sendable, Equatable, CustomStringConvertible {
     /// The factor kept elements are multiplied by.
     public var scale: Float { probability < 1 ? Float(1 / (1 - Double(probability))) : 0 }
 
-    /// The op name used in errors and verification: `dropout2d` when a draw covers
-    /// several elements, else `dropout` (dropout2d with H·W = 1 is dropout).
+    /// The op's name in errors: `dropout2d` when a draw covers several elements, else
+    /// `dropout`, as `RandomOps.forward(_:)` picks the table's op.
     public var name: String { elementsPerDraw == 1 ? "dropout" : "dropout2d" }
 
     /// Whether draw `index` keeps its elements.
@@ -69,18 +108,13 @@ public struct DropoutDescriptor: Sendable, Equatable, CustomStringConvertible {
         "\(name)(count=\(count), elementsPerDraw=\(elementsPerDraw), p=\(probability), seed=\(seed), step=\(step))"
     }
 
-    /// Throws unless p ∈ [0, 1], the draws tile `count`, and both buffers have `count`
-    /// elements. `direction` is `forward` or `backward_input`.
-    public func validate(_ direction: String, inputCount: Int, outputCount: Int) throws {
-        let op = "\(name).\(direction)"
+    /// Throws unless p ∈ [0, 1] and the draws tile `count`.
+    public func validate() throws {
         guard (0...1).contains(probability) else {
-            throw HeedError.invalidArgument(op: op, "probability must be in [0, 1], in \(self)")
+            throw HeedError.invalidArgument(op: name, "probability must be in [0, 1], in \(self)")
         }
         guard count >= 0, elementsPerDraw > 0, count % elementsPerDraw == 0, count / elementsPerDraw <= 1 << 32 else {
-            throw HeedError.invalidArgument(op: op, "count must be a non-negative multiple of elementsPerDraw, in \(self)")
-        }
-        guard inputCount == count, outputCount == count else {
-            throw HeedError.shapeMismatch(op: op, "buffers of \(inputCount) and \(outputCount) elements, expected \(count), in \(self)")
+            throw HeedError.invalidArgument(op: name, "count must be a non-negative multiple of elementsPerDraw, in \(self)")
         }
     }
 }

@@ -89,89 +89,36 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func reluForward(count: Int, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try unary("relu.forward", count, input, output) { Reference.relu($0) }
-    }
-
-    public func reluBackward(count: Int, input: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                             inputGradient: any DeviceBuffer) throws {
-        try binary("relu.backward_input", count, ("input", input), ("outputGradient", outputGradient),
-                   ("inputGradient", inputGradient)) { Reference.reluBackward(input: $0, outputGradient: $1) }
-    }
-
-    public func tanhForward(count: Int, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try unary("tanh.forward", count, input, output) { Reference.tanh($0) }
-    }
-
-    public func tanhBackward(count: Int, output: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                             inputGradient: any DeviceBuffer) throws {
-        try binary("tanh.backward_input", count, ("output", output), ("outputGradient", outputGradient),
-                   ("inputGradient", inputGradient)) { Reference.tanhBackward(output: $0, outputGradient: $1) }
-    }
-
-    public func sigmoidForward(count: Int, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try unary("sigmoid.forward", count, input, output) { Reference.sigmoid($0) }
-    }
-
-    public func sigmoidBackward(count: Int, output: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                                inputGradient: any DeviceBuffer) throws {
-        try binary("sigmoid.backward_input", count, ("output", output), ("outputGradient", outputGradient),
-                   ("inputGradient", inputGradient)) { Reference.sigmoidBackward(output: $0, outputGradient: $1) }
-    }
-
-    public func add(count: Int, a: any DeviceBuffer, b: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try binary("add.forward", count, ("a", a), ("b", b), ("output", output)) { Reference.add($0, $1) }
-    }
-
-    public func multiply(count: Int, a: any DeviceBuffer, b: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try binary("multiply.forward", count, ("a", a), ("b", b), ("output", output)) { Reference.multiply($0, $1) }
-    }
-
-    public func multiplyBackward(count: Int, a: any DeviceBuffer, b: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                                 aGradient: any DeviceBuffer, bGradient: any DeviceBuffer) throws {
-        let op = "multiply.backward"
-        let named = [("a", a), ("b", b), ("outputGradient", outputGradient), ("aGradient", aGradient), ("bGradient", bGradient)]
-        let buffers = try named.map { try floats($0.1, op, $0.0) }
-        try Elementwise.validate(op, count: count, zip(named, buffers).map { ($0.0, $1.count) })
-        let (av, bv, dy) = (buffers[0].floats, buffers[1].floats, buffers[2].floats)
-        buffers[3].floats = Reference.multiply(dy, bv)
-        buffers[4].floats = Reference.multiply(dy, av)
-    }
-
-    public func scale(count: Int, alpha: Float, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        try unary("scale.forward", count, input, output) { Reference.scale(alpha, $0) }
-    }
-
-    public func axpy(count: Int, alpha: Float, x: any DeviceBuffer, y: any DeviceBuffer) throws {
-        try binary("axpy", count, ("x", x), ("y", y), ("y", y)) { Reference.axpy(alpha, $0, $1) }
-    }
-
-    public func reduceForward(_ d: ReductionDescriptor, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        let op = "\(d.operation.rawValue).forward"
-        let (input, output) = (try floats(input, op, "input"), try floats(output, op, "output"))
-        try d.validate("forward", inputCount: input.count, outputCount: output.count)
-        output.floats = Reference.reduce(d, input.floats)
-    }
-
-    public func reduceBackward(_ d: ReductionDescriptor, outputGradient: any DeviceBuffer,
-                               inputGradient: any DeviceBuffer) throws {
-        let op = "\(d.operation.rawValue).backward_input"
-        let (gradient, result) = (try floats(outputGradient, op, "outputGradient"), try floats(inputGradient, op, "inputGradient"))
-        try d.validate("backward_input", inputCount: result.count, outputCount: gradient.count)
-        result.floats = Reference.reduceBackward(d, gradient.floats)
-    }
-
-    private func unary(_ op: String, _ count: Int, _ input: any DeviceBuffer, _ output: any DeviceBuffer,
-                       _ body: ([Float]) -> [Float]) throws {
-        let (input, output) = (try floats(input, op, "input"), try floats(output, op, "output"))
-        try Elementwise.validate(op, count: count, [("input", input.count), ("output", output.count)])
-        output.floats = body(input.floats)
-    }
-
-    private func binary(_ op: String, _ count: Int, _ a: (String, any DeviceBuffer), _ b: (String, any DeviceBuffer),
-                        _ output: (String, any DeviceBuffer), _ body: ([Float], [Float]) -> [Float]) throws {
-        let (first, second, result) = (try floats(a.1, op, a.0), try floats(b.1, op, b.0), try floats(output.1, op, output.0))
-        try Elementwise.validate(op, count: count, [(a.0, first.count), (b.0, second.count), (output.0, result.count)])
-        result.floats = body(first.floats, second.floats)
-    }
+    static let elementwise: [OpImplementation<ReferenceBackend>] = [
+        OpImplementation(ElementwiseOps.reluForward) { _, _, b in b.output.floats = Reference.relu(b.input.floats) },
+        OpImplementation(ElementwiseOps.reluBackward) { _, _, b in
+            b.inputGradient.floats = Reference.reluBackward(input: b.input.floats, outputGradient: b.outputGradient.floats)
+        },
+        OpImplementation(ElementwiseOps.tanhForward) { _, _, b in b.output.floats = Reference.tanh(b.input.floats) },
+        OpImplementation(ElementwiseOps.tanhBackward) { _, _, b in
+            b.inputGradient.floats = Reference.tanhBackward(output: b.output.floats, outputGradient: b.outputGradient.floats)
+        },
+        OpImplementation(ElementwiseOps.sigmoidForward) { _, _, b in b.output.floats = Reference.sigmoid(b.input.floats) },
+        OpImplementation(ElementwiseOps.sigmoidBackward) { _, _, b in
+            b.inputGradient.floats = Reference.sigmoidBackward(output: b.output.floats, outputGradient: b.outputGradient.floats)
+        },
+        OpImplementation(ElementwiseOps.add) { _, _, b in b.output.floats = Reference.add(b.a.floats, b.b.floats) },
+        OpImplementation(ElementwiseOps.multiply) { _, _, b in b.output.floats = Reference.multiply(b.a.floats, b.b.floats) },
+        OpImplementation(ElementwiseOps.multiplyBackward) { _, _, b in
+            // Both inputs are read before either gradient is written: a gradient may be an input.
+            let (a, bValues, dy) = (b.a.floats, b.b.floats, b.outputGradient.floats)
+            b.aGradient.floats = Reference.multiply(dy, bValues)
+            b.bGradient.floats = Reference.multiply(dy, a)
+        },
+        OpImplementation(ElementwiseOps.scale) { _, d, b in b.output.floats = Reference.scale(d.alpha, b.input.floats) },
+        OpImplementation(ElementwiseOps.axpy) { _, d, b in b.y.floats = Reference.axpy(d.alpha, b.x.floats, b.y.floats) },
+        OpImplementation(ElementwiseOps.sumForward) { _, d, b in b.output.floats = Reference.reduce(d, b.input.floats) },
+        OpImplementation(ElementwiseOps.meanForward) { _, d, b in b.output.floats = Reference.reduce(d, b.input.floats) },
+        OpImplementation(ElementwiseOps.sumBackward) { _, d, b in
+            b.inputGradient.floats = Reference.reduceBackward(d, b.outputGradient.floats)
+        },
+        OpImplementation(ElementwiseOps.meanBackward) { _, d, b in
+            b.inputGradient.floats = Reference.reduceBackward(d, b.outputGradient.floats)
+        },
+    ]
 }

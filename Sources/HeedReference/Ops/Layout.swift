@@ -15,15 +15,8 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func insertColumns(_ d: ColumnBlockDescriptor, part: any DeviceBuffer, whole: any DeviceBuffer) throws {
-        let (part, whole) = (try floats(part, "insert_columns", "part"), try floats(whole, "insert_columns", "whole"))
-        try d.validate("insert_columns", part: part.count, whole: whole.count)
-        Reference.insertColumns(d, part: part.floats, whole: &whole.floats)
-    }
-
-    public func extractColumns(_ d: ColumnBlockDescriptor, whole: any DeviceBuffer, part: any DeviceBuffer) throws {
-        let (whole, part) = (try floats(whole, "extract_columns", "whole"), try floats(part, "extract_columns", "part"))
-        try d.validate("extract_columns", part: part.count, whole: whole.count)
-        part.floats = Reference.extractColumns(d, whole: whole.floats)
-    }
+    static let layout: [OpImplementation<ReferenceBackend>] = [
+        OpImplementation(LayoutOps.insertColumns) { _, d, b in Reference.insertColumns(d, part: b.part.floats, whole: &b.whole.floats) },
+        OpImplementation(LayoutOps.extractColumns) { _, d, b in b.part.floats = Reference.extractColumns(d, whole: b.whole.floats) },
+    ]
 }

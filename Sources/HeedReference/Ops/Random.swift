@@ -14,18 +14,14 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func dropoutForward(_ d: DropoutDescriptor, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        let op = "\(d.name).forward"
-        let (source, result) = (try floats(input, op, "input"), try floats(output, op, "output"))
-        try d.validate("forward", inputCount: source.count, outputCount: result.count)
-        result.floats = Reference.dropout(d, source.floats)
-    }
-
-    public func dropoutBackward(_ d: DropoutDescriptor, outputGradient: any DeviceBuffer,
-                                inputGradient: any DeviceBuffer) throws {
-        let op = "\(d.name).backward_input"
-        let (source, result) = (try floats(outputGradient, op, "outputGradient"), try floats(inputGradient, op, "inputGradient"))
-        try d.validate("backward_input", inputCount: source.count, outputCount: result.count)
-        result.floats = Reference.dropout(d, source.floats)
-    }
+    static let random: [OpImplementation<ReferenceBackend>] = [
+        OpImplementation(RandomOps.dropoutForward) { _, d, b in b.output.floats = Reference.dropout(d, b.input.floats) },
+        OpImplementation(RandomOps.dropoutBackward) { _, d, b in
+            b.inputGradient.floats = Reference.dropout(d, b.outputGradient.floats)
+        },
+        OpImplementation(RandomOps.dropout2dForward) { _, d, b in b.output.floats = Reference.dropout(d, b.input.floats) },
+        OpImplementation(RandomOps.dropout2dBackward) { _, d, b in
+            b.inputGradient.floats = Reference.dropout(d, b.outputGradient.floats)
+        },
+    ]
 }
