@@ -4,6 +4,8 @@ import HeedGraph
 /// A network that maps images to log-probabilities over classes, and knows its own
 /// training loss (the attention network adds a regulariser; Coarse2Fine a second view).
 public protocol ClassificationModel: Module {
+    /// What the network is, as its files record it.
+    var configuration: ModelConfiguration { get }
     var classCount: Int { get }
 
     /// The training objective on a batch, and the log-probabilities it was computed from

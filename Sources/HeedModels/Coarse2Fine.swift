@@ -2,7 +2,7 @@ import HeedOps
 import HeedGraph
 
 /// The options of Coarse2Fine training (DESIGN §5), each part switchable for ablation.
-public struct Coarse2FineConfiguration: Sendable, Equatable {
+public struct Coarse2FineConfiguration: Codable, Sendable, Equatable {
     /// Epochs of the coarse stage alone (E₁); the fine stage joins from this epoch on.
     public var fineStartEpoch: Int
     /// λ, the weight of the fine view's NLL.
@@ -29,15 +29,16 @@ public struct Coarse2FineConfiguration: Sendable, Equatable {
     }
 }
 
-/// Coarse2Fine (Eshratifar et al., 2019), as Heed reads it (DESIGN §5, docs/coarse2fine.md):
-/// the attention network classifies the image (coarse view); an inverse-mapping head
-/// turns the attended features of the deepest module into a zoom (s, tx, ty); the image
-/// is resampled through θ = [[s, 0, tx], [0, s, ty]] (differentiable: affine grid and
-/// bilinear sampling); the same network classifies the zoomed image (fine view).
+/// The part Coarse2Fine (Eshratifar et al., 2019) adds to the attention network, as
+/// Heed reads it (DESIGN §5, docs/coarse2fine.md): an inverse-mapping head turns the
+/// attended features of the deepest module of the coarse view into a zoom (s, tx, ty);
+/// the image is resampled through θ = [[s, 0, tx], [0, s, ty]] (differentiable: affine
+/// grid and bilinear sampling) and the same network classifies the zoomed image (fine
+/// view). `Network` runs both views:
 ///
 ///     loss = NLL(coarse) + λ·NLL(fine) + regulariser        prediction = (coarse + fine) / 2
-public final class Coarse2FineNetwork: AttentionNetwork {
-    public let coarse2fine: Coarse2FineConfiguration
+public final class Coarse2FineZoom: Module {
+    public let configuration: Coarse2FineConfiguration
     /// The inverse mapping: pooled attended features (64k) → (a_s, a_x, a_y).
     public let inverseMapping: Linear
     /// Whether the fine view is part of the loss (false during the first E₁ epochs).
@@ -45,77 +46,54 @@ public final class Coarse2FineNetwork: AttentionNetwork {
 
     /// What the two views computed for a batch.
     public struct Views {
-        public let coarse: Analysis
+        public let coarse: AttentionHeads.Analysis
         /// The zoom (B, 2, 3) and the zoomed images (B, C, H, W).
         public let theta: Tensor
         public let zoomed: Tensor
-        public let fine: Analysis
+        public let fine: AttentionHeads.Analysis
         /// (coarse + fine) / 2, the prediction (B, L).
         public let output: Tensor
     }
 
-    public init(_ configuration: WideResNetConfiguration, attention: AttentionConfiguration, coarse2fine: Coarse2FineConfiguration,
-                on backend: any Backend, seed: UInt64) throws {
-        try coarse2fine.validate()
-        self.coarse2fine = coarse2fine
-        fineStageActive = coarse2fine.fineStartEpoch == 0
+    /// - Parameters:
+    ///   - trunk: the trunk whose final features (64k) the inverse mapping reads.
+    ///   - seed: the network's seed; the mapping draws from a generator of its own.
+    init(_ configuration: Coarse2FineConfiguration, trunk: WideResNetConfiguration, on backend: any Backend, seed: UInt64) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        fineStageActive = configuration.fineStartEpoch == 0
         var random = SeededGenerator(seed: seed ^ 0xC0A2_5E2F)
-        inverseMapping = try Linear(configuration.groupWidths[2], 3, on: backend, random: &random)
+        let fanIn = trunk.groupWidths[2]
+        inverseMapping = try Linear(fanIn, 3, on: backend, random: &random)
         // Start near a mild, centred zoom: a bias giving s = s_min + (1 − s_min)·σ(2) ≈ 0.93
         // (s_min 0.4) and t = 0, and weights a tenth of Kaiming's. Not zero: the gradient
         // reaching the attention through θ is Wᵀ·∂L/∂a, and would be zero until W moved.
-        let fanIn = configuration.groupWidths[2]
         try inverseMapping.weight.assign(Initialization.normal(count: 3 * fanIn, std: 0.1 * (2 / Double(fanIn)).squareRoot(), random: &random))
         try inverseMapping.bias!.assign([2, 0, 0])
-        try super.init(configuration, attention: attention, on: backend, seed: seed)
+        super.init()
         register(child: inverseMapping, as: "inverse_mapping")
     }
 
-    override public func startEpoch(_ epoch: Int) {
-        fineStageActive = epoch >= coarse2fine.fineStartEpoch
+    func startEpoch(_ epoch: Int) {
+        fineStageActive = epoch >= configuration.fineStartEpoch
     }
 
     /// The zoom for a coarse analysis: θ (B, 2, 3) from the deepest module's attended
     /// features Σ_k g[b,k]·Σ_s M[b,k,s]·Z[b,·,s] (the gates g as fixed weights).
-    public func zoom(_ coarse: Analysis) throws -> Tensor {
+    public func zoom(_ coarse: AttentionHeads.Analysis) throws -> Tensor {
         let deepest = coarse.modules[0]
         let z = coarse.finalFeatures
         let (b, c, h, w) = (z.shape[0], z.shape[1], z.shape[2], z.shape[3])
-        let masks = try deepest.masks.reshaped([b, attention.width, h * w])
+        let heads = deepest.masks.shape[1]
+        let masks = try deepest.masks.reshaped([b, heads, h * w])
         let attended = try masks.batchedMatmul(z.reshaped([b, c, h * w]), transposeOther: true)      // (B, K, C)
-        let pooled = try deepest.gates.reshaped([b, 1, attention.width]).batchedMatmul(attended)    // (B, 1, C)
+        let pooled = try deepest.gates.reshaped([b, 1, heads]).batchedMatmul(attended)              // (B, 1, C)
         let raw = try inverseMapping(pooled.reshaped([b, c]))                                        // (B, 3)
-        let sMin = coarse2fine.minimumScale
+        let sMin = configuration.minimumScale
         let scale = try raw.column(0).sigmoid().scaled(by: 1 - sMin).adding(Tensor.filled(sMin, shape: [b, 1], on: z.backend))
         let room = try scale.scaled(by: -1).adding(Tensor.filled(1, shape: [b, 1], on: z.backend))  // 1 − s
         let tx = try raw.column(1).tanh().multiplying(room)
         let ty = try raw.column(2).tanh().multiplying(room)
         return try Tensor.placeColumns([(scale, 0), (tx, 2), (scale, 4), (ty, 5)], width: 6).reshaped([b, 2, 3])
-    }
-
-    /// Both views of a batch of images (B, C, H, W).
-    public func views(_ images: Tensor) throws -> Views {
-        let coarse = try analyse(images)
-        var theta = try zoom(coarse)
-        if !coarse2fine.fineGradient { theta = theta.detached() }
-        let zoomed = try images.gridSample(theta.affineGrid(height: images.shape[2], width: images.shape[3]))
-        let fine = try analyse(zoomed)
-        return Views(coarse: coarse, theta: theta, zoomed: zoomed, fine: fine,
-                     output: try coarse.output.adding(fine.output).scaled(by: 0.5))
-    }
-
-    /// NLL(coarse) + λ·NLL(fine) + the coarse view's regulariser; the coarse view alone
-    /// while the fine stage has not started.
-    override public func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
-        guard fineStageActive else { return try super.trainingLoss(images: images, labels: labels) }
-        let views = try views(images)
-        let coarseLoss = try views.coarse.output.nllLoss(labels: labels).adding(regularizer(views.coarse))
-        let fineLoss = try views.fine.output.nllLoss(labels: labels).scaled(by: coarse2fine.fineWeight)
-        return (try coarseLoss.adding(fineLoss), views.output)
-    }
-
-    /// The mean of the coarse and fine views' outputs.
-    override public func logProbabilities(images: Tensor) throws -> Tensor {
-        try views(images).output
     }
 }

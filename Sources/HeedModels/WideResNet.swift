@@ -3,7 +3,7 @@ import HeedOps
 
 /// The hyper-parameters of a Wide ResNet (Zagoruyko & Komodakis), as the attention
 /// paper's reference code builds it (DESIGN §3).
-public struct WideResNetConfiguration: Sendable, Equatable {
+public struct WideResNetConfiguration: Codable, Sendable, Equatable {
     /// Total depth; (depth − 4) must be a multiple of 6.
     public var depth: Int
     /// Widening factor k: group widths are 16k, 32k, 64k.
@@ -118,8 +118,9 @@ public final class Group: Module {
 ///     o = relu(bn(g2)); o = global average pool(o); logits = classifier(o)
 ///
 /// With `attentionStem` (the attention network's trunk, DESIGN §4) the stem is
-/// relu(bn0(conv0(x))) and the final normalisation is named `bn_g2`.
-open class WideResNet: Module, ClassificationModel {
+/// relu(bn0(conv0(x))) and the final normalisation is named `bn_g2`. A `Network`
+/// holds it as its backbone.
+public final class WideResNet: Module {
     public let configuration: WideResNetConfiguration
     public let conv0: Conv2d
     public let stemNorm: BatchNorm?
@@ -203,19 +204,4 @@ open class WideResNet: Module, ClassificationModel {
     public func callAsFunction(_ images: Tensor) throws -> Tensor {
         try logits(features(images))
     }
-
-    // MARK: ClassificationModel: log-softmax of the logits, NLL loss
-
-    public var classCount: Int { configuration.classes }
-
-    open func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
-        let logp = try self(images).logSoftmax()
-        return (try logp.nllLoss(labels: labels), logp)
-    }
-
-    open func logProbabilities(images: Tensor) throws -> Tensor {
-        try self(images).logSoftmax()
-    }
-
-    open func startEpoch(_ epoch: Int) {}
 }

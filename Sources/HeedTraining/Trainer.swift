@@ -3,6 +3,7 @@ import HeedData
 import HeedOps
 import HeedGraph
 import HeedModels
+import HeedSupport
 
 /// The optimisation recipe and where a run keeps its files.
 public struct TrainingConfiguration: Sendable {
@@ -50,7 +51,8 @@ public final class Trainer {
     public let train: BatchLoader
     public let test: BatchLoader
     public let configuration: TrainingConfiguration
-    /// The run's options (model shape, data, recipe) stored in every checkpoint.
+    /// The run's other options (data, recipe), stored beside the model's configuration
+    /// in every checkpoint.
     public let options: [String: String]
 
     public init(model: any ClassificationModel, backend: any Backend, train: BatchLoader, test: BatchLoader,
@@ -69,10 +71,13 @@ public final class Trainer {
         try FileManager.default.createDirectory(at: configuration.outputDirectory, withIntermediateDirectories: true)
         let optimizer = SGD(parameters: model.namedParameters, configuration: configuration.optimizer)
         let metrics = MetricsLog(url: configuration.metricsURL)
-        var position = TrainingCheckpoint(epoch: 0, batch: 0, step: 0, seed: train.seed, options: options)
+        let metadata = try options.merging(model.configuration.metadata()) { $1 }
+        var position = TrainingCheckpoint(epoch: 0, batch: 0, step: 0, seed: train.seed, options: metadata)
         if resume {
             position = try TrainingCheckpoint.restore(from: configuration.checkpointURL, model: model, optimizer: optimizer)
-            try checkOptionsMatch(position.options)
+            try checkModelMatches(position.options)
+            // Checkpoints from before `heed.model` carry on in its form.
+            position.options.merge(try model.configuration.metadata()) { $1 }
             log("resuming at epoch \(position.epoch + 1), batch \(position.batch), step \(position.step)")
         } else if FileManager.default.fileExists(atPath: configuration.metricsURL.path) {
             try FileManager.default.removeItem(at: configuration.metricsURL)
@@ -122,7 +127,7 @@ public final class Trainer {
             position.batch = 0
             try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
         }
-        try Checkpoint.weights(of: model, metadata: options).write(to: configuration.weightsURL)
+        try Checkpoint.weights(of: model, metadata: metadata).write(to: configuration.weightsURL)
         return TrainingSummary(epochs: try metrics.read(), steps: position.step, finished: true,
                                seconds: Date().timeIntervalSince(started))
     }
@@ -144,14 +149,20 @@ public final class Trainer {
         return (totals.meanLoss, totals.accuracy)
     }
 
-    private func checkOptionsMatch(_ saved: [String: String]) throws {
-        for (key, value) in options where saved[key] != nil && saved[key] != value && Self.modelKeys.contains(key) {
-            throw HeedError.invalidArgument(op: "resume", "the checkpoint was trained with \(key)=\(saved[key]!), this run asks for \(key)=\(value)")
+    /// A resumed run must build the network it continues: the checkpoint's model
+    /// configuration and this run's must agree in every field.
+    private func checkModelMatches(_ saved: [String: String]) throws {
+        let recorded: ModelConfiguration
+        do {
+            recorded = try ModelConfiguration(metadata: saved)
+        } catch let error as ModelMetadataError {
+            throw FileError(path: configuration.checkpointURL.path, problem: "no model configuration: \(error)")
         }
+        guard recorded != model.configuration else { return }
+        let (was, asked) = (try recorded.codedFields(), try model.configuration.codedFields())
+        let field = Set(was.keys).union(asked.keys).sorted().first { was[$0] != asked[$0] } ?? ModelConfiguration.metadataKey
+        throw HeedError.invalidArgument(op: "resume", "the checkpoint was trained with \(field)=\(was[field] ?? "none"), this run asks for \(field)=\(asked[field] ?? "none")")
     }
-
-    /// Options that change the model's shape: a resumed run must keep them.
-    static let modelKeys: Set<String> = ["depth", "width", "classes", "attention_depth", "attention_width", "attention_gate", "coarse2fine"]
 
     private func log(_ line: String) {
         guard configuration.showProgress else { return }

@@ -42,8 +42,8 @@ struct AttentionMaps: ParsableCommand {
 
     func run() throws {
         let backend = try device.openBackend()
-        let (model, metadata) = try saved.load(on: backend)
-        guard let network = model as? AttentionNetwork else {
+        let (network, metadata) = try saved.load(on: backend)
+        guard let attention = network.attention else {
             throw ValidationError("\(saved.checkpoint) is a baseline network (attention depth 0): it has no attention maps")
         }
         let (images, pictures, labels, normalization) = try loadImages(metadata: metadata)
@@ -51,13 +51,13 @@ struct AttentionMaps: ParsableCommand {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let inputTensor = try Tensor(images.values, shape: images.shape, on: backend)
         // Coarse2Fine: the coarse view's maps, plus the zoom box and the zoomed image.
-        let views = try Tensor.withoutGradients { try (network as? Coarse2FineNetwork)?.views(inputTensor) }
+        let views = try Tensor.withoutGradients { network.coarse2fine == nil ? nil : try network.views(inputTensor) }
         let analysis = try views?.coarse ?? Tensor.withoutGradients { try network.analyse(inputTensor) }
         let output = try (views?.output ?? analysis.output).values()
         let theta = try views?.theta.values()
         let zoomed = try views?.zoomed.values()
         let globalGates = try analysis.globalGates.values()
-        let sources = network.modules.count + 1
+        let sources = attention.modules.count + 1
         let moduleData = try analysis.modules.map { (masks: try $0.masks.values(), shape: $0.masks.shape, gates: try $0.gates.values()) }
 
         for (item, picture) in pictures.enumerated() {

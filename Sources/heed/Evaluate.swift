@@ -33,17 +33,17 @@ struct Evaluate: ParsableCommand {
         }
         let loader = BatchLoader(dataset: test, batchSize: data.batchSize, shuffle: false, dropLast: false,
                                  normalization: data.normalization(for: train, metadata: metadata), seed: seed)
-        print("evaluating \(network.summary) on \(test.name) (\(test.count) images) on \(backend.name)")
+        print("evaluating \(network.configuration) on \(test.name) (\(test.count) images) on \(backend.name)")
 
         var tally = PartTally()
         try Tensor.withoutGradients {
             for batch in loader.batches(epoch: 0) {
                 let images = try Tensor(batch.images, shape: [batch.count, test.channels, test.height, test.width], on: backend)
-                guard let attention = network as? AttentionNetwork else {
+                guard let attention = network.attention else {
                     tally.add("network output", try network.logProbabilities(images: images).values(), batch.labels)
                     continue
                 }
-                let analysis = try attention.analyse(images)
+                let analysis = try network.analyse(images)
                 tally.add("network output (gated mixture)", try analysis.output.values(), batch.labels)
                 let sources = try analysis.sources.values()
                 let names = attention.modules.indices.map { "att\(2 - $0) alone" } + ["classifier alone"]
@@ -57,19 +57,19 @@ struct Evaluate: ParsableCommand {
                     }
                     tally.add(name, rows, batch.labels)
                 }
-                tally.addGates(try analysis.globalGates.values(), sources: names.count, gate: attention.attention.gate)
+                tally.addGates(try analysis.globalGates.values(), sources: names.count, gate: attention.configuration.gate)
                 for (index, result) in analysis.modules.enumerated() {
-                    tally.addHeadGates("att\(2 - index)", try result.gates.values(), heads: attention.attention.width)
+                    tally.addHeadGates("att\(2 - index)", try result.gates.values(), heads: attention.configuration.width)
                 }
                 if attention.modules.count >= 2 {
-                    tally.add("early exit (att1, att0)", try attention.earlyExitLogProbabilities(images).values(), batch.labels)
+                    tally.add("early exit (att1, att0)", try network.earlyExitLogProbabilities(images).values(), batch.labels)
                 }
             }
         }
         for (name, accuracy) in tally.accuracies {
             print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%6.2f%%", 100 * accuracy))
         }
-        if let attention = network as? AttentionNetwork {
+        if let attention = network.attention {
             let names = attention.modules.indices.map { "att\(2 - $0)" } + ["classifier"]
             let weights = tally.meanGateWeights
             print("  mean output-gate weight: " + zip(names, weights).map { String(format: "%@ %.3f", $0 as NSString, $1) }.joined(separator: ", "))
@@ -78,7 +78,7 @@ struct Evaluate: ParsableCommand {
             }
             if attention.modules.count >= 2 {
                 print(String(format: "  early exit skips %.1f%% of the convolution work per image",
-                             100 * attention.earlyExitSavings(height: test.height, width: test.width)))
+                             100 * network.earlyExitSavings(height: test.height, width: test.width)))
             }
         }
     }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import HeedOps
-import HeedGraph
 import HeedModels
 
 extension AggregationGate: ExpressibleByArgument {}
@@ -76,61 +75,18 @@ struct ModelOptions: ParsableArguments {
         guard regWeight >= 0 else { throw ValidationError("--reg-weight must be 0 or more") }
     }
 
-    func configuration(classes: Int) -> WideResNetConfiguration {
-        WideResNetConfiguration(depth: depth, width: width, classes: classes, dropout: dropout)
-    }
-
-    var attention: AttentionConfiguration? {
-        guard resolvedAttentionDepth > 0 else { return nil }
-        return AttentionConfiguration(depth: resolvedAttentionDepth, width: attentionWidth, gate: attentionGate,
-                                      regularizerWeight: regWeight, orthogonalInitialization: orthogonalInitialization)
-    }
-
-    var coarse2fineConfiguration: Coarse2FineConfiguration? {
-        guard coarse2fine else { return nil }
-        return Coarse2FineConfiguration(fineStartEpoch: fineStartEpoch, fineWeight: fineWeight, minimumScale: minimumScale,
-                                        fineGradient: !noFineGradient)
-    }
-
-    func build(classes: Int, on backend: any Backend, seed: UInt64) throws -> WideResNet {
-        if let attention, let coarse2fine = coarse2fineConfiguration {
-            return try Coarse2FineNetwork(configuration(classes: classes), attention: attention, coarse2fine: coarse2fine,
-                                          on: backend, seed: seed)
+    /// The network these flags describe, for a task of `classes` classes.
+    func configuration(classes: Int) -> ModelConfiguration {
+        var configuration = ModelConfiguration(
+            backbone: .wideResNet(WideResNetConfiguration(depth: depth, width: width, classes: classes, dropout: dropout)))
+        if resolvedAttentionDepth > 0 {
+            configuration.attention = AttentionConfiguration(depth: resolvedAttentionDepth, width: attentionWidth, gate: attentionGate,
+                                                             regularizerWeight: regWeight, orthogonalInitialization: orthogonalInitialization)
         }
-        if let attention {
-            return try AttentionNetwork(configuration(classes: classes), attention: attention, on: backend, seed: seed)
+        if coarse2fine {
+            configuration.coarse2fine = Coarse2FineConfiguration(fineStartEpoch: fineStartEpoch, fineWeight: fineWeight,
+                                                                 minimumScale: minimumScale, fineGradient: !noFineGradient)
         }
-        return try WideResNet(configuration(classes: classes), on: backend, seed: seed)
-    }
-
-    /// Stored in checkpoints so a model can be rebuilt from its file.
-    func options(classes: Int) -> [String: String] {
-        var options = ["depth": String(depth), "width": String(width), "dropout": String(dropout), "classes": String(classes),
-                       "attention_depth": String(resolvedAttentionDepth)]
-        if let attention {
-            options["attention_width"] = String(attention.width)
-            options["attention_gate"] = attention.gate.rawValue
-            options["reg_weight"] = String(attention.regularizerWeight)
-            options["attention_init"] = attention.orthogonalInitialization ? "orthogonal" : "kaiming"
-        }
-        if let coarse2fine = coarse2fineConfiguration {
-            options["coarse2fine"] = "1"
-            options["c2f_start_epoch"] = String(coarse2fine.fineStartEpoch)
-            options["c2f_fine_weight"] = String(coarse2fine.fineWeight)
-            options["c2f_min_scale"] = String(coarse2fine.minimumScale)
-            options["c2f_fine_gradient"] = coarse2fine.fineGradient ? "1" : "0"
-        }
-        return options
-    }
-}
-
-extension WideResNet {
-    /// `WRN-28-10` or `WRN-28-10 + attention (AD 3, AW 4, softmax gate)`.
-    var summary: String {
-        let name = "WRN-\(configuration.depth)-\(configuration.width)"
-        guard let network = self as? AttentionNetwork else { return name }
-        let a = network.attention
-        let description = "\(name) + attention (AD \(a.depth), AW \(a.width), \(a.gate.rawValue) gate)"
-        return network is Coarse2FineNetwork ? description + " + Coarse2Fine" : description
+        return configuration
     }
 }

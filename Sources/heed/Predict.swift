@@ -41,7 +41,7 @@ struct Predict: ParsableCommand {
             throw ValidationError("\(input): tensor `input` has shape \(images.shape), expected (N, 3, H, W)")
         }
         let backend = try device.openBackend()
-        let network = try model.build(classes: classes, on: backend, seed: 0)
+        let network = try model.configuration(classes: classes).makeModel(on: backend, seed: 0)
         try Checkpoint.load(weightsFile, into: network, path: weights,
                             ignoring: Set(weightsFile.tensors.keys.filter { $0.hasPrefix("optimizer.") || $0.hasPrefix("training.") }))
         network.eval()

@@ -52,7 +52,7 @@ struct Train: ParsableCommand {
         let backend = try device.openBackend()
         if profile { backend.profile = KernelProfile() }
         let (train, test) = try data.load(seed: seed)
-        let network = try model.build(classes: train.classCount, on: backend, seed: seed)
+        let network = try model.configuration(classes: train.classCount).makeModel(on: backend, seed: seed)
         let normalization = data.normalization(for: train)
         let trainLoader = BatchLoader(dataset: train, batchSize: data.batchSize, shuffle: true, dropLast: true,
                                       augmentation: data.augmentation, normalization: normalization, seed: seed)
@@ -62,11 +62,9 @@ struct Train: ParsableCommand {
         let configuration = TrainingConfiguration(
             epochs: optimisation.epochs, optimizer: optimisation.sgd, schedule: try optimisation.learningRateSchedule(),
             outputDirectory: outputURL, checkpointInterval: checkpointEvery, stopAfterStep: stopAfterStep, showProgress: !quiet)
-        let options = model.options(classes: train.classCount)
-            .merging(data.options(normalization)) { $1 }
-            .merging(["seed": String(seed)]) { $1 }
+        let options = data.options(normalization).merging(["seed": String(seed)]) { $1 }
 
-        print("heed train: \(network.summary) (\(network.parameterCount) parameters) on \(backend.name)")
+        print("heed train: \(network.configuration) (\(network.parameterCount) parameters) on \(backend.name)")
         print("data: \(train.name) \(train.count) images, \(test.name) \(test.count) images, \(train.classCount) classes, "
               + "\(train.channels)×\(train.height)×\(train.width)")
         let trainer = Trainer(model: network, backend: backend, train: trainLoader, test: testLoader,

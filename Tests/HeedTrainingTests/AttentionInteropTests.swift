@@ -15,10 +15,9 @@ final class AttentionInteropTests: XCTestCase {
     private let trunk = WideResNetConfiguration(depth: 10, width: 1, classes: 3)
 
     private func model(_ depth: Int, _ width: Int, _ gate: AggregationGate, regularizer: Float = 0.001,
-                       on backend: any Backend) throws -> AttentionNetwork {
-        let network = try AttentionNetwork(trunk, attention: AttentionConfiguration(depth: depth, width: width, gate: gate,
-                                                                                    regularizerWeight: regularizer),
-                                           on: backend, seed: 0)
+                       on backend: any Backend) throws -> Network {
+        let attention = AttentionConfiguration(depth: depth, width: width, gate: gate, regularizerWeight: regularizer)
+        let network = try ModelConfiguration(backbone: .wideResNet(trunk), attention: attention).makeModel(on: backend, seed: 0)
         let path = folder.appendingPathComponent("attention_ad\(depth)_aw\(width).safetensors")
         try Checkpoint.load(SafeTensors.read(from: path), into: network, path: path.path)
         return network

@@ -11,10 +11,10 @@ final class Coarse2FineTests: XCTestCase {
     private let trunk = WideResNetConfiguration(depth: 10, width: 1, classes: 4)
     private let attention = AttentionConfiguration(depth: 3, width: 2, orthogonalInitialization: true)
 
-    private func network(on backend: any Backend, fineGradient: Bool = true) throws -> Coarse2FineNetwork {
-        try Coarse2FineNetwork(trunk, attention: attention,
-                               coarse2fine: Coarse2FineConfiguration(fineStartEpoch: 0, fineGradient: fineGradient),
-                               on: backend, seed: 3)
+    private func network(on backend: any Backend, fineGradient: Bool = true) throws -> Network {
+        try ModelConfiguration(backbone: .wideResNet(trunk), attention: attention,
+                               coarse2fine: Coarse2FineConfiguration(fineStartEpoch: 0, fineGradient: fineGradient))
+            .makeModel(on: backend, seed: 3)
     }
 
     /// Four 16×16 synthetic images and their labels.
@@ -35,7 +35,7 @@ final class Coarse2FineTests: XCTestCase {
     /// W·Wᵀ = 2·I within 1e-5 (float32 storage of Double-exact rows).
     func testAttentionHeadsStartWithOrthonormalRows() throws {
         let model = try network(on: TestDevices.reference)
-        for module in model.modules {
+        for module in try XCTUnwrap(model.attention).modules {
             let weight = try module.attentionHead.conv.weight.values().map(Double.init)
             let (rows, columns) = (module.heads, weight.count / module.heads)
             for i in 0..<rows {
@@ -68,13 +68,13 @@ final class Coarse2FineTests: XCTestCase {
             let (images, labels) = try batch(on: backend)
             let views = try model.views(images)
             try views.fine.output.nllLoss(labels: labels).backward()
-            let mapping = try model.inverseMapping.weight.gradient?.values() ?? []
+            let mapping = try XCTUnwrap(model.coarse2fine).inverseMapping.weight.gradient?.values() ?? []
             if fineGradient {
                 XCTAssertTrue(mapping.contains { $0 != 0 }, "the fine loss must reach the inverse mapping")
             } else {
                 XCTAssertTrue(mapping.allSatisfy { $0 == 0 }, "no fine gradient: the inverse mapping gets none")
             }
-            attentionHeadGradients.append(try XCTUnwrap(model.modules[0].attentionHead.conv.weight.gradient).values())
+            attentionHeadGradients.append(try XCTUnwrap(XCTUnwrap(model.attention).modules[0].attentionHead.conv.weight.gradient).values())
         }
         // Both runs share the direct path (the fine view's own att2); only the first adds the path through θ.
         let difference = zip(attentionHeadGradients[0], attentionHeadGradients[1]).map { abs($0 - $1) }.max() ?? 0

@@ -22,7 +22,8 @@ final class PyTorchInteropTests: XCTestCase {
         let expected = try XCTUnwrap(io.tensors["log_probs"]).floats()
         XCTAssertEqual(weights.tensors["group_0.block_0.bn0.num_batches_tracked"]?.dtype, .i64)
         for backend in [TestDevices.reference, try TestDevices.requireOpenCL()] as [any Backend] {
-            let model = try WideResNet(WideResNetConfiguration(depth: 10, width: 2, classes: 5), on: backend, seed: 0)
+            let model = try ModelConfiguration(backbone: .wideResNet(WideResNetConfiguration(depth: 10, width: 2, classes: 5)))
+                .makeModel(on: backend, seed: 0)
             try Checkpoint.load(weights, into: model, path: "wrn_baseline.safetensors")
             model.eval()
             let output = try Tensor.withoutGradients {

@@ -25,10 +25,14 @@ final class TrainingTests: XCTestCase {
 
     private let tinyNetwork = WideResNetConfiguration(depth: 10, width: 1, classes: 4, dropout: 0.2)
 
+    private func baseline(_ trunk: WideResNetConfiguration, on backend: any Backend, seed: UInt64) throws -> Network {
+        try ModelConfiguration(backbone: .wideResNet(trunk)).makeModel(on: backend, seed: seed)
+    }
+
     /// The losses of `steps` SGD steps on the same batches.
     private func losses(on backend: any Backend, steps: Int) throws -> [Float] {
         let (train, _) = tinyData()
-        let model = try WideResNet(tinyNetwork, on: backend, seed: 5)
+        let model = try baseline(tinyNetwork, on: backend, seed: 5)
         let optimizer = SGD(parameters: model.namedParameters, configuration: .init(learningRate: 0.05))
         let loader = BatchLoader(dataset: train, batchSize: 8, shuffle: true, dropLast: true,
                                  augmentation: Augmentation(padding: 1, horizontalFlip: true),
@@ -67,18 +71,18 @@ final class TrainingTests: XCTestCase {
 
     func testCheckpointSaveAndLoadIsBitExact() throws {
         let backend = try TestDevices.requireOpenCL()
-        let model = try WideResNet(tinyNetwork, on: backend, seed: 1)
-        model.groups[0].blocks[0].bn0.batchesTracked.value = 42
+        let model = try baseline(tinyNetwork, on: backend, seed: 1)
+        model.trunk.groups[0].blocks[0].bn0.batchesTracked.value = 42
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("heed-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try Checkpoint.weights(of: model, metadata: ["depth": "10"]).write(to: url)
 
-        let other = try WideResNet(tinyNetwork, on: backend, seed: 2)
+        let other = try baseline(tinyNetwork, on: backend, seed: 2)
         try Checkpoint.load(SafeTensors.read(from: url), into: other, path: url.path)
         for ((name, a), (_, b)) in zip(model.state, other.state) {
             XCTAssertEqual(try a.values().map(\.bitPattern), try b.values().map(\.bitPattern), name)
         }
-        XCTAssertEqual(other.groups[0].blocks[0].bn0.batchesTracked.value, 42)
+        XCTAssertEqual(other.trunk.groups[0].blocks[0].bn0.batchesTracked.value, 42)
         // PyTorch's names, including the int64 counters.
         let names = Set(try SafeTensors.read(from: url).tensors.keys)
         XCTAssertTrue(names.isSuperset(of: ["conv0.weight", "group_1.block_0.conv_reduce.weight", "group_2.block_0.bn0.running_var",
@@ -88,8 +92,8 @@ final class TrainingTests: XCTestCase {
 
     func testLoadingWeightsOfAnotherShapeNamesTheTensor() throws {
         let backend = TestDevices.reference
-        let small = try WideResNet(WideResNetConfiguration(depth: 10, width: 1, classes: 4), on: backend, seed: 1)
-        let wide = try WideResNet(WideResNetConfiguration(depth: 10, width: 2, classes: 4), on: backend, seed: 1)
+        let small = try baseline(WideResNetConfiguration(depth: 10, width: 1, classes: 4), on: backend, seed: 1)
+        let wide = try baseline(WideResNetConfiguration(depth: 10, width: 2, classes: 4), on: backend, seed: 1)
         XCTAssertThrowsError(try Checkpoint.load(Checkpoint.weights(of: small), into: wide, path: "w.safetensors")) {
             XCTAssertEqual(($0 as? FileError)?.problem,
                            "tensor 'group_0.block_0.conv0.weight' has shape [16, 16, 3, 3], the model needs [32, 16, 3, 3] (wrong model options?)")
@@ -114,7 +118,7 @@ final class TrainingTests: XCTestCase {
                 epochs: 3, optimizer: .init(learningRate: 0.05), schedule: .multiStep(milestones: [1, 2], factor: 0.5),
                 outputDirectory: folder.appendingPathComponent(name), checkpointInterval: 3, stopAfterStep: stopAfter,
                 showProgress: false)
-            return Trainer(model: try WideResNet(tinyNetwork, on: backend, seed: 9), backend: backend, train: loader,
+            return Trainer(model: try baseline(tinyNetwork, on: backend, seed: 9), backend: backend, train: loader,
                            test: testLoader, configuration: configuration, options: ["depth": "10"])
         }
         let straight = try trainer("straight", stopAfter: nil)
@@ -131,6 +135,27 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(resumedSummary.epochs.map(\.epoch), [1, 2, 3])
         for ((name, a), (_, b)) in zip(straight.model.state, resumed.model.state) {
             XCTAssertEqual(try a.values().map(\.bitPattern), try b.values().map(\.bitPattern), name)
+        }
+    }
+
+    /// A resumed run refuses a checkpoint of another model, naming the field that differs.
+    func testResumingRefusesAnotherModel() throws {
+        let backend = TestDevices.reference
+        let (train, _) = tinyData(train: 8, test: 8)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("heed-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func trainer(dropout: Float) throws -> Trainer {
+            let loader = BatchLoader(dataset: train, batchSize: 8, shuffle: false, dropLast: true, normalization: .measured(on: train), seed: 1)
+            let configuration = TrainingConfiguration(epochs: 1, optimizer: .init(learningRate: 0.05), schedule: .constant,
+                                                      outputDirectory: folder, checkpointInterval: 0, stopAfterStep: 1, showProgress: false)
+            var trunk = tinyNetwork
+            trunk.dropout = dropout
+            return Trainer(model: try baseline(trunk, on: backend, seed: 1), backend: backend, train: loader, test: loader,
+                           configuration: configuration, options: [:])
+        }
+        XCTAssertFalse(try trainer(dropout: 0.2).run(resume: false).finished)
+        XCTAssertThrowsError(try trainer(dropout: 0.3).run(resume: true)) {
+            XCTAssertEqual("\($0)", "resume: invalid argument: the checkpoint was trained with backbone.dropout=0.2, this run asks for backbone.dropout=0.3")
         }
     }
 }

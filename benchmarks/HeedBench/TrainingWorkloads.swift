@@ -10,10 +10,10 @@ enum TrainingWorkloads {
     static let optimizer = SGD.Configuration(learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
 
     static func make(_ c: TrainCase, batch: Int, backend: OpenCLBackend) throws -> Workload {
-        let model = try AttentionNetwork(
-            WideResNetConfiguration(depth: c.depth, width: c.width, classes: c.classes),
-            attention: AttentionConfiguration(depth: c.attentionDepth, width: c.attentionWidth),
-            on: backend, seed: 7)
+        let model = try ModelConfiguration(
+            backbone: .wideResNet(WideResNetConfiguration(depth: c.depth, width: c.width, classes: c.classes)),
+            attention: AttentionConfiguration(depth: c.attentionDepth, width: c.attentionWidth)
+        ).makeModel(on: backend, seed: 7)
         var random = SeededGenerator(seed: 0x1A6E)
         let images = try Tensor(random.uniform(batch * 3 * c.size * c.size, in: -2...2), shape: [batch, 3, c.size, c.size], on: backend)
         let labels = try backend.makeBuffer((0..<batch).map { _ in Int32.random(in: 0..<Int32(c.classes), using: &random) })

@@ -60,6 +60,8 @@ public struct TrainingCheckpoint {
     public static let momentumPrefix = "optimizer.momentum_buffer."
     /// Prefix of the counters that are not part of the weights (dropout draws).
     public static let counterPrefix = "training.counter."
+    /// The metadata of the position; the rest of the metadata is `options`.
+    private static let positionKeys: Set<String> = ["heed.epoch", "heed.batch", "heed.step", "heed.seed"]
 
     /// Epoch to resume in (0-based) and the first batch of it not yet trained.
     public var epoch: Int
@@ -67,8 +69,9 @@ public struct TrainingCheckpoint {
     /// Optimizer steps taken so far.
     public var step: Int
     public var seed: UInt64
-    /// The run's options as `key=value` strings (the model's shape and the recipe), so
-    /// a resumed run can refuse a mismatch and `heed predict` can rebuild the model.
+    /// The run's metadata as `key=value` strings (the model's configuration and the
+    /// recipe), so a resumed run can refuse a mismatch and `heed evaluate` can rebuild
+    /// the model.
     public var options: [String: String]
 
     public init(epoch: Int, batch: Int, step: Int, seed: UInt64, options: [String: String]) {
@@ -109,7 +112,7 @@ public struct TrainingCheckpoint {
         }
         let position = TrainingCheckpoint(epoch: try number("heed.epoch"), batch: try number("heed.batch"),
                                           step: try number("heed.step"), seed: try number("heed.seed"),
-                                          options: file.metadata.filter { !$0.key.hasPrefix("heed.") })
+                                          options: file.metadata.filter { !positionKeys.contains($0.key) })
         let extra = Set(file.tensors.keys.filter { $0.hasPrefix(momentumPrefix) || $0.hasPrefix(counterPrefix) })
         try Checkpoint.load(file, into: model, path: path, ignoring: extra)
         var momentum: [String: [Float]] = [:]

@@ -42,6 +42,13 @@ open class Module {
         childEntries.append((name, module))
     }
 
+    /// Registers a child whose entries keep their own names, without a prefix: a
+    /// network composed of parts (trunk, attention, zoom) names its tensors as the one
+    /// flat PyTorch module does (`conv0.weight`, `att2.att_head.conv.weight`).
+    public func register(flattened module: Module) {
+        childEntries.append(("", module))
+    }
+
     /// An integer state value kept on the host. Persistent counters belong to the
     /// weights (PyTorch's int64 `num_batches_tracked`); the others only to training
     /// checkpoints (a dropout layer's draw counter), so weight files stay loadable
@@ -53,14 +60,14 @@ open class Module {
     /// Every learnable tensor with its full dotted name, in registration order.
     public var namedParameters: [(name: String, tensor: Tensor)] {
         parameterEntries + childEntries.flatMap { child in
-            child.module.namedParameters.map { ("\(child.name).\($0.name)", $0.tensor) }
+            child.module.namedParameters.map { (Module.qualified(child.name, $0.name), $0.tensor) }
         }
     }
 
     /// Every non-learnable state tensor (running statistics, counters) with its full name.
     public var namedBuffers: [(name: String, tensor: Tensor)] {
         bufferEntries + childEntries.flatMap { child in
-            child.module.namedBuffers.map { ("\(child.name).\($0.name)", $0.tensor) }
+            child.module.namedBuffers.map { (Module.qualified(child.name, $0.name), $0.tensor) }
         }
     }
 
@@ -68,8 +75,13 @@ open class Module {
     public func namedCounters(includingTransient: Bool = false) -> [(name: String, counter: Counter)] {
         counterEntries.filter { $0.persistent || includingTransient }.map { ($0.name, $0.counter) }
             + childEntries.flatMap { child in
-                child.module.namedCounters(includingTransient: includingTransient).map { ("\(child.name).\($0.name)", $0.counter) }
+                child.module.namedCounters(includingTransient: includingTransient).map { (Module.qualified(child.name, $0.name), $0.counter) }
             }
+    }
+
+    /// `child.name`, or `name` alone for a flattened child.
+    private static func qualified(_ child: String, _ name: String) -> String {
+        child.isEmpty ? name : "\(child).\(name)"
     }
 
     /// Parameters and buffers together: the float tensors a checkpoint stores.

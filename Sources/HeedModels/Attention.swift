@@ -1,8 +1,11 @@
 import HeedOps
 import HeedGraph
 
+// The gate is part of a model's configuration, stored as its raw value ("softmax").
+extension AggregationGate: Codable {}
+
 /// The options of the attention network (DESIGN §4).
-public struct AttentionConfiguration: Sendable, Equatable {
+public struct AttentionConfiguration: Codable, Sendable, Equatable {
     /// Attention depth AD: modules at groups 2, 1, 0, the first AD of them (1…3).
     public var depth: Int
     /// Attention width AW: heads K per module.
@@ -116,13 +119,13 @@ public final class OutputGate: Module {
     }
 }
 
-/// The modular attention network of "Pay Attention to the Activations" (Rodriguez et
-/// al., 2019) on a Wide ResNet trunk, exactly as DESIGN §4 fixes it: attention modules
-/// `att2`, `att1`, `att0` on relu(bn_g2(g2)), on u of group_2.block_0 and on u of
-/// group_1.block_0 (the first AD of them); their outputs and the classifier's logits
-/// are mixed by the output gate after a log-softmax each.
-open class AttentionNetwork: WideResNet {
-    public let attention: AttentionConfiguration
+/// The attention parts of "Pay Attention to the Activations" (Rodriguez et al., 2019)
+/// for a Wide ResNet trunk, exactly as DESIGN §4 fixes them: modules `att2`, `att1`,
+/// `att0` on relu(bn_g2(g2)), on u of group_2.block_0 and on u of group_1.block_0 (the
+/// first AD of them), and the output gate that mixes their outputs and the
+/// classifier's logits after a log-softmax each.
+public final class AttentionHeads: Module {
+    public let configuration: AttentionConfiguration
     /// The modules in source order: att2, att1, att0 (those present).
     public let modules: [AttentionModule]
     public let outputGate: OutputGate
@@ -140,93 +143,65 @@ open class AttentionNetwork: WideResNet {
         public let finalFeatures: Tensor
     }
 
-    public init(_ configuration: WideResNetConfiguration, attention: AttentionConfiguration, on backend: any Backend, seed: UInt64) throws {
-        try attention.validate()
-        self.attention = attention
+    /// - Parameters:
+    ///   - trunk: the trunk the modules attach to (its widths and classes).
+    ///   - seed: the network's seed; the heads draw from a generator of their own.
+    init(_ configuration: AttentionConfiguration, trunk: WideResNetConfiguration, on backend: any Backend, seed: UInt64) throws {
+        try configuration.validate()
+        self.configuration = configuration
         var random = SeededGenerator(seed: seed ^ 0xA77E_4710)
-        let widths = configuration.groupWidths
+        let widths = trunk.groupWidths
         // att2 on the final features, att1 on group 2's input (32k), att0 on group 1's input (16k).
-        let channels = [widths[2], widths[1], widths[0]].prefix(attention.depth)
+        let channels = [widths[2], widths[1], widths[0]].prefix(configuration.depth)
         modules = try channels.map {
-            try AttentionModule(channels: $0, classes: configuration.classes, heads: attention.width,
-                                orthogonal: attention.orthogonalInitialization, on: backend, random: &random)
+            try AttentionModule(channels: $0, classes: trunk.classes, heads: configuration.width,
+                                orthogonal: configuration.orthogonalInitialization, on: backend, random: &random)
         }
-        outputGate = try OutputGate(features: widths[2], sources: attention.depth + 1, on: backend, random: &random)
-        try super.init(configuration, attentionStem: true, on: backend, seed: seed)
+        outputGate = try OutputGate(features: widths[2], sources: configuration.depth + 1, on: backend, random: &random)
+        super.init()
         for (index, module) in modules.enumerated() { register(child: module, as: "att\(2 - index)") }
         register(child: outputGate, as: "output_gate")
     }
 
-    public func analyse(_ images: Tensor) throws -> Analysis {
-        let features = try features(images)
+    /// The modules, the output gate and the mixture on the trunk's features; the
+    /// classifier's logits are the last source.
+    func analyse(_ features: WideResNet.Features, classifier: Linear) throws -> Analysis {
         let inputs = [features.final, features.group2Input, features.group1Input]
         let results = try zip(modules, inputs).map { module, input in try module(input) }
         let pooled = try features.final.globalAveragePool()
         let logits = try classifier(pooled)
         let sources = try Tensor.stack(results.map(\.output) + [logits])
         let gates = try outputGate(pooled)
-        return Analysis(output: try Tensor.aggregate(sources: sources, gates: gates, gate: attention.gate),
+        return Analysis(output: try Tensor.aggregate(sources: sources, gates: gates, gate: configuration.gate),
                         sources: sources, globalGates: gates, modules: results, finalFeatures: features.final)
     }
 
-    /// The prediction of early exit: the mean of the log-softmax outputs of the modules
-    /// before the last group (att1 and att0), computing the trunk only up to their
-    /// inputs. Needs attention depth 2 or 3.
-    public func earlyExitLogProbabilities(_ images: Tensor) throws -> Tensor {
+    /// The mean of the log-softmax outputs of att1 and att0 (those present) on their
+    /// inputs, u of group_2.block_0 and of group_1.block_0: early exit's prediction.
+    func earlyExitLogProbabilities(group1Input: Tensor, group2Input: Tensor) throws -> Tensor {
         guard modules.count >= 2 else {
             throw HeedError.invalidArgument(op: "early exit", "needs modules before the last group: attention depth 2 or 3, not \(modules.count)")
         }
-        let (u1, u2) = try featuresBeforeLastGroup(images)
-        let early = try zip(modules.dropFirst(), [u2, u1]).map { module, input in try module(input).output.logSoftmax() }
+        let early = try zip(modules.dropFirst(), [group2Input, group1Input]).map { module, input in try module(input).output.logSoftmax() }
         var sum = early[0]
         for other in early.dropFirst() { sum = try sum.adding(other) }
         return try sum.scaled(by: 1 / Float(early.count))
     }
 
-    /// The share of the full network's convolution work that early exit skips, for
-    /// images of `height × width` (each module counted at its input's size).
-    public func earlyExitSavings(height: Int, width: Int) -> Double {
-        let trunk = trunkFlops(height: height, width: width)
-        let moduleFlops = moduleFlops(height: height, width: width)
-        let full = trunk.early + trunk.lastGroup + moduleFlops.reduce(0, +)
-        let early = trunk.early + moduleFlops.dropFirst().reduce(0, +)
-        return 1 - Double(early) / Double(full)
-    }
-
-    /// Floating-point operations (2 per multiply-add) of the convolutions and linear
-    /// layers of one forward pass per image of `height × width`: trunk, classifier,
-    /// attention heads and the output gate's linear layer.
-    public func forwardFlops(height: Int, width: Int) -> Int {
-        let trunk = trunkFlops(height: height, width: width)
-        return trunk.early + trunk.lastGroup + moduleFlops(height: height, width: width).reduce(0, +)
-            + 2 * outputGate.gates.weight.count
+    /// The mean over modules of reg_w·R, the head-separation regulariser (a scalar; 0 when reg_w is 0).
+    public func regularizer(_ analysis: Analysis) throws -> Tensor {
+        guard configuration.regularizerWeight > 0 else { return try Tensor.filled(0, shape: [1], on: analysis.output.backend) }
+        var separation = try analysis.modules[0].masks.headSeparation()
+        for result in analysis.modules.dropFirst() { separation = try separation.adding(result.masks.headSeparation()) }
+        return try separation.scaled(by: configuration.regularizerWeight / Float(modules.count))
     }
 
     /// The head convolutions' flops of each module, in source order (att2, att1, att0),
-    /// each at its input's size.
-    private func moduleFlops(height: Int, width: Int) -> [Int] {
+    /// each at its input's size, for images of `height × width`.
+    func moduleFlops(height: Int, width: Int) -> [Int] {
         let sizes = [(height / 4, width / 4), (height / 2, width / 2), (height, width)]   // att2, att1, att0 inputs
         return zip(modules, sizes).map { module, size in
             [module.attentionHead, module.outputHead, module.score].reduce(0) { $0 + $1.conv.flops(outputHeight: size.0, outputWidth: size.1) }
         }
-    }
-
-    /// NLL of the gated mixture plus the mean over modules of reg_w·R (DESIGN §4).
-    override open func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
-        let analysis = try analyse(images)
-        let loss = try analysis.output.nllLoss(labels: labels).adding(regularizer(analysis))
-        return (loss, analysis.output)
-    }
-
-    /// The mean over modules of reg_w·R, the head-separation regulariser (a scalar; 0 when reg_w is 0).
-    public func regularizer(_ analysis: Analysis) throws -> Tensor {
-        guard attention.regularizerWeight > 0 else { return try Tensor.filled(0, shape: [1], on: analysis.output.backend) }
-        var separation = try analysis.modules[0].masks.headSeparation()
-        for result in analysis.modules.dropFirst() { separation = try separation.adding(result.masks.headSeparation()) }
-        return try separation.scaled(by: attention.regularizerWeight / Float(modules.count))
-    }
-
-    override open func logProbabilities(images: Tensor) throws -> Tensor {
-        try analyse(images).output
     }
 }

@@ -1,0 +1,170 @@
+import Foundation
+import HeedOps
+
+/// Why a file's metadata gives no model configuration.
+public enum ModelMetadataError: Error, Equatable, CustomStringConvertible {
+    /// A value the network needs is neither recorded nor given (a legacy key: `width`, `attention_gate`, …).
+    case missing(key: String)
+    /// A recorded value that does not parse.
+    case unreadable(key: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .missing(key): "metadata '\(key)' is missing"
+        case let .unreadable(key, detail): "metadata '\(key)' is unreadable: \(detail)"
+        }
+    }
+}
+
+extension ModelConfiguration {
+    /// The metadata key of the configuration's JSON form.
+    public static let metadataKey = "heed.model"
+
+    /// Values given on the command line: they replace what a file records, and supply
+    /// what a file without Heed's metadata (a PyTorch `state_dict`) lacks.
+    public struct Overrides: Sendable {
+        public var depth: Int?
+        public var width: Int?
+        public var classes: Int?
+        /// 0 for the baseline network.
+        public var attentionDepth: Int?
+        public var attentionWidth: Int?
+        public var attentionGate: AggregationGate?
+
+        public init(depth: Int? = nil, width: Int? = nil, classes: Int? = nil, attentionDepth: Int? = nil,
+                    attentionWidth: Int? = nil, attentionGate: AggregationGate? = nil) {
+            self.depth = depth
+            self.width = width
+            self.classes = classes
+            self.attentionDepth = attentionDepth
+            self.attentionWidth = attentionWidth
+            self.attentionGate = attentionGate
+        }
+
+        func apply(to configuration: inout ModelConfiguration) throws {
+            switch configuration.backbone {
+            case var .wideResNet(trunk):
+                trunk.depth = depth ?? trunk.depth
+                trunk.width = width ?? trunk.width
+                trunk.classes = classes ?? trunk.classes
+                configuration.backbone = .wideResNet(trunk)
+            }
+            if attentionDepth == 0 {
+                configuration.attention = nil
+                configuration.coarse2fine = nil
+            } else if let attentionDepth, configuration.attention == nil {
+                guard let attentionWidth else { throw ModelMetadataError.missing(key: "attention_width") }
+                guard let attentionGate else { throw ModelMetadataError.missing(key: "attention_gate") }
+                configuration.attention = AttentionConfiguration(depth: attentionDepth, width: attentionWidth, gate: attentionGate)
+            }
+            if var attention = configuration.attention {
+                attention.depth = attentionDepth ?? attention.depth
+                attention.width = attentionWidth ?? attention.width
+                attention.gate = attentionGate ?? attention.gate
+                configuration.attention = attention
+            }
+        }
+    }
+
+    /// The configuration as a file's metadata: its JSON under `metadataKey`.
+    public func metadata() throws -> [String: String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return [Self.metadataKey: String(decoding: try encoder.encode(self), as: UTF8.self)]
+    }
+
+    /// The configuration a file's metadata records, with `overrides` applied: the JSON
+    /// under `metadataKey`, else the separate keys `heed train` wrote before it
+    /// (`depth`, `width`, `classes`, `dropout`, `attention_depth`, `attention_width`,
+    /// `attention_gate`, `reg_weight`, `attention_init`, `coarse2fine`, `c2f_*`).
+    public init(metadata: [String: String], overrides: Overrides = Overrides()) throws {
+        var configuration: ModelConfiguration
+        if let json = metadata[Self.metadataKey] {
+            do {
+                configuration = try JSONDecoder().decode(ModelConfiguration.self, from: Data(json.utf8))
+            } catch let error as DecodingError {
+                throw ModelMetadataError.unreadable(key: Self.metadataKey, detail: error.summary)
+            }
+        } else {
+            configuration = try ModelConfiguration(legacy: LegacyMetadata(entries: metadata, overrides: overrides))
+        }
+        try overrides.apply(to: &configuration)
+        self = configuration
+    }
+
+    private init(legacy metadata: LegacyMetadata) throws {
+        let trunk = WideResNetConfiguration(depth: try metadata.value("depth", given: \.depth), width: try metadata.value("width", given: \.width),
+                                            classes: try metadata.value("classes", given: \.classes),
+                                            dropout: try metadata.value("dropout", default: 0))
+        self.init(backbone: .wideResNet(trunk))
+        let attentionDepth = try metadata.value("attention_depth", given: \.attentionDepth, default: 0)
+        guard attentionDepth > 0 else { return }
+        var attention = AttentionConfiguration(
+            depth: attentionDepth, width: try metadata.value("attention_width", given: \.attentionWidth),
+            gate: try metadata.value("attention_gate", given: \.attentionGate, parse: AggregationGate.init(rawValue:)))
+        attention.regularizerWeight = try metadata.value("reg_weight", default: attention.regularizerWeight)
+        attention.orthogonalInitialization = try metadata.value("attention_init", default: attention.orthogonalInitialization) {
+            ["kaiming": false, "orthogonal": true][$0]
+        }
+        self.attention = attention
+        guard metadata.entries["coarse2fine"] == "1" else { return }
+        var coarse2fine = Coarse2FineConfiguration()
+        coarse2fine.fineStartEpoch = try metadata.value("c2f_start_epoch", default: coarse2fine.fineStartEpoch)
+        coarse2fine.fineWeight = try metadata.value("c2f_fine_weight", default: coarse2fine.fineWeight)
+        coarse2fine.minimumScale = try metadata.value("c2f_min_scale", default: coarse2fine.minimumScale)
+        coarse2fine.fineGradient = try metadata.value("c2f_fine_gradient", default: coarse2fine.fineGradient) { ["0": false, "1": true][$0] }
+        self.coarse2fine = coarse2fine
+    }
+
+    /// Each coded field by its dotted path (`backbone.depth`, `attention.gate`) with its
+    /// JSON value: what two configurations differ in, for messages.
+    public func codedFields() throws -> [String: String] {
+        func flatten(_ value: Any, _ path: String, into fields: inout [String: String]) throws {
+            if let object = value as? [String: Any] {
+                for (key, child) in object { try flatten(child, path.isEmpty ? key : "\(path).\(key)", into: &fields) }
+            } else {
+                fields[path] = String(decoding: try JSONSerialization.data(withJSONObject: value, options: .fragmentsAllowed), as: UTF8.self)
+            }
+        }
+        var fields: [String: String] = [:]
+        try flatten(JSONSerialization.jsonObject(with: JSONEncoder().encode(self)), "", into: &fields)
+        return fields
+    }
+}
+
+/// The separate metadata keys of files written before `heed.model`, and of PyTorch
+/// files that follow them (Tests/Fixtures/models).
+private struct LegacyMetadata {
+    let entries: [String: String]
+    let overrides: ModelConfiguration.Overrides
+
+    /// The command line's value, else the file's, else `fallback`.
+    func value<T>(_ key: String, given override: KeyPath<ModelConfiguration.Overrides, T?>? = nil, default fallback: T? = nil,
+                  parse: (String) -> T?) throws -> T {
+        if let override, let value = overrides[keyPath: override] { return value }
+        guard let text = entries[key] else {
+            guard let fallback else { throw ModelMetadataError.missing(key: key) }
+            return fallback
+        }
+        guard let value = parse(text) else { throw ModelMetadataError.unreadable(key: key, detail: "'\(text)'") }
+        return value
+    }
+
+    func value<T: LosslessStringConvertible>(_ key: String, given override: KeyPath<ModelConfiguration.Overrides, T?>? = nil,
+                                             default fallback: T? = nil) throws -> T {
+        try value(key, given: override, default: fallback, parse: T.init)
+    }
+}
+
+private extension DecodingError {
+    /// One line: where in the JSON, and what was wrong.
+    var summary: String {
+        let context: Context
+        switch self {
+        case let .typeMismatch(_, c), let .valueNotFound(_, c), let .keyNotFound(_, c), let .dataCorrupted(c): context = c
+        @unknown default: return "not a model configuration"
+        }
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return (path.isEmpty ? "" : "at '\(path)': ") + context.debugDescription
+    }
+}

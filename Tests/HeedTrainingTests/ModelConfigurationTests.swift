@@ -1,0 +1,100 @@
+import Foundation
+import HeedOps
+import HeedGraph
+import HeedModels
+import HeedTestSupport
+import XCTest
+
+/// The model configuration's two metadata forms (the `heed.model` JSON and the separate
+/// keys of older files) and the command line's overrides.
+final class ModelConfigurationTests: XCTestCase {
+    private let coarse2fine = ModelConfiguration(
+        backbone: .wideResNet(WideResNetConfiguration(depth: 16, width: 2, classes: 10, dropout: 0.25)),
+        attention: AttentionConfiguration(depth: 3, width: 2, gate: .sigmoid, regularizerWeight: 0.004, orthogonalInitialization: true),
+        coarse2fine: Coarse2FineConfiguration(fineStartEpoch: 2, fineWeight: 0.5, minimumScale: 0.3, fineGradient: false))
+
+    /// The metadata of a Coarse2Fine run as `heed train` wrote it before `heed.model`.
+    private let legacyCoarse2Fine = [
+        "depth": "16", "width": "2", "dropout": "0.25", "classes": "10", "attention_depth": "3", "attention_width": "2",
+        "attention_gate": "sigmoid", "reg_weight": "0.004", "attention_init": "orthogonal", "coarse2fine": "1",
+        "c2f_start_epoch": "2", "c2f_fine_weight": "0.5", "c2f_min_scale": "0.3", "c2f_fine_gradient": "0",
+        "dataset": "synthetic", "seed": "1",
+    ]
+
+    func testJSONRoundTrips() throws {
+        let baseline = ModelConfiguration(backbone: .wideResNet(WideResNetConfiguration(depth: 10, width: 1, classes: 4)))
+        let attention = ModelConfiguration(backbone: baseline.backbone, attention: AttentionConfiguration(depth: 1, width: 4))
+        for configuration in [baseline, attention, coarse2fine] {
+            let metadata = try configuration.metadata()
+            XCTAssertEqual(Array(metadata.keys), [ModelConfiguration.metadataKey])
+            XCTAssertEqual(try ModelConfiguration(metadata: metadata), configuration)
+        }
+        let json = try XCTUnwrap(try baseline.metadata()[ModelConfiguration.metadataKey])
+        XCTAssertEqual(json, #"{"backbone":{"classes":4,"depth":10,"dropout":0,"inputChannels":3,"kind":"wideResNet","width":1}}"#)
+    }
+
+    func testLegacyKeysDecodeToTheSameConfiguration() throws {
+        XCTAssertEqual(try ModelConfiguration(metadata: legacyCoarse2Fine), coarse2fine)
+        let baseline = ["depth": "28", "width": "10", "dropout": "0.0", "classes": "100", "attention_depth": "0"]
+        XCTAssertEqual(try ModelConfiguration(metadata: baseline),
+                       ModelConfiguration(backbone: .wideResNet(WideResNetConfiguration(depth: 28, width: 10, classes: 100))))
+    }
+
+    /// The PyTorch fixtures record the shape but not the gate: the command line supplies it.
+    func testOverridesSupplyWhatAFileLacks() throws {
+        let pytorch = ["depth": "10", "width": "1", "classes": "3", "attention_depth": "3", "attention_width": "2", "reg_weight": "0.001"]
+        XCTAssertThrowsError(try ModelConfiguration(metadata: pytorch)) {
+            XCTAssertEqual($0 as? ModelMetadataError, .missing(key: "attention_gate"))
+        }
+        let decoded = try ModelConfiguration(metadata: pytorch, overrides: .init(attentionGate: .softmax))
+        XCTAssertEqual(decoded.attention, AttentionConfiguration(depth: 3, width: 2, gate: .softmax))
+        XCTAssertThrowsError(try ModelConfiguration(metadata: [:])) { XCTAssertEqual($0 as? ModelMetadataError, .missing(key: "depth")) }
+    }
+
+    func testOverridesReplaceWhatAFileRecords() throws {
+        let overrides = ModelConfiguration.Overrides(depth: 22, classes: 5, attentionWidth: 4, attentionGate: .softmax)
+        for metadata in [try coarse2fine.metadata(), legacyCoarse2Fine] {
+            var expected = coarse2fine
+            expected.backbone = .wideResNet(WideResNetConfiguration(depth: 22, width: 2, classes: 5, dropout: 0.25))
+            expected.attention?.width = 4
+            expected.attention?.gate = .softmax
+            XCTAssertEqual(try ModelConfiguration(metadata: metadata, overrides: overrides), expected)
+            let baseline = try ModelConfiguration(metadata: metadata, overrides: .init(attentionDepth: 0))
+            XCTAssertNil(baseline.attention)
+            XCTAssertNil(baseline.coarse2fine)
+        }
+    }
+
+    func testUnreadableMetadataIsNamed() throws {
+        XCTAssertThrowsError(try ModelConfiguration(metadata: ["depth": "ten", "width": "1", "classes": "3"])) {
+            XCTAssertEqual($0 as? ModelMetadataError, .unreadable(key: "depth", detail: "'ten'"))
+        }
+        XCTAssertThrowsError(try ModelConfiguration(metadata: [ModelConfiguration.metadataKey: #"{"backbone":{"kind":"vgg"}}"#])) {
+            XCTAssertTrue("\($0)".hasPrefix("metadata 'heed.model' is unreadable: at 'backbone.kind': "), "\($0)")
+        }
+    }
+
+    /// Coded fields name what two configurations differ in.
+    func testCodedFieldsNameTheDifference() throws {
+        var other = coarse2fine
+        other.attention?.width = 3
+        let (a, b) = (try coarse2fine.codedFields(), try other.codedFields())
+        XCTAssertEqual(Set(a.keys), Set(b.keys))
+        XCTAssertEqual(a.keys.filter { a[$0] != b[$0] }, ["attention.width"])
+        XCTAssertEqual(a["attention.gate"], #""sigmoid""#)
+        XCTAssertEqual(a["coarse2fine.fineWeight"], "0.5")
+    }
+
+    /// The composed network keeps the reference's flat names and PyTorch's order.
+    func testNetworkNamesItsTensorsAsTheReference() throws {
+        let network = try coarse2fine.makeModel(on: TestDevices.reference, seed: 1)
+        let names = network.namedParameters.map(\.name)
+        XCTAssertEqual(names.first, "conv0.weight")
+        XCTAssertEqual(names.last, "inverse_mapping.bias")
+        XCTAssertTrue(Set(names).isSuperset(of: ["bn0.weight", "group_1.block_0.conv_reduce.weight", "bn_g2.weight", "classifier.bias",
+                                                 "att2.att_head.conv.weight", "att0.score.conv.weight", "output_gate.gates.weight",
+                                                 "output_gate.bn.weight"]))
+        XCTAssertTrue(network.namedCounters().map(\.name).contains("group_0.block_0.bn0.num_batches_tracked"))
+        XCTAssertEqual("\(network.configuration)", "WRN-16-2 + attention (AD 3, AW 2, sigmoid gate) + Coarse2Fine")
+    }
+}
