@@ -17,10 +17,10 @@ extension ReferenceBackend: OpBackend {
         case .normalization: []
         case .optimizer: []
         case .random: []
-        case .softmax: []
-        case .loss: []
+        case .softmax: softmax
+        case .loss: loss
         case .attention: []
-        case .sampling: []
+        case .sampling: sampling
         case .layout: []
         }
     }

@@ -15,10 +15,10 @@ public enum OpFamily: String, CaseIterable, Sendable {
         case .normalization: []
         case .optimizer: []
         case .random: []
-        case .softmax: []
-        case .loss: []
+        case .softmax: SoftmaxOps.table
+        case .loss: LossOps.table
         case .attention: []
-        case .sampling: []
+        case .sampling: SamplingOps.table
         case .layout: []
         }
     }
