@@ -18,10 +18,10 @@ extension OpenCLBackend: OpBackend {
         case .normalization: normalization
         case .optimizer: optimizer
         case .random: random
-        case .softmax: []
-        case .loss: []
+        case .softmax: softmax
+        case .loss: loss
         case .attention: attention
-        case .sampling: []
+        case .sampling: sampling
         case .layout: layout
         }
     }

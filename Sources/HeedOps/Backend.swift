@@ -20,7 +20,7 @@
 /// Each op is declared once, in its family's table in `Ops/` (`LinearOps.forward`: its
 /// name, buffers, work and tolerance); the op's method on `Backend` (`linearForward`)
 /// hands its buffers to `run`, which an `OpBackend` checks once and passes to its body.
-public protocol Backend: AnyObject, Sendable, SoftmaxOps, LossOps, SamplingOps {
+public protocol Backend: AnyObject, Sendable {
     /// A short human-readable name, for example `"OpenCL: NVIDIA H200"` or `"reference"`.
     var name: String { get }
 

@@ -20,15 +20,15 @@ enum LossVerification {
         return (logits, labels, logp, Float.random(in: 0.5...2, using: &random))
     }
 
-    /// The mean of N picked log-probabilities: the sum's γ_N·Σ|terms|, the division by N
-    /// 5u, the reference's rounding u: γ_{N+6} of Σ|logp[n, label]|/N.
+    /// The mean of N picked log-probabilities: `nll_loss.forward`'s sum bound of
+    /// Σ|logp[n, label]|/N.
     static func meanTolerance(_ d: LossDescriptor, _ logp: [Float], _ labels: [Int32]) -> (Tolerance, [Double]) {
         let sum = (0..<d.batch).reduce(0.0) { $0 + abs(Double(logp[$1 * d.classes + Int(labels[$1])])) }
-        return (.float32Sum(terms: d.batch + 6), [sum / Double(d.batch)])
+        return (.ofSums(LossOps.nllForward, d), [sum / Double(d.batch)])
     }
 
     static func nllForward(_ d: LossDescriptor) -> VerificationCase {
-        VerificationCase(op: "nll_loss.forward", shape: "\(d)") { device, reference in
+        VerificationCase(op: LossOps.nllForward.name, shape: "\(d)") { device, reference in
             let (_, labels, logp, _) = inputs(d)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(logp), .ints(labels)],
                                                        outputs: [.floats(1)]) { backend, inputs, outputs in
@@ -41,7 +41,7 @@ enum LossVerification {
 
     /// −g/N: one division (5u) and the reference's rounding (u).
     static func nllBackward(_ d: LossDescriptor) -> VerificationCase {
-        VerificationCase(op: "nll_loss.backward_input", shape: "\(d)") { device, reference in
+        VerificationCase(op: LossOps.nllBackward.name, shape: "\(d)") { device, reference in
             let (_, labels, _, g) = inputs(d)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.ints(labels), .floats([g])],
                                                        outputs: [.floats(d.batch * d.classes)]) { backend, inputs, outputs in
@@ -55,7 +55,7 @@ enum LossVerification {
     /// The log-probabilities within the log-softmax forward tolerance; the loss within
     /// the mean's, plus the log-probabilities' own absolute error carried into it.
     static func crossEntropyForward(_ d: LossDescriptor) -> VerificationCase {
-        VerificationCase(op: "cross_entropy.forward", shape: "\(d)") { device, reference in
+        VerificationCase(op: LossOps.crossEntropyForward.name, shape: "\(d)") { device, reference in
             let (logits, labels, _, _) = inputs(d)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(logits), .ints(labels)],
                                                        outputs: [.floats(d.batch * d.classes), .floats(1)]) { backend, inputs, outputs in
@@ -80,7 +80,7 @@ enum LossVerification {
     /// (g/N)·(exp(logp) − [l = label]): g/N 5u, exp 6u, the subtraction, the product
     /// and the reference's rounding u each: 14u of (g/N)·(exp(logp) + [l = label]).
     static func crossEntropyBackward(_ d: LossDescriptor) -> VerificationCase {
-        VerificationCase(op: "cross_entropy.backward_input", shape: "\(d)") { device, reference in
+        VerificationCase(op: LossOps.crossEntropyBackward.name, shape: "\(d)") { device, reference in
             let (_, labels, logp, g) = inputs(d)
             let (actual, expected) = try OpHarness.run(on: device, and: reference,
                                                        inputs: [.floats(logp), .ints(labels), .floats([g])],

@@ -27,16 +27,15 @@ public enum SamplingBounds {
         return relative(8 * u, scale)
     }
 
-    /// `affine_grid` backward: sums of H·W terms g·x with |x| ≤ 1. Summation in any
-    /// order (γ_{HW}), plus 3u from x, u from each product and u from the final
-    /// rounding: float32Sum(HW + 5) of Σ|g|.
+    /// `affine_grid` backward: sums of H·W terms g·x, within the sum bound of
+    /// `SamplingOps.affineGridBackward` of Σ|g|.
     public static func affineGridBackward(_ d: AffineGridDescriptor, gridGradient: [Float]) -> Bound {
         let points = d.height * d.width
         let scale = (0..<d.thetaCount).map { index -> Double in
             let (n, r) = (index / 6, index % 6 / 3)
             return (0..<points).reduce(0) { $0 + abs(Double(gridGradient[(n * points + $1) * 2 + r])) }
         }
-        return (.float32Sum(terms: points + 5), scale)
+        return (.ofSums(SamplingOps.affineGridBackward, d), scale)
     }
 
     /// Largest |value| of each (n, c) plane of the input.

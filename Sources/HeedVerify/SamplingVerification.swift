@@ -55,7 +55,7 @@ enum SamplingVerification {
 
     /// `affine_grid` forward; tolerance from `SamplingBounds`.
     static func affineGridForward(_ d: AffineGridDescriptor) -> VerificationCase {
-        VerificationCase(op: "affine_grid.forward", shape: "N=\(d.batch) \(d.height)×\(d.width)") { device, reference in
+        VerificationCase(op: SamplingOps.affineGridForward.name, shape: "N=\(d.batch) \(d.height)×\(d.width)") { device, reference in
             var random = SeededGenerator(seed: seed(1, d.batch, d.height, d.width))
             let theta = random.uniform(d.thetaCount)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(theta)],
@@ -69,7 +69,7 @@ enum SamplingVerification {
 
     /// `affine_grid` backward; tolerance from `SamplingBounds`.
     static func affineGridBackward(_ d: AffineGridDescriptor) -> VerificationCase {
-        VerificationCase(op: "affine_grid.backward", shape: "N=\(d.batch) \(d.height)×\(d.width)") { device, reference in
+        VerificationCase(op: SamplingOps.affineGridBackward.name, shape: "N=\(d.batch) \(d.height)×\(d.width)") { device, reference in
             var random = SeededGenerator(seed: seed(2, d.batch, d.height, d.width))
             let gridGradient = random.uniform(d.gridCount)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(gridGradient)],
@@ -87,7 +87,7 @@ enum SamplingVerification {
 
     /// `grid_sample` forward on a grid reaching past the image; tolerance from `SamplingBounds`.
     static func gridSampleForward(_ d: GridSampleDescriptor) -> VerificationCase {
-        VerificationCase(op: "grid_sample.forward", shape: shape(d)) { device, reference in
+        VerificationCase(op: SamplingOps.gridSampleForward.name, shape: shape(d)) { device, reference in
             var random = SeededGenerator(seed: seed(3, d.batch, d.channels, d.inputHeight, d.inputWidth, d.outputWidth))
             let input = random.uniform(d.inputCount)
             let grid = randomGrid(d.gridCount / 2, &random)
@@ -102,7 +102,7 @@ enum SamplingVerification {
 
     /// `grid_sample` input gradient (atomic adds on OpenCL); tolerance from `SamplingBounds`.
     static func gridSampleBackwardInput(_ d: GridSampleDescriptor) -> VerificationCase {
-        VerificationCase(op: "grid_sample.backward_input", shape: shape(d)) { device, reference in
+        VerificationCase(op: SamplingOps.gridSampleBackwardInput.name, shape: shape(d)) { device, reference in
             var random = SeededGenerator(seed: seed(4, d.batch, d.channels, d.inputHeight, d.inputWidth, d.outputWidth))
             let grid = randomGrid(d.gridCount / 2, &random)
             let outputGradient = random.uniform(d.outputCount)
@@ -120,7 +120,7 @@ enum SamplingVerification {
     /// `grid_sample` grid gradient at points away from integer pixel coordinates;
     /// tolerance from `SamplingBounds`.
     static func gridSampleBackwardGrid(_ d: GridSampleDescriptor) -> VerificationCase {
-        VerificationCase(op: "grid_sample.backward_grid", shape: shape(d)) { device, reference in
+        VerificationCase(op: SamplingOps.gridSampleBackwardGrid.name, shape: shape(d)) { device, reference in
             var random = SeededGenerator(seed: seed(5, d.batch, d.channels, d.inputHeight, d.inputWidth, d.outputWidth))
             let input = random.uniform(d.inputCount)
             let grid = gridAwayFromPixels(d, &random)

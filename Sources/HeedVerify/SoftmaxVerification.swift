@@ -19,7 +19,7 @@ public enum SoftmaxVerification {
     }
 
     static func label(_ d: SoftmaxDescriptor, _ range: Float) -> String {
-        "\(d.shape) x∈±\(range == 1e4 ? "1e4" : "\(Int(range))")"
+        "\(ShapeText.format(d.shape)) x∈±\(range == 1e4 ? "1e4" : "\(Int(range))")"
     }
 
     static func input(_ d: SoftmaxDescriptor, range: Float) -> [Float] {
@@ -60,7 +60,7 @@ public enum SoftmaxVerification {
     }
 
     static func forwardCase(_ d: SoftmaxDescriptor, range: Float) -> VerificationCase {
-        VerificationCase(op: "\(d.op).forward", shape: label(d, range)) { device, reference in
+        VerificationCase(op: SoftmaxOps.forward(d.kind).name, shape: label(d, range)) { device, reference in
             let x = input(d, range: range)
             let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],
                                                        outputs: [.floats(d.count)]) { backend, inputs, outputs in
@@ -70,13 +70,10 @@ public enum SoftmaxVerification {
         }
     }
 
-    /// Backward, with Σ|terms| scales. softmax: s = Σ dy·y has error γ_axis·Σ|dy·y|; dy − s
-    /// and the product round once each, the reference once more: γ_{axis+3} of
-    /// |y|·(Σ|dy·y| + |dy|). log-softmax: Σ dy has error γ_axis·Σ|dy|; exp(y) 6u; the
-    /// product and the subtraction u each; the reference u: γ_{axis+9} of
-    /// |dy| + exp(y)·Σ|dy|.
+    /// Backward, within the table's sum bound of the Σ|terms| scales: softmax
+    /// |y|·(Σ|dy·y| + |dy|), log-softmax |dy| + exp(y)·Σ|dy|.
     static func backwardCase(_ d: SoftmaxDescriptor, range: Float) -> VerificationCase {
-        VerificationCase(op: "\(d.op).backward_input", shape: label(d, range)) { device, reference in
+        VerificationCase(op: SoftmaxOps.backward(d.kind).name, shape: label(d, range)) { device, reference in
             let y = Reference.softmax(d, input(d, range: range))
             var random = SeededGenerator(seed: UInt64(d.count) &+ 77)
             let dy = random.uniform(d.count)
@@ -96,8 +93,7 @@ public enum SoftmaxVerification {
                     }
                 }
             }
-            let terms = d.axis + (d.kind == .softmax ? 3 : 9)
-            return Comparison(actual: actual[0], expected: expected[0], tolerance: .float32Sum(terms: terms), scale: scale)
+            return .ofSums(SoftmaxOps.backward(d.kind), d, actual: actual[0], expected: expected[0], integers: false, scale: scale)
         }
     }
 }

@@ -121,7 +121,7 @@ final class SamplingTests: XCTestCase {
             let theta = try backend.makeBuffer(count: 12, of: Float.self)
             assertThrows(try backend.affineGridBackward(affine, gridGradient: big, thetaGradient: theta), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "affine_grid",
-                    "grid (2, 3, 4, 2) needs 48 elements, buffer has 100, in affine_grid(N=2, H=3, W=4)"))
+                    "grid gradient (2, 3, 4, 2) needs 48 elements, buffer has 100, in affine_grid(N=2, H=3, W=4)"))
             }
 
             let d = GridSampleDescriptor(batch: 1, channels: 2, inputHeight: 3, inputWidth: 4, outputHeight: 2, outputWidth: 5)
@@ -135,11 +135,11 @@ final class SamplingTests: XCTestCase {
             assertThrows(try backend.gridSampleBackwardInput(d, grid: grid, outputGradient: output, inputGradient: big),
                          as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "grid_sample",
-                    "inputGradient (1, 2, 3, 4) needs 24 elements, buffer has 100, \(context)"))
+                    "input gradient (1, 2, 3, 4) needs 24 elements, buffer has 100, \(context)"))
             }
             assertThrows(try backend.gridSampleBackwardGrid(d, input: input, grid: grid, outputGradient: output, gridGradient: small),
                          as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "grid_sample", "gridGradient (1, 2, 5, 2) needs 20 elements, buffer has 5, \(context)"))
+                XCTAssertEqual($0, .shapeMismatch(op: "grid_sample", "grid gradient (1, 2, 5, 2) needs 20 elements, buffer has 5, \(context)"))
             }
             let empty = GridSampleDescriptor(batch: 1, channels: 1, inputHeight: 0, inputWidth: 4, outputHeight: 1, outputWidth: 1)
             assertThrows(try backend.gridSampleForward(empty, input: small, grid: small, output: small), as: HeedError.self) {

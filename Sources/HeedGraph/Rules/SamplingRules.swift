@@ -8,12 +8,12 @@ extension Tensor {
     /// (B, H, W, 2), PyTorch's `affine_grid` with align_corners false.
     public func affineGrid(height: Int, width: Int) throws -> Tensor {
         guard rank == 3, shape[1] == 2, shape[2] == 3 else {
-            throw HeedError.shapeMismatch(op: "affine_grid", "θ \(shape) must be (B, 2, 3)")
+            throw HeedError.shapeMismatch(op: SamplingOps.affineGridForward.errorName, "θ \(shape) must be (B, 2, 3)")
         }
         let d = AffineGridDescriptor(batch: shape[0], height: height, width: width)
         let grid = try Tensor.uninitialized(shape: [shape[0], height, width, 2], on: backend)
         try backend.affineGridForward(d, theta: storage, grid: grid.storage)
-        return Tensor.result(op: "affine_grid", shape: grid.shape, storage: grid.storage, inputs: [self]) { g in
+        return Tensor.result(op: SamplingOps.affineGridForward.errorName, shape: grid.shape, storage: grid.storage, inputs: [self]) { g in
             let dTheta = try Tensor.uninitialized(shape: self.shape, on: self.backend)
             try self.backend.affineGridBackward(d, gridGradient: g.storage, thetaGradient: dTheta.storage)
             return [dTheta]
@@ -25,13 +25,13 @@ extension Tensor {
     /// flow to the grid, and to the image when it requires one.
     public func gridSample(_ grid: Tensor) throws -> Tensor {
         guard rank == 4, grid.rank == 4, grid.shape[0] == shape[0], grid.shape[3] == 2 else {
-            throw HeedError.shapeMismatch(op: "grid_sample", "image \(shape) must be (B, C, H, W) and grid \(grid.shape) (B, H, W, 2)")
+            throw HeedError.shapeMismatch(op: SamplingOps.gridSampleForward.errorName, "image \(shape) must be (B, C, H, W) and grid \(grid.shape) (B, H, W, 2)")
         }
         let d = GridSampleDescriptor(batch: shape[0], channels: shape[1], inputHeight: shape[2], inputWidth: shape[3],
                                      outputHeight: grid.shape[1], outputWidth: grid.shape[2])
         let output = try Tensor.uninitialized(shape: [shape[0], shape[1], grid.shape[1], grid.shape[2]], on: backend)
         try backend.gridSampleForward(d, input: storage, grid: grid.storage, output: output.storage)
-        return Tensor.result(op: "grid_sample", shape: output.shape, storage: output.storage, inputs: [self, grid]) { g in
+        return Tensor.result(op: SamplingOps.gridSampleForward.errorName, shape: output.shape, storage: output.storage, inputs: [self, grid]) { g in
             var dImage: Tensor?
             if self.requiresGradient {
                 dImage = try Tensor.uninitialized(shape: self.shape, on: self.backend)

@@ -1,23 +1,19 @@
 import HeedOps
-/// Softmax and log-softmax with `Kernels/softmax.cl`: one work-group per row.
+/// Softmax and log-softmax with `Kernels/softmax.cl`: one work-group per row. Both kinds
+/// share these bodies; the descriptor's kind picks the kernel.
 extension OpenCLBackend {
     /// Work items per row (`SOFTMAX_WG`); the launch's local size.
     static let softmaxWorkGroup = 64
 
-    public func softmaxForward(_ d: SoftmaxDescriptor, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        let (x, y) = (try floats(input, d.op, "input"), try floats(output, d.op, "output"))
-        try d.validate(counts: ["input": x.count, "output": y.count])
-        try launchSoftmax(d, kernel: "\(d.op)_forward", [.buffer(x), .buffer(y)])
-    }
-
-    public func softmaxBackward(_ d: SoftmaxDescriptor, output: any DeviceBuffer,
-                                outputGradient: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
-        let y = try floats(output, d.op, "output")
-        let dy = try floats(outputGradient, d.op, "output gradient")
-        let dx = try floats(inputGradient, d.op, "input gradient")
-        try d.validate(counts: ["output": y.count, "output gradient": dy.count, "input gradient": dx.count])
-        try launchSoftmax(d, kernel: "\(d.op)_backward", [.buffer(y), .buffer(dy), .buffer(dx)])
-    }
+    static let softmax: [OpImplementation<OpenCLBackend>] = SoftmaxKind.allCases.flatMap { kind in [
+        OpImplementation(SoftmaxOps.forward(kind)) { backend, d, b in
+            try backend.launchSoftmax(d, kernel: "\(d.op)_forward", [.buffer(b.input), .buffer(b.output)])
+        },
+        OpImplementation(SoftmaxOps.backward(kind)) { backend, d, b in
+            try backend.launchSoftmax(d, kernel: "\(d.op)_backward",
+                                      [.buffer(b.output), .buffer(b.outputGradient), .buffer(b.inputGradient)])
+        },
+    ] }
 
     /// Launches one group per row, with the sizes appended to `buffers`.
     private func launchSoftmax(_ d: SoftmaxDescriptor, kernel: String, _ buffers: [KernelArgument]) throws {

@@ -16,10 +16,10 @@ public enum OpFamily: String, CaseIterable, Sendable {
         case .normalization: NormalizationOps.table
         case .optimizer: OptimizerOps.table
         case .random: RandomOps.table
-        case .softmax: []
-        case .loss: []
+        case .softmax: SoftmaxOps.table
+        case .loss: LossOps.table
         case .attention: AttentionOps.table
-        case .sampling: []
+        case .sampling: SamplingOps.table
         case .layout: LayoutOps.table
         }
     }

@@ -5,32 +5,80 @@
 /// the reference backend throws `HeedError.invalidArgument`; the OpenCL backend, whose
 /// labels live on the device and are not read back (that would stall the queue), writes
 /// NaN into the loss and into that item's gradient row, so the mistake cannot pass unseen.
-public protocol LossOps {
+public enum LossOps {
     /// `loss = −(1/N)·Σₙ logp[n, label[n]]`. Log-probabilities float32 (N, L), labels
     /// int32 (N), loss float32[1].
-    func nllLossForward(_ descriptor: LossDescriptor, logProbabilities: any DeviceBuffer,
-                        labels: any DeviceBuffer, loss: any DeviceBuffer) throws
+    /// Terms: the sum's γ_N·Σ|terms|, the division by N 5u, the reference's rounding u:
+    /// γ_{N+6} of Σ|logp[n, label]|/N.
+    public static let nllForward = OpDefinition<LossDescriptor>(
+        "nll_loss.forward", .loss, kernels: ["nll_loss_forward"], tolerance: .sums { $0.batch + 6 },
+        check: { d, _ in try d.requireItems("nll_loss") }
+    ) { d in
+        [.input("logProbabilities", d.scoresShape, label: "log-probabilities"), .input("labels", [d.batch], .int32),
+         .output("loss", [1])]
+    }
 
     /// `∂loss/∂logp[n, l] = −g/N` where `l = label[n]`, else 0, for the upstream gradient
     /// `g` (float32[1], on the device so the graph need not read it back). Labels int32
     /// (N), input gradient float32 (N, L).
-    func nllLossBackward(_ descriptor: LossDescriptor, labels: any DeviceBuffer,
-                         lossGradient: any DeviceBuffer, inputGradient: any DeviceBuffer) throws
+    public static let nllBackward = OpDefinition<LossDescriptor>(
+        "nll_loss.backward_input", .loss, kernels: ["nll_loss_backward"],
+        tolerance: .stated("relative 6u: one division and the reference's rounding"),
+        check: { d, _ in try d.requireItems("nll_loss") }
+    ) { d in
+        [.input("labels", [d.batch], .int32), .input("lossGradient", [1]), .output("inputGradient", d.scoresShape)]
+    }
 
     /// Cross-entropy of raw scores: `logp = log_softmax(logits)` over L (written out,
     /// since the backward needs it), then `loss = nll(logp, labels)`. Logits and
     /// log-probabilities float32 (N, L), labels int32 (N), loss float32[1].
-    func crossEntropyForward(_ descriptor: LossDescriptor, logits: any DeviceBuffer, labels: any DeviceBuffer,
-                             logProbabilities: any DeviceBuffer, loss: any DeviceBuffer) throws
+    public static let crossEntropyForward = OpDefinition<LossDescriptor>(
+        "cross_entropy.forward", .loss, kernels: ["nll_loss_forward"],
+        tolerance: .stated("the log-probabilities within log_softmax.forward's bound; the loss within nll_loss.forward's plus theirs"),
+        check: { d, _ in try d.requireItems("cross_entropy") }
+    ) { d in
+        [.input("logits", d.scoresShape), .input("labels", [d.batch], .int32),
+         .output("logProbabilities", d.scoresShape, label: "log-probabilities"), .output("loss", [1])]
+    }
 
     /// `∂loss/∂logits[n, l] = (g/N)·(exp(logp[n, l]) − [l = label[n]])` from the forward's
     /// log-probabilities (N, L), labels (N) and the upstream gradient g (float32[1]).
-    func crossEntropyBackward(_ descriptor: LossDescriptor, logProbabilities: any DeviceBuffer, labels: any DeviceBuffer,
-                              lossGradient: any DeviceBuffer, logitsGradient: any DeviceBuffer) throws
+    public static let crossEntropyBackward = OpDefinition<LossDescriptor>(
+        "cross_entropy.backward_input", .loss, kernels: ["cross_entropy_backward"],
+        tolerance: .stated("14u of (g/N)·(exp(logp) + [l = label]): g/N, exp, the subtraction, the product, the rounding"),
+        check: { d, _ in try d.requireItems("cross_entropy") }
+    ) { d in
+        [.input("logProbabilities", d.scoresShape, label: "log-probabilities"), .input("labels", [d.batch], .int32),
+         .input("lossGradient", [1]), .output("logitsGradient", d.scoresShape)]
+    }
+
+    static let table = [nllForward.erased, nllBackward.erased, crossEntropyForward.erased, crossEntropyBackward.erased]
+}
+
+extension Backend {
+    public func nllLossForward(_ descriptor: LossDescriptor, logProbabilities: any DeviceBuffer,
+                               labels: any DeviceBuffer, loss: any DeviceBuffer) throws {
+        try run(LossOps.nllForward, descriptor, [logProbabilities, labels, loss])
+    }
+
+    public func nllLossBackward(_ descriptor: LossDescriptor, labels: any DeviceBuffer,
+                                lossGradient: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+        try run(LossOps.nllBackward, descriptor, [labels, lossGradient, inputGradient])
+    }
+
+    public func crossEntropyForward(_ descriptor: LossDescriptor, logits: any DeviceBuffer, labels: any DeviceBuffer,
+                                    logProbabilities: any DeviceBuffer, loss: any DeviceBuffer) throws {
+        try run(LossOps.crossEntropyForward, descriptor, [logits, labels, logProbabilities, loss])
+    }
+
+    public func crossEntropyBackward(_ descriptor: LossDescriptor, logProbabilities: any DeviceBuffer, labels: any DeviceBuffer,
+                                     lossGradient: any DeviceBuffer, logitsGradient: any DeviceBuffer) throws {
+        try run(LossOps.crossEntropyBackward, descriptor, [logProbabilities, labels, lossGradient, logitsGradient])
+    }
 }
 
 /// A batch of N items with L classes each.
-public struct LossDescriptor: Sendable, Equatable, CustomStringConvertible {
+public struct LossDescriptor: OpDescriptor, Equatable {
     public var batch: Int
     public var classes: Int
 
@@ -39,20 +87,19 @@ public struct LossDescriptor: Sendable, Equatable, CustomStringConvertible {
         self.classes = classes
     }
 
+    /// The scores, their log-probabilities and gradients: (N, L).
+    public var scoresShape: [Int] { [batch, classes] }
+
     public var description: String { "(N \(batch), L \(classes))" }
 
-    /// Throws unless N ≥ 1 (the mean over no items is undefined), L ≥ 1, and the scores
-    /// (N, L), labels (N) and scalars hold the right counts. `op` names the caller.
-    public func validate(_ op: String, scores: KeyValuePairs<String, Int>, labels: Int, scalars: KeyValuePairs<String, Int>) throws {
+    /// Nothing to check without the op: each loss op's table entry calls `requireItems`,
+    /// whose error names that op (`nll_loss` or `cross_entropy`).
+    public func validate() throws {}
+
+    /// Throws unless N ≥ 1 (the mean over no items is undefined) and L ≥ 1; `op` names the caller.
+    func requireItems(_ op: String) throws {
         guard batch >= 1, classes >= 1 else {
             throw HeedError.invalidArgument(op: op, "needs at least one item and one class, got \(self)")
-        }
-        for (name, count) in scores {
-            try ShapeRequirements.requireCount(op, name, shape: "(\(batch), \(classes))", expected: batch * classes, count: count, in: self)
-        }
-        try ShapeRequirements.requireCount(op, "labels", shape: "(\(batch))", expected: batch, count: labels, in: self)
-        for (name, count) in scalars {
-            try ShapeRequirements.requireCount(op, name, shape: "(1)", expected: 1, count: count, in: self)
         }
     }
 

@@ -5,17 +5,26 @@
 /// Grid coordinates are normalised: x = −1 is the left edge of the leftmost pixel and
 /// x = +1 the right edge of the rightmost one, so pixel j of a row of W has its centre
 /// at x = (2j + 1)/W − 1 (likewise y with the height). A grid holds (x, y) pairs.
-public protocol SamplingOps {
+public enum SamplingOps {
     /// The sampling grid of the affine maps θ at the output size:
     /// `grid[n, i, j] = θ_n · (x_j, y_i, 1)` with x_j = (2j + 1)/W − 1 and
     /// y_i = (2i + 1)/H − 1, the pixel centres of an H × W image.
     /// θ: float32 (N, 2, 3) row-major; grid: float32 (N, H, W, 2), (x, y) last.
-    func affineGridForward(_ descriptor: AffineGridDescriptor, theta: any DeviceBuffer, grid: any DeviceBuffer) throws
+    public static let affineGridForward = OpDefinition<AffineGridDescriptor>(
+        "affine_grid.forward", .sampling, kernels: ["affine_grid_forward"], tolerance: .stated("8u·Σ|θ_r| (SamplingBounds)")
+    ) { d in
+        [.input("theta", d.thetaShape), .output("grid", d.gridShape)]
+    }
 
     /// ∂L/∂θ from ∂L/∂grid: `dθ[n, r] = Σ_{i,j} dgrid[n, i, j, r] · (x_j, y_i, 1)`.
     /// gridGradient: float32 (N, H, W, 2); thetaGradient: float32 (N, 2, 3), overwritten.
-    func affineGridBackward(_ descriptor: AffineGridDescriptor, gridGradient: any DeviceBuffer,
-                            thetaGradient: any DeviceBuffer) throws
+    /// Terms: sums of H·W terms g·x with |x| ≤ 1, in any order (γ_{HW}), plus 3u from x,
+    /// u from each product and u from the final rounding: H·W + 5.
+    public static let affineGridBackward = OpDefinition<AffineGridDescriptor>(
+        "affine_grid.backward", .sampling, kernels: ["affine_grid_backward"], tolerance: .sums { $0.height * $0.width + 5 }
+    ) { d in
+        [.input("gridGradient", d.gridShape), .output("thetaGradient", d.thetaShape)]
+    }
 
     /// Bilinear samples of `input` at the grid's points, zero outside the image:
     /// the point (x, y) is at pixel coordinates ix = ((x + 1)·Win − 1)/2,
@@ -23,27 +32,69 @@ public protocol SamplingOps {
     /// surrounding pixels, each pixel outside the image counting as 0. A point with a
     /// NaN or infinite coordinate samples NaN (as in PyTorch).
     /// input: float32 (N, C, Hin, Win); grid: float32 (N, H, W, 2); output: float32 (N, C, H, W).
-    func gridSampleForward(_ descriptor: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
-                           output: any DeviceBuffer) throws
+    public static let gridSampleForward = OpDefinition<GridSampleDescriptor>(
+        "grid_sample.forward", .sampling, kernels: ["grid_sample_forward"],
+        tolerance: .stated("(8(Win + Hin) + 24)u·max|v| of the sampled plane (SamplingBounds)")
+    ) { d in
+        [.input("input", d.inputShape), .input("grid", d.gridShape), .output("output", d.outputShape)]
+    }
 
     /// ∂L/∂input: each output gradient is scattered to the four pixels its sample
     /// blended, with the same weights (nothing from a point with a non-finite
     /// coordinate). inputGradient (N, C, Hin, Win) is overwritten.
     /// On OpenCL several output points add into one pixel atomically, in no fixed
     /// order, so the result varies in its last bits from run to run.
-    func gridSampleBackwardInput(_ descriptor: GridSampleDescriptor, grid: any DeviceBuffer,
-                                 outputGradient: any DeviceBuffer, inputGradient: any DeviceBuffer) throws
+    public static let gridSampleBackwardInput = OpDefinition<GridSampleDescriptor>(
+        "grid_sample.backward_input", .sampling, kernels: ["grid_sample_backward_input"],
+        tolerance: .stated("(8(Win + Hin) + 16 + H·W)u of Σ|g| over the points within 2 pixels (SamplingBounds)")
+    ) { d in
+        [.input("grid", d.gridShape), .input("outputGradient", d.outputShape), .output("inputGradient", d.inputShape)]
+    }
 
     /// ∂L/∂grid: the derivative of each sample with respect to its (x, y), summed over
     /// the channels (the bilinear weights have kinks where ix or iy is an integer;
     /// there the derivative of the cell the point falls in is taken, as PyTorch does;
     /// NaN at a point with a non-finite coordinate). gridGradient (N, H, W, 2) is overwritten.
-    func gridSampleBackwardGrid(_ descriptor: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
-                                outputGradient: any DeviceBuffer, gridGradient: any DeviceBuffer) throws
+    public static let gridSampleBackwardGrid = OpDefinition<GridSampleDescriptor>(
+        "grid_sample.backward_grid", .sampling, kernels: ["grid_sample_backward_grid"],
+        tolerance: .stated("(16(Win + Hin) + 16 + 2C)u of (Win/2 or Hin/2)·Σ_c |g_c|·max|v_c| (SamplingBounds)")
+    ) { d in
+        [.input("input", d.inputShape), .input("grid", d.gridShape), .input("outputGradient", d.outputShape),
+         .output("gridGradient", d.gridShape)]
+    }
+
+    static let table = [affineGridForward.erased, affineGridBackward.erased, gridSampleForward.erased,
+                        gridSampleBackwardInput.erased, gridSampleBackwardGrid.erased]
+}
+
+extension Backend {
+    public func affineGridForward(_ descriptor: AffineGridDescriptor, theta: any DeviceBuffer, grid: any DeviceBuffer) throws {
+        try run(SamplingOps.affineGridForward, descriptor, [theta, grid])
+    }
+
+    public func affineGridBackward(_ descriptor: AffineGridDescriptor, gridGradient: any DeviceBuffer,
+                                   thetaGradient: any DeviceBuffer) throws {
+        try run(SamplingOps.affineGridBackward, descriptor, [gridGradient, thetaGradient])
+    }
+
+    public func gridSampleForward(_ descriptor: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
+                                  output: any DeviceBuffer) throws {
+        try run(SamplingOps.gridSampleForward, descriptor, [input, grid, output])
+    }
+
+    public func gridSampleBackwardInput(_ descriptor: GridSampleDescriptor, grid: any DeviceBuffer,
+                                        outputGradient: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+        try run(SamplingOps.gridSampleBackwardInput, descriptor, [grid, outputGradient, inputGradient])
+    }
+
+    public func gridSampleBackwardGrid(_ descriptor: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
+                                       outputGradient: any DeviceBuffer, gridGradient: any DeviceBuffer) throws {
+        try run(SamplingOps.gridSampleBackwardGrid, descriptor, [input, grid, outputGradient, gridGradient])
+    }
 }
 
 /// An `affine_grid` call: a batch of 2×3 affine maps and the output size.
-public struct AffineGridDescriptor: Sendable, Equatable, CustomStringConvertible {
+public struct AffineGridDescriptor: OpDescriptor, Equatable {
     public var batch: Int
     public var height: Int
     public var width: Int
@@ -54,6 +105,10 @@ public struct AffineGridDescriptor: Sendable, Equatable, CustomStringConvertible
         self.width = width
     }
 
+    /// θ: (N, 2, 3).
+    public var thetaShape: [Int] { [batch, 2, 3] }
+    /// The grid: (N, H, W, 2).
+    public var gridShape: [Int] { [batch, height, width, 2] }
     /// Elements of θ: N·2·3.
     public var thetaCount: Int { batch * 6 }
     /// Elements of the grid: N·H·W·2.
@@ -61,18 +116,14 @@ public struct AffineGridDescriptor: Sendable, Equatable, CustomStringConvertible
 
     public var description: String { "affine_grid(N=\(batch), H=\(height), W=\(width))" }
 
-    /// Throws unless the sizes are non-negative and the buffers hold θ and the grid.
-    public func validate(thetaCount: Int, gridCount: Int) throws {
-        let op = "affine_grid"
-        try SamplingShapes.requireNonNegative(op, [("batch", batch), ("height", height), ("width", width)])
-        try SamplingShapes.requireCount(op, "theta (\(batch), 2, 3)", expected: self.thetaCount, count: thetaCount, in: self)
-        try SamplingShapes.requireCount(op, "grid (\(batch), \(height), \(width), 2)", expected: self.gridCount,
-                                        count: gridCount, in: self)
+    /// Throws unless the sizes are non-negative.
+    public func validate() throws {
+        try ShapeRequirements.requireNonNegative("affine_grid", ["batch": batch, "height": height, "width": width])
     }
 }
 
 /// A `grid_sample` call: an input batch of images and a grid of output points per image.
-public struct GridSampleDescriptor: Sendable, Equatable, CustomStringConvertible {
+public struct GridSampleDescriptor: OpDescriptor, Equatable {
     public var batch: Int
     public var channels: Int
     public var inputHeight: Int
@@ -89,6 +140,12 @@ public struct GridSampleDescriptor: Sendable, Equatable, CustomStringConvertible
         self.outputWidth = outputWidth
     }
 
+    /// The input and its gradient: (N, C, Hin, Win).
+    public var inputShape: [Int] { [batch, channels, inputHeight, inputWidth] }
+    /// The grid and its gradient: (N, H, W, 2).
+    public var gridShape: [Int] { [batch, outputHeight, outputWidth, 2] }
+    /// The output and its gradient: (N, C, H, W).
+    public var outputShape: [Int] { [batch, channels, outputHeight, outputWidth] }
     /// Elements of the input: N·C·Hin·Win.
     public var inputCount: Int { batch * channels * inputHeight * inputWidth }
     /// Elements of the grid: N·H·W·2.
@@ -96,48 +153,17 @@ public struct GridSampleDescriptor: Sendable, Equatable, CustomStringConvertible
     /// Elements of the output: N·C·H·W.
     public var outputCount: Int { batch * channels * outputHeight * outputWidth }
 
-    var inputShape: String { "(\(batch), \(channels), \(inputHeight), \(inputWidth))" }
-    var gridShape: String { "(\(batch), \(outputHeight), \(outputWidth), 2)" }
-    var outputShape: String { "(\(batch), \(channels), \(outputHeight), \(outputWidth))" }
+    public var description: String {
+        "grid_sample(input \(ShapeText.format(inputShape)), grid \(ShapeText.format(gridShape)))"
+    }
 
-    public var description: String { "grid_sample(input \(inputShape), grid \(gridShape))" }
-
-    /// Throws unless the sizes are valid (the input image is not empty, as in PyTorch)
-    /// and each buffer given holds its tensor; pass nil for a buffer the op does not take.
-    public func validate(input: Int? = nil, grid: Int? = nil, output: Int? = nil,
-                         inputGradient: Int? = nil, outputGradient: Int? = nil, gridGradient: Int? = nil) throws {
+    /// Throws unless the sizes are non-negative and the input image is not empty (as in PyTorch).
+    public func validate() throws {
         let op = "grid_sample"
-        try SamplingShapes.requireNonNegative(op, [("batch", batch), ("channels", channels),
-                                                   ("outputHeight", outputHeight), ("outputWidth", outputWidth)])
+        try ShapeRequirements.requireNonNegative(op, ["batch": batch, "channels": channels,
+                                                      "outputHeight": outputHeight, "outputWidth": outputWidth])
         guard inputHeight > 0 && inputWidth > 0 else {
             throw HeedError.invalidArgument(op: op, "the input image is empty (\(inputHeight)×\(inputWidth)) in \(self)")
-        }
-        let checks: [(String, Int?, Int)] = [
-            ("input \(inputShape)", input, inputCount),
-            ("grid \(gridShape)", grid, gridCount),
-            ("output \(outputShape)", output, outputCount),
-            ("inputGradient \(inputShape)", inputGradient, inputCount),
-            ("outputGradient \(outputShape)", outputGradient, outputCount),
-            ("gridGradient \(gridShape)", gridGradient, gridCount),
-        ]
-        for (name, count, expected) in checks {
-            if let count { try SamplingShapes.requireCount(op, name, expected: expected, count: count, in: self) }
-        }
-    }
-}
-
-/// The shape checks of the sampling descriptors.
-enum SamplingShapes {
-    static func requireNonNegative(_ op: String, _ sizes: [(String, Int)]) throws {
-        for (name, value) in sizes where value < 0 {
-            throw HeedError.invalidArgument(op: op, "\(name) = \(value) is negative")
-        }
-    }
-
-    static func requireCount(_ op: String, _ name: String, expected: Int, count: Int,
-                             in context: CustomStringConvertible) throws {
-        guard count == expected else {
-            throw HeedError.shapeMismatch(op: op, "\(name) needs \(expected) elements, buffer has \(count), in \(context)")
         }
     }
 }

@@ -34,56 +34,21 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func nllLossForward(_ d: LossDescriptor, logProbabilities: any DeviceBuffer,
-                               labels: any DeviceBuffer, loss: any DeviceBuffer) throws {
-        let op = "nll_loss"
-        let logp = try floats(logProbabilities, op, "log-probabilities")
-        let labels = try ints(labels, op)
-        let loss = try floats(loss, op, "loss")
-        try d.validate(op, scores: ["log-probabilities": logp.count], labels: labels.count, scalars: ["loss": loss.count])
-        loss.floats = [try Reference.nllLoss(d, logProbabilities: logp.floats, labels: labels.ints)]
-    }
-
-    public func nllLossBackward(_ d: LossDescriptor, labels: any DeviceBuffer,
-                                lossGradient: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
-        let op = "nll_loss"
-        let labels = try ints(labels, op)
-        let g = try floats(lossGradient, op, "loss gradient")
-        let dx = try floats(inputGradient, op, "input gradient")
-        try d.validate(op, scores: ["input gradient": dx.count], labels: labels.count, scalars: ["loss gradient": g.count])
-        dx.floats = try Reference.nllLossBackward(d, labels: labels.ints, lossGradient: g.floats[0])
-    }
-
-    public func crossEntropyForward(_ d: LossDescriptor, logits: any DeviceBuffer, labels: any DeviceBuffer,
-                                    logProbabilities: any DeviceBuffer, loss: any DeviceBuffer) throws {
-        let op = "cross_entropy"
-        let x = try floats(logits, op, "logits")
-        let labels = try ints(labels, op)
-        let logp = try floats(logProbabilities, op, "log-probabilities")
-        let loss = try floats(loss, op, "loss")
-        try d.validate(op, scores: ["logits": x.count, "log-probabilities": logp.count], labels: labels.count,
-                       scalars: ["loss": loss.count])
-        let result = try Reference.crossEntropy(d, logits: x.floats, labels: labels.ints)
-        logp.floats = result.logProbabilities
-        loss.floats = [result.loss]
-    }
-
-    public func crossEntropyBackward(_ d: LossDescriptor, logProbabilities: any DeviceBuffer, labels: any DeviceBuffer,
-                                     lossGradient: any DeviceBuffer, logitsGradient: any DeviceBuffer) throws {
-        let op = "cross_entropy"
-        let logp = try floats(logProbabilities, op, "log-probabilities")
-        let labels = try ints(labels, op)
-        let g = try floats(lossGradient, op, "loss gradient")
-        let dx = try floats(logitsGradient, op, "logits gradient")
-        try d.validate(op, scores: ["log-probabilities": logp.count, "logits gradient": dx.count], labels: labels.count,
-                       scalars: ["loss gradient": g.count])
-        dx.floats = try Reference.crossEntropyBackward(d, logProbabilities: logp.floats, labels: labels.ints, lossGradient: g.floats[0])
-    }
-
-    /// `buffer` as an int32 buffer of labels of this backend, or a clear error.
-    private func ints(_ buffer: any DeviceBuffer, _ op: String) throws -> ReferenceBuffer {
-        let buffer = try own(buffer, op, "labels")
-        try buffer.expect(.int32, for: op, argument: "labels")
-        return buffer
-    }
+    static let loss: [OpImplementation<ReferenceBackend>] = [
+        OpImplementation(LossOps.nllForward) { _, d, b in
+            b.loss.floats = [try Reference.nllLoss(d, logProbabilities: b.logProbabilities.floats, labels: b.labels.ints)]
+        },
+        OpImplementation(LossOps.nllBackward) { _, d, b in
+            b.inputGradient.floats = try Reference.nllLossBackward(d, labels: b.labels.ints, lossGradient: b.lossGradient.floats[0])
+        },
+        OpImplementation(LossOps.crossEntropyForward) { _, d, b in
+            let result = try Reference.crossEntropy(d, logits: b.logits.floats, labels: b.labels.ints)
+            b.logProbabilities.floats = result.logProbabilities
+            b.loss.floats = [result.loss]
+        },
+        OpImplementation(LossOps.crossEntropyBackward) { _, d, b in
+            b.logitsGradient.floats = try Reference.crossEntropyBackward(d, logProbabilities: b.logProbabilities.floats,
+                                                                         labels: b.labels.ints, lossGradient: b.lossGradient.floats[0])
+        },
+    ]
 }

@@ -166,47 +166,22 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func affineGridForward(_ d: AffineGridDescriptor, theta: any DeviceBuffer, grid: any DeviceBuffer) throws {
-        let (theta, grid) = (try floats(theta, "affine_grid", "theta"), try floats(grid, "affine_grid", "grid"))
-        try d.validate(thetaCount: theta.count, gridCount: grid.count)
-        grid.floats = Reference.affineGridForward(d, theta: theta.floats)
-    }
-
-    public func affineGridBackward(_ d: AffineGridDescriptor, gridGradient: any DeviceBuffer,
-                                   thetaGradient: any DeviceBuffer) throws {
-        let gridGradient = try floats(gridGradient, "affine_grid", "gridGradient")
-        let thetaGradient = try floats(thetaGradient, "affine_grid", "thetaGradient")
-        try d.validate(thetaCount: thetaGradient.count, gridCount: gridGradient.count)
-        thetaGradient.floats = Reference.affineGridBackward(d, gridGradient: gridGradient.floats)
-    }
-
-    public func gridSampleForward(_ d: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
-                                  output: any DeviceBuffer) throws {
-        let op = "grid_sample"
-        let (input, grid, output) = (try floats(input, op, "input"), try floats(grid, op, "grid"), try floats(output, op, "output"))
-        try d.validate(input: input.count, grid: grid.count, output: output.count)
-        output.floats = Reference.gridSampleForward(d, input: input.floats, grid: grid.floats)
-    }
-
-    public func gridSampleBackwardInput(_ d: GridSampleDescriptor, grid: any DeviceBuffer,
-                                        outputGradient: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
-        let op = "grid_sample"
-        let grid = try floats(grid, op, "grid")
-        let outputGradient = try floats(outputGradient, op, "outputGradient")
-        let inputGradient = try floats(inputGradient, op, "inputGradient")
-        try d.validate(grid: grid.count, inputGradient: inputGradient.count, outputGradient: outputGradient.count)
-        inputGradient.floats = Reference.gridSampleBackwardInput(d, grid: grid.floats, outputGradient: outputGradient.floats)
-    }
-
-    public func gridSampleBackwardGrid(_ d: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
-                                       outputGradient: any DeviceBuffer, gridGradient: any DeviceBuffer) throws {
-        let op = "grid_sample"
-        let (input, grid) = (try floats(input, op, "input"), try floats(grid, op, "grid"))
-        let outputGradient = try floats(outputGradient, op, "outputGradient")
-        let gridGradient = try floats(gridGradient, op, "gridGradient")
-        try d.validate(input: input.count, grid: grid.count, outputGradient: outputGradient.count,
-                       gridGradient: gridGradient.count)
-        gridGradient.floats = Reference.gridSampleBackwardGrid(d, input: input.floats, grid: grid.floats,
-                                                               outputGradient: outputGradient.floats)
-    }
+    static let sampling: [OpImplementation<ReferenceBackend>] = [
+        OpImplementation(SamplingOps.affineGridForward) { _, d, b in
+            b.grid.floats = Reference.affineGridForward(d, theta: b.theta.floats)
+        },
+        OpImplementation(SamplingOps.affineGridBackward) { _, d, b in
+            b.thetaGradient.floats = Reference.affineGridBackward(d, gridGradient: b.gridGradient.floats)
+        },
+        OpImplementation(SamplingOps.gridSampleForward) { _, d, b in
+            b.output.floats = Reference.gridSampleForward(d, input: b.input.floats, grid: b.grid.floats)
+        },
+        OpImplementation(SamplingOps.gridSampleBackwardInput) { _, d, b in
+            b.inputGradient.floats = Reference.gridSampleBackwardInput(d, grid: b.grid.floats, outputGradient: b.outputGradient.floats)
+        },
+        OpImplementation(SamplingOps.gridSampleBackwardGrid) { _, d, b in
+            b.gridGradient.floats = Reference.gridSampleBackwardGrid(d, input: b.input.floats, grid: b.grid.floats,
+                                                                     outputGradient: b.outputGradient.floats)
+        },
+    ]
 }

@@ -42,18 +42,12 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public func softmaxForward(_ d: SoftmaxDescriptor, input: any DeviceBuffer, output: any DeviceBuffer) throws {
-        let (x, y) = (try floats(input, d.op, "input"), try floats(output, d.op, "output"))
-        try d.validate(counts: ["input": x.count, "output": y.count])
-        y.floats = Reference.softmax(d, x.floats)
-    }
-
-    public func softmaxBackward(_ d: SoftmaxDescriptor, output: any DeviceBuffer,
-                                outputGradient: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
-        let y = try floats(output, d.op, "output")
-        let dy = try floats(outputGradient, d.op, "output gradient")
-        let dx = try floats(inputGradient, d.op, "input gradient")
-        try d.validate(counts: ["output": y.count, "output gradient": dy.count, "input gradient": dx.count])
-        dx.floats = Reference.softmaxBackward(d, output: y.floats, outputGradient: dy.floats)
-    }
+    static let softmax: [OpImplementation<ReferenceBackend>] = SoftmaxKind.allCases.flatMap { kind in [
+        OpImplementation(SoftmaxOps.forward(kind)) { _, d, b in
+            b.output.floats = Reference.softmax(d, b.input.floats)
+        },
+        OpImplementation(SoftmaxOps.backward(kind)) { _, d, b in
+            b.inputGradient.floats = Reference.softmaxBackward(d, output: b.output.floats, outputGradient: b.outputGradient.floats)
+        },
+    ] }
 }
