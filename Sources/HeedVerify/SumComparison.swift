@@ -24,14 +24,3 @@ extension SeededGenerator {
 func magnitudes(_ values: [Float]) -> [Double] {
     values.map { Double(abs($0)) }
 }
-
-extension Comparison {
-    /// `ofSums` with the terms the op's table entry counts for `descriptor`.
-    public static func ofSums<Descriptor>(_ op: OpDefinition<Descriptor>, _ descriptor: Descriptor, actual: [Float],
-                                          expected: [Float], integers: Bool, scale: [Double]) -> Comparison {
-        guard case let .sums(terms) = op.tolerance else {
-            preconditionFailure("\(op.name) does not state its tolerance as a sum bound")
-        }
-        return ofSums(actual: actual, expected: expected, integers: integers, terms: terms(descriptor), scale: scale)
-    }
-}
