@@ -23,8 +23,8 @@
 //   Both give each work item whole rows: the index arithmetic (divisions) runs once per
 //   item, and the inner loops are plain copies and adds over contiguous memory, which a
 //   CPU device vectorises. `rows` (an argument) is 4 on CPUs, where every work item costs
-//   scheduling time (one item per element ran 10× slower on PoCL), and 1 on GPUs, which
-//   want many items.
+//   scheduling time (one item per element ran several times slower on PoCL), and 1 on
+//   GPUs, which want many items.
 // conv2d_pack_rows:  ∂L/∂output of a chunk (chunk, O, P) → (O, chunk·P), so the
 //   weight gradient of a chunk is one GEMM, packed · colᵀ, and its input gradient
 //   one GEMM, weightᵀ · packed. Work item (q, o); global (chunk·P, O).

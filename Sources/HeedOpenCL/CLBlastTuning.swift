@@ -5,9 +5,10 @@ import Foundation
 
 /// GEMM parameters Heed gives CLBlast for devices CLBlast has no tuning for.
 ///
-/// CLBlast ships tuned kernel parameters per device, but none for PoCL's CPU device, and
-/// its defaults run a 1024³ SGEMM at ≈ 18 GFLOP/s on these 2-core machines; this set
-/// for the `Xgemm` kernel (DESIGN §2) reached ≈ 65. On CPU devices Heed now runs GEMM
+/// CLBlast ships tuned kernel parameters per device, but none for PoCL's CPU device, where
+/// its defaults run far below the machine's rate; this set for the `Xgemm` kernel
+/// (DESIGN §2) ran several times faster (benchmarks/RESULTS.md, "Measurements behind
+/// fixed choices"). On CPU devices Heed now runs GEMM
 /// through its own packed kernels (`GemmEngine`), so this set matters when
 /// `HEED_GEMM=clblast` asks for CLBlast there; `GemmEngineTests` runs every verification
 /// case through CLBlast with it, so a set that computed wrong results would fail.

@@ -38,7 +38,7 @@ struct KernelWorkloads {
     mutating func gemm(_ d: GemmDescriptor) throws -> Workload {
         let (a, b, c) = (try buffers.uniform(d.m * d.k), try buffers.uniform(d.k * d.n), try buffers.output(d.m * d.n))
         let backend = backend
-        return Workload(flops: d.flops, bytes: 4 * (d.m * d.k + d.k * d.n + d.m * d.n), bound: .compute) {
+        return Workload(GemmOps.gemm, d, bound: .compute) {
             try backend.gemm(d, a: a, b: b, c: c)
         }
     }
@@ -58,22 +58,21 @@ struct KernelWorkloads {
         let d = try descriptor(c)
         let (inputCount, weightCount) = (d.inputShape.reduce(1, *), d.weightShape.reduce(1, *))
         let outputCount = d.outputShape.reduce(1, *)
-        let bytes = 4 * (inputCount + weightCount + outputCount)
         let backend = backend
         switch try c.requirePass([.forward, .input, .weight]) {
         case .forward:
             let (x, w, y) = (try buffers.uniform(inputCount), try buffers.uniform(weightCount), try buffers.output(outputCount))
-            return Workload(flops: d.flops, bytes: bytes, bound: .compute) {
+            return Workload(ConvolutionOps.forward, d, leaving: ["bias"], bound: .compute) {
                 try backend.conv2dForward(d, input: x, weight: w, bias: nil, output: y)
             }
         case .input:
             let (dy, w, dx) = (try buffers.uniform(outputCount), try buffers.uniform(weightCount), try buffers.output(inputCount))
-            return Workload(flops: d.flops, bytes: bytes, bound: .compute) {
+            return Workload(ConvolutionOps.backwardInput, d, bound: .compute) {
                 try backend.conv2dBackwardInput(d, outputGradient: dy, weight: w, inputGradient: dx)
             }
         default:
             let (x, dy, dw) = (try buffers.uniform(inputCount), try buffers.uniform(outputCount), try buffers.output(weightCount))
-            return Workload(flops: d.flops, bytes: bytes, bound: .compute) {
+            return Workload(ConvolutionOps.backwardWeight, d, bound: .compute) {
                 try backend.conv2dBackwardWeight(d, input: x, outputGradient: dy, weightGradient: dw)
             }
         }
@@ -133,13 +132,13 @@ struct KernelWorkloads {
         let backend = backend
         switch try c.requirePass([.forward, .backward]) {
         case .forward:
-            return Workload(flops: 6 * batch * n * l, bytes: 4 * (batch * n * l + batch * n + batch * l), bound: .memory) {
+            return Workload(AttentionOps.aggregationForward, d, bound: .memory) {
                 try backend.aggregationForward(d, sources: sources, gates: gates, output: output)
             }
         default:
             let outputGradient = try buffers.uniform(batch * l)
             let (sourcesGradient, gatesGradient) = (try buffers.output(batch * n * l), try buffers.output(batch * n))
-            return Workload(flops: 6 * batch * n * l, bytes: 4 * (2 * batch * n * l + 2 * batch * n + batch * l), bound: .memory) {
+            return Workload(AttentionOps.aggregationBackward, d, bound: .memory) {
                 try backend.aggregationBackward(d, sources: sources, gates: gates, outputGradient: outputGradient,
                                                 sourcesGradient: sourcesGradient, gatesGradient: gatesGradient)
             }
@@ -195,7 +194,7 @@ struct KernelWorkloads {
         switch try c.requirePass([.forward, .backward]) {
         case .forward:
             let output = try buffers.output(d.outputCount)
-            return Workload(flops: flops, bytes: 4 * (d.inputCount + d.gridCount + d.outputCount), bound: .memory) {
+            return Workload(SamplingOps.gridSampleForward, d, bound: .memory) {
                 try backend.gridSampleForward(d, input: input, grid: grid, output: output)
             }
         default:
@@ -213,7 +212,7 @@ struct KernelWorkloads {
         let d = SGDDescriptor(count: count, learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
         let (parameter, gradient, momentum) = (try buffers.uniform(count), try buffers.uniform(count), try buffers.uniform(count))
         let backend = backend
-        return Workload(flops: 6 * count, bytes: 4 * 5 * count, bound: .memory) {
+        return Workload(OptimizerOps.sgd, d, bound: .memory) {
             try backend.sgdUpdate(d, parameter: parameter, gradient: gradient, momentumBuffer: momentum)
         }
     }

@@ -17,6 +17,14 @@ struct Workload {
     var run: () throws -> Void
 }
 
+extension Workload {
+    /// One op, counted as its table entry counts it (without the optional buffers `leftOut`).
+    init<Descriptor>(_ op: OpDefinition<Descriptor>, _ descriptor: Descriptor, leaving leftOut: Set<String> = [],
+                     bound: Bound, run: @escaping () throws -> Void) {
+        self.init(flops: op.flops(descriptor), bytes: op.bytes(descriptor, leaving: leftOut), bound: bound, run: run)
+    }
+}
+
 /// Buffers of random values, from a fixed seed so every run of `heed bench` times the same data.
 struct RandomBuffers {
     let backend: OpenCLBackend

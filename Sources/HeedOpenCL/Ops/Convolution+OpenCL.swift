@@ -11,9 +11,8 @@ import HeedOps
 ///
 /// Per chunk of m images, with P = H'·W' and K = C·kh·kw:
 /// - forward: im2col, one GEMM `W · col` (O × m·P), unpacked into NCHW; bias added
-///   last by `bias_forward`. (A batched GEMM writing NCHW directly, `W · col_n` per
-///   image, measured once on a shared 2-core PoCL machine, ran at 3 GFLOP/s where the
-///   single GEMM of the same size ran at 18.)
+///   last by `bias_forward`. (One GEMM over the chunk, not a batched GEMM writing NCHW
+///   directly, `W · col_n` per image: small per-image GEMMs ran several times slower.)
 /// - input gradient: ∂L/∂output packed to (O, m·P), one GEMM `Wᵀ · packed` (K × m·P),
 ///   then col2im gathers each input element's taps.
 /// - weight gradient: im2col and the packed output gradient, one GEMM

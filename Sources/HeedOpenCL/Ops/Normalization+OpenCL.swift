@@ -2,8 +2,8 @@ import HeedOps
 /// Batch normalisation: kernels of `Kernels/normalization.cl`.
 extension OpenCLBackend {
     /// Work items per channel in the training kernels (`BN_WG`, a power of two): 256 on
-    /// GPUs; 1 on CPUs, where a group's barriers and tree sums cost more than they save (the
-    /// group-2 batch norm of WRN-28-10 at batch 8 ran in 1.6 ms instead of 3.9 on PoCL).
+    /// GPUs; 1 on CPUs, where a group's barriers and tree sums cost more than they save
+    /// (benchmarks/RESULTS.md, "Measurements behind fixed choices").
     var batchNormGroupSize: Int {
         device.kind == .cpu ? 1 : 256
     }

@@ -8,11 +8,9 @@ import Foundation
 ///   GPUs, whose kernels are written and tuned for them.
 /// - `packed`: Heed's own kernels in `Kernels/gemm_cpu.cl`, the default on CPU devices.
 ///   PoCL runs each work-group on one thread, so CLBlast's GPU-shaped kernels, even
-///   with Heed's tuned parameters (`CLBlastTuning`), stayed at 5–25 GFLOP/s on the
-///   2-core development machine; the packed kernels work like a CPU BLAS (packing,
-///   cache blocking, an AVX-512 register tile) and ran square SGEMMs from 512³ up at
-///   1.0–1.4× NumPy/OpenBLAS's rate in the same run (143–207 GFLOP/s; `heed bench`,
-///   benchmarks/RESULTS.md).
+///   with Heed's tuned parameters (`CLBlastTuning`), leave a CPU mostly idle; the
+///   packed kernels work like a CPU BLAS (packing, cache blocking, a register tile).
+///   benchmarks/RESULTS.md has both engines' rates beside NumPy's.
 ///
 /// `HEED_GEMM=clblast` or `HEED_GEMM=packed` overrides the choice (for comparisons).
 public enum GemmEngine: String, Sendable {

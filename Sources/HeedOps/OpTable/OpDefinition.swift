@@ -103,6 +103,9 @@ public struct OpDefinition<Descriptor: OpDescriptor>: Sendable {
     public let buffers: @Sendable (Descriptor) -> [BufferDeclaration]
     /// Floating-point operations of one call (2 per multiply-add), for the benchmarks.
     public let flops: @Sendable (Descriptor) -> Int
+    /// Bytes one call moves at the least, where the declared buffers do not say
+    /// (strided GEMM operands); see `bytes(_:)`.
+    let byteCount: (@Sendable (Descriptor) -> Int)?
     /// The OpenCL kernels that run it (in `Kernels/<family>.cl`); empty where it runs
     /// as GEMMs or other ops.
     public let kernels: [String]
@@ -113,6 +116,7 @@ public struct OpDefinition<Descriptor: OpDescriptor>: Sendable {
 
     public init(_ name: String, _ family: OpFamily, kernels: [String] = [], tolerance: ToleranceRule<Descriptor> = .exact,
                 flops: @escaping @Sendable (Descriptor) -> Int = { _ in 0 },
+                bytes: (@Sendable (Descriptor) -> Int)? = nil,
                 check: (@Sendable (Descriptor, [Int?]) throws -> Void)? = nil,
                 buffers: @escaping @Sendable (Descriptor) -> [BufferDeclaration]) {
         self.name = name
@@ -120,6 +124,7 @@ public struct OpDefinition<Descriptor: OpDescriptor>: Sendable {
         self.kernels = kernels
         self.tolerance = tolerance
         self.flops = flops
+        byteCount = bytes
         self.check = check
         self.buffers = buffers
     }
@@ -127,10 +132,12 @@ public struct OpDefinition<Descriptor: OpDescriptor>: Sendable {
     /// The name errors give: the op without its direction (`linear`).
     public var errorName: String { String(name.prefix { $0 != "." }) }
 
-    /// Bytes one call moves at the least: every declared buffer read or written once
-    /// (an updated buffer twice).
-    public func bytes(_ descriptor: Descriptor) -> Int {
-        buffers(descriptor).reduce(0) { total, buffer in
+    /// Bytes one call moves at the least, as benchmarks/README.md counts them: every
+    /// declared buffer read or written once (an updated buffer twice), except the optional
+    /// ones the call leaves out.
+    public func bytes(_ descriptor: Descriptor, leaving leftOut: Set<String> = []) -> Int {
+        if let byteCount { return byteCount(descriptor) }
+        return buffers(descriptor).filter { !leftOut.contains($0.name) }.reduce(0) { total, buffer in
             total + (buffer.count ?? 0) * buffer.elementType.byteSize * (buffer.role == .update ? 2 : 1)
         }
     }

@@ -58,7 +58,8 @@ public enum AttentionOps {
     /// sources (B, N, L) raw scores, gates (B, N) raw values, output (B, L).
     public static let aggregationForward = OpDefinition<AggregationDescriptor>(
         "aggregation.forward", .attention, kernels: ["aggregation_forward"],
-        tolerance: .stated("the log-probabilities' error absolute, the weights' and the sum over N relative to the terms")
+        tolerance: .stated("the log-probabilities' error absolute, the weights' and the sum over N relative to the terms"),
+        flops: { 6 * $0.batch * $0.sources * $0.classes }
     ) { d in
         [.input("sources", d.sourcesShape), .input("gates", d.gatesShape), .output("output", d.outputShape)]
     }
@@ -66,7 +67,8 @@ public enum AttentionOps {
     /// Gradients of the aggregation with respect to sources (B, N, L) and gates (B, N).
     public static let aggregationBackward = OpDefinition<AggregationDescriptor>(
         "aggregation.backward", .attention, kernels: ["aggregation_backward"],
-        tolerance: .stated("first-order bounds through the weights and the log-probabilities, relative to the terms")
+        tolerance: .stated("first-order bounds through the weights and the log-probabilities, relative to the terms"),
+        flops: { 6 * $0.batch * $0.sources * $0.classes }
     ) { d in
         [.input("sources", d.sourcesShape), .input("gates", d.gatesShape), .input("outputGradient", d.outputShape),
          .output("sourcesGradient", d.sourcesShape), .output("gatesGradient", d.gatesShape)]

@@ -6,7 +6,7 @@ public enum GemmOps {
     /// Terms: k products, β·C and the reference's rounding; the scale is |α|·|A||B| + |β|·|C|.
     public static let gemm = OpDefinition<GemmDescriptor>(
         "gemm", .gemm, kernels: ["scale_matrix", "gemm_pack", "gemm_packed"], tolerance: .sums { $0.k + 2 },
-        flops: \.flops, check: { d, counts in try d.checkSpans(aCount: counts[0]!, bCount: counts[1]!, cCount: counts[2]!) }
+        flops: \.flops, bytes: { 4 * $0.batchCount * ($0.m * $0.k + $0.k * $0.n + $0.m * $0.n) }, check: { d, counts in try d.checkSpans(aCount: counts[0]!, bCount: counts[1]!, cCount: counts[2]!) }
     ) { _ in
         [.input("a", nil, label: "A"), .input("b", nil, label: "B"), .update("c", nil, label: "C")]
     }

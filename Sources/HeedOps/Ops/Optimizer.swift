@@ -19,7 +19,7 @@ public enum OptimizerOps {
     /// zeros and `firstStep` false gives the same result (momentum·0 + g = g exactly).
     public static let sgd = OpDefinition<SGDDescriptor>(
         "sgd", .optimizer, kernels: ["sgd_update", "sgd_momentum_update"], tolerance: .sums { _ in 9 },
-        check: { d, counts in
+        flops: { 6 * $0.count }, check: { d, counts in
             // counts[2]: the momentum buffer's, nil when the call left it out.
             if d.momentum != 0 && counts[2] == nil {
                 throw HeedError.invalidArgument(op: "sgd", "momentum \(d.momentum) needs a momentum buffer, in \(d)")

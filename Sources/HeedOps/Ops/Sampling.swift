@@ -34,7 +34,8 @@ public enum SamplingOps {
     /// input: float32 (N, C, Hin, Win); grid: float32 (N, H, W, 2); output: float32 (N, C, H, W).
     public static let gridSampleForward = OpDefinition<GridSampleDescriptor>(
         "grid_sample.forward", .sampling, kernels: ["grid_sample_forward"],
-        tolerance: .stated("(8(Win + Hin) + 24)u·max|v| of the sampled plane (SamplingBounds)")
+        tolerance: .stated("(8(Win + Hin) + 24)u·max|v| of the sampled plane (SamplingBounds)"),
+        flops: { 20 * $0.outputCount }
     ) { d in
         [.input("input", d.inputShape), .input("grid", d.gridShape), .output("output", d.outputShape)]
     }
