@@ -17,7 +17,7 @@ public struct ImageDataset: Sendable {
     public init(name: String, classNames: [String], channels: Int, height: Int, width: Int,
                 pixels: [UInt8], labels: [Int32]) {
         precondition(pixels.count == labels.count * channels * height * width,
-                     "\(pixels.count) pixel bytes for \(labels.count) images of \(channels)×\(height)×\(width)")
+                     "\(pixels.count) pixel bytes for \(labels.count) images of \(channels)x\(height)x\(width)")
         self.name = name
         self.classNames = classNames
         self.channels = channels

@@ -26,7 +26,7 @@ public struct WideResNetConfiguration: Codable, Sendable, Equatable {
 
     public func validate() throws {
         guard depth >= 10, (depth - 4) % 6 == 0 else {
-            throw HeedError.invalidArgument(op: "WideResNet", "depth \(depth): (depth − 4) must be a positive multiple of 6 (10, 16, 22, 28, 40, …)")
+            throw HeedError.invalidArgument(op: "WideResNet", "depth \(depth): (depth - 4) must be a positive multiple of 6 (10, 16, 22, 28, 40, ...)")
         }
         guard width >= 1 else { throw HeedError.invalidArgument(op: "WideResNet", "width \(width) must be at least 1") }
         guard classes >= 2 else { throw HeedError.invalidArgument(op: "WideResNet", "\(classes) classes: need at least 2") }

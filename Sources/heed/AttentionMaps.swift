@@ -36,8 +36,8 @@ struct AttentionMaps: ParsableCommand {
     var scale: Int = 4
 
     func validate() throws {
-        guard (input == nil) != indices.isEmpty else { throw ValidationError("give either --input FILE or --indices I J …") }
-        guard (1...16).contains(scale) else { throw ValidationError("--scale must be 1…16") }
+        guard (input == nil) != indices.isEmpty else { throw ValidationError("give either --input FILE or --indices I J ...") }
+        guard (1...16).contains(scale) else { throw ValidationError("--scale must be 1...16") }
     }
 
     func run() throws {

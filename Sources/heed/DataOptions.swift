@@ -49,7 +49,7 @@ struct DataOptions: ParsableArguments {
             throw ValidationError("the synthetic set needs at least 2 classes and one training image per class")
         }
         guard (1...8).contains(syntheticDetail), syntheticDecoys >= 0 else {
-            throw ValidationError("--synthetic-detail must be 1…8 pixels and --synthetic-decoys 0 or more")
+            throw ValidationError("--synthetic-detail must be 1...8 pixels and --synthetic-decoys 0 or more")
         }
     }
 

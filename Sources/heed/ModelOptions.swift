@@ -10,7 +10,7 @@ struct ModelOptions: ParsableArguments {
         case kaiming, orthogonal
     }
 
-    @Option(name: .long, help: "Wide ResNet depth: 10, 16, 22, 28, 40, … ((depth − 4) divisible by 6).")
+    @Option(name: .long, help: "Wide ResNet depth: 10, 16, 22, 28, 40, ... ((depth - 4) divisible by 6).")
     var depth: Int = 10
 
     @Option(name: .long, help: "Wide ResNet widening factor k (group widths 16k, 32k, 64k).")

@@ -120,7 +120,7 @@ final class ConvolutionTests: XCTestCase {
             assertThrows(try backend.conv2dForward(unpadded, input: input, weight: weight, bias: nil, output: output),
                          as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "conv2d",
-                    "kernel 3×3 is larger than the padded input, in conv2d(input (2, 3, 2, 7), weight (4, 3, 3, 3), stride 1, padding 0)"))
+                    "kernel 3x3 is larger than the padded input, in conv2d(input (2, 3, 2, 7), weight (4, 3, 3, 3), stride 1, padding 0)"))
             }
         }
     }

@@ -48,16 +48,16 @@ final class GemmTests: XCTestCase {
             let big = try backend.makeBuffer(count: 100, of: Float.self)
             assertThrows(try backend.gemm(GemmDescriptor(m: 5, n: 3, k: 7), a: small, b: big, c: big), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "gemm",
-                    "A (5×7, lda=7, offset 0, stride 35) needs 35 elements, buffer has 12, in gemm(A·B, m=5, n=3, k=7, batch=1)"))
+                    "A (5x7, lda=7, offset 0, stride 35) needs 35 elements, buffer has 12, in gemm(A*B, m=5, n=3, k=7, batch=1)"))
             }
             assertThrows(try backend.gemm(GemmDescriptor(m: 2, n: 2, k: 3, lda: 2), a: big, b: big, c: big), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "gemm",
-                    "lda = 2 is less than the 3 columns of A in gemm(A·B, m=2, n=2, k=3, batch=1)"))
+                    "lda = 2 is less than the 3 columns of A in gemm(A*B, m=2, n=2, k=3, batch=1)"))
             }
             assertThrows(try backend.gemm(GemmDescriptor(m: 2, n: 2, k: 2, batchCount: 3, cStride: 1), a: big, b: big, c: big),
                          as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "gemm",
-                    "cStride = 1 makes the 3 matrices of C (each spanning 4 elements) overlap, in gemm(A·B, m=2, n=2, k=2, batch=3)"))
+                    "cStride = 1 makes the 3 matrices of C (each spanning 4 elements) overlap, in gemm(A*B, m=2, n=2, k=2, batch=3)"))
             }
             assertThrows(try backend.gemm(GemmDescriptor(m: -1, n: 2, k: 2), a: big, b: big, c: big), as: HeedError.self) {
                 XCTAssertEqual($0, .invalidArgument(op: "gemm", "m = -1 is negative"))

@@ -94,7 +94,7 @@ final class PoolingTests: XCTestCase {
             let tooSmall = Pool2dDescriptor(batch: 2, channels: 3, height: 7, width: 7, kernelSize: 8)
             assertThrows(try backend.maxPool2dForward(tooSmall, input: input, output: output, indices: indices), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "pool2d",
-                    "a 8×8 window does not fit, in pool2d(input (2, 3, 7, 7), kernel 8, stride 8)"))
+                    "a 8x8 window does not fit, in pool2d(input (2, 3, 7, 7), kernel 8, stride 8)"))
             }
         }
     }

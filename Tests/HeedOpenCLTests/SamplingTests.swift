@@ -144,7 +144,7 @@ final class SamplingTests: XCTestCase {
             let empty = GridSampleDescriptor(batch: 1, channels: 1, inputHeight: 0, inputWidth: 4, outputHeight: 1, outputWidth: 1)
             assertThrows(try backend.gridSampleForward(empty, input: small, grid: small, output: small), as: HeedError.self) {
                 XCTAssertEqual($0, .invalidArgument(op: "grid_sample",
-                    "the input image is empty (0×4) in grid_sample(input (1, 1, 0, 4), grid (1, 1, 1, 2))"))
+                    "the input image is empty (0x4) in grid_sample(input (1, 1, 0, 4), grid (1, 1, 1, 2))"))
             }
             let ints = try backend.makeBuffer(count: 20, of: Int32.self)
             assertThrows(try backend.gridSampleForward(d, input: input, grid: ints, output: output), as: HeedError.self) {

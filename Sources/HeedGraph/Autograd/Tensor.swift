@@ -106,7 +106,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
         gradient = nil
     }
 
-    public var description: String { "Tensor(\(shape.map(String.init).joined(separator: "×")))" }
+    public var description: String { "Tensor(\(shape.map(String.init).joined(separator: "x")))" }
 
     static func checkShape(_ shape: [Int], count: Int) throws {
         guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == count else {

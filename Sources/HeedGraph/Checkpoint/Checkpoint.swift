@@ -47,7 +47,7 @@ public enum Checkpoint {
         }
         let unexpected = unused.subtracting(extra).sorted()
         if !unexpected.isEmpty {
-            throw FileError(path: path, problem: "tensors the model does not have: \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? ", …" : "") (wrong model options?)")
+            throw FileError(path: path, problem: "tensors the model does not have: \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? ", ..." : "") (wrong model options?)")
         }
     }
 }

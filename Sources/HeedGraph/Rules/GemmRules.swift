@@ -11,7 +11,7 @@ extension Tensor {
         guard rank == 3, other.rank == 3, shape[0] == other.shape[0],
               shape[2] == (transposeOther ? other.shape[2] : other.shape[1])
         else {
-            throw HeedError.shapeMismatch(op: "batched_matmul", "\(shape) · \(other.shape)\(transposeOther ? "ᵀ" : "") do not chain")
+            throw HeedError.shapeMismatch(op: "batched_matmul", "\(shape) times \(other.shape)\(transposeOther ? " transposed" : "") do not chain")
         }
         let (b, m, k) = (shape[0], shape[1], shape[2])
         let n = transposeOther ? other.shape[1] : other.shape[2]

@@ -8,7 +8,7 @@ extension Tensor {
     /// (B, H, W, 2), PyTorch's `affine_grid` with align_corners false.
     public func affineGrid(height: Int, width: Int) throws -> Tensor {
         guard rank == 3, shape[1] == 2, shape[2] == 3 else {
-            throw HeedError.shapeMismatch(op: SamplingOps.affineGridForward.errorName, "θ \(shape) must be (B, 2, 3)")
+            throw HeedError.shapeMismatch(op: SamplingOps.affineGridForward.errorName, "theta \(shape) must be (B, 2, 3)")
         }
         let d = AffineGridDescriptor(batch: shape[0], height: height, width: width)
         let grid = try Tensor.uninitialized(shape: [shape[0], height, width, 2], on: backend)

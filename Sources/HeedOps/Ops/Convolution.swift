@@ -145,7 +145,7 @@ public struct Conv2dDescriptor: OpDescriptor, Equatable {
         }
         guard height + 2 * padding >= kernelHeight, width + 2 * padding >= kernelWidth else {
             throw HeedError.shapeMismatch(
-                op: "conv2d", "kernel \(kernelHeight)×\(kernelWidth) is larger than the padded input, in \(self)")
+                op: "conv2d", "kernel \(kernelHeight)x\(kernelWidth) is larger than the padded input, in \(self)")
         }
     }
 

@@ -92,7 +92,7 @@ public struct GemmDescriptor: OpDescriptor, Equatable {
     public var flops: Int { 2 * batchCount * m * n * k }
 
     public var description: String {
-        "gemm(\(transposeA ? "Aᵀ" : "A")·\(transposeB ? "Bᵀ" : "B"), m=\(m), n=\(n), k=\(k), batch=\(batchCount))"
+        "gemm(\(transposeA ? "A^T" : "A")*\(transposeB ? "B^T" : "B"), m=\(m), n=\(n), k=\(k), batch=\(batchCount))"
     }
 
     /// Throws `HeedError.invalidArgument` when a size, offset or stride is negative.
@@ -147,7 +147,7 @@ public struct GemmDescriptor: OpDescriptor, Equatable {
         guard needed <= count else {
             throw HeedError.shapeMismatch(
                 op: "gemm",
-                "\(name) (\(rows)×\(columns), \(ldName)=\(ld), offset \(offset), stride \(stride)) needs \(needed) elements, buffer has \(count), in \(context)")
+                "\(name) (\(rows)x\(columns), \(ldName)=\(ld), offset \(offset), stride \(stride)) needs \(needed) elements, buffer has \(count), in \(context)")
         }
     }
 }

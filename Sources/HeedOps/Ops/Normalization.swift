@@ -120,7 +120,7 @@ public struct BatchNormDescriptor: OpDescriptor, Equatable {
             throw HeedError.invalidArgument(op: "batch_norm", "\(name) = \(value) is negative in \(self)")
         }
         guard epsilon >= 0, (0...1).contains(momentum) else {
-            throw HeedError.invalidArgument(op: "batch_norm", "needs epsilon ≥ 0 and momentum in [0, 1], in \(self)")
+            throw HeedError.invalidArgument(op: "batch_norm", "needs epsilon >= 0 and momentum in [0, 1], in \(self)")
         }
     }
 

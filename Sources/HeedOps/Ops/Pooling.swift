@@ -192,7 +192,7 @@ public struct Pool2dDescriptor: OpDescriptor, Equatable {
             throw HeedError.invalidArgument(op: "pool2d", "\(name) = \(value) must be at least 1, in \(self)")
         }
         guard kernelSize <= height, kernelSize <= width else {
-            throw HeedError.shapeMismatch(op: "pool2d", "a \(kernelSize)×\(kernelSize) window does not fit, in \(self)")
+            throw HeedError.shapeMismatch(op: "pool2d", "a \(kernelSize)x\(kernelSize) window does not fit, in \(self)")
         }
     }
 }

@@ -164,7 +164,7 @@ public struct GridSampleDescriptor: OpDescriptor, Equatable {
         try ShapeRequirements.requireNonNegative(op, ["batch": batch, "channels": channels,
                                                       "outputHeight": outputHeight, "outputWidth": outputWidth])
         guard inputHeight > 0 && inputWidth > 0 else {
-            throw HeedError.invalidArgument(op: op, "the input image is empty (\(inputHeight)×\(inputWidth)) in \(self)")
+            throw HeedError.invalidArgument(op: op, "the input image is empty (\(inputHeight)x\(inputWidth)) in \(self)")
         }
     }
 }
