@@ -46,41 +46,14 @@
 #define ATTENTION_WG 64 // work items per group; a power of two
 #endif
 
-// The sum of `value` over the work-group; every item gets the result.
-float group_sum(__local float* scratch, float value)
-{
-    const int lid = get_local_id(0);
-    scratch[lid] = value;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = ATTENTION_WG / 2; span > 0; span >>= 1) {
-        if (lid < span) scratch[lid] += scratch[lid + span];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float result = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return result;
-}
-
-float group_max(__local float* scratch, float value)
-{
-    const int lid = get_local_id(0);
-    scratch[lid] = value;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = ATTENTION_WG / 2; span > 0; span >>= 1) {
-        if (lid < span) scratch[lid] = fmax(scratch[lid], scratch[lid + span]);
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float result = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return result;
-}
+// group_sum and group_max (over ATTENTION_WG items) come from reductions.cl, which the host puts ahead of this file.
 
 // Σ_s a[s]·b[s] over the group.
 float group_dot(__local float* scratch, __global const float* a, __global const float* b, const int n)
 {
     float s = 0.0f;
     for (int j = get_local_id(0); j < n; j += ATTENTION_WG) s += a[j] * b[j];
-    return group_sum(scratch, s);
+    return group_sum(scratch, s, ATTENTION_WG);
 }
 
 // ---- attended sum ------------------------------------------------------------------
@@ -247,10 +220,10 @@ void aggregation_of_item(__local float* scratch, __local float* lse, __local flo
         __global const float* x = sources + (size_t)(b * count + i) * classes;
         float m = -INFINITY;
         for (int l = lid; l < classes; l += ATTENTION_WG) m = fmax(m, x[l]);
-        m = group_max(scratch, m);
+        m = group_max(scratch, m, ATTENTION_WG);
         float s = 0.0f;
         for (int l = lid; l < classes; l += ATTENTION_WG) s += exp(x[l] - m);
-        s = group_sum(scratch, s);
+        s = group_sum(scratch, s, ATTENTION_WG);
         if (lid == 0) lse[i] = m + log(s);
     }
     if (lid == 0) {
@@ -297,12 +270,12 @@ __kernel void aggregation_backward(__global const float* sources, __global const
     __global const float* d = dout + b * classes;
     float total = 0.0f;
     for (int l = lid; l < classes; l += ATTENTION_WG) total += d[l];
-    total = group_sum(scratch, total);
+    total = group_sum(scratch, total, ATTENTION_WG);
     for (int i = 0; i < count; ++i) {
         __global const float* x = sources + (size_t)(b * count + i) * classes;
         float s = 0.0f;
         for (int l = lid; l < classes; l += ATTENTION_WG) s += d[l] * (x[l] - lse[i]);
-        s = group_sum(scratch, s);
+        s = group_sum(scratch, s, ATTENTION_WG);
         if (lid == 0) dw[i] = s;
         for (int l = lid; l < classes; l += ATTENTION_WG)
             dsources[(size_t)(b * count + i) * classes + l] = w[i] * (d[l] - exp(x[l] - lse[i]) * total);
@@ -339,7 +312,7 @@ __kernel void head_separation_gram(__global const float* masks, __global float* 
     float s = 0.0f;
     for (int q = get_local_id(0); q < pooled_count; q += ATTENTION_WG)
         s += pooled(masks, b * heads + k, height, width, q) * pooled(masks, b * heads + c, height, width, q);
-    s = group_sum(scratch, s);
+    s = group_sum(scratch, s, ATTENTION_WG);
     if (get_local_id(0) == 0) gram[r] = s;
 }
 
@@ -352,7 +325,7 @@ __kernel void head_separation_forward(__global const float* gram, __global float
         const float value = (r / heads) % heads == r % heads ? 0.0f : gram[r];
         s += value * value;
     }
-    s = group_sum(scratch, s);
+    s = group_sum(scratch, s, ATTENTION_WG);
     if (get_local_id(0) == 0) loss[0] = s / (float)entries;
 }
 

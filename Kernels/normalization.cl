@@ -21,20 +21,7 @@
 #define BN_WG 256 // work items per channel in the training kernels (a power of two)
 #endif
 
-// Sums `value` over the work group; every item gets the total. `scratch` has BN_WG floats.
-inline float group_sum(float value, __local float* scratch)
-{
-    const int lid = get_local_id(0);
-    scratch[lid] = value;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int width = BN_WG / 2; width > 0; width /= 2) {
-        if (lid < width) scratch[lid] += scratch[lid + width];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float total = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);   // scratch is reused by the next call
-    return total;
-}
+// group_sum (over BN_WG items) comes from reductions.cl, which the host puts ahead of this file.
 
 // The elements of channel c that work item `lid` owns, j = lid, lid + BN_WG, … < M, as
 // (image n, position s), stepped without a division per element (two divisions per item
@@ -80,7 +67,7 @@ __kernel void batch_norm_forward_training(__global const float* x, __global cons
     float sum = 0.0f;
     channel_walk walk = walk_from(lid, spatial);
     for (int j = lid; j < m; j += BN_WG, walk_on(&walk, spatial)) sum += x[walk_index(walk, c, channels, spatial)];
-    const float mean = group_sum(sum, scratch) / (float)m;
+    const float mean = group_sum(scratch, sum, BN_WG) / (float)m;
 
     float squares = 0.0f;
     walk = walk_from(lid, spatial);
@@ -88,7 +75,7 @@ __kernel void batch_norm_forward_training(__global const float* x, __global cons
         const float d = x[walk_index(walk, c, channels, spatial)] - mean;
         squares += d * d;
     }
-    const float total = group_sum(squares, scratch);
+    const float total = group_sum(scratch, squares, BN_WG);
     const float variance = total / (float)m;
     const float inv_std = rsqrt(variance + epsilon);
 
@@ -139,8 +126,8 @@ __kernel void batch_norm_backward(__global const float* x, __global const float*
         sum_dy += dy[i];
         sum_dy_xhat += dy[i] * ((x[i] - mean) * inv_std);
     }
-    const float db = group_sum(sum_dy, scratch);
-    const float dg = group_sum(sum_dy_xhat, scratch);
+    const float db = group_sum(scratch, sum_dy, BN_WG);
+    const float dg = group_sum(scratch, sum_dy_xhat, BN_WG);
     if (lid == 0) {
         dbeta[c] = db;
         dgamma[c] = dg;

@@ -24,34 +24,7 @@
 #define SOFTMAX_WG 64 // work items per row; a power of two
 #endif
 
-// The maximum (sum) of `value` over the work-group; every item gets the result.
-float group_max(__local float* scratch, float value)
-{
-    const int lid = get_local_id(0);
-    scratch[lid] = value;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = SOFTMAX_WG / 2; span > 0; span >>= 1) {
-        if (lid < span) scratch[lid] = fmax(scratch[lid], scratch[lid + span]);
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float result = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return result;
-}
-
-float group_sum(__local float* scratch, float value)
-{
-    const int lid = get_local_id(0);
-    scratch[lid] = value;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = SOFTMAX_WG / 2; span > 0; span >>= 1) {
-        if (lid < span) scratch[lid] += scratch[lid + span];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float result = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return result;
-}
+// group_sum and group_max (over SOFTMAX_WG items) come from reductions.cl, which the host puts ahead of this file.
 
 // Forward of one row; `logarithmic` picks log-softmax. The whole group takes the
 // same branch (one row per group), so the barriers inside are reached by all.
@@ -65,10 +38,10 @@ void softmax_row(__global const float* x, __global float* y, __local float* scra
 
     float m = -INFINITY;
     for (int j = lid; j < axis; j += SOFTMAX_WG) m = fmax(m, x[base + j * inner]);
-    m = group_max(scratch, m);
+    m = group_max(scratch, m, SOFTMAX_WG);
     float s = 0.0f;
     for (int j = lid; j < axis; j += SOFTMAX_WG) s += exp(x[base + j * inner] - m);
-    s = group_sum(scratch, s);
+    s = group_sum(scratch, s, SOFTMAX_WG);
     if (logarithmic) {
         const float log_s = log(s);
         for (int j = lid; j < axis; j += SOFTMAX_WG) y[base + j * inner] = (x[base + j * inner] - m) - log_s;
@@ -100,7 +73,7 @@ __kernel void softmax_backward(__global const float* y, __global const float* dy
     const int base = (row / inner) * axis * inner + row % inner;
     float s = 0.0f;
     for (int j = lid; j < axis; j += SOFTMAX_WG) s += dy[base + j * inner] * y[base + j * inner];
-    s = group_sum(scratch, s);
+    s = group_sum(scratch, s, SOFTMAX_WG);
     for (int j = lid; j < axis; j += SOFTMAX_WG) {
         const int e = base + j * inner;
         dx[e] = y[e] * (dy[e] - s);
@@ -116,7 +89,7 @@ __kernel void log_softmax_backward(__global const float* y, __global const float
     const int base = (row / inner) * axis * inner + row % inner;
     float s = 0.0f;
     for (int j = lid; j < axis; j += SOFTMAX_WG) s += dy[base + j * inner];
-    s = group_sum(scratch, s);
+    s = group_sum(scratch, s, SOFTMAX_WG);
     for (int j = lid; j < axis; j += SOFTMAX_WG) {
         const int e = base + j * inner;
         dx[e] = dy[e] - exp(y[e]) * s;

@@ -22,10 +22,10 @@ enum CLBlastTuning {
         "NWG": 64, "SA": 0, "SB": 0, "STRM": 0, "STRN": 0, "VWM": 8, "VWN": 8,
     ]
 
-    /// Installs Heed's parameters for `device` when it has any; returns what it did, for logs.
+    /// Installs Heed's parameters for `device` when it has any, unless `environment`
+    /// (`OpenCLSettings`) has `HEED_CLBLAST_TUNING=off`; returns what it did, for logs.
     @discardableResult
-    static func apply(to device: OpenCLDeviceInfo,
-                      environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+    static func apply(to device: OpenCLDeviceInfo, environment: [String: String]) throws -> String? {
         guard environment[environmentVariable] != "off" else { return nil }
         guard device.platformName.contains("Portable Computing Language"), device.kind == .cpu else { return nil }
         var names = poclXgemm.map { strdup($0.key) }

@@ -24,12 +24,12 @@ public struct DeviceSelector: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(platform):\(device)" }
 
-    /// The device Heed uses: `requested` if given, else `HEED_DEVICE`, else the first
-    /// GPU, else the first device of any kind.
+    /// The device Heed uses: `requested` if given, else `HEED_DEVICE` in `environment`
+    /// (`OpenCLSettings`), else the first GPU, else the first device of any kind.
     public static func choose(
         from platforms: [OpenCLPlatformInfo],
         requested: DeviceSelector? = nil,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String]
     ) throws -> OpenCLDeviceInfo {
         var selector = requested
         if selector == nil, let text = environment[environmentVariable], !text.isEmpty {

@@ -20,29 +20,61 @@ public enum KernelArgument {
     }
 }
 
-extension OpenCLProgram {
-    /// Sets `arguments` on `kernelName` and enqueues it on `queue`. Call under the backend's lock.
+/// One kernel of a built program, resolved once: what a launch needs besides its
+/// arguments and work sizes.
+///
+/// `OpenCLBackend.kernel(family:kernel:defines:)` gives the handle of a family's kernel
+/// (`launch(family:…)` looks the same one up each time); `launch(_:global:…)` enqueues
+/// it without any lookup. A handle belongs to the backend that made it.
+///
+/// `@unchecked Sendable`: a handle may be passed between threads, but its kernel's
+/// arguments (state of the `cl_kernel` object, which `clSetKernelArg` does not guard)
+/// are set and the kernel enqueued only under the backend's lock, so launches of one
+/// handle from several threads run one after another.
+public final class KernelHandle: @unchecked Sendable {
+    /// The kernel's name in its `.cl` file.
+    public let name: String
+    let kernel: cl_kernel
+    /// The context the kernel was built on: launches check that it is the backend's.
+    let context: OpenCLContext
+    /// The parameters the kernel declares, checked against the arguments of each launch.
+    let parameterCount: Int
+
+    /// Takes ownership of `kernel`.
+    init(kernel: cl_kernel, name: String, context: OpenCLContext) throws {
+        var declared: cl_uint = 0
+        let status = clGetKernelInfo(kernel, cl_kernel_info(CL_KERNEL_NUM_ARGS), MemoryLayout<cl_uint>.size, &declared, nil)
+        guard status == CL_SUCCESS else {
+            clReleaseKernel(kernel)
+            throw OpenCLError(call: "clGetKernelInfo(\(name))", status: status)
+        }
+        self.kernel = kernel
+        self.name = name
+        self.context = context
+        self.parameterCount = Int(declared)
+    }
+
+    deinit {
+        clReleaseKernel(kernel)
+    }
+
+    /// Sets `arguments` and enqueues the kernel on `queue`. Call under the backend's lock.
     ///
     /// `global` is rounded up to a multiple of `local` in each dimension, so kernels
     /// must bounds-check their ids. Returns the event of the launch when `wantEvent`.
     func enqueue(
-        _ kernelName: String, on queue: cl_command_queue,
+        on queue: cl_command_queue,
         global: [Int], local: [Int]?, arguments: [KernelArgument], wantEvent: Bool
     ) throws -> cl_event? {
-        let kernel = try kernel(kernelName)
-        var declared: cl_uint = 0
-        try check(clGetKernelInfo(kernel, cl_kernel_info(CL_KERNEL_NUM_ARGS), MemoryLayout<cl_uint>.size, &declared, nil),
-                  "clGetKernelInfo(\(kernelName))")
-        guard Int(declared) == arguments.count else {
-            throw HeedError.invalidArgument(op: kernelName, "kernel takes \(declared) arguments, \(arguments.count) given")
+        guard parameterCount == arguments.count else {
+            throw HeedError.invalidArgument(op: name, "kernel takes \(parameterCount) arguments, \(arguments.count) given")
         }
         for (index, argument) in arguments.enumerated() {
-            let call = "clSetKernelArg(\(kernelName), argument \(index))"
             let status: cl_int
             switch argument {
             case let .buffer(buffer):
                 guard let buffer = buffer as? OpenCLBuffer else {
-                    throw HeedError.foreignBuffer(op: kernelName, expected: "OpenCL")
+                    throw HeedError.foreignBuffer(op: name, expected: "OpenCL")
                 }
                 var memory: cl_mem? = buffer.memory
                 status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem?>.size, &memory)
@@ -53,11 +85,11 @@ extension OpenCLProgram {
             case let .local(bytes):
                 status = clSetKernelArg(kernel, cl_uint(index), bytes, nil)
             }
-            try check(status, call)
+            try check(status, "clSetKernelArg(\(name), argument \(index))")
         }
 
         guard !global.isEmpty, global.count <= 3, local == nil || local!.count == global.count else {
-            throw HeedError.invalidArgument(op: kernelName, "work sizes global \(global), local \(local.map { "\($0)" } ?? "auto")")
+            throw HeedError.invalidArgument(op: name, "work sizes global \(global), local \(local.map { "\($0)" } ?? "auto")")
         }
         // An empty range is a legal no-op for Heed, though OpenCL rejects it.
         if global.contains(0) { return nil }
@@ -76,7 +108,7 @@ extension OpenCLProgram {
                 }
             }
         }
-        try check(status, "clEnqueueNDRangeKernel(\(kernelName), global \(globalSize)\(local.map { ", local \($0)" } ?? ""))")
+        try check(status, "clEnqueueNDRangeKernel(\(name), global \(globalSize)\(local.map { ", local \($0)" } ?? ""))")
         return event
     }
 }

@@ -14,18 +14,27 @@ import HeedKernels
 ///
 /// Programs are compiled once per process and once per machine: see
 /// `ProgramBinaryStore` for the disk cache and `programStatistics` for the counts.
+/// A kernel is resolved once per (family, defines, kernel name) into a `KernelHandle`;
+/// later launches find it by that key. The environment is read once, when the backend
+/// opens (`OpenCLSettings`).
 ///
-/// `@unchecked Sendable`: the program cache and kernel arguments are guarded by
-/// `lock`; the OpenCL objects themselves are thread-safe.
+/// `@unchecked Sendable`: the caches and kernel arguments are guarded by `lock`, so
+/// launches from several threads are serialised there; the OpenCL objects themselves
+/// are thread-safe.
 public final class OpenCLBackend: Backend, @unchecked Sendable {
     public let device: OpenCLDeviceInfo
     public var name: String { "OpenCL \(device.selector): \(device.name)" }
     /// What runs `gemm` here (`HEED_GEMM` overrides the choice by device kind).
     public let gemmEngine: GemmEngine
 
+    /// The environment variables this backend was opened with.
+    public let settings: OpenCLSettings
+
     let context: OpenCLContext
     private let programs: ProgramCache
-    /// Guards the program cache, kernel arguments and profiling state.
+    private let sources: KernelSources
+    private var kernels: [KernelKey: KernelHandle] = [:]
+    /// Guards the program and kernel caches, kernel arguments and profiling state.
     let lock = NSLock()
     private var profileState: KernelProfile?
     /// Packed copies of A and B for `packedGemm`.
@@ -38,20 +47,27 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///   - cacheDirectory: where compiled programs are kept; nil for the default (`HEED_CACHE_DIR`, …).
     ///   - diskCache: false keeps compiled programs in memory only.
     ///   - gemmEngine: what runs `gemm`; nil chooses by device kind and `HEED_GEMM` (see `GemmEngine`).
+    ///   - settings: the `HEED_*` variables; by default this process's environment, read now.
     public convenience init(device selector: DeviceSelector? = nil, cacheDirectory: URL? = nil, diskCache: Bool = true,
-                            gemmEngine: GemmEngine? = nil) throws {
-        let device = try DeviceSelector.choose(from: OpenCLPlatforms.discover(), requested: selector)
-        try self.init(device: device, cacheDirectory: cacheDirectory, diskCache: diskCache, gemmEngine: gemmEngine)
+                            gemmEngine: GemmEngine? = nil, settings: OpenCLSettings = .fromEnvironment()) throws {
+        let device = try DeviceSelector.choose(from: OpenCLPlatforms.discover(), requested: selector,
+                                               environment: settings.environment)
+        try self.init(device: device, cacheDirectory: cacheDirectory, diskCache: diskCache, gemmEngine: gemmEngine,
+                      settings: settings)
     }
 
     public init(device: OpenCLDeviceInfo, cacheDirectory: URL? = nil, diskCache: Bool = true,
-                gemmEngine: GemmEngine? = nil) throws {
+                gemmEngine: GemmEngine? = nil, settings: OpenCLSettings = .fromEnvironment()) throws {
         self.device = device
+        self.settings = settings
         self.context = try OpenCLContext(device: device)
-        self.gemmEngine = try gemmEngine ?? GemmEngine.choose(for: device)
-        try CLBlastTuning.apply(to: device)
-        let store = diskCache ? ProgramBinaryStore(directory: cacheDirectory ?? ProgramBinaryStore.defaultDirectory()) : nil
+        self.gemmEngine = try gemmEngine ?? GemmEngine.choose(for: device, environment: settings.environment)
+        try CLBlastTuning.apply(to: device, environment: settings.environment)
+        let store = diskCache
+            ? ProgramBinaryStore(directory: cacheDirectory ?? ProgramBinaryStore.defaultDirectory(environment: settings.environment))
+            : nil
         self.programs = ProgramCache(context: context, store: store)
+        self.sources = KernelSources(directory: KernelLibrary.overrideDirectory(in: settings.environment))
     }
 
     /// Device time per kernel since profiling was switched on (see `KernelProfile`), or
@@ -73,7 +89,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     /// Builds (or finds in a cache) the program of a kernel family in `Kernels/`.
     public func prepare(family: String, defines: [String: String] = [:]) throws {
-        _ = try lock.withLock { try program(family: family, defines: defines) }
+        _ = try lock.withLock { try programs.program(sources.source(of: family), defines: defines) }
     }
 
     /// Builds (or finds in a cache) a program from source text; `name` labels errors.
@@ -81,15 +97,36 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         _ = try lock.withLock { try programs.program(name: name, source: source, defines: defines) }
     }
 
-    /// Enqueues `kernel` of a family in `Kernels/`; see `launch(program:…)`.
+    /// The kernel `kernel` of a family in `Kernels/`, built with `defines`: resolved
+    /// (program built or found, kernel created) on first use, then found by that key.
+    public func kernel(family: String, kernel: String, defines: [String: String] = [:]) throws -> KernelHandle {
+        try lock.withLock { try handle(family: family, kernel: kernel, defines: defines) }
+    }
+
+    /// Enqueues `kernel` of a family in `Kernels/`; see `launch(name:source:…)`.
     @discardableResult
     public func launch(
         family: String, kernel: String, defines: [String: String] = [:],
         global: [Int], local: [Int]? = nil, arguments: [KernelArgument], timed: Bool = false
     ) throws -> Double? {
         try lock.withLock {
-            let program = try program(family: family, defines: defines)
-            return try enqueue(program, kernel, global: global, local: local, arguments: arguments, timed: timed)
+            let handle = try handle(family: family, kernel: kernel, defines: defines)
+            return try enqueue(handle, global: global, local: local, arguments: arguments, timed: timed)
+        }
+    }
+
+    /// Enqueues a kernel resolved by `kernel(family:kernel:defines:)` on this backend;
+    /// see `launch(name:source:…)`.
+    @discardableResult
+    public func launch(
+        _ kernel: KernelHandle, global: [Int], local: [Int]? = nil, arguments: [KernelArgument], timed: Bool = false
+    ) throws -> Double? {
+        guard kernel.context === context else {
+            throw HeedError.invalidArgument(op: kernel.name, "the kernel handle belongs to another backend")
+        }
+        return try lock.withLock {
+            programs.countMemoryHit()
+            return try enqueue(kernel, global: global, local: local, arguments: arguments, timed: timed)
         }
     }
 
@@ -107,24 +144,41 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ) throws -> Double? {
         try lock.withLock {
             let program = try programs.program(name: name, source: source, defines: defines)
-            return try enqueue(program, kernel, global: global, local: local, arguments: arguments, timed: timed)
+            return try enqueue(program.kernel(kernel), global: global, local: local, arguments: arguments, timed: timed)
         }
     }
 
-    private func program(family: String, defines: [String: String]) throws -> OpenCLProgram {
-        try programs.program(name: family, source: KernelLibrary.source(of: family), defines: defines)
+    /// What a family's kernel is resolved from: the family with its defines, and the kernel's name.
+    private struct KernelKey: Hashable {
+        let family: String
+        let defines: [String: String]
+        let kernel: String
     }
 
+    /// The handle for `kernel` of `family`, resolved on first use. Call under the lock.
+    ///
+    /// A hit counts as a program reused in memory, as the program lookup it replaces did.
+    private func handle(family: String, kernel: String, defines: [String: String]) throws -> KernelHandle {
+        let key = KernelKey(family: family, defines: defines, kernel: kernel)
+        if let handle = kernels[key] {
+            programs.countMemoryHit()
+            return handle
+        }
+        let handle = try programs.program(sources.source(of: family), defines: defines).kernel(kernel)
+        kernels[key] = handle
+        return handle
+    }
+
+    /// Enqueues `kernel` on the queue; with `timed` or profiling on, waits for it. Call under the lock.
     private func enqueue(
-        _ program: OpenCLProgram, _ kernel: String,
-        global: [Int], local: [Int]?, arguments: [KernelArgument], timed: Bool
+        _ kernel: KernelHandle, global: [Int], local: [Int]?, arguments: [KernelArgument], timed: Bool
     ) throws -> Double? {
         let profiling = profileState != nil
-        let event = try program.enqueue(kernel, on: context.queue, global: global, local: local,
-                                        arguments: arguments, wantEvent: timed || profiling)
+        let event = try kernel.enqueue(on: context.queue, global: global, local: local,
+                                       arguments: arguments, wantEvent: timed || profiling)
         guard let event else { return timed ? 0 : nil }
-        let seconds = try elapsedSeconds(of: event, call: kernel)
-        profileState?.add(kernel, seconds: seconds)
+        let seconds = try elapsedSeconds(of: event, call: kernel.name)
+        profileState?.add(kernel.name, seconds: seconds)
         return timed ? seconds : nil
     }
 

@@ -4,32 +4,33 @@ import Foundation
 
 /// A built OpenCL program and the kernels created from it so far.
 ///
-/// `@unchecked Sendable`: kernels are created and their arguments set only under
-/// the backend's lock (OpenCL's `clSetKernelArg` is not thread-safe per kernel).
+/// `@unchecked Sendable`: kernels are created only under the backend's lock.
 final class OpenCLProgram: @unchecked Sendable {
     let name: String
     let program: cl_program
-    private var kernels: [String: cl_kernel] = [:]
+    private let context: OpenCLContext
+    private var kernels: [String: KernelHandle] = [:]
 
-    init(name: String, program: cl_program) {
+    init(name: String, program: cl_program, context: OpenCLContext) {
         self.name = name
         self.program = program
+        self.context = context
     }
 
     deinit {
-        for kernel in kernels.values { clReleaseKernel(kernel) }
         clReleaseProgram(program)
     }
 
     /// The kernel called `kernelName`, created once per program. Call under the backend's lock.
-    func kernel(_ kernelName: String) throws -> cl_kernel {
+    func kernel(_ kernelName: String) throws -> KernelHandle {
         if let kernel = kernels[kernelName] { return kernel }
         var status: cl_int = 0
         guard let kernel = clCreateKernel(program, kernelName, &status), status == CL_SUCCESS else {
             throw OpenCLError(call: "clCreateKernel(\(kernelName) in \(name))", status: status)
         }
-        kernels[kernelName] = kernel
-        return kernel
+        let handle = try KernelHandle(kernel: kernel, name: kernelName, context: context)
+        kernels[kernelName] = handle
+        return handle
     }
 }
 
@@ -49,6 +50,9 @@ public struct ProgramBuildError: Error, CustomStringConvertible {
 }
 
 /// How many programs a backend compiled, loaded from disk, or found in memory.
+///
+/// Every `prepare`, `kernel(family:…)` and kernel launch counts once, by where its program came from;
+/// a launch of a kernel resolved before (`KernelHandle`) counts as reused in memory.
 public struct ProgramCacheStatistics: Sendable, Equatable, CustomStringConvertible {
     public var compiledFromSource = 0
     public var loadedFromDisk = 0
@@ -65,9 +69,14 @@ public struct ProgramCacheStatistics: Sendable, Equatable, CustomStringConvertib
 /// device name and driver version, since a binary is only valid for those.
 /// Not thread-safe on its own: the backend calls it under its lock.
 final class ProgramCache {
+    private struct Key: Hashable {
+        let source: ProgramSource
+        let options: String
+    }
+
     private let context: OpenCLContext
     let store: ProgramBinaryStore?
-    private var programs: [String: OpenCLProgram] = [:]
+    private var programs: [Key: OpenCLProgram] = [:]
     private(set) var statistics = ProgramCacheStatistics()
 
     init(context: OpenCLContext, store: ProgramBinaryStore?) {
@@ -75,9 +84,19 @@ final class ProgramCache {
         self.store = store
     }
 
+    /// Counts a launch whose program was found without asking this cache (a `KernelHandle`'s).
+    func countMemoryHit() {
+        statistics.memoryHits += 1
+    }
+
     func program(name: String, source: String, defines: [String: String]) throws -> OpenCLProgram {
+        try program(ProgramSource(name: name, text: source), defines: defines)
+    }
+
+    func program(_ programSource: ProgramSource, defines: [String: String]) throws -> OpenCLProgram {
+        let (name, source) = (programSource.name, programSource.text)
         let options = Self.buildOptions(defines)
-        let memoryKey = "\(name)\u{0}\(options)\u{0}\(source)"
+        let memoryKey = Key(source: programSource, options: options)
         if let program = programs[memoryKey] {
             statistics.memoryHits += 1
             return program
@@ -154,7 +173,7 @@ final class ProgramCache {
             }
             throw OpenCLError(call: "clBuildProgram(\(name))", status: status)
         }
-        return OpenCLProgram(name: name, program: program)
+        return OpenCLProgram(name: name, program: program, context: context)
     }
 
     private func buildLog(of program: cl_program) throws -> String {

@@ -14,6 +14,7 @@ import Foundation
 /// `~/.cache/heed/programs`.
 struct ProgramBinaryStore: Sendable {
     static let environmentVariable = "HEED_CACHE_DIR"
+    static let xdgEnvironmentVariable = "XDG_CACHE_HOME"
     private static let magic = Array("HEEDPRG1".utf8)
 
     let directory: URL
@@ -22,11 +23,12 @@ struct ProgramBinaryStore: Sendable {
         self.directory = directory
     }
 
-    static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+    /// The folder for `environment` (`OpenCLSettings`), as described above.
+    static func defaultDirectory(environment: [String: String]) -> URL {
         if let root = environment[environmentVariable], !root.isEmpty {
             return URL(fileURLWithPath: root).appendingPathComponent("programs")
         }
-        let cacheRoot = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+        let cacheRoot = environment[xdgEnvironmentVariable].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
         return cacheRoot.appendingPathComponent("heed").appendingPathComponent("programs")
     }
@@ -83,7 +85,7 @@ struct ProgramBinaryStore: Sendable {
         (0..<8).map { UInt8(truncatingIfNeeded: UInt64(n) >> (8 * $0)) }
     }
 
-    /// FNV-1a, 64-bit: a file name only; `load` compares the full key.
+    /// FNV-1a, 64-bit: for file names (`load` compares the full key) and `ProgramSource`'s digest.
     static func fnv1a64(_ text: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 {

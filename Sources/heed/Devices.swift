@@ -11,7 +11,8 @@ struct Devices: ParsableCommand {
 
     func run() throws {
         let platforms = try OpenCLPlatforms.discover()
-        let chosen = try? DeviceSelector.choose(from: platforms)
+        let settings = OpenCLSettings.fromEnvironment()
+        let chosen = try? DeviceSelector.choose(from: platforms, environment: settings.environment)
         for platform in platforms {
             print("Platform \(platform.index): \(platform.name) (\(platform.vendor)), \(platform.version)")
             if platform.devices.isEmpty { print("  (no devices)") }
@@ -25,7 +26,7 @@ struct Devices: ParsableCommand {
             }
         }
         if let chosen {
-            let why = ProcessInfo.processInfo.environment[DeviceSelector.environmentVariable].map { "HEED_DEVICE=\($0)" }
+            let why = settings.environment[DeviceSelector.environmentVariable].map { "HEED_DEVICE=\($0)" }
                 ?? (chosen.kind == .gpu ? "first GPU" : "no GPU, first device")
             print("* default device: \(chosen.selector) (\(why)); choose another with --device P:D or HEED_DEVICE=P:D")
         }

@@ -41,7 +41,8 @@ final class DeviceSelectionTests: XCTestCase {
     }
 
     func testMissingDeviceNamesWhatExists() {
-        assertThrows(try DeviceSelector.choose(from: platforms, requested: DeviceSelector(platform: 2, device: 0)),
+        assertThrows(try DeviceSelector.choose(from: platforms, requested: DeviceSelector(platform: 2, device: 0),
+                                               environment: [:]),
                      as: DeviceSelectionError.self) { error in
             XCTAssertEqual(error.description, "no OpenCL device 2:0 (available: 0:0, 1:0, 1:1); `heed devices` lists them")
         }
