@@ -12,7 +12,7 @@ final class PackageGraphTests: XCTestCase {
     ]
 
     func testCPUOnlyTargetsHaveNoPathToOpenCL() throws {
-        let graph = try Self.targetDependencies()
+        let graph = try Self.graph.get()
         for target in Self.cpuOnlyTargets {
             XCTAssertNotNil(graph[target], "\(target) is not in the package")
             if let path = Self.path(from: target, toAnyOf: Self.openCLTargets, in: graph) {
@@ -23,7 +23,7 @@ final class PackageGraphTests: XCTestCase {
 
     /// The check itself can fail: the OpenCL backend's own target does reach OpenCL.
     func testTheCheckFindsAPathWhereOneExists() throws {
-        let graph = try Self.targetDependencies()
+        let graph = try Self.graph.get()
         XCTAssertEqual(Self.path(from: "HeedOpenCL", toAnyOf: ["COpenCL"], in: graph), ["HeedOpenCL", "COpenCL"])
         XCTAssertNotNil(Self.path(from: "heed", toAnyOf: ["CCLBlast"], in: graph))
     }
@@ -48,6 +48,9 @@ final class PackageGraphTests: XCTestCase {
         return nil
     }
 
+    /// The package's graph, read once per test process.
+    static let graph = Result { try targetDependencies() }
+
     /// Target name → the names of the package's targets it depends on, from
     /// `swift package dump-package` (its own scratch folder, so the running build's lock is not needed).
     static func targetDependencies() throws -> [String: [String]] {
@@ -57,13 +60,16 @@ final class PackageGraphTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["swift", "package", "--package-path", root.path, "--scratch-path", scratch.path, "dump-package"]
-        let output = Pipe()
+        let (output, errors) = (Pipe(), Pipe())
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errors
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
+        let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "swift package dump-package failed")
+        guard process.terminationStatus == 0 else {
+            throw PackageGraphError(message: "swift package dump-package failed: \(problem)")
+        }
         let manifest = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let targets = try XCTUnwrap(manifest["targets"] as? [[String: Any]])
         var graph: [String: [String]] = [:]
@@ -77,4 +83,9 @@ final class PackageGraphTests: XCTestCase {
         }
         return graph
     }
+}
+
+struct PackageGraphError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }

@@ -21,7 +21,7 @@ public enum GemmEngine: String, Sendable {
 
     /// The engine for `device`: `HEED_GEMM` when set, else packed on CPUs and CLBlast elsewhere.
     static func choose(for device: OpenCLDeviceInfo,
-                       environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GemmEngine {
+                       environment: [String: String]) throws -> GemmEngine {
         if let requested = environment[environmentVariable], !requested.isEmpty {
             guard let engine = GemmEngine(rawValue: requested) else {
                 throw HeedError.invalidArgument(
