@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // Heed: attention-augmented convolutional networks trained on OpenCL devices.
-// Layers, bottom to top (../shared/DESIGN.md §1): C shims → device layer
+// Layers, bottom to top (docs/design.md §1): C shims → device layer
 // (Backend protocol, OpenCL + CLBlast) and reference backend → graph → models → `heed`.
 import PackageDescription
 
