@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // Heed: attention-augmented convolutional networks trained on OpenCL devices.
-// Layers, bottom to top (../shared/DESIGN.md §1): C shims → device layer
+// Layers, bottom to top (docs/design.md §1): C shims → device layer
 // (Backend protocol, OpenCL + CLBlast) and reference backend → graph → models → `heed`.
 import PackageDescription
 
@@ -24,6 +24,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation`: the DocC catalog in Sources/HeedTraining.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // MARK: C system libraries
@@ -95,6 +97,9 @@ let package = Package(
             name: "HeedModels",
             dependencies: ["HeedOps", "HeedGraph"]
         ),
+        // Its DocC catalog, HeedTraining.docc, holds the articles on the whole library: a
+        // catalog belongs to one target, and in a combined build its articles can link to
+        // the symbols of the targets it depends on: for this top library, all but the backends.
         .target(
             name: "HeedTraining",
             dependencies: ["HeedData", "HeedOps", "HeedGraph", "HeedModels", "HeedSupport"]

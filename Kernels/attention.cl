@@ -1,5 +1,5 @@
 // =================================================================================
-// attention.cl: the ops of the attention modules (DESIGN §4), forward and backward.
+// attention.cl: the ops of the attention modules (docs/design.md §4), forward and backward.
 // Index names: b item, k head (K), l class (L), s position (S = h·w), i source (N).
 // All buffers row-major float, shapes as named:
 //

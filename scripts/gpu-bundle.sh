@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a folder that runs `heed` on a machine with no Swift toolchain and no network,
-# for example an NVIDIA GPU machine with only its driver (DESIGN §8, docs/gpu.md):
+# for example an NVIDIA GPU machine with only its driver (docs/design.md §8, docs/gpu.md):
 #
 #   bash scripts/gpu-bundle.sh [FOLDER]      # default: .build/gpu-bundle
 #

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Heed's whole test suite, set-up included: installs the system packages if
-# missing (as root), then builds and runs every test with `swift test`.
+# missing (as root), then builds and runs every test with `swift test`, then builds
+# and runs the example package Examples/TrainCustomModel for a few steps.
 # OpenCL tests run on the default device (HEED_DEVICE=P:D picks another).
 # Extra arguments go to `swift test` (e.g. --filter GemmTests).
 set -euo pipefail
@@ -14,6 +15,13 @@ trap 'rm -f "$log"' EXIT
 status=0
 # The suite is XCTest only; Swift Testing's empty run would print a misleading "0 tests".
 swift test --disable-swift-testing "$@" 2>&1 | tee "$log" || status=$?
+
+# A package downstream of Heed builds against its library products alone and trains.
+example=Examples/TrainCustomModel
+if ! { swift build --package-path "$example" && swift run --package-path "$example" --skip-build TrainCustomModel --steps 3; }; then
+    echo "heed: $example did not build or train" >&2
+    [ "$status" -ne 0 ] || status=1
+fi
 
 # One closing line with the totals of XCTest's last summary.
 summary=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -n 1 || true)

@@ -11,7 +11,7 @@ public struct Normalization: Sendable, Equatable {
         self.std = std
     }
 
-    /// The CIFAR statistics of the reference implementation (DESIGN §4).
+    /// The CIFAR statistics of the reference implementation (docs/design.md §4).
     public static let cifar = Normalization(mean: [125.3 / 255, 123.0 / 255, 113.9 / 255],
                                             std: [63.0 / 255, 62.1 / 255, 66.7 / 255])
 

@@ -4,7 +4,7 @@ import HeedGraph
 // The gate is part of a model's configuration, stored as its raw value ("softmax").
 extension AggregationGate: Codable {}
 
-/// The options of the attention network (DESIGN §4).
+/// The options of the attention network (docs/design.md §4).
 public struct AttentionConfiguration: Codable, Sendable, Equatable {
     /// Attention depth AD: modules at groups 2, 1, 0, the first AD of them (1…3).
     public var depth: Int
@@ -13,7 +13,7 @@ public struct AttentionConfiguration: Codable, Sendable, Equatable {
     public var gate: AggregationGate
     /// Weight of the head-separation regulariser.
     public var regularizerWeight: Float
-    /// Orthogonal rows for the attention-head weights (DESIGN §5.1) instead of Kaiming.
+    /// Orthogonal rows for the attention-head weights (docs/design.md §5.1) instead of Kaiming.
     public var orthogonalInitialization: Bool
 
     public init(depth: Int, width: Int, gate: AggregationGate = .softmax, regularizerWeight: Float = 0.001,
@@ -120,7 +120,7 @@ public final class OutputGate: Module {
 }
 
 /// The attention parts of "Pay Attention to the Activations" (Rodriguez et al., 2019)
-/// for a Wide ResNet trunk, exactly as DESIGN §4 fixes them: modules `att2`, `att1`,
+/// for a Wide ResNet trunk, exactly as docs/design.md §4 fixes them: modules `att2`, `att1`,
 /// `att0` on relu(bn_g2(g2)), on u of group_2.block_0 and on u of group_1.block_0 (the
 /// first AD of them), and the output gate that mixes their outputs and the
 /// classifier's logits after a log-softmax each.

@@ -1,7 +1,7 @@
 import HeedOps
 import HeedGraph
 
-/// The options of Coarse2Fine training (DESIGN §5), each part switchable for ablation.
+/// The options of Coarse2Fine training (docs/design.md §5), each part switchable for ablation.
 public struct Coarse2FineConfiguration: Codable, Sendable, Equatable {
     /// Epochs of the coarse stage alone (E₁); the fine stage joins from this epoch on.
     public var fineStartEpoch: Int
@@ -30,7 +30,7 @@ public struct Coarse2FineConfiguration: Codable, Sendable, Equatable {
 }
 
 /// The part Coarse2Fine (Eshratifar et al., 2019) adds to the attention network, as
-/// Heed reads it (DESIGN §5, docs/coarse2fine.md): an inverse-mapping head turns the
+/// Heed reads it (docs/design.md §5, docs/coarse2fine.md): an inverse-mapping head turns the
 /// attended features of the deepest module of the coarse view into a zoom (s, tx, ty);
 /// the image is resampled through θ = [[s, 0, tx], [0, s, ty]] (differentiable: affine
 /// grid and bilinear sampling) and the same network classifies the zoomed image (fine

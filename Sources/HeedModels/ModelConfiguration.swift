@@ -14,7 +14,7 @@ import HeedOps
 public struct ModelConfiguration: Codable, Sendable, Equatable {
     /// The convolutional trunk and its classifier.
     public enum Backbone: Codable, Sendable, Equatable {
-        /// A Wide ResNet as the attention paper's reference code builds it (DESIGN §3).
+        /// A Wide ResNet as the attention paper's reference code builds it (docs/design.md §3).
         case wideResNet(WideResNetConfiguration)
 
         /// Coded flat, the trunk's fields beside a `kind` naming the backbone, so that
@@ -44,9 +44,9 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     }
 
     public var backbone: Backbone
-    /// The attention modules and output gate (DESIGN §4); nil for the baseline network.
+    /// The attention modules and output gate (docs/design.md §4); nil for the baseline network.
     public var attention: AttentionConfiguration?
-    /// The Coarse2Fine zoom and fine view (DESIGN §5); needs `attention`.
+    /// The Coarse2Fine zoom and fine view (docs/design.md §5); needs `attention`.
     public var coarse2fine: Coarse2FineConfiguration?
 
     public init(backbone: Backbone, attention: AttentionConfiguration? = nil, coarse2fine: Coarse2FineConfiguration? = nil) {

@@ -1,7 +1,7 @@
 import HeedOps
 import HeedGraph
 
-/// A network Heed trains: a Wide ResNet trunk, with attention modules (DESIGN §4) when
+/// A network Heed trains: a Wide ResNet trunk, with attention modules (docs/design.md §4) when
 /// its configuration has them, and the Coarse2Fine zoom (§5) on top of those.
 ///
 /// The parts are flattened into one namespace, so the tensors carry the names of the
@@ -91,7 +91,7 @@ public final class Network: Module, ClassificationModel {
     public var classCount: Int { configuration.classes }
 
     /// The baseline's NLL of the log-softmax of the logits; with attention, the NLL of the
-    /// gated mixture plus the mean over modules of reg_w·R (DESIGN §4); with Coarse2Fine
+    /// gated mixture plus the mean over modules of reg_w·R (docs/design.md §4); with Coarse2Fine
     /// once the fine stage is on, NLL(coarse) + λ·NLL(fine) + the coarse view's regulariser.
     public func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
         guard let attention else {

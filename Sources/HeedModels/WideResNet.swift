@@ -2,7 +2,7 @@ import HeedGraph
 import HeedOps
 
 /// The hyper-parameters of a Wide ResNet (Zagoruyko & Komodakis), as the attention
-/// paper's reference code builds it (DESIGN §3).
+/// paper's reference code builds it (docs/design.md §3).
 public struct WideResNetConfiguration: Codable, Sendable, Equatable {
     /// Total depth; (depth − 4) must be a multiple of 6.
     public var depth: Int
@@ -112,12 +112,12 @@ public final class Group: Module {
     }
 }
 
-/// The Wide ResNet trunk and classifier, baseline layout (DESIGN §3):
+/// The Wide ResNet trunk and classifier, baseline layout (docs/design.md §3):
 ///
 ///     x = conv0(x); g0 = group_0(x); g1 = group_1(g0); g2 = group_2(g1)
 ///     o = relu(bn(g2)); o = global average pool(o); logits = classifier(o)
 ///
-/// With `attentionStem` (the attention network's trunk, DESIGN §4) the stem is
+/// With `attentionStem` (the attention network's trunk, docs/design.md §4) the stem is
 /// relu(bn0(conv0(x))) and the final normalisation is named `bn_g2`. A `Network`
 /// holds it as its backbone.
 public final class WideResNet: Module {

@@ -7,7 +7,7 @@ import Foundation
 ///
 /// CLBlast ships tuned kernel parameters per device, but none for PoCL's CPU device, where
 /// its defaults run far below the machine's rate; this set for the `Xgemm` kernel
-/// (DESIGN §2) ran several times faster (benchmarks/RESULTS.md, "Measurements behind
+/// (docs/design.md §2) ran several times faster (benchmarks/RESULTS.md, "Measurements behind
 /// fixed choices"). On CPU devices Heed now runs GEMM
 /// through its own packed kernels (`GemmEngine`), so this set matters when
 /// `HEED_GEMM=clblast` asks for CLBlast there; `GemmEngineTests` runs every verification

@@ -2,7 +2,7 @@ import Foundation
 import HeedOps
 import HeedReference
 
-/// The attention ops (DESIGN §4): attended sum and gates here, aggregation and the
+/// The attention ops (docs/design.md §4): attended sum and gates here, aggregation and the
 /// head-separation regulariser in `AggregationVerification.swift`. Masks are real
 /// spatial softmaxes (positive, summing to 1 over s), as in the model.
 ///

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden values from PyTorch for the ops whose semantics are subtle (DESIGN §7).
+"""Golden values from PyTorch for the ops whose semantics are subtle (docs/design.md §7).
 
 Writes the committed JSON files in Tests/Fixtures/pytorch/; the Swift tests read them
 with Tests/HeedTestSupport/Fixtures.swift and never need PyTorch. Rerun only to add

@@ -3,7 +3,7 @@ import HeedReference
 import HeedTestSupport
 import XCTest
 
-/// The whole attention module of DESIGN §4, composed from the reference ops in Double,
+/// The whole attention module of docs/design.md §4, composed from the reference ops in Double,
 /// against central differences: with Z (B, C, h, w) and head weights Wa, Wo, Ws,
 ///
 ///     M = softmax_s conv(Z, Wa);  o = Σ_s conv(Z, Wo)·M;  out = Σ_k softmax_k tanh(Σ_s conv(Z, Ws)·M)·o

@@ -3,7 +3,7 @@ import HeedReference
 import HeedTestSupport
 import XCTest
 
-/// The Coarse2Fine zoom path in Double (DESIGN §5): pooled features f (B, C) → inverse
+/// The Coarse2Fine zoom path in Double (docs/design.md §5): pooled features f (B, C) → inverse
 /// mapping a = f·Wᵀ + b → s = s_min + (1 − s_min)·σ(a₀), tx = (1 − s)·tanh(a₁),
 /// ty = (1 − s)·tanh(a₂) → θ = [[s, 0, tx], [0, s, ty]] → affine grid → bilinear
 /// sampling of a fixed image. Central differences against the backward the graph layer

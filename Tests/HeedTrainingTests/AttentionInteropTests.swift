@@ -8,7 +8,7 @@ import HeedOpenCLTestSupport
 import XCTest
 
 /// The attention network against PyTorch (`Tests/Fixtures/models/generate_attention.py`,
-/// DESIGN §4 to the letter): weights saved by PyTorch load unchanged and give PyTorch's
+/// docs/design.md §4 to the letter): weights saved by PyTorch load unchanged and give PyTorch's
 /// evaluation output, and one training step gives its loss and every gradient.
 final class AttentionInteropTests: XCTestCase {
     private let folder = PyTorchInteropTests.folder

@@ -3,7 +3,7 @@ import HeedOpenCL
 import HeedGraph
 import HeedModels
 
-/// The whole-network cases: the attention network (DESIGN §4) on a Wide ResNet, one SGD
+/// The whole-network cases: the attention network (docs/design.md §4) on a Wide ResNet, one SGD
 /// training step or one forward in evaluation mode on a batch of random images.
 enum TrainingWorkloads {
     /// The optimiser of `heed train`'s defaults: momentum 0.9, Nesterov, weight decay 5·10⁻⁴.

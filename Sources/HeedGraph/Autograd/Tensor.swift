@@ -11,7 +11,7 @@ import HeedOps
 /// ```swift
 /// let w = try Tensor(parameter: [1, 2, 3, 4], shape: [2, 2], on: backend)
 /// let x = try Tensor([1, 1], shape: [1, 2], on: backend)
-/// let loss = try x.matmul(w).sum()
+/// let loss = try x.linear(weight: w, bias: nil).sum()   // x·wᵀ, summed
 /// try loss.backward()
 /// try w.gradient!.values()          // [1, 1, 1, 1]
 /// ```

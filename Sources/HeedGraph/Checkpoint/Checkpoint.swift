@@ -2,7 +2,7 @@ import Foundation
 import HeedOps
 import HeedSupport
 
-/// Model weights as safetensors, named as PyTorch names them (DESIGN §6): a
+/// Model weights as safetensors, named as PyTorch names them (docs/design.md §6): a
 /// `state_dict` saved by `safetensors.torch.save_file` loads unchanged, and a Heed
 /// file loads in PyTorch.
 public enum Checkpoint {

@@ -1,6 +1,6 @@
 import HeedOps
 
-// The attention modules' ops (`AttentionOps`; DESIGN §4).
+// The attention modules' ops (`AttentionOps`; docs/design.md §4).
 // Each op runs one backend op (or a few) and, when recording, keeps what its backward needs.
 
 extension Tensor {

@@ -1,4 +1,4 @@
-/// The ops of the attention modules of "Pay Attention to the Activations" (DESIGN §4),
+/// The ops of the attention modules of "Pay Attention to the Activations" (docs/design.md §4),
 /// forward and backward. Index names: b batch, k head, l class, s position (h·w),
 /// i source of the aggregation. All buffers are float32, row-major; outputs are
 /// overwritten, never accumulated into.

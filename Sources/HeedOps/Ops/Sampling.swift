@@ -1,6 +1,6 @@
 /// Differentiable resampling of images on a grid: PyTorch's `affine_grid` and
 /// `grid_sample` with `align_corners = False`, bilinear interpolation and zero padding
-/// (DESIGN §5 item 4: the zoom of Coarse2Fine).
+/// (docs/design.md §5 item 4: the zoom of Coarse2Fine).
 ///
 /// Grid coordinates are normalised: x = −1 is the left edge of the leftmost pixel and
 /// x = +1 the right edge of the rightmost one, so pixel j of a row of W has its centre

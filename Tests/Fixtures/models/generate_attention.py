@@ -1,4 +1,4 @@
-"""PyTorch reference for the modular attention network (DESIGN.md §4) and its fixtures.
+"""PyTorch reference for the modular attention network (docs/design.md §4) and its fixtures.
 
 Builds, in plain PyTorch and with the parameter names of the authors' reference code,
 the Wide ResNet trunk of §4 (stem relu(bn0(conv0(x))), final BN `bn_g2`), the
@@ -99,7 +99,7 @@ class Head(nn.Module):
 
 
 class AttentionModule(nn.Module):
-    """AttentionModule(C, L, K) of DESIGN.md §4.
+    """AttentionModule(C, L, K) of docs/design.md §4.
 
     forward(Z) -> (output (B, 1, L), masks M (B, K, h*w)).
     """

@@ -1,6 +1,6 @@
 """PyTorch reference models for Heed's interoperability tests.
 
-Builds the networks of DESIGN.md (§3 Wide ResNet) in plain PyTorch, with the
+Builds the networks of docs/design.md (§3 Wide ResNet) in plain PyTorch, with the
 parameter names of the reference implementation, and saves
 
   wrn_baseline.safetensors     the state_dict, saved by safetensors.torch.save_file
