@@ -15,6 +15,7 @@ let package = Package(
             dependencies: [
                 .product(name: "HeedData", package: "Heed"),
                 .product(name: "HeedGraph", package: "Heed"),
+                .product(name: "HeedModels", package: "Heed"),
                 .product(name: "HeedOps", package: "Heed"),
                 .product(name: "HeedOpenCL", package: "Heed"),
                 .product(name: "HeedReference", package: "Heed"),

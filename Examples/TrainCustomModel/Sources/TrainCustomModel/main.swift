@@ -1,11 +1,13 @@
-// Defines a small network of its own with Heed's Swift API and trains it on Heed's
-// embedded synthetic set, printing the loss of every step.
+// Defines a small network of its own with Heed's Swift API (layers from HeedGraph, an
+// attention module from HeedModels) and trains it on Heed's embedded synthetic set,
+// printing the loss of every step.
 //
 //     swift run TrainCustomModel                      # 30 steps on the CPU reference backend
 //     swift run TrainCustomModel --steps 3 --opencl   # on the default OpenCL device
 import Foundation
 import HeedData
 import HeedGraph
+import HeedModels
 import HeedOpenCL
 import HeedOps
 import HeedReference
@@ -29,10 +31,13 @@ final class ConvBNReLU: Module {
     }
 }
 
-/// Three stages (32×32 → 16×16 → 8×8 → 4×4), global average pooling, a linear classifier.
+/// Three stages (32×32 → 16×16 → 8×8 → 4×4), global average pooling, a linear classifier,
+/// and an attention module of "Pay Attention to the Activations" on the 8×8 features of the
+/// second stage, whose class scores add to the classifier's.
 final class SmallNet: Module {
     let stages: [ConvBNReLU]
     let classifier: Linear
+    let attention: AttentionModule
 
     init(classes: Int, on backend: any Backend, seed: UInt64) throws {
         var random = SeededGenerator(seed: seed)
@@ -40,16 +45,18 @@ final class SmallNet: Module {
             try ConvBNReLU(inChannels, outChannels, stride: stride, on: backend, random: &random)
         }
         classifier = try Linear(32, classes, on: backend, random: &random)
+        attention = try AttentionModule(channels: 16, classes: classes, heads: 2, orthogonal: false, on: backend, random: &random)
         super.init()
         for (index, stage) in stages.enumerated() { register(child: stage, as: "stage\(index)") }
         register(child: classifier, as: "classifier")
+        register(child: attention, as: "attention")
     }
 
     /// Logits (N, classes) of images (N, 3, H, W).
     func callAsFunction(_ images: Tensor) throws -> Tensor {
-        var x = images
-        for stage in stages { x = try stage(x) }
-        return try classifier(x.globalAveragePool())
+        let second = try stages[1](stages[0](images))
+        let attended = try attention(second).output                      // (N, classes)
+        return try classifier(stages[2](second).globalAveragePool()).adding(attended)
     }
 }
 
