@@ -6,7 +6,10 @@ import PackageDescription
 
 /// OpenCL C sources, one kernel family per file, and the preludes put ahead of the families
 /// that use them (`reductions`: work-group sums and maxima); each is embedded in the binary.
-let kernelFamilies = ["blas", "conv", "pooling", "elementwise", "normalization", "optimizer", "random", "softmax", "loss", "attention", "sampling", "layout", "gemm_cpu", "grouped_conv", "reductions"]
+let kernelFamilies = [
+    "blas", "conv", "pooling", "elementwise", "normalization", "optimizer", "random", "softmax", "loss", "attention", "sampling", "layout",
+    "gemm_cpu", "grouped_conv", "reductions",
+]
 
 let package = Package(
     name: "Heed",

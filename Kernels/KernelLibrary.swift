@@ -102,9 +102,9 @@ public enum KernelLibraryError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .unknownFamily(name, known):
+        case .unknownFamily(let name, let known):
             return "no kernel family '\(name)' (known: \(known.joined(separator: ", ")))"
-        case let .unreadableOverride(path, reason):
+        case .unreadableOverride(let path, let reason):
             return "cannot read kernel source \(path) (from \(KernelLibrary.overrideDirectoryVariable)): \(reason)"
         }
     }

@@ -7,7 +7,7 @@ let package = Package(
     name: "TrainCustomModel",
     platforms: [.macOS(.v13)],
     dependencies: [
-        .package(name: "Heed", path: "../.."),
+        .package(name: "Heed", path: "../..")
     ],
     targets: [
         .executableTarget(
@@ -20,6 +20,6 @@ let package = Package(
                 .product(name: "HeedOpenCL", package: "Heed"),
                 .product(name: "HeedReference", package: "Heed"),
             ]
-        ),
+        )
     ]
 )

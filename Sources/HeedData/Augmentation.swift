@@ -12,16 +12,19 @@ public struct Normalization: Sendable, Equatable {
     }
 
     /// The CIFAR statistics of the reference implementation (docs/design.md §4).
-    public static let cifar = Normalization(mean: [125.3 / 255, 123.0 / 255, 113.9 / 255],
-                                            std: [63.0 / 255, 62.1 / 255, 66.7 / 255])
+    public static let cifar = Normalization(
+        mean: [125.3 / 255, 123.0 / 255, 113.9 / 255],
+        std: [63.0 / 255, 62.1 / 255, 66.7 / 255])
 
     /// The per-channel mean and standard deviation of a dataset, for sources without
     /// published statistics (image folders, the synthetic set).
     public static func measured(on dataset: ImageDataset) -> Normalization {
         let plane = dataset.height * dataset.width
-        var mean = [Float](), std = [Float]()
+        var mean = [Float]()
+        var std = [Float]()
         for c in 0..<dataset.channels {
-            var sum = 0.0, squares = 0.0
+            var sum = 0.0
+            var squares = 0.0
             for i in 0..<dataset.count {
                 let start = i * dataset.imageSize + c * plane
                 for value in dataset.pixels[start..<start + plane] {
@@ -57,9 +60,11 @@ public struct Augmentation: Sendable, Equatable {
     ///
     /// The crop offset and the flip are drawn from `random`, so the same generator
     /// state gives the same image.
-    func apply(_ image: ArraySlice<UInt8>, channels: Int, height: Int, width: Int,
-               normalization: Normalization, random: inout SeededGenerator,
-               into output: inout [Float], at offset: Int) {
+    func apply(
+        _ image: ArraySlice<UInt8>, channels: Int, height: Int, width: Int,
+        normalization: Normalization, random: inout SeededGenerator,
+        into output: inout [Float], at offset: Int
+    ) {
         let dx = padding > 0 ? Int.random(in: -padding...padding, using: &random) : 0
         let dy = padding > 0 ? Int.random(in: -padding...padding, using: &random) : 0
         let flip = horizontalFlip && Bool.random(using: &random)

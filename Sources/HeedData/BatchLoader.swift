@@ -26,8 +26,10 @@ public final class BatchLoader: Sendable {
     public let normalization: Normalization
     public let seed: UInt64
 
-    public init(dataset: ImageDataset, batchSize: Int, shuffle: Bool, dropLast: Bool,
-                augmentation: Augmentation = .none, normalization: Normalization, seed: UInt64) {
+    public init(
+        dataset: ImageDataset, batchSize: Int, shuffle: Bool, dropLast: Bool,
+        augmentation: Augmentation = .none, normalization: Normalization, seed: UInt64
+    ) {
         precondition(batchSize > 0, "batch size must be positive")
         self.dataset = dataset
         self.batchSize = batchSize
@@ -62,8 +64,9 @@ public final class BatchLoader: Sendable {
         var labels: [Int32] = []
         for (slot, item) in members.enumerated() {
             var random = SeededGenerator(seed: seed ^ UInt64(epoch) &* 0xD1B5_4A32_D192_ED03 ^ UInt64(item) &* 0x2545_F491_4F6C_DD1D)
-            augmentation.apply(dataset.image(item), channels: dataset.channels, height: dataset.height, width: dataset.width,
-                               normalization: normalization, random: &random, into: &images, at: slot * size)
+            augmentation.apply(
+                dataset.image(item), channels: dataset.channels, height: dataset.height, width: dataset.width,
+                normalization: normalization, random: &random, into: &images, at: slot * size)
             labels.append(dataset.labels[item])
         }
         return Batch(images: images, labels: labels)

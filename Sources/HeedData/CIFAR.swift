@@ -62,8 +62,11 @@ public enum CIFAR {
             }
             let bytes = [UInt8](data)
             guard !bytes.isEmpty, bytes.count % variant.recordSize == 0 else {
-                throw FileError(path: url.path, problem:
-                    "truncated or not \(variant.rawValue): \(bytes.count) bytes is not a whole number of \(variant.recordSize)-byte records")
+                throw FileError(
+                    path: url.path,
+                    problem:
+                        "truncated or not \(variant.rawValue): \(bytes.count) bytes is not a whole number of \(variant.recordSize)-byte records"
+                )
             }
             let records = bytes.count / variant.recordSize
             pixels.reserveCapacity(pixels.count + records * 3072)
@@ -71,16 +74,19 @@ public enum CIFAR {
                 let start = record * variant.recordSize
                 let label = Int(bytes[start + (variant == .cifar100 ? 1 : 0)])
                 guard label < variant.classCount else {
-                    throw FileError(path: url.path, problem:
-                        "record \(record) has label \(label), outside 0..<\(variant.classCount) for \(variant.rawValue)")
+                    throw FileError(
+                        path: url.path,
+                        problem:
+                            "record \(record) has label \(label), outside 0..<\(variant.classCount) for \(variant.rawValue)")
                 }
                 labels.append(Int32(label))
                 pixels += bytes[start + variant.labelBytes..<start + variant.recordSize]
             }
         }
-        return ImageDataset(name: "\(variant.rawValue)/\(split.rawValue)",
-                            classNames: (0..<variant.classCount).map { "class \($0)" },
-                            channels: 3, height: 32, width: 32, pixels: pixels, labels: labels)
+        return ImageDataset(
+            name: "\(variant.rawValue)/\(split.rawValue)",
+            classNames: (0..<variant.classCount).map { "class \($0)" },
+            channels: 3, height: 32, width: 32, pixels: pixels, labels: labels)
     }
 
     private static func resolveFolder(_ directory: URL, variant: Variant) -> URL {
@@ -102,7 +108,7 @@ public enum CIFAR {
             let label = UInt8(dataset.labels[index])
             switch variant {
             case .cifar10: bytes.append(label)
-            case .cifar100: bytes += [label / 5, label]     // coarse label is not known here: any value is valid
+            case .cifar100: bytes += [label / 5, label]  // coarse label is not known here: any value is valid
             case .cifar100Coarse: bytes += [label, 0]
             }
             bytes += dataset.image(index)

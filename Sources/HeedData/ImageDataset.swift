@@ -14,10 +14,13 @@ public struct ImageDataset: Sendable {
     /// Labels in `0..<classNames.count`.
     public let labels: [Int32]
 
-    public init(name: String, classNames: [String], channels: Int, height: Int, width: Int,
-                pixels: [UInt8], labels: [Int32]) {
-        precondition(pixels.count == labels.count * channels * height * width,
-                     "\(pixels.count) pixel bytes for \(labels.count) images of \(channels)x\(height)x\(width)")
+    public init(
+        name: String, classNames: [String], channels: Int, height: Int, width: Int,
+        pixels: [UInt8], labels: [Int32]
+    ) {
+        precondition(
+            pixels.count == labels.count * channels * height * width,
+            "\(pixels.count) pixel bytes for \(labels.count) images of \(channels)x\(height)x\(width)")
         self.name = name
         self.classNames = classNames
         self.channels = channels

@@ -27,8 +27,9 @@ public struct RGBImage: Sendable, Equatable {
         }
         defer { heed_image_free(&image) }
         let count = Int(image.width) * Int(image.height) * 3
-        return RGBImage(width: Int(image.width), height: Int(image.height),
-                        pixels: Array(UnsafeBufferPointer(start: image.pixels, count: count)))
+        return RGBImage(
+            width: Int(image.width), height: Int(image.height),
+            pixels: Array(UnsafeBufferPointer(start: image.pixels, count: count)))
     }
 
     /// Writes the image as a PNG file (atomically: a reader never sees half a picture).
@@ -59,9 +60,11 @@ public struct RGBImage: Sendable, Equatable {
         for y in 0..<newHeight {
             for x in 0..<newWidth {
                 for c in 0..<3 {
-                    let value = scaleX > 2 || scaleY > 2
-                        ? boxAverage(x0: Double(x) * scaleX, x1: Double(x + 1) * scaleX,
-                                     y0: Double(y) * scaleY, y1: Double(y + 1) * scaleY, channel: c)
+                    let value =
+                        scaleX > 2 || scaleY > 2
+                        ? boxAverage(
+                            x0: Double(x) * scaleX, x1: Double(x + 1) * scaleX,
+                            y0: Double(y) * scaleY, y1: Double(y + 1) * scaleY, channel: c)
                         : bilinear(x: (Double(x) + 0.5) * scaleX - 0.5, y: (Double(y) + 0.5) * scaleY - 0.5, channel: c)
                     output[(y * newWidth + x) * 3 + c] = UInt8(max(0, min(255, value.rounded())))
                 }
@@ -84,15 +87,18 @@ public struct RGBImage: Sendable, Equatable {
     }
 
     private func bilinear(x: Double, y: Double, channel c: Int) -> Double {
-        let x0 = Int(x.rounded(.down)), y0 = Int(y.rounded(.down))
-        let fx = x - Double(x0), fy = y - Double(y0)
+        let x0 = Int(x.rounded(.down))
+        let y0 = Int(y.rounded(.down))
+        let fx = x - Double(x0)
+        let fy = y - Double(y0)
         let top = pixel(x0, y0, c) * (1 - fx) + pixel(x0 + 1, y0, c) * fx
         let bottom = pixel(x0, y0 + 1, c) * (1 - fx) + pixel(x0 + 1, y0 + 1, c) * fx
         return top * (1 - fy) + bottom * fy
     }
 
     private func boxAverage(x0: Double, x1: Double, y0: Double, y1: Double, channel c: Int) -> Double {
-        var sum = 0.0, count = 0.0
+        var sum = 0.0
+        var count = 0.0
         for y in Int(y0)..<max(Int(y0) + 1, Int(y1.rounded(.up))) {
             for x in Int(x0)..<max(Int(x0) + 1, Int(x1.rounded(.up))) {
                 sum += pixel(x, y, c)

@@ -55,8 +55,9 @@ public enum ImageFolder {
         for result in results.values {
             pixels += try result!.get()
         }
-        return ImageDataset(name: name ?? root.lastPathComponent, classNames: classNames, channels: 3,
-                            height: height, width: width, pixels: pixels, labels: files.map(\.label))
+        return ImageDataset(
+            name: name ?? root.lastPathComponent, classNames: classNames, channels: 3,
+            height: height, width: width, pixels: pixels, labels: files.map(\.label))
     }
 
     /// Slots filled from concurrent decoders; each index is written once.

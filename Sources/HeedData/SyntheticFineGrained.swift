@@ -29,8 +29,10 @@ public enum SyntheticFineGrained {
 
     /// The train and test splits for `seed`: the same seed gives the same images.
     public static func make(_ configuration: Configuration = Configuration(), seed: UInt64) -> (train: ImageDataset, test: ImageDataset) {
-        (split(configuration, count: configuration.trainCount, seed: seed, salt: 1, name: "synthetic/train"),
-         split(configuration, count: configuration.testCount, seed: seed, salt: 2, name: "synthetic/test"))
+        (
+            split(configuration, count: configuration.trainCount, seed: seed, salt: 1, name: "synthetic/train"),
+            split(configuration, count: configuration.testCount, seed: seed, salt: 2, name: "synthetic/test")
+        )
     }
 
     /// The colour of class `label`'s detail: hues spread evenly round the colour
@@ -64,8 +66,9 @@ public enum SyntheticFineGrained {
             canvas.drawImage(label: label, configuration: c, random: &random)
             pixels.replaceSubrange(index * canvas.planes.count..<(index + 1) * canvas.planes.count, with: canvas.planes)
         }
-        return ImageDataset(name: name, classNames: (0..<c.classes).map { "class \($0)" },
-                            channels: 3, height: side, width: side, pixels: pixels, labels: labels)
+        return ImageDataset(
+            name: name, classNames: (0..<c.classes).map { "class \($0)" },
+            channels: 3, height: side, width: side, pixels: pixels, labels: labels)
     }
 
     /// A planar RGB image being drawn.
@@ -101,8 +104,9 @@ public enum SyntheticFineGrained {
                 let grey = Int.random(in: 60...200, using: &random)
                 let w = Int.random(in: 2...max(2, side / 6), using: &random)
                 let h = Int.random(in: 2...max(2, side / 6), using: &random)
-                rectangle(Int.random(in: 0..<side, using: &random), Int.random(in: 0..<side, using: &random), w, h,
-                          [grey, grey + Int.random(in: -10...10, using: &random), grey].map { UInt8(clamping: $0) })
+                rectangle(
+                    Int.random(in: 0..<side, using: &random), Int.random(in: 0..<side, using: &random), w, h,
+                    [grey, grey + Int.random(in: -10...10, using: &random), grey].map { UInt8(clamping: $0) })
             }
             // The object: an ellipse in a jittered brown, at a random place and size.
             let rx = Double.random(in: 0.22...0.34, using: &random) * s
@@ -113,7 +117,8 @@ public enum SyntheticFineGrained {
             var inside: [(Int, Int)] = []
             for y in 0..<side {
                 for x in 0..<side {
-                    let dx = (Double(x) + 0.5 - cx) / rx, dy = (Double(y) + 0.5 - cy) / ry
+                    let dx = (Double(x) + 0.5 - cx) / rx
+                    let dy = (Double(y) + 0.5 - cy) / ry
                     if dx * dx + dy * dy <= 1 {
                         set(x, y, body)
                         inside.append((x, y))
@@ -123,8 +128,10 @@ public enum SyntheticFineGrained {
             // The detail: a spot in the class colour, wholly on the object.
             let d = c.detailSize
             let fits = inside.filter { x, y in
-                let dx = (Double(x + d) - cx) / rx, dy = (Double(y + d) - cy) / ry
-                let ex = (Double(x) - cx) / rx, ey = (Double(y) - cy) / ry
+                let dx = (Double(x + d) - cx) / rx
+                let dy = (Double(y + d) - cy) / ry
+                let ex = (Double(x) - cx) / rx
+                let ey = (Double(y) - cy) / ry
                 return dx * dx + dy * dy <= 1 && ex * ex + ey * ey <= 1 && dx * dx + ey * ey <= 1 && ex * ex + dy * dy <= 1
             }
             let (x0, y0) = (fits.isEmpty ? inside : fits).randomElement(using: &random)!
@@ -133,8 +140,10 @@ public enum SyntheticFineGrained {
             for _ in 0..<c.decoys {
                 let other = (label + Int.random(in: 1..<max(2, c.classes), using: &random)) % c.classes
                 for _ in 0..<20 {
-                    let x = Int.random(in: 0...(side - d), using: &random), y = Int.random(in: 0...(side - d), using: &random)
-                    let dx = (Double(x) + Double(d) / 2 - cx) / rx, dy = (Double(y) + Double(d) / 2 - cy) / ry
+                    let x = Int.random(in: 0...(side - d), using: &random)
+                    let y = Int.random(in: 0...(side - d), using: &random)
+                    let dx = (Double(x) + Double(d) / 2 - cx) / rx
+                    let dy = (Double(y) + Double(d) / 2 - cy) / ry
                     if dx * dx + dy * dy > 1.6 {
                         rectangle(x, y, d, d, SyntheticFineGrained.detailColour(other, of: c.classes))
                         break

@@ -1,5 +1,5 @@
-import HeedOps
 import HeedGraph
+import HeedOps
 
 // The gate is part of a model's configuration, stored as its raw value ("softmax").
 extension AggregationGate: Codable {}
@@ -16,8 +16,10 @@ public struct AttentionConfiguration: Codable, Sendable, Equatable {
     /// Orthogonal rows for the attention-head weights (docs/design.md §5.1) instead of Kaiming.
     public var orthogonalInitialization: Bool
 
-    public init(depth: Int, width: Int, gate: AggregationGate = .softmax, regularizerWeight: Float = 0.001,
-                orthogonalInitialization: Bool = false) {
+    public init(
+        depth: Int, width: Int, gate: AggregationGate = .softmax, regularizerWeight: Float = 0.001,
+        orthogonalInitialization: Bool = false
+    ) {
         self.depth = depth
         self.width = width
         self.gate = gate
@@ -43,7 +45,8 @@ public final class HeadConvolution: Module {
         conv = try Conv2d(inChannels, outChannels, kernelSize: 3, padding: 1, on: backend, random: &random)
         if orthogonal {
             let fanIn = inChannels * 9
-            try conv.weight.assign(Initialization.orthogonalRows(rows: outChannels, columns: fanIn, gain: 2.0.squareRoot(), random: &random))
+            try conv.weight.assign(
+                Initialization.orthogonalRows(rows: outChannels, columns: fanIn, gain: 2.0.squareRoot(), random: &random))
         }
         super.init()
         register(child: conv, as: "conv")
@@ -154,8 +157,9 @@ public final class AttentionHeads: Module {
         // att2 on the final features, att1 on group 2's input (32k), att0 on group 1's input (16k).
         let channels = [widths[2], widths[1], widths[0]].prefix(configuration.depth)
         modules = try channels.map {
-            try AttentionModule(channels: $0, classes: trunk.classes, heads: configuration.width,
-                                orthogonal: configuration.orthogonalInitialization, on: backend, random: &random)
+            try AttentionModule(
+                channels: $0, classes: trunk.classes, heads: configuration.width,
+                orthogonal: configuration.orthogonalInitialization, on: backend, random: &random)
         }
         outputGate = try OutputGate(features: widths[2], sources: configuration.depth + 1, on: backend, random: &random)
         super.init()
@@ -172,15 +176,17 @@ public final class AttentionHeads: Module {
         let logits = try classifier(pooled)
         let sources = try Tensor.stack(results.map(\.output) + [logits])
         let gates = try outputGate(pooled)
-        return Analysis(output: try Tensor.aggregate(sources: sources, gates: gates, gate: configuration.gate),
-                        sources: sources, globalGates: gates, modules: results, finalFeatures: features.final)
+        return Analysis(
+            output: try Tensor.aggregate(sources: sources, gates: gates, gate: configuration.gate),
+            sources: sources, globalGates: gates, modules: results, finalFeatures: features.final)
     }
 
     /// The mean of the log-softmax outputs of att1 and att0 (those present) on their
     /// inputs, u of group_2.block_0 and of group_1.block_0: early exit's prediction.
     func earlyExitLogProbabilities(group1Input: Tensor, group2Input: Tensor) throws -> Tensor {
         guard modules.count >= 2 else {
-            throw HeedError.invalidArgument(op: "early exit", "needs modules before the last group: attention depth 2 or 3, not \(modules.count)")
+            throw HeedError.invalidArgument(
+                op: "early exit", "needs modules before the last group: attention depth 2 or 3, not \(modules.count)")
         }
         let early = try zip(modules.dropFirst(), [group2Input, group1Input]).map { module, input in try module(input).output.logSoftmax() }
         var sum = early[0]
@@ -199,9 +205,11 @@ public final class AttentionHeads: Module {
     /// The head convolutions' flops of each module, in source order (att2, att1, att0),
     /// each at its input's size, for images of `height × width`.
     func moduleFlops(height: Int, width: Int) -> [Int] {
-        let sizes = [(height / 4, width / 4), (height / 2, width / 2), (height, width)]   // att2, att1, att0 inputs
+        let sizes = [(height / 4, width / 4), (height / 2, width / 2), (height, width)]  // att2, att1, att0 inputs
         return zip(modules, sizes).map { module, size in
-            [module.attentionHead, module.outputHead, module.score].reduce(0) { $0 + $1.conv.flops(outputHeight: size.0, outputWidth: size.1) }
+            [module.attentionHead, module.outputHead, module.score].reduce(0) {
+                $0 + $1.conv.flops(outputHeight: size.0, outputWidth: size.1)
+            }
         }
     }
 }

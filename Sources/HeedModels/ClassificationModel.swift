@@ -1,5 +1,5 @@
-import HeedOps
 import HeedGraph
+import HeedOps
 
 /// A network that maps images to log-probabilities over classes, and knows its own
 /// training loss (the attention network adds a regulariser; Coarse2Fine a second view).

@@ -1,5 +1,5 @@
-import HeedOps
 import HeedGraph
+import HeedOps
 
 /// The options of Coarse2Fine training (docs/design.md §5), each part switchable for ablation.
 public struct Coarse2FineConfiguration: Codable, Sendable, Equatable {
@@ -21,7 +21,9 @@ public struct Coarse2FineConfiguration: Codable, Sendable, Equatable {
     }
 
     public func validate() throws {
-        guard fineStartEpoch >= 0 else { throw HeedError.invalidArgument(op: "coarse2fine", "the fine stage's start epoch must be 0 or more") }
+        guard fineStartEpoch >= 0 else {
+            throw HeedError.invalidArgument(op: "coarse2fine", "the fine stage's start epoch must be 0 or more")
+        }
         guard fineWeight >= 0 else { throw HeedError.invalidArgument(op: "coarse2fine", "the fine weight must be 0 or more") }
         guard minimumScale > 0 && minimumScale < 1 else {
             throw HeedError.invalidArgument(op: "coarse2fine", "the minimum scale \(minimumScale) must lie in (0, 1)")
@@ -68,7 +70,8 @@ public final class Coarse2FineZoom: Module {
         // Start near a mild, centred zoom: a bias giving s = s_min + (1 − s_min)·σ(2) ≈ 0.93
         // (s_min 0.4) and t = 0, and weights a tenth of Kaiming's. Not zero: the gradient
         // reaching the attention through θ is Wᵀ·∂L/∂a, and would be zero until W moved.
-        try inverseMapping.weight.assign(Initialization.normal(count: 3 * fanIn, std: 0.1 * (2 / Double(fanIn)).squareRoot(), random: &random))
+        try inverseMapping.weight.assign(
+            Initialization.normal(count: 3 * fanIn, std: 0.1 * (2 / Double(fanIn)).squareRoot(), random: &random))
         try inverseMapping.bias!.assign([2, 0, 0])
         super.init()
         register(child: inverseMapping, as: "inverse_mapping")
@@ -86,9 +89,9 @@ public final class Coarse2FineZoom: Module {
         let (b, c, h, w) = (z.shape[0], z.shape[1], z.shape[2], z.shape[3])
         let heads = deepest.masks.shape[1]
         let masks = try deepest.masks.reshaped([b, heads, h * w])
-        let attended = try masks.batchedMatmul(z.reshaped([b, c, h * w]), transposeOther: true)      // (B, K, C)
-        let pooled = try deepest.gates.reshaped([b, 1, heads]).batchedMatmul(attended)              // (B, 1, C)
-        let raw = try inverseMapping(pooled.reshaped([b, c]))                                        // (B, 3)
+        let attended = try masks.batchedMatmul(z.reshaped([b, c, h * w]), transposeOther: true)  // (B, K, C)
+        let pooled = try deepest.gates.reshaped([b, 1, heads]).batchedMatmul(attended)  // (B, 1, C)
+        let raw = try inverseMapping(pooled.reshaped([b, c]))  // (B, 3)
         let sMin = configuration.minimumScale
         let scale = try raw.column(0).sigmoid().scaled(by: 1 - sMin).adding(Tensor.filled(sMin, shape: [b, 1], on: z.backend))
         let room = try scale.scaled(by: -1).adding(Tensor.filled(1, shape: [b, 1], on: z.backend))  // 1 − s

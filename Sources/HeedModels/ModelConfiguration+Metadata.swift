@@ -10,8 +10,8 @@ public enum ModelMetadataError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .missing(key): "metadata '\(key)' is missing"
-        case let .unreadable(key, detail): "metadata '\(key)' is unreadable: \(detail)"
+        case .missing(let key): "metadata '\(key)' is missing"
+        case .unreadable(let key, let detail): "metadata '\(key)' is unreadable: \(detail)"
         }
     }
 }
@@ -31,8 +31,10 @@ extension ModelConfiguration {
         public var attentionWidth: Int?
         public var attentionGate: AggregationGate?
 
-        public init(depth: Int? = nil, width: Int? = nil, classes: Int? = nil, attentionDepth: Int? = nil,
-                    attentionWidth: Int? = nil, attentionGate: AggregationGate? = nil) {
+        public init(
+            depth: Int? = nil, width: Int? = nil, classes: Int? = nil, attentionDepth: Int? = nil,
+            attentionWidth: Int? = nil, attentionGate: AggregationGate? = nil
+        ) {
             self.depth = depth
             self.width = width
             self.classes = classes
@@ -43,7 +45,7 @@ extension ModelConfiguration {
 
         func apply(to configuration: inout ModelConfiguration) throws {
             switch configuration.backbone {
-            case var .wideResNet(trunk):
+            case .wideResNet(var trunk):
                 trunk.depth = depth ?? trunk.depth
                 trunk.width = width ?? trunk.width
                 trunk.classes = classes ?? trunk.classes
@@ -93,9 +95,10 @@ extension ModelConfiguration {
     }
 
     private init(legacy metadata: LegacyMetadata) throws {
-        let trunk = WideResNetConfiguration(depth: try metadata.value("depth", given: \.depth), width: try metadata.value("width", given: \.width),
-                                            classes: try metadata.value("classes", given: \.classes),
-                                            dropout: try metadata.value("dropout", default: 0))
+        let trunk = WideResNetConfiguration(
+            depth: try metadata.value("depth", given: \.depth), width: try metadata.value("width", given: \.width),
+            classes: try metadata.value("classes", given: \.classes),
+            dropout: try metadata.value("dropout", default: 0))
         self.init(backbone: .wideResNet(trunk))
         let attentionDepth = try metadata.value("attention_depth", given: \.attentionDepth, default: 0)
         guard attentionDepth > 0 else { return }
@@ -112,7 +115,9 @@ extension ModelConfiguration {
         coarse2fine.fineStartEpoch = try metadata.value("c2f_start_epoch", default: coarse2fine.fineStartEpoch)
         coarse2fine.fineWeight = try metadata.value("c2f_fine_weight", default: coarse2fine.fineWeight)
         coarse2fine.minimumScale = try metadata.value("c2f_min_scale", default: coarse2fine.minimumScale)
-        coarse2fine.fineGradient = try metadata.value("c2f_fine_gradient", default: coarse2fine.fineGradient) { ["0": false, "1": true][$0] }
+        coarse2fine.fineGradient = try metadata.value("c2f_fine_gradient", default: coarse2fine.fineGradient) {
+            ["0": false, "1": true][$0]
+        }
         self.coarse2fine = coarse2fine
     }
 
@@ -123,7 +128,8 @@ extension ModelConfiguration {
             if let object = value as? [String: Any] {
                 for (key, child) in object { try flatten(child, path.isEmpty ? key : "\(path).\(key)", into: &fields) }
             } else {
-                fields[path] = String(decoding: try JSONSerialization.data(withJSONObject: value, options: .fragmentsAllowed), as: UTF8.self)
+                fields[path] = String(
+                    decoding: try JSONSerialization.data(withJSONObject: value, options: .fragmentsAllowed), as: UTF8.self)
             }
         }
         var fields: [String: String] = [:]
@@ -139,8 +145,10 @@ private struct LegacyMetadata {
     let overrides: ModelConfiguration.Overrides
 
     /// The command line's value, else the file's, else `fallback`.
-    func value<T>(_ key: String, given override: KeyPath<ModelConfiguration.Overrides, T?>? = nil, default fallback: T? = nil,
-                  parse: (String) -> T?) throws -> T {
+    func value<T>(
+        _ key: String, given override: KeyPath<ModelConfiguration.Overrides, T?>? = nil, default fallback: T? = nil,
+        parse: (String) -> T?
+    ) throws -> T {
         if let override, let value = overrides[keyPath: override] { return value }
         guard let text = entries[key] else {
             guard let fallback else { throw ModelMetadataError.missing(key: key) }
@@ -150,18 +158,20 @@ private struct LegacyMetadata {
         return value
     }
 
-    func value<T: LosslessStringConvertible>(_ key: String, given override: KeyPath<ModelConfiguration.Overrides, T?>? = nil,
-                                             default fallback: T? = nil) throws -> T {
+    func value<T: LosslessStringConvertible>(
+        _ key: String, given override: KeyPath<ModelConfiguration.Overrides, T?>? = nil,
+        default fallback: T? = nil
+    ) throws -> T {
         try value(key, given: override, default: fallback, parse: T.init)
     }
 }
 
-private extension DecodingError {
+extension DecodingError {
     /// One line: where in the JSON, and what was wrong.
-    var summary: String {
+    fileprivate var summary: String {
         let context: Context
         switch self {
-        case let .typeMismatch(_, c), let .valueNotFound(_, c), let .keyNotFound(_, c), let .dataCorrupted(c): context = c
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c), .dataCorrupted(let c): context = c
         @unknown default: return "not a model configuration"
         }
         let path = context.codingPath.map(\.stringValue).joined(separator: ".")

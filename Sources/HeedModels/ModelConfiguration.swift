@@ -36,7 +36,7 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             switch self {
-            case let .wideResNet(trunk):
+            case .wideResNet(let trunk):
                 try container.encode(Kind.wideResNet, forKey: .kind)
                 try trunk.encode(to: encoder)
             }
@@ -58,7 +58,7 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     /// The number of classes the network tells apart.
     public var classes: Int {
         switch backbone {
-        case let .wideResNet(trunk): trunk.classes
+        case .wideResNet(let trunk): trunk.classes
         }
     }
 
@@ -84,7 +84,7 @@ extension ModelConfiguration: CustomStringConvertible {
     public var description: String {
         var text: String
         switch backbone {
-        case let .wideResNet(trunk): text = "WRN-\(trunk.depth)-\(trunk.width)"
+        case .wideResNet(let trunk): text = "WRN-\(trunk.depth)-\(trunk.width)"
         }
         if let attention { text += " + attention (AD \(attention.depth), AW \(attention.width), \(attention.gate.rawValue) gate)" }
         if coarse2fine != nil { text += " + Coarse2Fine" }

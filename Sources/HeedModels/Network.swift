@@ -1,5 +1,5 @@
-import HeedOps
 import HeedGraph
+import HeedOps
 
 /// A network Heed trains: a Wide ResNet trunk, with attention modules (docs/design.md §4) when
 /// its configuration has them, and the Coarse2Fine zoom (§5) on top of those.
@@ -18,7 +18,7 @@ public final class Network: Module, ClassificationModel {
         try configuration.validate()
         self.configuration = configuration
         switch configuration.backbone {
-        case let .wideResNet(trunkConfiguration):
+        case .wideResNet(let trunkConfiguration):
             trunk = try WideResNet(trunkConfiguration, attentionStem: configuration.attention != nil, on: backend, seed: seed)
             attention = try configuration.attention.map { try AttentionHeads($0, trunk: trunkConfiguration, on: backend, seed: seed) }
             coarse2fine = try configuration.coarse2fine.map { try Coarse2FineZoom($0, trunk: trunkConfiguration, on: backend, seed: seed) }
@@ -46,8 +46,9 @@ public final class Network: Module, ClassificationModel {
         if !coarse2fine.configuration.fineGradient { theta = theta.detached() }
         let zoomed = try images.gridSample(theta.affineGrid(height: images.shape[2], width: images.shape[3]))
         let fine = try analyse(zoomed)
-        return Coarse2FineZoom.Views(coarse: coarse, theta: theta, zoomed: zoomed, fine: fine,
-                                     output: try coarse.output.adding(fine.output).scaled(by: 0.5))
+        return Coarse2FineZoom.Views(
+            coarse: coarse, theta: theta, zoomed: zoomed, fine: fine,
+            output: try coarse.output.adding(fine.output).scaled(by: 0.5))
     }
 
     /// The prediction of early exit: the mean of the log-softmax outputs of the modules
@@ -75,7 +76,9 @@ public final class Network: Module, ClassificationModel {
     /// classifier, attention heads and the output gate's linear layer.
     public func forwardFlops(height: Int, width: Int) -> Int {
         let trunkFlops = trunk.trunkFlops(height: height, width: width)
-        let attentionFlops = attention.map { $0.moduleFlops(height: height, width: width).reduce(0, +) + 2 * $0.outputGate.gates.weight.count }
+        let attentionFlops = attention.map {
+            $0.moduleFlops(height: height, width: width).reduce(0, +) + 2 * $0.outputGate.gates.weight.count
+        }
         return trunkFlops.early + trunkFlops.lastGroup + (attentionFlops ?? 0)
     }
 

@@ -26,7 +26,8 @@ public struct WideResNetConfiguration: Codable, Sendable, Equatable {
 
     public func validate() throws {
         guard depth >= 10, (depth - 4) % 6 == 0 else {
-            throw HeedError.invalidArgument(op: "WideResNet", "depth \(depth): (depth - 4) must be a positive multiple of 6 (10, 16, 22, 28, 40, ...)")
+            throw HeedError.invalidArgument(
+                op: "WideResNet", "depth \(depth): (depth - 4) must be a positive multiple of 6 (10, 16, 22, 28, 40, ...)")
         }
         guard width >= 1 else { throw HeedError.invalidArgument(op: "WideResNet", "width \(width) must be at least 1") }
         guard classes >= 2 else { throw HeedError.invalidArgument(op: "WideResNet", "\(classes) classes: need at least 2") }
@@ -49,8 +50,10 @@ public final class Block: Module {
     public let convReduce: Conv2d?
     public let dropout: Dropout2d?
 
-    public init(_ ni: Int, _ no: Int, stride: Int, dropout: Float, dropoutSeed: UInt64,
-                on backend: any Backend, random: inout SeededGenerator) throws {
+    public init(
+        _ ni: Int, _ no: Int, stride: Int, dropout: Float, dropoutSeed: UInt64,
+        on backend: any Backend, random: inout SeededGenerator
+    ) throws {
         bn0 = try BatchNorm(ni, on: backend)
         conv0 = try Conv2d(ni, no, kernelSize: 3, stride: stride, padding: 1, on: backend, random: &random)
         bn1 = try BatchNorm(no, on: backend)
@@ -93,11 +96,14 @@ public final class Block: Module {
 public final class Group: Module {
     public let blocks: [Block]
 
-    public init(_ ni: Int, _ no: Int, count: Int, stride: Int, dropout: Float, dropoutSeed: UInt64,
-                on backend: any Backend, random: inout SeededGenerator) throws {
+    public init(
+        _ ni: Int, _ no: Int, count: Int, stride: Int, dropout: Float, dropoutSeed: UInt64,
+        on backend: any Backend, random: inout SeededGenerator
+    ) throws {
         blocks = try (0..<count).map { index in
-            try Block(index == 0 ? ni : no, no, stride: index == 0 ? stride : 1, dropout: dropout,
-                      dropoutSeed: dropoutSeed &+ UInt64(index), on: backend, random: &random)
+            try Block(
+                index == 0 ? ni : no, no, stride: index == 0 ? stride : 1, dropout: dropout,
+                dropoutSeed: dropoutSeed &+ UInt64(index), on: backend, random: &random)
         }
         super.init()
         for (index, block) in blocks.enumerated() { register(child: block, as: "block_\(index)") }
@@ -145,8 +151,9 @@ public final class WideResNet: Module {
         conv0 = try Conv2d(configuration.inputChannels, 16, kernelSize: 3, padding: 1, on: backend, random: &random)
         stemNorm = attentionStem ? try BatchNorm(16, on: backend) : nil
         groups = try (0..<3).map { g in
-            try Group(g == 0 ? 16 : widths[g - 1], widths[g], count: configuration.blocksPerGroup, stride: [1, 2, 2][g],
-                      dropout: configuration.dropout, dropoutSeed: seed &+ UInt64(1000 * (g + 1)), on: backend, random: &random)
+            try Group(
+                g == 0 ? 16 : widths[g - 1], widths[g], count: configuration.blocksPerGroup, stride: [1, 2, 2][g],
+                dropout: configuration.dropout, dropoutSeed: seed &+ UInt64(1000 * (g + 1)), on: backend, random: &random)
         }
         finalNorm = try BatchNorm(widths[2], on: backend)
         classifier = try Linear(widths[2], configuration.classes, on: backend, random: &random)

@@ -1,7 +1,7 @@
-import HeedOps
 import CCLBlast
 import COpenCL
 import Foundation
+import HeedOps
 
 /// GEMM parameters Heed gives CLBlast for devices CLBlast has no tuning for.
 ///

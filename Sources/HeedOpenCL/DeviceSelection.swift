@@ -1,5 +1,6 @@
-import HeedOps
 import Foundation
+import HeedOps
+
 /// Names one OpenCL device as `P:D`, platform and device index in the loader's order.
 public struct DeviceSelector: Sendable, Equatable, CustomStringConvertible {
     /// The environment variable consulted when no `--device` is given.
@@ -17,7 +18,7 @@ public struct DeviceSelector: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String) throws {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let platform = Int(parts[0]), let device = Int(parts[1]),
-              platform >= 0, device >= 0
+            platform >= 0, device >= 0
         else { throw DeviceSelectionError.invalidSelector(text) }
         self.init(platform: platform, device: device)
     }
@@ -59,12 +60,13 @@ public enum DeviceSelectionError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noPlatform:
-            return "no OpenCL platform found: install a driver (on Debian/Ubuntu, `apt-get install pocl-opencl-icd` for the CPU) or check OCL_ICD_VENDORS"
+            return
+                "no OpenCL platform found: install a driver (on Debian/Ubuntu, `apt-get install pocl-opencl-icd` for the CPU) or check OCL_ICD_VENDORS"
         case .noDevice:
             return "the OpenCL platforms found have no devices"
-        case let .invalidSelector(text):
+        case .invalidSelector(let text):
             return "invalid device '\(text)': expected P:D, platform and device numbers as `heed devices` lists them (e.g. 0:0)"
-        case let .noSuchDevice(selector, available):
+        case .noSuchDevice(let selector, let available):
             let list = available.isEmpty ? "none" : available.map(\.description).joined(separator: ", ")
             return "no OpenCL device \(selector) (available: \(list)); `heed devices` lists them"
         }

@@ -1,5 +1,5 @@
-import HeedOps
 import COpenCL
+import HeedOps
 
 /// One argument of an OpenCL kernel, in the kernel's parameter order.
 public enum KernelArgument {
@@ -72,17 +72,17 @@ public final class KernelHandle: @unchecked Sendable {
         for (index, argument) in arguments.enumerated() {
             let status: cl_int
             switch argument {
-            case let .buffer(buffer):
+            case .buffer(let buffer):
                 guard let buffer = buffer as? OpenCLBuffer else {
                     throw HeedError.foreignBuffer(op: name, expected: "OpenCL")
                 }
                 var memory: cl_mem? = buffer.memory
                 status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem?>.size, &memory)
-            case var .int(value):
+            case .int(var value):
                 status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<Int32>.size, &value)
-            case var .float(value):
+            case .float(var value):
                 status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<Float>.size, &value)
-            case let .local(bytes):
+            case .local(let bytes):
                 status = clSetKernelArg(kernel, cl_uint(index), bytes, nil)
             }
             try check(status, "clSetKernelArg(\(name), argument \(index))")
@@ -102,9 +102,10 @@ public final class KernelHandle: @unchecked Sendable {
         let status = globalSize.withUnsafeBufferPointer { globalPointer in
             localSize.withUnsafeMutableBufferPointer { localPointer in
                 withUnsafeMutablePointer(to: &event) { eventPointer in
-                    clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, globalPointer.baseAddress,
-                                           local == nil ? nil : localPointer.baseAddress, 0, nil,
-                                           wantEvent ? eventPointer : nil)
+                    clEnqueueNDRangeKernel(
+                        queue, kernel, cl_uint(global.count), nil, globalPointer.baseAddress,
+                        local == nil ? nil : localPointer.baseAddress, 0, nil,
+                        wantEvent ? eventPointer : nil)
                 }
             }
         }
@@ -120,9 +121,11 @@ func elapsedSeconds(of event: cl_event, call: String) throws -> Double {
     try check(clWaitForEvents(1, &eventPointer), "clWaitForEvents(\(call))")
     var start: cl_ulong = 0
     var end: cl_ulong = 0
-    try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), MemoryLayout<cl_ulong>.size, &start, nil),
-              "clGetEventProfilingInfo(\(call))")
-    try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &end, nil),
-              "clGetEventProfilingInfo(\(call))")
+    try check(
+        clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), MemoryLayout<cl_ulong>.size, &start, nil),
+        "clGetEventProfilingInfo(\(call))")
+    try check(
+        clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &end, nil),
+        "clGetEventProfilingInfo(\(call))")
     return Double(end &- start) * 1e-9
 }

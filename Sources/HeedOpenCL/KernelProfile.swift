@@ -1,5 +1,5 @@
-import HeedOps
 import Foundation
+import HeedOps
 
 /// Device time per kernel, for finding where a workload spends it.
 ///

@@ -1,5 +1,5 @@
-import HeedOps
 import COpenCL
+import HeedOps
 
 /// Device memory in use: the buffers alive now and the most alive at once since the
 /// last `resetPeakMemory()` (or since the backend opened).
@@ -61,8 +61,9 @@ extension OpenCLBackend {
         }
         guard source.count > 0 else { return }
         try lock.withLock {
-            try check(clEnqueueCopyBuffer(context.queue, source.memory, destination.memory, 0, 0, source.byteCount, 0, nil, nil),
-                      "clEnqueueCopyBuffer(\(source.byteCount) bytes)")
+            try check(
+                clEnqueueCopyBuffer(context.queue, source.memory, destination.memory, 0, 0, source.byteCount, 0, nil, nil),
+                "clEnqueueCopyBuffer(\(source.byteCount) bytes)")
         }
     }
 
@@ -77,8 +78,9 @@ extension OpenCLBackend {
 
     private func completionTime(of event: cl_event) throws -> cl_ulong {
         var time: cl_ulong = 0
-        try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &time, nil),
-                  "clGetEventProfilingInfo(marker)")
+        try check(
+            clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &time, nil),
+            "clGetEventProfilingInfo(marker)")
         return time
     }
 }

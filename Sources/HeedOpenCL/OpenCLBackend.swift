@@ -1,7 +1,7 @@
-import HeedOps
 import COpenCL
 import Foundation
 import HeedKernels
+import HeedOps
 
 /// The backend that runs Heed's ops on an OpenCL device: kernels from `Kernels/`,
 /// GEMM through CLBlast on GPUs and Heed's packed kernels on CPUs (`GemmEngine`),
@@ -48,22 +48,29 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///   - diskCache: false keeps compiled programs in memory only.
     ///   - gemmEngine: what runs `gemm`; nil chooses by device kind and `HEED_GEMM` (see `GemmEngine`).
     ///   - settings: the `HEED_*` variables; by default this process's environment, read now.
-    public convenience init(device selector: DeviceSelector? = nil, cacheDirectory: URL? = nil, diskCache: Bool = true,
-                            gemmEngine: GemmEngine? = nil, settings: OpenCLSettings = .fromEnvironment()) throws {
-        let device = try DeviceSelector.choose(from: OpenCLPlatforms.discover(), requested: selector,
-                                               environment: settings.environment)
-        try self.init(device: device, cacheDirectory: cacheDirectory, diskCache: diskCache, gemmEngine: gemmEngine,
-                      settings: settings)
+    public convenience init(
+        device selector: DeviceSelector? = nil, cacheDirectory: URL? = nil, diskCache: Bool = true,
+        gemmEngine: GemmEngine? = nil, settings: OpenCLSettings = .fromEnvironment()
+    ) throws {
+        let device = try DeviceSelector.choose(
+            from: OpenCLPlatforms.discover(), requested: selector,
+            environment: settings.environment)
+        try self.init(
+            device: device, cacheDirectory: cacheDirectory, diskCache: diskCache, gemmEngine: gemmEngine,
+            settings: settings)
     }
 
-    public init(device: OpenCLDeviceInfo, cacheDirectory: URL? = nil, diskCache: Bool = true,
-                gemmEngine: GemmEngine? = nil, settings: OpenCLSettings = .fromEnvironment()) throws {
+    public init(
+        device: OpenCLDeviceInfo, cacheDirectory: URL? = nil, diskCache: Bool = true,
+        gemmEngine: GemmEngine? = nil, settings: OpenCLSettings = .fromEnvironment()
+    ) throws {
         self.device = device
         self.settings = settings
         self.context = try OpenCLContext(device: device)
         self.gemmEngine = try gemmEngine ?? GemmEngine.choose(for: device, environment: settings.environment)
         try CLBlastTuning.apply(to: device, environment: settings.environment)
-        let store = diskCache
+        let store =
+            diskCache
             ? ProgramBinaryStore(directory: cacheDirectory ?? ProgramBinaryStore.defaultDirectory(environment: settings.environment))
             : nil
         self.programs = ProgramCache(context: context, store: store)
@@ -174,8 +181,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         _ kernel: KernelHandle, global: [Int], local: [Int]?, arguments: [KernelArgument], timed: Bool
     ) throws -> Double? {
         let profiling = profileState != nil
-        let event = try kernel.enqueue(on: context.queue, global: global, local: local,
-                                       arguments: arguments, wantEvent: timed || profiling)
+        let event = try kernel.enqueue(
+            on: context.queue, global: global, local: local,
+            arguments: arguments, wantEvent: timed || profiling)
         guard let event else { return timed ? 0 : nil }
         let seconds = try elapsedSeconds(of: event, call: kernel.name)
         profileState?.add(kernel.name, seconds: seconds)
@@ -222,9 +230,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try checkTransfer(buffer, Element.self, values.count, "write")
         if values.isEmpty { return }
         try values.withUnsafeBytes { bytes in
-            try check(clEnqueueWriteBuffer(context.queue, buffer.memory, cl_bool(CL_TRUE), 0, bytes.count,
-                                           bytes.baseAddress, 0, nil, nil),
-                      "clEnqueueWriteBuffer(\(bytes.count) bytes)")
+            try check(
+                clEnqueueWriteBuffer(
+                    context.queue, buffer.memory, cl_bool(CL_TRUE), 0, bytes.count,
+                    bytes.baseAddress, 0, nil, nil),
+                "clEnqueueWriteBuffer(\(bytes.count) bytes)")
         }
     }
 
@@ -233,9 +243,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try checkTransfer(buffer, Element.self, buffer.count, "read")
         guard buffer.count > 0 else { return [] }
         return try [Element](unsafeUninitializedCapacity: buffer.count) { storage, initialized in
-            try check(clEnqueueReadBuffer(context.queue, buffer.memory, cl_bool(CL_TRUE), 0, buffer.byteCount,
-                                          storage.baseAddress, 0, nil, nil),
-                      "clEnqueueReadBuffer(\(buffer.byteCount) bytes)")
+            try check(
+                clEnqueueReadBuffer(
+                    context.queue, buffer.memory, cl_bool(CL_TRUE), 0, buffer.byteCount,
+                    storage.baseAddress, 0, nil, nil),
+                "clEnqueueReadBuffer(\(buffer.byteCount) bytes)")
             initialized = buffer.count
         }
     }
@@ -245,9 +257,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try checkTransfer(buffer, Element.self, buffer.count, "fill")
         guard buffer.count > 0 else { return }
         try withUnsafeBytes(of: value) { pattern in
-            try check(clEnqueueFillBuffer(context.queue, buffer.memory, pattern.baseAddress, pattern.count, 0,
-                                          buffer.byteCount, 0, nil, nil),
-                      "clEnqueueFillBuffer(\(buffer.byteCount) bytes)")
+            try check(
+                clEnqueueFillBuffer(
+                    context.queue, buffer.memory, pattern.baseAddress, pattern.count, 0,
+                    buffer.byteCount, 0, nil, nil),
+                "clEnqueueFillBuffer(\(buffer.byteCount) bytes)")
         }
     }
 

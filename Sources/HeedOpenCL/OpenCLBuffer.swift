@@ -1,5 +1,5 @@
-import HeedOps
 import COpenCL
+import HeedOps
 
 /// Device memory on an OpenCL context, released when the last reference goes away.
 ///
@@ -23,7 +23,7 @@ public final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
         let bytes = max(count, 1) * elementType.byteSize
         var status: cl_int = 0
         guard let memory = clCreateBuffer(context.context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status),
-              status == CL_SUCCESS
+            status == CL_SUCCESS
         else {
             throw OpenCLError(call: "clCreateBuffer(\(bytes) bytes)", status: status)
         }

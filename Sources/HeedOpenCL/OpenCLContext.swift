@@ -1,6 +1,6 @@
-import HeedOps
 import COpenCL
 import Foundation
+import HeedOps
 
 /// A context on one OpenCL device and its single in-order, profiling command queue.
 ///

@@ -1,4 +1,5 @@
 import HeedOps
+
 /// A failed OpenCL call: which call, and the status it returned, by name.
 ///
 /// `description` reads like `clEnqueueNDRangeKernel(conv2d_forward) failed: CL_OUT_OF_RESOURCES (-5)`.

@@ -1,6 +1,6 @@
-import HeedOps
 import COpenCL
 import Foundation
+import HeedOps
 
 /// An OpenCL platform (a driver: PoCL, NVIDIA, …) and its devices.
 public struct OpenCLPlatformInfo: Sendable {
@@ -17,7 +17,10 @@ public struct OpenCLPlatformInfo: Sendable {
 /// API is thread-safe for every call Heed makes on it.
 public struct OpenCLDeviceInfo: @unchecked Sendable {
     public enum Kind: String, Sendable {
-        case gpu = "GPU", cpu = "CPU", accelerator = "accelerator", other = "other"
+        case gpu = "GPU"
+        case cpu = "CPU"
+        case accelerator = "accelerator"
+        case other = "other"
     }
 
     public let platformIndex: Int
@@ -76,8 +79,9 @@ public enum OpenCLPlatforms {
         if status == CL_DEVICE_NOT_FOUND { return [] }
         try check(status, "clGetDeviceIDs(\(platformName))")
         var ids = [cl_device_id?](repeating: nil, count: Int(count))
-        try check(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), count, &ids, nil),
-                  "clGetDeviceIDs(\(platformName))")
+        try check(
+            clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), count, &ids, nil),
+            "clGetDeviceIDs(\(platformName))")
         return try ids.enumerated().compactMap { index, id in
             guard let id else { return nil }
             return try deviceInfo(id, platformIndex: platformIndex, deviceIndex: index, platformName: platformName)
@@ -87,10 +91,13 @@ public enum OpenCLPlatforms {
     static func deviceInfo(_ id: cl_device_id, platformIndex: Int, deviceIndex: Int, platformName: String) throws -> OpenCLDeviceInfo {
         let type: cl_device_type = try deviceValue(id, CL_DEVICE_TYPE)
         let kind: OpenCLDeviceInfo.Kind =
-            type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 ? .gpu
-            : type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? .cpu
-            : type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 ? .accelerator
-            : .other
+            type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0
+            ? .gpu
+            : type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0
+                ? .cpu
+                : type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0
+                    ? .accelerator
+                    : .other
         let extensions = try deviceString(id, CL_DEVICE_EXTENSIONS).split(separator: " ")
         let doubleConfig: cl_device_fp_config = try deviceValue(id, CL_DEVICE_DOUBLE_FP_CONFIG)
         let computeUnits: cl_uint = try deviceValue(id, CL_DEVICE_MAX_COMPUTE_UNITS)

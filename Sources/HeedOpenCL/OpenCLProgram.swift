@@ -1,6 +1,6 @@
-import HeedOps
 import COpenCL
 import Foundation
+import HeedOps
 
 /// A built OpenCL program and the kernels created from it so far.
 ///
@@ -184,15 +184,18 @@ final class ProgramCache {
 
     private func binary(of program: cl_program) throws -> [UInt8] {
         var size = 0
-        try check(clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
-                  "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)")
+        try check(
+            clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
+            "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)")
         guard size > 0 else { return [] }
         var binary = [UInt8](repeating: 0, count: size)
         try binary.withUnsafeMutableBufferPointer { bytes in
             var pointer: UnsafeMutablePointer<UInt8>? = bytes.baseAddress
-            try check(clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES),
-                                       MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil),
-                      "clGetProgramInfo(CL_PROGRAM_BINARIES)")
+            try check(
+                clGetProgramInfo(
+                    program, cl_program_info(CL_PROGRAM_BINARIES),
+                    MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil),
+                "clGetProgramInfo(CL_PROGRAM_BINARIES)")
         }
         return binary
     }

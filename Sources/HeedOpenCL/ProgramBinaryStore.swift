@@ -1,5 +1,5 @@
-import HeedOps
 import Foundation
+import HeedOps
 
 /// Compiled OpenCL programs on disk, so a second process skips the compiler.
 ///
@@ -28,7 +28,8 @@ struct ProgramBinaryStore: Sendable {
         if let root = environment[environmentVariable], !root.isEmpty {
             return URL(fileURLWithPath: root).appendingPathComponent("programs")
         }
-        let cacheRoot = environment[xdgEnvironmentVariable].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+        let cacheRoot =
+            environment[xdgEnvironmentVariable].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
         return cacheRoot.appendingPathComponent("heed").appendingPathComponent("programs")
     }
@@ -48,10 +49,10 @@ struct ProgramBinaryStore: Sendable {
             return Int(raw.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
         }
         guard take(Self.magic.count).map(Array.init) == Self.magic,
-              let keyLength = takeLength(), let storedKey = take(keyLength),
-              Array(storedKey) == Array(key.utf8),
-              let binaryLength = takeLength(), let binary = take(binaryLength),
-              cursor == bytes.count, !binary.isEmpty
+            let keyLength = takeLength(), let storedKey = take(keyLength),
+            Array(storedKey) == Array(key.utf8),
+            let binaryLength = takeLength(), let binary = take(binaryLength),
+            cursor == bytes.count, !binary.isEmpty
         else { return nil }
         return Array(binary)
     }

@@ -35,10 +35,11 @@ struct ProgramSource: Hashable, Sendable {
 /// first needs that family. Not thread-safe on its own: the backend calls it under its lock.
 final class KernelSources {
     /// Every embedded family, built at first use.
-    private static let embedded: [String: ProgramSource] = Dictionary(uniqueKeysWithValues:
-        KernelLibrary.families.compactMap { family in
-            (try? KernelLibrary.programSource(of: family, directory: nil)).map { (family, ProgramSource(name: family, text: $0)) }
-        })
+    private static let embedded: [String: ProgramSource] = Dictionary(
+        uniqueKeysWithValues:
+            KernelLibrary.families.compactMap { family in
+                (try? KernelLibrary.programSource(of: family, directory: nil)).map { (family, ProgramSource(name: family, text: $0)) }
+            })
 
     /// The folder read instead of the embedded sources, or nil.
     let directory: URL?

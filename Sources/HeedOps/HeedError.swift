@@ -12,9 +12,9 @@ public enum HeedError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .shapeMismatch(op, detail): return "\(op): shape mismatch: \(detail)"
-        case let .invalidArgument(op, detail): return "\(op): invalid argument: \(detail)"
-        case let .foreignBuffer(op, expected): return "\(op): buffer does not belong to the \(expected) backend"
+        case .shapeMismatch(let op, let detail): return "\(op): shape mismatch: \(detail)"
+        case .invalidArgument(let op, let detail): return "\(op): invalid argument: \(detail)"
+        case .foreignBuffer(let op, let expected): return "\(op): buffer does not belong to the \(expected) backend"
         }
     }
 }

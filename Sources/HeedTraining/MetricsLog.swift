@@ -13,8 +13,14 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var imagesPerSecond: Double
 
     enum CodingKeys: String, CodingKey {
-        case epoch, learningRate = "lr", trainLoss = "train_loss", trainAccuracy = "train_accuracy"
-        case testLoss = "test_loss", testAccuracy = "test_accuracy", seconds, imagesPerSecond = "images_per_second"
+        case epoch
+        case learningRate = "lr"
+        case trainLoss = "train_loss"
+        case trainAccuracy = "train_accuracy"
+        case testLoss = "test_loss"
+        case testAccuracy = "test_accuracy"
+        case seconds
+        case imagesPerSecond = "images_per_second"
     }
 }
 
@@ -32,7 +38,8 @@ public struct MetricsLog {
         var line = try encoder.encode(metrics)
         line.append(UInt8(ascii: "\n"))
         if !FileManager.default.fileExists(atPath: url.path),
-           !FileManager.default.createFile(atPath: url.path, contents: nil) {
+            !FileManager.default.createFile(atPath: url.path, contents: nil)
+        {
             throw FileError(path: url.path, problem: "cannot create the metrics file")
         }
         let handle = try FileHandle(forWritingTo: url)

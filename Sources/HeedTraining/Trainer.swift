@@ -1,8 +1,8 @@
 import Foundation
 import HeedData
-import HeedOps
 import HeedGraph
 import HeedModels
+import HeedOps
 import HeedSupport
 
 /// The optimisation recipe and where a run keeps its files.
@@ -18,8 +18,10 @@ public struct TrainingConfiguration: Sendable {
     public var stopAfterStep: Int?
     public var showProgress: Bool
 
-    public init(epochs: Int, optimizer: SGD.Configuration, schedule: LearningRateSchedule, outputDirectory: URL,
-                checkpointInterval: Int = 50, stopAfterStep: Int? = nil, showProgress: Bool = true) {
+    public init(
+        epochs: Int, optimizer: SGD.Configuration, schedule: LearningRateSchedule, outputDirectory: URL,
+        checkpointInterval: Int = 50, stopAfterStep: Int? = nil, showProgress: Bool = true
+    ) {
         self.epochs = epochs
         self.optimizer = optimizer
         self.schedule = schedule
@@ -55,8 +57,10 @@ public final class Trainer {
     /// in every checkpoint.
     public let options: [String: String]
 
-    public init(model: any ClassificationModel, backend: any Backend, train: BatchLoader, test: BatchLoader,
-                configuration: TrainingConfiguration, options: [String: String]) {
+    public init(
+        model: any ClassificationModel, backend: any Backend, train: BatchLoader, test: BatchLoader,
+        configuration: TrainingConfiguration, options: [String: String]
+    ) {
         self.model = model
         self.backend = backend
         self.train = train
@@ -89,11 +93,13 @@ public final class Trainer {
             optimizer.configuration.learningRate = configuration.schedule.rate(base: configuration.optimizer.learningRate, epoch: epoch)
             model.train()
             model.startEpoch(epoch)
-            let progress = configuration.showProgress
+            let progress =
+                configuration.showProgress
                 ? ProgressBar(label: "epoch \(epoch + 1)/\(configuration.epochs)", total: train.batchCount) : nil
             var totals = RunningTotals()
             for batch in train.batches(epoch: epoch, startingAt: position.batch) {
-                let images = try Tensor(batch.images, shape: [batch.count, train.dataset.channels, train.dataset.height, train.dataset.width], on: backend)
+                let images = try Tensor(
+                    batch.images, shape: [batch.count, train.dataset.channels, train.dataset.height, train.dataset.width], on: backend)
                 let labels = try backend.makeBuffer(batch.labels)
                 let (loss, logp) = try model.trainingLoss(images: images, labels: labels)
                 try loss.backward()
@@ -104,8 +110,9 @@ public final class Trainer {
                 progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart)))
                 if let stop = configuration.stopAfterStep, position.step >= stop {
                     try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
-                    return TrainingSummary(epochs: try metrics.read(), steps: position.step, finished: false,
-                                           seconds: Date().timeIntervalSince(started))
+                    return TrainingSummary(
+                        epochs: try metrics.read(), steps: position.step, finished: false,
+                        seconds: Date().timeIntervalSince(started))
                 }
                 if configuration.checkpointInterval > 0, position.step % configuration.checkpointInterval == 0 {
                     try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
@@ -115,21 +122,25 @@ public final class Trainer {
 
             let (testLoss, testAccuracy) = try evaluate(test)
             let seconds = Date().timeIntervalSince(epochStart)
-            let record = EpochMetrics(epoch: epoch + 1, learningRate: optimizer.configuration.learningRate,
-                                      trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
-                                      testLoss: testLoss, testAccuracy: testAccuracy, seconds: seconds,
-                                      imagesPerSecond: Double(totals.images) / seconds)
+            let record = EpochMetrics(
+                epoch: epoch + 1, learningRate: optimizer.configuration.learningRate,
+                trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
+                testLoss: testLoss, testAccuracy: testAccuracy, seconds: seconds,
+                imagesPerSecond: Double(totals.images) / seconds)
             try metrics.append(record)
-            log(String(format: "epoch %d/%d: train loss %.4f, accuracy %.2f%% | test loss %.4f, accuracy %.2f%% | %.0f images/s",
-                       epoch + 1, configuration.epochs, record.trainLoss, 100 * record.trainAccuracy,
-                       testLoss, 100 * testAccuracy, record.imagesPerSecond))
+            log(
+                String(
+                    format: "epoch %d/%d: train loss %.4f, accuracy %.2f%% | test loss %.4f, accuracy %.2f%% | %.0f images/s",
+                    epoch + 1, configuration.epochs, record.trainLoss, 100 * record.trainAccuracy,
+                    testLoss, 100 * testAccuracy, record.imagesPerSecond))
             position.epoch += 1
             position.batch = 0
             try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
         }
         try Checkpoint.weights(of: model, metadata: metadata).write(to: configuration.weightsURL)
-        return TrainingSummary(epochs: try metrics.read(), steps: position.step, finished: true,
-                               seconds: Date().timeIntervalSince(started))
+        return TrainingSummary(
+            epochs: try metrics.read(), steps: position.step, finished: true,
+            seconds: Date().timeIntervalSince(started))
     }
 
     /// Mean loss and accuracy of the model over a loader, in evaluation mode.
@@ -139,7 +150,8 @@ public final class Trainer {
         var totals = RunningTotals()
         try Tensor.withoutGradients {
             for batch in loader.batches(epoch: 0) {
-                let images = try Tensor(batch.images, shape: [batch.count, loader.dataset.channels, loader.dataset.height, loader.dataset.width], on: backend)
+                let images = try Tensor(
+                    batch.images, shape: [batch.count, loader.dataset.channels, loader.dataset.height, loader.dataset.width], on: backend)
                 let logp = try model.logProbabilities(images: images).values()
                 let classes = logp.count / batch.count
                 let loss = batch.labels.enumerated().reduce(0.0) { $0 - Double(logp[$1.offset * classes + Int($1.element)]) }
@@ -161,7 +173,9 @@ public final class Trainer {
         guard recorded != model.configuration else { return }
         let (was, asked) = (try recorded.codedFields(), try model.configuration.codedFields())
         let field = Set(was.keys).union(asked.keys).sorted().first { was[$0] != asked[$0] } ?? ModelConfiguration.metadataKey
-        throw HeedError.invalidArgument(op: "resume", "the checkpoint was trained with \(field)=\(was[field] ?? "none"), this run asks for \(field)=\(asked[field] ?? "none")")
+        throw HeedError.invalidArgument(
+            op: "resume",
+            "the checkpoint was trained with \(field)=\(was[field] ?? "none"), this run asks for \(field)=\(asked[field] ?? "none")")
     }
 
     private func log(_ line: String) {

@@ -28,8 +28,10 @@ enum AggregationVerification {
 
     static func inputs(_ d: AggregationDescriptor) -> (sources: [Float], gates: [Float], gradient: [Float]) {
         var random = SeededGenerator(seed: UInt64(d.batch * 10007 + d.sources * 101 + d.classes) ^ (d.gate == .sigmoid ? 1 : 0))
-        return (random.uniform(d.batch * d.sources * d.classes, in: -4...4), random.uniform(d.batch * d.sources, in: -2...2),
-                random.uniform(d.batch * d.classes))
+        return (
+            random.uniform(d.batch * d.sources * d.classes, in: -4...4), random.uniform(d.batch * d.sources, in: -2...2),
+            random.uniform(d.batch * d.classes)
+        )
     }
 
     /// Weights: softmax, (spread + 11 + N)u as for any softmax (see `SoftmaxVerification`);
@@ -58,17 +60,22 @@ enum AggregationVerification {
     static func aggregationForward(_ d: AggregationDescriptor) -> VerificationCase {
         VerificationCase(op: AttentionOps.aggregationForward.name, shape: "\(d)") { device, reference in
             let x = inputs(d)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x.sources), .floats(x.gates)],
-                                                       outputs: [.floats(d.batch * d.classes)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(x.sources), .floats(x.gates)],
+                outputs: [.floats(d.batch * d.classes)]
+            ) { backend, inputs, outputs in
                 try backend.aggregationForward(d, sources: inputs[0], gates: inputs[1], output: outputs[0])
             }
             let bound = bounds(d, sources: x.sources, gates: x.gates)
             let logp = Reference.softmax(SoftmaxDescriptor(.logSoftmax, outer: d.batch * d.sources, axis: d.classes), x.sources)
             let w = Reference.aggregationWeights(d, gates: x.gates)
-            let scale = Reference.gatedSum(batch: d.batch, heads: d.sources, classes: d.classes, gates: w,
-                                           headOutputs: logp.map(abs)).map(Double.init)
-            let tolerance = Tolerance(atol: bound.logProbability, rtol: bound.weights + Float32Rounding.gamma(Double(d.sources + 1)),
-                                      relativeToTerms: true)
+            let scale = Reference.gatedSum(
+                batch: d.batch, heads: d.sources, classes: d.classes, gates: w,
+                headOutputs: logp.map(abs)
+            ).map(Double.init)
+            let tolerance = Tolerance(
+                atol: bound.logProbability, rtol: bound.weights + Float32Rounding.gamma(Double(d.sources + 1)),
+                relativeToTerms: true)
             return Comparison(actual: actual[0], expected: expected[0], tolerance: tolerance, scale: scale)
         }
     }
@@ -86,8 +93,9 @@ enum AggregationVerification {
                 on: device, and: reference, inputs: [.floats(x.sources), .floats(x.gates), .floats(x.gradient)],
                 outputs: [.floats(d.batch * d.sources * d.classes), .floats(d.batch * d.sources)]
             ) { backend, inputs, outputs in
-                try backend.aggregationBackward(d, sources: inputs[0], gates: inputs[1], outputGradient: inputs[2],
-                                                sourcesGradient: outputs[0], gatesGradient: outputs[1])
+                try backend.aggregationBackward(
+                    d, sources: inputs[0], gates: inputs[1], outputGradient: inputs[2],
+                    sourcesGradient: outputs[0], gatesGradient: outputs[1])
             }
             let bound = bounds(d, sources: x.sources, gates: x.gates)
             let logp = Reference.softmax(SoftmaxDescriptor(.logSoftmax, outer: d.batch * d.sources, axis: d.classes), x.sources)
@@ -121,12 +129,20 @@ enum AggregationVerification {
             var gateTolerance = Float32Rounding.gamma(Double(L + N + 4)) + bound.logProbability + 2 * bound.weights
             if d.gate == .sigmoid { gateTolerance += (17 + Double(N) + 12 + 12 * largestOdds + 2) * u }
             return Comparison(combining: [
-                ("∂sources", Comparison(actual: actual[0], expected: expected[0],
-                                        tolerance: Tolerance(atol: 0, rtol: sourceTolerance, relativeToTerms: true),
-                                        scale: sourceScale)),
-                ("∂gates", Comparison(actual: actual[1], expected: expected[1],
-                                      tolerance: Tolerance(atol: 0, rtol: gateTolerance, relativeToTerms: true),
-                                      scale: gateScale)),
+                (
+                    "∂sources",
+                    Comparison(
+                        actual: actual[0], expected: expected[0],
+                        tolerance: Tolerance(atol: 0, rtol: sourceTolerance, relativeToTerms: true),
+                        scale: sourceScale)
+                ),
+                (
+                    "∂gates",
+                    Comparison(
+                        actual: actual[1], expected: expected[1],
+                        tolerance: Tolerance(atol: 0, rtol: gateTolerance, relativeToTerms: true),
+                        scale: gateScale)
+                ),
             ])
         }
     }
@@ -147,14 +163,19 @@ enum AggregationVerification {
     static func headSeparationForward(_ d: HeadSeparationDescriptor) -> VerificationCase {
         VerificationCase(op: AttentionOps.headSeparationForward.name, shape: "\(d)") { device, reference in
             let m = masks(d)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(m)],
-                                                       outputs: [.floats(d.gramCount), .floats(1)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(m)],
+                outputs: [.floats(d.gramCount), .floats(1)]
+            ) { backend, inputs, outputs in
                 try backend.headSeparationForward(d, masks: inputs[0], gram: outputs[0], loss: outputs[1])
             }
             let gram = Float32Rounding.gamma(Double(d.pooledPositions + 5))
             let loss = 2 * gram + Float32Rounding.gamma(Double(d.gramCount)) + 7 * Float32Rounding.u
             return Comparison(combining: [
-                ("gram", Comparison(actual: actual[0], expected: expected[0], tolerance: Tolerance(atol: 0, rtol: gram + Float32Rounding.u))),
+                (
+                    "gram",
+                    Comparison(actual: actual[0], expected: expected[0], tolerance: Tolerance(atol: 0, rtol: gram + Float32Rounding.u))
+                ),
                 ("loss", Comparison(actual: actual[1], expected: expected[1], tolerance: Tolerance(atol: 0, rtol: loss))),
             ])
         }
@@ -167,11 +188,14 @@ enum AggregationVerification {
         VerificationCase(op: AttentionOps.headSeparationBackward.name, shape: "\(d)") { device, reference in
             let m = masks(d)
             let gram = Reference.headSeparation(d, masks: m).gram
-            let (actual, expected) = try OpHarness.run(on: device, and: reference,
-                                                       inputs: [.floats(m), .floats(gram), .floats([1.5])],
-                                                       outputs: [.floats(d.maskCount)]) { backend, inputs, outputs in
-                try backend.headSeparationBackward(d, masks: inputs[0], gram: inputs[1], lossGradient: inputs[2],
-                                                   masksGradient: outputs[0])
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference,
+                inputs: [.floats(m), .floats(gram), .floats([1.5])],
+                outputs: [.floats(d.maskCount)]
+            ) { backend, inputs, outputs in
+                try backend.headSeparationBackward(
+                    d, masks: inputs[0], gram: inputs[1], lossGradient: inputs[2],
+                    masksGradient: outputs[0])
             }
             let rtol = Float32Rounding.gamma(Double(d.heads + 3)) + 7 * Float32Rounding.u
             return Comparison(actual: actual[0], expected: expected[0], tolerance: Tolerance(atol: 0, rtol: rtol))

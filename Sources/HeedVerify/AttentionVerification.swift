@@ -29,12 +29,13 @@ enum AttentionVerification {
     static func inputs(_ d: AttentionDescriptor) -> Inputs {
         var random = SeededGenerator(seed: UInt64(d.batch * 1_000_003 + d.heads * 10007 + d.classes * 101 + d.positions))
         let logits = random.uniform(d.count(.perPosition), in: -3...3)
-        return Inputs(values: random.uniform(d.count(.values)),
-                      mask: Reference.softmax(SoftmaxDescriptor(outer: d.batch * d.heads, axis: d.positions), logits),
-                      scores: random.uniform(d.count(.perPosition), in: -3...3),
-                      heads: random.uniform(d.count(.perClass), in: -3...3),
-                      perClassGradient: random.uniform(d.count(.perClass)),
-                      combinedGradient: random.uniform(d.count(.combined)))
+        return Inputs(
+            values: random.uniform(d.count(.values)),
+            mask: Reference.softmax(SoftmaxDescriptor(outer: d.batch * d.heads, axis: d.positions), logits),
+            scores: random.uniform(d.count(.perPosition), in: -3...3),
+            heads: random.uniform(d.count(.perClass), in: -3...3),
+            perClassGradient: random.uniform(d.count(.perClass)),
+            combinedGradient: random.uniform(d.count(.combined)))
     }
 
     static func magnitudes(_ x: [Float]) -> [Float] { x.map(abs) }
@@ -45,8 +46,10 @@ enum AttentionVerification {
     static func attendedSumForward(_ d: AttentionDescriptor) -> VerificationCase {
         VerificationCase(op: AttentionOps.attendedSumForward.name, shape: "\(d)") { device, reference in
             let x = inputs(d)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x.values), .floats(x.mask)],
-                                                       outputs: [.floats(d.count(.perClass))]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(x.values), .floats(x.mask)],
+                outputs: [.floats(d.count(.perClass))]
+            ) { backend, inputs, outputs in
                 try backend.attendedSumForward(d, values: inputs[0], mask: inputs[1], output: outputs[0])
             }
             let scale = Reference.attendedSum(d, values: magnitudes(x.values), mask: x.mask).map(Double.init)
@@ -64,15 +67,22 @@ enum AttentionVerification {
                 on: device, and: reference, inputs: [.floats(x.values), .floats(x.mask), .floats(x.perClassGradient)],
                 outputs: [.floats(d.count(.values)), .floats(d.count(.perPosition))]
             ) { backend, inputs, outputs in
-                try backend.attendedSumBackward(d, values: inputs[0], mask: inputs[1], outputGradient: inputs[2],
-                                                valuesGradient: outputs[0], maskGradient: outputs[1])
+                try backend.attendedSumBackward(
+                    d, values: inputs[0], mask: inputs[1], outputGradient: inputs[2],
+                    valuesGradient: outputs[0], maskGradient: outputs[1])
             }
-            let scale = Reference.attendedSumBackward(d, values: magnitudes(x.values), mask: x.mask,
-                                                      outputGradient: magnitudes(x.perClassGradient)).mask.map(Double.init)
+            let scale = Reference.attendedSumBackward(
+                d, values: magnitudes(x.values), mask: x.mask,
+                outputGradient: magnitudes(x.perClassGradient)
+            ).mask.map(Double.init)
             return Comparison(combining: [
                 ("∂values", Comparison(actual: actual[0], expected: expected[0], tolerance: .exact)),
-                ("∂mask", .ofSums(AttentionOps.attendedSumBackward, d, actual: actual[1], expected: expected[1],
-                                  integers: false, scale: scale)),
+                (
+                    "∂mask",
+                    .ofSums(
+                        AttentionOps.attendedSumBackward, d, actual: actual[1], expected: expected[1],
+                        integers: false, scale: scale)
+                ),
             ])
         }
     }
@@ -84,8 +94,9 @@ enum AttentionVerification {
     /// error εt in each t moves g by 2εt relatively; t − max rounds by ≤ 2u (|t| ≤ 1),
     /// exp 6u, the sum γ_K, the division 5u: εg = 2εt + (13 + K)u, relative.
     static func gateErrors(_ d: AttentionDescriptor, _ x: Inputs) -> (t: Double, g: Double) {
-        let dots = Reference.attendedSum(AttentionDescriptor(batch: d.batch, heads: d.heads, classes: 1, positions: d.positions),
-                                         values: magnitudes(x.scores), mask: x.mask)
+        let dots = Reference.attendedSum(
+            AttentionDescriptor(batch: d.batch, heads: d.heads, classes: 1, positions: d.positions),
+            values: magnitudes(x.scores), mask: x.mask)
         let t = Float32Rounding.gamma(Double(d.positions)) * Double(dots.max() ?? 0) + Float32Rounding.tanhAbsolute * Float32Rounding.u
         return (t, 2 * t + (13 + Double(d.heads)) * Float32Rounding.u)
     }
@@ -99,19 +110,31 @@ enum AttentionVerification {
                 on: device, and: reference, inputs: [.floats(x.scores), .floats(x.mask), .floats(x.heads)],
                 outputs: [.floats(d.count(.perHead)), .floats(d.count(.combined))]
             ) { backend, inputs, outputs in
-                try backend.attentionGatesForward(d, scores: inputs[0], mask: inputs[1], headOutputs: inputs[2],
-                                                  gates: outputs[0], output: outputs[1])
+                try backend.attentionGatesForward(
+                    d, scores: inputs[0], mask: inputs[1], headOutputs: inputs[2],
+                    gates: outputs[0], output: outputs[1])
             }
             let errors = gateErrors(d, x)
-            let scale = Reference.gatedSum(batch: d.batch, heads: d.heads, classes: d.classes, gates: expected[0],
-                                           headOutputs: magnitudes(x.heads)).map(Double.init)
+            let scale = Reference.gatedSum(
+                batch: d.batch, heads: d.heads, classes: d.classes, gates: expected[0],
+                headOutputs: magnitudes(x.heads)
+            ).map(Double.init)
             return Comparison(combining: [
-                ("gates", Comparison(actual: actual[0], expected: expected[0],
-                                     tolerance: Tolerance(atol: 0, rtol: errors.g + Float32Rounding.u))),
-                ("output", Comparison(actual: actual[1], expected: expected[1],
-                                      tolerance: Tolerance(atol: 0, rtol: errors.g + Float32Rounding.gamma(Double(d.heads + 1)),
-                                                           relativeToTerms: true),
-                                      scale: scale)),
+                (
+                    "gates",
+                    Comparison(
+                        actual: actual[0], expected: expected[0],
+                        tolerance: Tolerance(atol: 0, rtol: errors.g + Float32Rounding.u))
+                ),
+                (
+                    "output",
+                    Comparison(
+                        actual: actual[1], expected: expected[1],
+                        tolerance: Tolerance(
+                            atol: 0, rtol: errors.g + Float32Rounding.gamma(Double(d.heads + 1)),
+                            relativeToTerms: true),
+                        scale: scale)
+                ),
             ])
         }
     }
@@ -130,15 +153,18 @@ enum AttentionVerification {
                 inputs: [.floats(x.scores), .floats(x.mask), .floats(x.heads), .floats(x.combinedGradient)],
                 outputs: [.floats(d.count(.perPosition)), .floats(d.count(.perPosition)), .floats(d.count(.perClass))]
             ) { backend, inputs, outputs in
-                try backend.attentionGatesBackward(d, scores: inputs[0], mask: inputs[1], headOutputs: inputs[2],
-                                                   outputGradient: inputs[3], scoresGradient: outputs[0],
-                                                   maskGradient: outputs[1], headOutputsGradient: outputs[2])
+                try backend.attentionGatesBackward(
+                    d, scores: inputs[0], mask: inputs[1], headOutputs: inputs[2],
+                    outputGradient: inputs[3], scoresGradient: outputs[0],
+                    maskGradient: outputs[1], headOutputsGradient: outputs[2])
             }
             let errors = gateErrors(d, x)
             let g = Reference.attentionGates(d, scores: x.scores, mask: x.mask, headOutputs: x.heads).gates
-            let a = Reference.gatedSumBackward(batch: d.batch, heads: d.heads, classes: d.classes, gates: g,
-                                               headOutputs: magnitudes(x.heads),
-                                               outputGradient: magnitudes(x.combinedGradient)).gates
+            let a = Reference.gatedSumBackward(
+                batch: d.batch, heads: d.heads, classes: d.classes, gates: g,
+                headOutputs: magnitudes(x.heads),
+                outputGradient: magnitudes(x.combinedGradient)
+            ).gates
             var b = [Double](repeating: 0, count: d.count(.perHead))
             for item in 0..<d.batch {
                 let row = (0..<d.heads).map { item * d.heads + $0 }
@@ -146,14 +172,19 @@ enum AttentionVerification {
                 for e in row { b[e] = Double(g[e]) * (Double(a[e]) + mean) }
             }
             func scale(_ factor: [Float]) -> [Double] { factor.indices.map { b[$0 / d.positions] * Double(abs(factor[$0])) } }
-            let rho = Float32Rounding.gamma(Double(d.classes)) + Float32Rounding.gamma(Double(d.heads)) + 2 * errors.g + 2 * errors.t
+            let rho =
+                Float32Rounding.gamma(Double(d.classes)) + Float32Rounding.gamma(Double(d.heads)) + 2 * errors.g + 2 * errors.t
                 + 7 * Float32Rounding.u
             let chain = Tolerance(atol: 0, rtol: rho, relativeToTerms: true)
             return Comparison(combining: [
                 ("∂scores", Comparison(actual: actual[0], expected: expected[0], tolerance: chain, scale: scale(x.mask))),
                 ("∂mask", Comparison(actual: actual[1], expected: expected[1], tolerance: chain, scale: scale(x.scores))),
-                ("∂head outputs", Comparison(actual: actual[2], expected: expected[2],
-                                             tolerance: Tolerance(atol: 0, rtol: errors.g + 2 * Float32Rounding.u))),
+                (
+                    "∂head outputs",
+                    Comparison(
+                        actual: actual[2], expected: expected[2],
+                        tolerance: Tolerance(atol: 0, rtol: errors.g + 2 * Float32Rounding.u))
+                ),
             ])
         }
     }

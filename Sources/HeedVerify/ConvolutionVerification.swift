@@ -9,25 +9,45 @@ enum ConvolutionVerification {
     /// (descriptor, whether the forward pass adds a bias).
     static let shapes: [(Conv2dDescriptor, bias: Bool)] = [
         (Conv2dDescriptor(batch: 1, inChannels: 1, outChannels: 1, height: 1, width: 1, kernelHeight: 1, kernelWidth: 1), true),
-        (Conv2dDescriptor(batch: 3, inChannels: 5, outChannels: 7, height: 9, width: 9, kernelHeight: 1, kernelWidth: 1,
-                          stride: 2), false),
-        (Conv2dDescriptor(batch: 2, inChannels: 3, outChannels: 4, height: 7, width: 7, kernelHeight: 3, kernelWidth: 3,
-                          padding: 1), true),
-        (Conv2dDescriptor(batch: 3, inChannels: 4, outChannels: 5, height: 9, width: 7, kernelHeight: 3, kernelWidth: 3,
-                          stride: 2, padding: 1), false),
-        (Conv2dDescriptor(batch: 2, inChannels: 33, outChannels: 17, height: 11, width: 13, kernelHeight: 3, kernelWidth: 3,
-                          padding: 1), true),
-        (Conv2dDescriptor(batch: 2, inChannels: 3, outChannels: 4, height: 10, width: 8, kernelHeight: 5, kernelWidth: 3,
-                          stride: 3, padding: 2), true),
+        (
+            Conv2dDescriptor(
+                batch: 3, inChannels: 5, outChannels: 7, height: 9, width: 9, kernelHeight: 1, kernelWidth: 1,
+                stride: 2), false
+        ),
+        (
+            Conv2dDescriptor(
+                batch: 2, inChannels: 3, outChannels: 4, height: 7, width: 7, kernelHeight: 3, kernelWidth: 3,
+                padding: 1), true
+        ),
+        (
+            Conv2dDescriptor(
+                batch: 3, inChannels: 4, outChannels: 5, height: 9, width: 7, kernelHeight: 3, kernelWidth: 3,
+                stride: 2, padding: 1), false
+        ),
+        (
+            Conv2dDescriptor(
+                batch: 2, inChannels: 33, outChannels: 17, height: 11, width: 13, kernelHeight: 3, kernelWidth: 3,
+                padding: 1), true
+        ),
+        (
+            Conv2dDescriptor(
+                batch: 2, inChannels: 3, outChannels: 4, height: 10, width: 8, kernelHeight: 5, kernelWidth: 3,
+                stride: 3, padding: 2), true
+        ),
         (Conv2dDescriptor(batch: 2, inChannels: 3, outChannels: 2, height: 3, width: 3, kernelHeight: 3, kernelWidth: 3), false),
-        (Conv2dDescriptor(batch: 4, inChannels: 16, outChannels: 32, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3,
-                          stride: 2, padding: 1), false),
+        (
+            Conv2dDescriptor(
+                batch: 4, inChannels: 16, outChannels: 32, height: 8, width: 8, kernelHeight: 3, kernelWidth: 3,
+                stride: 2, padding: 1), false
+        ),
     ]
 
     static let cases: [VerificationCase] = shapes.flatMap { d, bias in
         [true, false].flatMap { integers in
-            [forward(d, bias: bias, integers: integers), backwardInput(d, integers: integers),
-             backwardWeight(d, integers: integers), backwardBias(d, integers: integers)]
+            [
+                forward(d, bias: bias, integers: integers), backwardInput(d, integers: integers),
+                backwardWeight(d, integers: integers), backwardBias(d, integers: integers),
+            ]
         }
     }
 
@@ -38,13 +58,18 @@ enum ConvolutionVerification {
     }
 
     /// Seeded input, weight, bias and output gradient for one shape.
-    static func inputs(_ d: Conv2dDescriptor, integers: Bool)
-        -> (input: [Float], weight: [Float], bias: [Float], outputGradient: [Float]) {
+    static func inputs(
+        _ d: Conv2dDescriptor, integers: Bool
+    )
+        -> (input: [Float], weight: [Float], bias: [Float], outputGradient: [Float])
+    {
         var random = SeededGenerator(seed: UInt64(d.flops) &* 31 &+ UInt64(d.padding) &+ (integers ? 1 : 0))
-        return (random.values(d.inputShape.reduce(1, *), integers: integers),
-                random.values(d.weightShape.reduce(1, *), integers: integers),
-                random.values(d.outChannels, integers: integers),
-                random.values(d.outputShape.reduce(1, *), integers: integers))
+        return (
+            random.values(d.inputShape.reduce(1, *), integers: integers),
+            random.values(d.weightShape.reduce(1, *), integers: integers),
+            random.values(d.outChannels, integers: integers),
+            random.values(d.outputShape.reduce(1, *), integers: integers)
+        )
     }
 
     static func forward(_ d: Conv2dDescriptor, bias: Bool, integers: Bool) -> VerificationCase {
@@ -54,13 +79,16 @@ enum ConvolutionVerification {
                 on: device, and: reference, inputs: [.floats(x.input), .floats(x.weight), .floats(x.bias)],
                 outputs: [.floats(d.outputShape.reduce(1, *))]
             ) { backend, inputs, outputs in
-                try backend.conv2dForward(d, input: inputs[0], weight: inputs[1], bias: bias ? inputs[2] : nil,
-                                          output: outputs[0])
+                try backend.conv2dForward(
+                    d, input: inputs[0], weight: inputs[1], bias: bias ? inputs[2] : nil,
+                    output: outputs[0])
             }
-            let scale = Reference.conv2dForward(d, input: magnitudes(x.input), weight: magnitudes(x.weight),
-                                                bias: bias ? magnitudes(x.bias) : nil)
-            return .ofSums(ConvolutionOps.forward, d, actual: actual[0], expected: expected[0], integers: integers,
-                           scale: scale)
+            let scale = Reference.conv2dForward(
+                d, input: magnitudes(x.input), weight: magnitudes(x.weight),
+                bias: bias ? magnitudes(x.bias) : nil)
+            return .ofSums(
+                ConvolutionOps.forward, d, actual: actual[0], expected: expected[0], integers: integers,
+                scale: scale)
         }
     }
 
@@ -73,10 +101,12 @@ enum ConvolutionVerification {
             ) { backend, inputs, outputs in
                 try backend.conv2dBackwardInput(d, outputGradient: inputs[0], weight: inputs[1], inputGradient: outputs[0])
             }
-            let scale = Reference.conv2dBackwardInput(d, outputGradient: magnitudes(x.outputGradient),
-                                                      weight: magnitudes(x.weight))
-            return .ofSums(ConvolutionOps.backwardInput, d, actual: actual[0], expected: expected[0], integers: integers,
-                           scale: scale)
+            let scale = Reference.conv2dBackwardInput(
+                d, outputGradient: magnitudes(x.outputGradient),
+                weight: magnitudes(x.weight))
+            return .ofSums(
+                ConvolutionOps.backwardInput, d, actual: actual[0], expected: expected[0], integers: integers,
+                scale: scale)
         }
     }
 
@@ -89,10 +119,12 @@ enum ConvolutionVerification {
             ) { backend, inputs, outputs in
                 try backend.conv2dBackwardWeight(d, input: inputs[0], outputGradient: inputs[1], weightGradient: outputs[0])
             }
-            let scale = Reference.conv2dBackwardWeight(d, input: magnitudes(x.input),
-                                                       outputGradient: magnitudes(x.outputGradient))
-            return .ofSums(ConvolutionOps.backwardWeight, d, actual: actual[0], expected: expected[0], integers: integers,
-                           scale: scale)
+            let scale = Reference.conv2dBackwardWeight(
+                d, input: magnitudes(x.input),
+                outputGradient: magnitudes(x.outputGradient))
+            return .ofSums(
+                ConvolutionOps.backwardWeight, d, actual: actual[0], expected: expected[0], integers: integers,
+                scale: scale)
         }
     }
 
@@ -105,8 +137,9 @@ enum ConvolutionVerification {
                 try backend.conv2dBackwardBias(d, outputGradient: inputs[0], biasGradient: outputs[0])
             }
             let scale = Reference.conv2dBackwardBias(d, outputGradient: magnitudes(x.outputGradient))
-            return .ofSums(ConvolutionOps.backwardBias, d, actual: actual[0], expected: expected[0], integers: integers,
-                           scale: scale)
+            return .ofSums(
+                ConvolutionOps.backwardBias, d, actual: actual[0], expected: expected[0], integers: integers,
+                scale: scale)
         }
     }
 }

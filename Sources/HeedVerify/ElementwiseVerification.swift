@@ -58,8 +58,10 @@ enum ElementwiseVerification {
                 cases.append(reduceBackwardCase(ReductionDescriptor(operation, shape: shape, axes: axes)))
             }
         }
-        for (shape, axes) in [([2, 3, 33, 37], [0, 2, 3]), ([7], [0]), ([1, 33, 1, 3], [1, 3]), ([5, 3], [0]),
-                              ([4099], [0]), ([2, 0, 3], [1])] {
+        for (shape, axes) in [
+            ([2, 3, 33, 37], [0, 2, 3]), ([7], [0]), ([1, 33, 1, 3], [1, 3]), ([5, 3], [0]),
+            ([4099], [0]), ([2, 0, 3], [1]),
+        ] {
             for operation in [ReductionDescriptor.Operation.sum, .mean] {
                 cases.append(reduceCase(ReductionDescriptor(operation, shape: shape, axes: axes)))
                 cases.append(reduceBackwardCase(ReductionDescriptor(operation, shape: shape, axes: axes)))
@@ -76,14 +78,19 @@ enum ElementwiseVerification {
     }
 
     /// `body(backend, input, output)`; in place, output and input are one buffer.
-    static func unary(_ op: String, _ n: Int, _ inPlace: Bool, _ tolerance: Tolerance, range: ClosedRange<Float> = -2...2,
-                      _ body: @escaping @Sendable (any Backend, any DeviceBuffer, any DeviceBuffer) throws -> Void)
-        -> VerificationCase {
+    static func unary(
+        _ op: String, _ n: Int, _ inPlace: Bool, _ tolerance: Tolerance, range: ClosedRange<Float> = -2...2,
+        _ body: @escaping @Sendable (any Backend, any DeviceBuffer, any DeviceBuffer) throws -> Void
+    )
+        -> VerificationCase
+    {
         VerificationCase(op: op, shape: "\(n)\(inPlace ? " in place" : "")") { device, reference in
             var random = SeededGenerator(seed: seed(op, n))
             let x = random.uniform(n, in: range)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: inPlace ? [] : [.floats(x)],
-                                                       outputs: [inPlace ? .initialized(x) : .floats(n)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: inPlace ? [] : [.floats(x)],
+                outputs: [inPlace ? .initialized(x) : .floats(n)]
+            ) { backend, inputs, outputs in
                 try body(backend, inPlace ? outputs[0] : inputs[0], outputs[0])
             }
             return Comparison(actual: actual[0], expected: expected[0], tolerance: tolerance)
@@ -91,15 +98,18 @@ enum ElementwiseVerification {
     }
 
     /// `body(backend, first, second, output)`; in place, the output is the second input.
-    static func binary(_ op: String, _ n: Int, _ inPlace: Bool, _ tolerance: Tolerance,
-                       firstRange: ClosedRange<Float> = -1...1, _ body: @escaping Body) -> VerificationCase {
+    static func binary(
+        _ op: String, _ n: Int, _ inPlace: Bool, _ tolerance: Tolerance,
+        firstRange: ClosedRange<Float> = -1...1, _ body: @escaping Body
+    ) -> VerificationCase {
         VerificationCase(op: op, shape: "\(n)\(inPlace ? " in place" : "")") { device, reference in
             var random = SeededGenerator(seed: seed(op, n))
             let first = random.uniform(n, in: firstRange)
             let second = random.uniform(n, in: -2...2)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: inPlace ? [.floats(first)] : [.floats(first), .floats(second)],
-                outputs: [inPlace ? .initialized(second) : .floats(n)]) { backend, inputs, outputs in
+                outputs: [inPlace ? .initialized(second) : .floats(n)]
+            ) { backend, inputs, outputs in
                 try body(backend, inputs[0], inPlace ? outputs[0] : inputs[1], outputs[0])
             }
             return Comparison(actual: actual[0], expected: expected[0], tolerance: tolerance)
@@ -113,13 +123,16 @@ enum ElementwiseVerification {
             var random = SeededGenerator(seed: seed(op.name, n))
             let (xs, ys) = (random.uniform(n), random.uniform(n, in: -2...2))
             let alpha: Float = 0.7
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(xs)],
-                                                       outputs: [.initialized(ys)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(xs)],
+                outputs: [.initialized(ys)]
+            ) { backend, inputs, outputs in
                 try backend.axpy(count: n, alpha: alpha, x: x ? outputs[0] : inputs[0], y: outputs[0])
             }
             let scale = zip(x ? ys : xs, ys).map { Double(abs($1)) + Double(abs(alpha * $0)) }
-            return .ofSums(op, ScaledElementwiseDescriptor(count: n, alpha: alpha), actual: actual[0], expected: expected[0],
-                           integers: false, scale: scale)
+            return .ofSums(
+                op, ScaledElementwiseDescriptor(count: n, alpha: alpha), actual: actual[0], expected: expected[0],
+                integers: false, scale: scale)
         }
     }
 
@@ -128,8 +141,10 @@ enum ElementwiseVerification {
         return VerificationCase(op: op, shape: "\(n)") { device, reference in
             var random = SeededGenerator(seed: seed(op, n))
             let (a, b, dy) = (random.uniform(n), random.uniform(n), random.uniform(n))
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(a), .floats(b), .floats(dy)],
-                                                       outputs: [.floats(n), .floats(n)]) { backend, i, o in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(a), .floats(b), .floats(dy)],
+                outputs: [.floats(n), .floats(n)]
+            ) { backend, i, o in
                 try backend.multiplyBackward(count: n, a: i[0], b: i[1], outputGradient: i[2], aGradient: o[0], bGradient: o[1])
             }
             return Comparison(combining: [
@@ -144,12 +159,15 @@ enum ElementwiseVerification {
         return VerificationCase(op: op.name, shape: "\(d.shape) axes \(d.axes)\(integers ? " int" : "")") { device, reference in
             var random = SeededGenerator(seed: seed(op.name, d.inputCount * 17 + d.axes.reduce(0) { $0 * 5 + $1 + 1 }))
             let x = integers ? random.integers(d.inputCount) : random.uniform(d.inputCount)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],
-                                                       outputs: [.floats(d.outputCount)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(x)],
+                outputs: [.floats(d.outputCount)]
+            ) { backend, inputs, outputs in
                 try backend.reduceForward(d, input: inputs[0], output: outputs[0])
             }
-            return .ofSums(op, d, actual: actual[0], expected: expected[0], integers: integers,
-                           scale: Reference.reduce(d, magnitudes(x)))
+            return .ofSums(
+                op, d, actual: actual[0], expected: expected[0], integers: integers,
+                scale: Reference.reduce(d, magnitudes(x)))
         }
     }
 
@@ -158,8 +176,10 @@ enum ElementwiseVerification {
         return VerificationCase(op: op, shape: "\(d.shape) axes \(d.axes)") { device, reference in
             var random = SeededGenerator(seed: seed(op, d.inputCount * 17 + d.axes.reduce(0) { $0 * 5 + $1 + 1 }))
             let dy = random.uniform(d.outputCount)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(dy)],
-                                                       outputs: [.floats(d.inputCount)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(dy)],
+                outputs: [.floats(d.inputCount)]
+            ) { backend, inputs, outputs in
                 try backend.reduceBackward(d, outputGradient: inputs[0], inputGradient: outputs[0])
             }
             let tolerance = d.operation == .mean ? Tolerance(atol: 0, rtol: 3 * ulp) : .exact

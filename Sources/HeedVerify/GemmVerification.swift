@@ -22,19 +22,22 @@ enum GemmVerification {
             cases.append(gemmCase(scaled, integers: false))
         }
         // Sub-matrices of larger buffers: offsets, padded leading dimensions, padded strides.
-        let strided = GemmDescriptor(m: 9, n: 11, k: 13, beta: 1, lda: 20, ldb: 17, ldc: 15,
-                                     aOffset: 3, bOffset: 5, cOffset: 7, batchCount: 3,
-                                     aStride: 200, bStride: 230, cStride: 150)
+        let strided = GemmDescriptor(
+            m: 9, n: 11, k: 13, beta: 1, lda: 20, ldb: 17, ldc: 15,
+            aOffset: 3, bOffset: 5, cOffset: 7, batchCount: 3,
+            aStride: 200, bStride: 230, cStride: 150)
         cases.append(gemmCase(strided, integers: false))
         cases.append(gemmCase(GemmDescriptor(m: 3, n: 4, k: 0, beta: 0.5, batchCount: 2), integers: false))
         // Larger than one block of the packed CPU kernels (Kernels/gemm_cpu.cl) in m, n and
         // k (β is applied by the first step along k, later steps add to C), ragged at
         // every edge, with A or B shared by the whole batch (stride 0, packed once).
-        let sharedA = GemmDescriptor(transposeA: true, m: 40, n: 70, k: 600, alpha: 1.5, beta: 0.5,
-                                     batchCount: 2, aStride: 0)
+        let sharedA = GemmDescriptor(
+            transposeA: true, m: 40, n: 70, k: 600, alpha: 1.5, beta: 0.5,
+            batchCount: 2, aStride: 0)
         cases.append(gemmCase(sharedA, integers: false))
-        let sharedB = GemmDescriptor(transposeB: true, m: 37, n: 100, k: 520, alpha: -1, beta: 1, ldc: 110,
-                                     cOffset: 4, batchCount: 3, bStride: 0)
+        let sharedB = GemmDescriptor(
+            transposeB: true, m: 37, n: 100, k: 520, alpha: -1, beta: 1, ldc: 110,
+            cOffset: 4, batchCount: 3, bStride: 0)
         cases.append(gemmCase(sharedB, integers: false))
         return cases
     }()
@@ -74,8 +77,9 @@ enum GemmVerification {
             magnitude.beta = abs(d.beta)
             var scale = c.map { d.beta == 0 ? 0 : abs($0) }
             Reference.gemm(magnitude, a: a.map(abs), b: b.map(abs), c: &scale)
-            return .ofSums(GemmOps.gemm, d, actual: actual, expected: expected, integers: integers,
-                           scale: scale.map(Double.init))
+            return .ofSums(
+                GemmOps.gemm, d, actual: actual, expected: expected, integers: integers,
+                scale: scale.map(Double.init))
         }
     }
 }

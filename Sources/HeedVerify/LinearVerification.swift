@@ -14,8 +14,10 @@ enum LinearVerification {
 
     static let cases: [VerificationCase] = shapes.flatMap { d, bias in
         [true, false].flatMap { integers in
-            [forward(d, bias: bias, integers: integers), backwardInput(d, integers: integers),
-             backwardWeight(d, integers: integers), backwardBias(d, integers: integers)]
+            [
+                forward(d, bias: bias, integers: integers), backwardInput(d, integers: integers),
+                backwardWeight(d, integers: integers), backwardBias(d, integers: integers),
+            ]
         }
     }
 
@@ -23,13 +25,18 @@ enum LinearVerification {
         "\(d.batch)×\(d.inFeatures) → \(d.outFeatures)" + (bias ? " +bias" : "") + (integers ? " int" : "")
     }
 
-    static func inputs(_ d: LinearDescriptor, integers: Bool)
-        -> (input: [Float], weight: [Float], bias: [Float], outputGradient: [Float]) {
+    static func inputs(
+        _ d: LinearDescriptor, integers: Bool
+    )
+        -> (input: [Float], weight: [Float], bias: [Float], outputGradient: [Float])
+    {
         var random = SeededGenerator(seed: UInt64(d.flops) &* 17 &+ (integers ? 1 : 0))
-        return (random.values(d.batch * d.inFeatures, integers: integers),
-                random.values(d.outFeatures * d.inFeatures, integers: integers),
-                random.values(d.outFeatures, integers: integers),
-                random.values(d.batch * d.outFeatures, integers: integers))
+        return (
+            random.values(d.batch * d.inFeatures, integers: integers),
+            random.values(d.outFeatures * d.inFeatures, integers: integers),
+            random.values(d.outFeatures, integers: integers),
+            random.values(d.batch * d.outFeatures, integers: integers)
+        )
     }
 
     static func forward(_ d: LinearDescriptor, bias: Bool, integers: Bool) -> VerificationCase {
@@ -39,11 +46,13 @@ enum LinearVerification {
                 on: device, and: reference, inputs: [.floats(x.input), .floats(x.weight), .floats(x.bias)],
                 outputs: [.floats(d.batch * d.outFeatures)]
             ) { backend, inputs, outputs in
-                try backend.linearForward(d, input: inputs[0], weight: inputs[1], bias: bias ? inputs[2] : nil,
-                                          output: outputs[0])
+                try backend.linearForward(
+                    d, input: inputs[0], weight: inputs[1], bias: bias ? inputs[2] : nil,
+                    output: outputs[0])
             }
-            let scale = Reference.linearForward(d, input: magnitudes(x.input), weight: magnitudes(x.weight),
-                                                bias: bias ? magnitudes(x.bias) : nil)
+            let scale = Reference.linearForward(
+                d, input: magnitudes(x.input), weight: magnitudes(x.weight),
+                bias: bias ? magnitudes(x.bias) : nil)
             return .ofSums(LinearOps.forward, d, actual: actual[0], expected: expected[0], integers: integers, scale: scale)
         }
     }
@@ -57,8 +66,9 @@ enum LinearVerification {
             ) { backend, inputs, outputs in
                 try backend.linearBackwardInput(d, outputGradient: inputs[0], weight: inputs[1], inputGradient: outputs[0])
             }
-            let scale = Reference.linearBackwardInput(d, outputGradient: magnitudes(x.outputGradient),
-                                                      weight: magnitudes(x.weight))
+            let scale = Reference.linearBackwardInput(
+                d, outputGradient: magnitudes(x.outputGradient),
+                weight: magnitudes(x.weight))
             return .ofSums(LinearOps.backwardInput, d, actual: actual[0], expected: expected[0], integers: integers, scale: scale)
         }
     }
@@ -72,8 +82,9 @@ enum LinearVerification {
             ) { backend, inputs, outputs in
                 try backend.linearBackwardWeight(d, input: inputs[0], outputGradient: inputs[1], weightGradient: outputs[0])
             }
-            let scale = Reference.linearBackwardWeight(d, input: magnitudes(x.input),
-                                                       outputGradient: magnitudes(x.outputGradient))
+            let scale = Reference.linearBackwardWeight(
+                d, input: magnitudes(x.input),
+                outputGradient: magnitudes(x.outputGradient))
             return .ofSums(LinearOps.backwardWeight, d, actual: actual[0], expected: expected[0], integers: integers, scale: scale)
         }
     }

@@ -30,8 +30,10 @@ enum LossVerification {
     static func nllForward(_ d: LossDescriptor) -> VerificationCase {
         VerificationCase(op: LossOps.nllForward.name, shape: "\(d)") { device, reference in
             let (_, labels, logp, _) = inputs(d)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(logp), .ints(labels)],
-                                                       outputs: [.floats(1)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(logp), .ints(labels)],
+                outputs: [.floats(1)]
+            ) { backend, inputs, outputs in
                 try backend.nllLossForward(d, logProbabilities: inputs[0], labels: inputs[1], loss: outputs[0])
             }
             let (tolerance, scale) = meanTolerance(d, logp, labels)
@@ -43,12 +45,15 @@ enum LossVerification {
     static func nllBackward(_ d: LossDescriptor) -> VerificationCase {
         VerificationCase(op: LossOps.nllBackward.name, shape: "\(d)") { device, reference in
             let (_, labels, _, g) = inputs(d)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.ints(labels), .floats([g])],
-                                                       outputs: [.floats(d.batch * d.classes)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.ints(labels), .floats([g])],
+                outputs: [.floats(d.batch * d.classes)]
+            ) { backend, inputs, outputs in
                 try backend.nllLossBackward(d, labels: inputs[0], lossGradient: inputs[1], inputGradient: outputs[0])
             }
-            return Comparison(actual: actual[0], expected: expected[0],
-                              tolerance: Tolerance(atol: 0, rtol: (Float32Rounding.divide + 1) * Float32Rounding.u))
+            return Comparison(
+                actual: actual[0], expected: expected[0],
+                tolerance: Tolerance(atol: 0, rtol: (Float32Rounding.divide + 1) * Float32Rounding.u))
         }
     }
 
@@ -57,10 +62,13 @@ enum LossVerification {
     static func crossEntropyForward(_ d: LossDescriptor) -> VerificationCase {
         VerificationCase(op: LossOps.crossEntropyForward.name, shape: "\(d)") { device, reference in
             let (logits, labels, _, _) = inputs(d)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(logits), .ints(labels)],
-                                                       outputs: [.floats(d.batch * d.classes), .floats(1)]) { backend, inputs, outputs in
-                try backend.crossEntropyForward(d, logits: inputs[0], labels: inputs[1],
-                                                logProbabilities: outputs[0], loss: outputs[1])
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(logits), .ints(labels)],
+                outputs: [.floats(d.batch * d.classes), .floats(1)]
+            ) { backend, inputs, outputs in
+                try backend.crossEntropyForward(
+                    d, logits: inputs[0], labels: inputs[1],
+                    logProbabilities: outputs[0], loss: outputs[1])
             }
             let softmax = SoftmaxDescriptor(.logSoftmax, outer: d.batch, axis: d.classes)
             let logpTolerance = SoftmaxVerification.forwardTolerance(softmax, logits)
@@ -82,16 +90,20 @@ enum LossVerification {
     static func crossEntropyBackward(_ d: LossDescriptor) -> VerificationCase {
         VerificationCase(op: LossOps.crossEntropyBackward.name, shape: "\(d)") { device, reference in
             let (_, labels, logp, g) = inputs(d)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference,
-                                                       inputs: [.floats(logp), .ints(labels), .floats([g])],
-                                                       outputs: [.floats(d.batch * d.classes)]) { backend, inputs, outputs in
-                try backend.crossEntropyBackward(d, logProbabilities: inputs[0], labels: inputs[1],
-                                                 lossGradient: inputs[2], logitsGradient: outputs[0])
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference,
+                inputs: [.floats(logp), .ints(labels), .floats([g])],
+                outputs: [.floats(d.batch * d.classes)]
+            ) { backend, inputs, outputs in
+                try backend.crossEntropyBackward(
+                    d, logProbabilities: inputs[0], labels: inputs[1],
+                    lossGradient: inputs[2], logitsGradient: outputs[0])
             }
             let scale = logp.indices.map { e in
                 Double(g) / Double(d.batch) * (exp(Double(logp[e])) + (e % d.classes == Int(labels[e / d.classes]) ? 1 : 0))
             }
-            let tolerance = Tolerance(atol: 0, rtol: (Float32Rounding.divide + Float32Rounding.exp + 3) * Float32Rounding.u, relativeToTerms: true)
+            let tolerance = Tolerance(
+                atol: 0, rtol: (Float32Rounding.divide + Float32Rounding.exp + 3) * Float32Rounding.u, relativeToTerms: true)
             return Comparison(actual: actual[0], expected: expected[0], tolerance: tolerance, scale: scale)
         }
     }

@@ -39,11 +39,14 @@ enum NormalizationVerification {
         }
     }
 
-    static func compare(_ op: OpDefinition<BatchNormDescriptor>, _ d: BatchNormDescriptor, _ names: [String],
-                        _ actual: [[Float]], _ expected: [[Float]], _ scales: [[Double]]) -> Comparison {
-        Comparison(combining: names.indices.map { k in
-            (names[k], .ofSums(op, d, actual: actual[k], expected: expected[k], integers: false, scale: scales[k]))
-        })
+    static func compare(
+        _ op: OpDefinition<BatchNormDescriptor>, _ d: BatchNormDescriptor, _ names: [String],
+        _ actual: [[Float]], _ expected: [[Float]], _ scales: [[Double]]
+    ) -> Comparison {
+        Comparison(
+            combining: names.indices.map { k in
+                (names[k], .ofSums(op, d, actual: actual[k], expected: expected[k], integers: false, scale: scales[k]))
+            })
     }
 
     static func trainingCase(_ d: BatchNormDescriptor) -> VerificationCase {
@@ -51,10 +54,14 @@ enum NormalizationVerification {
             let v = Inputs(d, seed: 1)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(v.x), .floats(v.weight), .floats(v.bias)],
-                outputs: [.initialized(v.runningMean), .initialized(v.runningVariance), .floats(d.count),
-                          .floats(d.channels), .floats(d.channels)]) { backend, i, o in
-                try backend.batchNormForwardTraining(d, input: i[0], weight: i[1], bias: i[2], runningMean: o[0],
-                                                     runningVariance: o[1], output: o[2], savedMean: o[3], savedInverseStd: o[4])
+                outputs: [
+                    .initialized(v.runningMean), .initialized(v.runningVariance), .floats(d.count),
+                    .floats(d.channels), .floats(d.channels),
+                ]
+            ) { backend, i, o in
+                try backend.batchNormForwardTraining(
+                    d, input: i[0], weight: i[1], bias: i[2], runningMean: o[0],
+                    runningVariance: o[1], output: o[2], savedMean: o[3], savedInverseStd: o[4])
             }
             let m = Double(d.reduced)
             let momentum = Double(d.momentum)
@@ -71,8 +78,9 @@ enum NormalizationVerification {
                 (0..<d.channels).map { (1 - momentum) * Double(v.runningVariance[$0]) + momentum * unbiased[$0] },
                 outputScale, meanAbs, inverseStd,
             ]
-            return compare(NormalizationOps.forwardTraining, d,
-                           ["runningMean", "runningVariance", "output", "savedMean", "savedInverseStd"], actual, expected, scales)
+            return compare(
+                NormalizationOps.forwardTraining, d,
+                ["runningMean", "runningVariance", "output", "savedMean", "savedInverseStd"], actual, expected, scales)
         }
     }
 
@@ -82,9 +90,11 @@ enum NormalizationVerification {
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference,
                 inputs: [.floats(v.x), .floats(v.weight), .floats(v.bias), .floats(v.runningMean), .floats(v.runningVariance)],
-                outputs: [.floats(d.count)]) { backend, i, o in
-                try backend.batchNormForwardInference(d, input: i[0], weight: i[1], bias: i[2], runningMean: i[3],
-                                                      runningVariance: i[4], output: o[0])
+                outputs: [.floats(d.count)]
+            ) { backend, i, o in
+                try backend.batchNormForwardInference(
+                    d, input: i[0], weight: i[1], bias: i[2], runningMean: i[3],
+                    runningVariance: i[4], output: o[0])
             }
             let scale = (0..<d.count).map { i -> Double in
                 let c = (i / d.spatial) % d.channels
@@ -101,16 +111,19 @@ enum NormalizationVerification {
     static func backwardCase(_ d: BatchNormDescriptor) -> VerificationCase {
         VerificationCase(op: NormalizationOps.backward.name, shape: label(d)) { device, reference in
             var v = Inputs(d, seed: 3)
-            let saved = Reference.batchNormForwardTraining(d, input: v.x, weight: v.weight, bias: v.bias,
-                                                           runningMean: &v.runningMean, runningVariance: &v.runningVariance)
+            let saved = Reference.batchNormForwardTraining(
+                d, input: v.x, weight: v.weight, bias: v.bias,
+                runningMean: &v.runningMean, runningVariance: &v.runningVariance)
             var random = SeededGenerator(seed: UInt64(d.count))
             let dy = random.uniform(d.count)
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference,
                 inputs: [.floats(v.x), .floats(dy), .floats(v.weight), .floats(saved.savedMean), .floats(saved.savedInverseStd)],
-                outputs: [.floats(d.count), .floats(d.channels), .floats(d.channels)]) { backend, i, o in
-                try backend.batchNormBackward(d, input: i[0], outputGradient: i[1], weight: i[2], savedMean: i[3],
-                                              savedInverseStd: i[4], inputGradient: o[0], weightGradient: o[1], biasGradient: o[2])
+                outputs: [.floats(d.count), .floats(d.channels), .floats(d.channels)]
+            ) { backend, i, o in
+                try backend.batchNormBackward(
+                    d, input: i[0], outputGradient: i[1], weight: i[2], savedMean: i[3],
+                    savedInverseStd: i[4], inputGradient: o[0], weightGradient: o[1], biasGradient: o[2])
             }
             let m = Double(d.reduced)
             let xHat = (0..<d.count).map { i -> Double in
@@ -124,8 +137,9 @@ enum NormalizationVerification {
                 return Double(abs(v.weight[c])) * Double(saved.savedInverseStd[c])
                     * (Double(abs(dy[i])) + sumAbsDy[c] / m + abs(xHat[i]) * sumAbsDyXHat[c] / m)
             }
-            return compare(NormalizationOps.backward, d, ["inputGradient", "weightGradient", "biasGradient"], actual, expected,
-                           [inputScale, sumAbsDyXHat, sumAbsDy])
+            return compare(
+                NormalizationOps.backward, d, ["inputGradient", "weightGradient", "biasGradient"], actual, expected,
+                [inputScale, sumAbsDyXHat, sumAbsDy])
         }
     }
 }

@@ -43,15 +43,15 @@ public enum OpHarness {
     ) throws -> Results {
         let inputBuffers: [any DeviceBuffer] = try inputs.map {
             switch $0 {
-            case let .floats(values): return try backend.makeBuffer(values)
-            case let .ints(values): return try backend.makeBuffer(values)
+            case .floats(let values): return try backend.makeBuffer(values)
+            case .ints(let values): return try backend.makeBuffer(values)
             }
         }
         let outputBuffers: [any DeviceBuffer] = try outputs.map {
             switch $0 {
-            case let .floats(count): return try backend.makeBuffer([Float](repeating: .nan, count: count))
-            case let .ints(count): return try backend.makeBuffer([Int32](repeating: .min, count: count))
-            case let .initialized(values): return try backend.makeBuffer(values)
+            case .floats(let count): return try backend.makeBuffer([Float](repeating: .nan, count: count))
+            case .ints(let count): return try backend.makeBuffer([Int32](repeating: .min, count: count))
+            case .initialized(let values): return try backend.makeBuffer(values)
             }
         }
         try body(backend, inputBuffers, outputBuffers)
@@ -70,9 +70,10 @@ extension Comparison {
     public init(combining parts: [(name: String, comparison: Comparison)]) {
         precondition(!parts.isEmpty, "nothing to combine")
         let failure = parts.first { !$0.comparison.passed }.map { "\($0.name): \($0.comparison.firstFailure!)" }
-        self.init(maxAbsoluteError: parts.map(\.comparison.maxAbsoluteError).max()!,
-                  maxRelativeError: parts.map(\.comparison.maxRelativeError).max()!,
-                  tolerance: parts[0].comparison.tolerance,
-                  firstFailure: failure)
+        self.init(
+            maxAbsoluteError: parts.map(\.comparison.maxAbsoluteError).max()!,
+            maxRelativeError: parts.map(\.comparison.maxRelativeError).max()!,
+            tolerance: parts[0].comparison.tolerance,
+            firstFailure: failure)
     }
 }

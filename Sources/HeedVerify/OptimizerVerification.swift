@@ -10,8 +10,12 @@ enum OptimizerVerification {
         ("weight decay", SGDDescriptor(count: 0, learningRate: 0.1, weightDecay: 5e-4)),
         ("momentum first", SGDDescriptor(count: 0, learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4, firstStep: true)),
         ("momentum", SGDDescriptor(count: 0, learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4)),
-        ("nesterov first", SGDDescriptor(count: 0, learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true,
-                                         firstStep: true)),
+        (
+            "nesterov first",
+            SGDDescriptor(
+                count: 0, learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true,
+                firstStep: true)
+        ),
         ("nesterov", SGDDescriptor(count: 0, learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true)),
     ]
 
@@ -39,7 +43,8 @@ enum OptimizerVerification {
             let usesBuffer = d.momentum != 0
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference, inputs: [.floats(grad)],
-                outputs: [.initialized(p), .initialized(buffer)]) { backend, i, o in
+                outputs: [.initialized(p), .initialized(buffer)]
+            ) { backend, i, o in
                 try backend.sgdUpdate(d, parameter: o[0], gradient: i[0], momentumBuffer: usesBuffer ? o[1] : nil)
             }
             let (lr, momentum, decay) = (Double(d.learningRate), Double(d.momentum), Double(d.weightDecay))
@@ -53,10 +58,18 @@ enum OptimizerVerification {
                 bufferScale.append(usesBuffer ? b : Double(abs(buffer[i])))
             }
             return Comparison(combining: [
-                ("parameter", .ofSums(OptimizerOps.sgd, d, actual: actual[0], expected: expected[0], integers: integers,
-                                      scale: parameterScale)),
-                ("momentumBuffer", .ofSums(OptimizerOps.sgd, d, actual: actual[1], expected: expected[1], integers: integers,
-                                           scale: bufferScale)),
+                (
+                    "parameter",
+                    .ofSums(
+                        OptimizerOps.sgd, d, actual: actual[0], expected: expected[0], integers: integers,
+                        scale: parameterScale)
+                ),
+                (
+                    "momentumBuffer",
+                    .ofSums(
+                        OptimizerOps.sgd, d, actual: actual[1], expected: expected[1], integers: integers,
+                        scale: bufferScale)
+                ),
             ])
         }
     }

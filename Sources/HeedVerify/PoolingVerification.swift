@@ -21,14 +21,18 @@ enum PoolingVerification {
         Pool2dDescriptor(batch: 2, channels: 3, height: 7, width: 8, kernelSize: 3, stride: 1),
     ]
 
-    static let cases: [VerificationCase] = globalShapes.flatMap { d in
-        [globalForward(d), globalBackward(d)]
-    } + windowShapes.flatMap { d in
-        [true, false].flatMap { integers in
-            [averageForward(d, integers: integers), averageBackward(d, integers: integers),
-             maxForward(d, integers: integers), maxBackward(d, integers: integers)]
+    static let cases: [VerificationCase] =
+        globalShapes.flatMap { d in
+            [globalForward(d), globalBackward(d)]
         }
-    }
+        + windowShapes.flatMap { d in
+            [true, false].flatMap { integers in
+                [
+                    averageForward(d, integers: integers), averageBackward(d, integers: integers),
+                    maxForward(d, integers: integers), maxBackward(d, integers: integers),
+                ]
+            }
+        }
 
     static func values(_ count: Int, seed: Int, integers: Bool = false) -> [Float] {
         var random = SeededGenerator(seed: UInt64(seed) &* 7919 &+ (integers ? 1 : 0))
@@ -40,55 +44,69 @@ enum PoolingVerification {
     }
 
     static func globalForward(_ d: GlobalPoolDescriptor) -> VerificationCase {
-        VerificationCase(op: PoolingOps.globalAverageForward.name, shape: d.inputShape.map(String.init).joined(separator: "×")) { device, reference in
+        VerificationCase(op: PoolingOps.globalAverageForward.name, shape: d.inputShape.map(String.init).joined(separator: "×")) {
+            device, reference in
             let x = values(d.inputShape.reduce(1, *), seed: d.inputShape.reduce(1, *))
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],
-                                                       outputs: [.floats(d.batch * d.channels)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(x)],
+                outputs: [.floats(d.batch * d.channels)]
+            ) { backend, inputs, outputs in
                 try backend.globalAveragePoolForward(d, input: inputs[0], output: outputs[0])
             }
             let scale = Reference.globalAveragePoolForward(d, input: magnitudes(x))
-            return .ofSums(PoolingOps.globalAverageForward, d, actual: actual[0], expected: expected[0], integers: false,
-                           scale: scale)
+            return .ofSums(
+                PoolingOps.globalAverageForward, d, actual: actual[0], expected: expected[0], integers: false,
+                scale: scale)
         }
     }
 
     static func globalBackward(_ d: GlobalPoolDescriptor) -> VerificationCase {
-        VerificationCase(op: PoolingOps.globalAverageBackward.name, shape: d.inputShape.map(String.init).joined(separator: "×")) { device, reference in
+        VerificationCase(op: PoolingOps.globalAverageBackward.name, shape: d.inputShape.map(String.init).joined(separator: "×")) {
+            device, reference in
             let dy = values(d.batch * d.channels, seed: d.batch * d.channels)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(dy)],
-                                                       outputs: [.floats(d.inputShape.reduce(1, *))]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(dy)],
+                outputs: [.floats(d.inputShape.reduce(1, *))]
+            ) { backend, inputs, outputs in
                 try backend.globalAveragePoolBackward(d, outputGradient: inputs[0], inputGradient: outputs[0])
             }
             // One division per element, nothing summed: the scale is the result itself.
-            return .ofSums(PoolingOps.globalAverageBackward, d, actual: actual[0], expected: expected[0], integers: false,
-                           scale: magnitudes(expected[0]))
+            return .ofSums(
+                PoolingOps.globalAverageBackward, d, actual: actual[0], expected: expected[0], integers: false,
+                scale: magnitudes(expected[0]))
         }
     }
 
     static func averageForward(_ d: Pool2dDescriptor, integers: Bool) -> VerificationCase {
         VerificationCase(op: PoolingOps.averageForward.name, shape: shape(d, integers: integers)) { device, reference in
             let x = values(d.inputShape.reduce(1, *), seed: d.inputShape.reduce(1, *) + d.kernelSize, integers: integers)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],
-                                                       outputs: [.floats(d.outputShape.reduce(1, *))]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(x)],
+                outputs: [.floats(d.outputShape.reduce(1, *))]
+            ) { backend, inputs, outputs in
                 try backend.averagePool2dForward(d, input: inputs[0], output: outputs[0])
             }
             // Never exact: dividing by k² rounds even integer sums.
             let scale = Reference.averagePool2dForward(d, input: magnitudes(x))
-            return .ofSums(PoolingOps.averageForward, d, actual: actual[0], expected: expected[0], integers: false,
-                           scale: scale)
+            return .ofSums(
+                PoolingOps.averageForward, d, actual: actual[0], expected: expected[0], integers: false,
+                scale: scale)
         }
     }
 
     static func averageBackward(_ d: Pool2dDescriptor, integers: Bool) -> VerificationCase {
         VerificationCase(op: PoolingOps.averageBackward.name, shape: shape(d, integers: integers)) { device, reference in
             let dy = values(d.outputShape.reduce(1, *), seed: d.outputShape.reduce(1, *) + d.stride, integers: integers)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(dy)],
-                                                       outputs: [.floats(d.inputShape.reduce(1, *))]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(dy)],
+                outputs: [.floats(d.inputShape.reduce(1, *))]
+            ) { backend, inputs, outputs in
                 try backend.averagePool2dBackward(d, outputGradient: inputs[0], inputGradient: outputs[0])
             }
             let scale = Reference.averagePool2dBackward(d, outputGradient: magnitudes(dy))
-            return .ofSums(PoolingOps.averageBackward, d, actual: actual[0], expected: expected[0], integers: false,
-                           scale: scale)
+            return .ofSums(
+                PoolingOps.averageBackward, d, actual: actual[0], expected: expected[0], integers: false,
+                scale: scale)
         }
     }
 
@@ -97,8 +115,10 @@ enum PoolingVerification {
         VerificationCase(op: PoolingOps.maxForward.name, shape: shape(d, integers: integers)) { device, reference in
             let x = values(d.inputShape.reduce(1, *), seed: d.inputShape.reduce(1, *) + 3 * d.kernelSize, integers: integers)
             let count = d.outputShape.reduce(1, *)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],
-                                                       outputs: [.floats(count), .ints(count)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(x)],
+                outputs: [.floats(count), .ints(count)]
+            ) { backend, inputs, outputs in
                 try backend.maxPool2dForward(d, input: inputs[0], output: outputs[0], indices: outputs[1])
             }
             return Comparison(combining: [
@@ -115,13 +135,16 @@ enum PoolingVerification {
             let x = values(d.inputShape.reduce(1, *), seed: d.inputShape.reduce(1, *) + 5 * d.kernelSize, integers: integers)
             let dy = values(d.outputShape.reduce(1, *), seed: d.outputShape.reduce(1, *) + 11, integers: integers)
             let indices = Reference.maxPool2dForward(d, input: x).indices
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(dy), .ints(indices)],
-                                                       outputs: [.floats(d.inputShape.reduce(1, *))]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(dy), .ints(indices)],
+                outputs: [.floats(d.inputShape.reduce(1, *))]
+            ) { backend, inputs, outputs in
                 try backend.maxPool2dBackward(d, outputGradient: inputs[0], indices: inputs[1], inputGradient: outputs[0])
             }
             let scale = Reference.maxPool2dBackward(d, outputGradient: magnitudes(dy), indices: indices) ?? []
-            return .ofSums(PoolingOps.maxBackward, d, actual: actual[0], expected: expected[0], integers: integers,
-                           scale: scale)
+            return .ofSums(
+                PoolingOps.maxBackward, d, actual: actual[0], expected: expected[0], integers: integers,
+                scale: scale)
         }
     }
 }

@@ -14,8 +14,9 @@ enum RandomVerification {
                 cases += [dropoutCase(d, backward: false), dropoutCase(d, backward: true)]
             }
             for (batch, channels, spatial) in [(1, 1, 3), (3, 7, 33), (5, 33, 2)] {
-                let d = DropoutDescriptor.dropout2d(batch: batch, channels: channels, spatial: spatial, probability: p,
-                                                    seed: 99, step: 7)
+                let d = DropoutDescriptor.dropout2d(
+                    batch: batch, channels: channels, spatial: spatial, probability: p,
+                    seed: 99, step: 7)
                 cases += [dropoutCase(d, backward: false), dropoutCase(d, backward: true)]
             }
         }
@@ -27,8 +28,10 @@ enum RandomVerification {
         return VerificationCase(op: (backward ? RandomOps.backward(d) : RandomOps.forward(d)).name, shape: shape) { device, reference in
             var random = SeededGenerator(seed: UInt64(d.count) &+ UInt64(d.elementsPerDraw) << 20)
             let x = random.uniform(d.count)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],
-                                                       outputs: [.floats(d.count)]) { backend, i, o in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(x)],
+                outputs: [.floats(d.count)]
+            ) { backend, i, o in
                 if backward {
                     try backend.dropoutBackward(d, outputGradient: i[0], inputGradient: o[0])
                 } else {

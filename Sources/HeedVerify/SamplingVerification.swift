@@ -58,8 +58,10 @@ enum SamplingVerification {
         VerificationCase(op: SamplingOps.affineGridForward.name, shape: "N=\(d.batch) \(d.height)×\(d.width)") { device, reference in
             var random = SeededGenerator(seed: seed(1, d.batch, d.height, d.width))
             let theta = random.uniform(d.thetaCount)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(theta)],
-                                                       outputs: [.floats(d.gridCount)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(theta)],
+                outputs: [.floats(d.gridCount)]
+            ) { backend, inputs, outputs in
                 try backend.affineGridForward(d, theta: inputs[0], grid: outputs[0])
             }
             let bound = SamplingBounds.affineGridForward(d, theta: theta)
@@ -72,8 +74,10 @@ enum SamplingVerification {
         VerificationCase(op: SamplingOps.affineGridBackward.name, shape: "N=\(d.batch) \(d.height)×\(d.width)") { device, reference in
             var random = SeededGenerator(seed: seed(2, d.batch, d.height, d.width))
             let gridGradient = random.uniform(d.gridCount)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(gridGradient)],
-                                                       outputs: [.floats(d.thetaCount)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(gridGradient)],
+                outputs: [.floats(d.thetaCount)]
+            ) { backend, inputs, outputs in
                 try backend.affineGridBackward(d, gridGradient: inputs[0], thetaGradient: outputs[0])
             }
             let bound = SamplingBounds.affineGridBackward(d, gridGradient: gridGradient)
@@ -91,8 +95,10 @@ enum SamplingVerification {
             var random = SeededGenerator(seed: seed(3, d.batch, d.channels, d.inputHeight, d.inputWidth, d.outputWidth))
             let input = random.uniform(d.inputCount)
             let grid = randomGrid(d.gridCount / 2, &random)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(input), .floats(grid)],
-                                                       outputs: [.floats(d.outputCount)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(input), .floats(grid)],
+                outputs: [.floats(d.outputCount)]
+            ) { backend, inputs, outputs in
                 try backend.gridSampleForward(d, input: inputs[0], grid: inputs[1], output: outputs[0])
             }
             let bound = SamplingBounds.gridSampleForward(d, input: input)
@@ -129,8 +135,9 @@ enum SamplingVerification {
                 on: device, and: reference, inputs: [.floats(input), .floats(grid), .floats(outputGradient)],
                 outputs: [.floats(d.gridCount)]
             ) { backend, inputs, outputs in
-                try backend.gridSampleBackwardGrid(d, input: inputs[0], grid: inputs[1], outputGradient: inputs[2],
-                                                   gridGradient: outputs[0])
+                try backend.gridSampleBackwardGrid(
+                    d, input: inputs[0], grid: inputs[1], outputGradient: inputs[2],
+                    gridGradient: outputs[0])
             }
             let bound = SamplingBounds.gridSampleBackwardGrid(d, input: input, outputGradient: outputGradient)
             return Comparison(actual: actual[0], expected: expected[0], tolerance: bound.tolerance, scale: bound.scale)

@@ -51,19 +51,23 @@ public enum SoftmaxVerification {
         switch d.kind {
         case .softmax:
             let u = Float32Rounding.u
-            return Tolerance(atol: Float32Rounding.smallestNormal,
-                             rtol: Float32Rounding.gamma(n) + (Float32Rounding.exp + Float32Rounding.divide + 1 + spread(d, x)) * u)
+            return Tolerance(
+                atol: Float32Rounding.smallestNormal,
+                rtol: Float32Rounding.gamma(n) + (Float32Rounding.exp + Float32Rounding.divide + 1 + spread(d, x)) * u)
         case .logSoftmax:
-            return Tolerance(atol: (n + Float32Rounding.exp + Float32Rounding.log * Foundation.log(max(n, 1))) * Float32Rounding.u,
-                             rtol: 3 * Float32Rounding.u)
+            return Tolerance(
+                atol: (n + Float32Rounding.exp + Float32Rounding.log * Foundation.log(max(n, 1))) * Float32Rounding.u,
+                rtol: 3 * Float32Rounding.u)
         }
     }
 
     static func forwardCase(_ d: SoftmaxDescriptor, range: Float) -> VerificationCase {
         VerificationCase(op: SoftmaxOps.forward(d.kind).name, shape: label(d, range)) { device, reference in
             let x = input(d, range: range)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(x)],
-                                                       outputs: [.floats(d.count)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(x)],
+                outputs: [.floats(d.count)]
+            ) { backend, inputs, outputs in
                 try backend.softmaxForward(d, input: inputs[0], output: outputs[0])
             }
             return Comparison(actual: actual[0], expected: expected[0], tolerance: forwardTolerance(d, x))
@@ -77,8 +81,10 @@ public enum SoftmaxVerification {
             let y = Reference.softmax(d, input(d, range: range))
             var random = SeededGenerator(seed: UInt64(d.count) &+ 77)
             let dy = random.uniform(d.count)
-            let (actual, expected) = try OpHarness.run(on: device, and: reference, inputs: [.floats(y), .floats(dy)],
-                                                       outputs: [.floats(d.count)]) { backend, inputs, outputs in
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(y), .floats(dy)],
+                outputs: [.floats(d.count)]
+            ) { backend, inputs, outputs in
                 try backend.softmaxBackward(d, output: inputs[0], outputGradient: inputs[1], inputGradient: outputs[0])
             }
             var scale = [Double](repeating: 0, count: d.count)
@@ -88,8 +94,10 @@ public enum SoftmaxVerification {
                     let sumDy = row.reduce(0.0) { $0 + abs(Double(dy[$1])) }
                     let sumDyY = row.reduce(0.0) { $0 + abs(Double(dy[$1]) * Double(y[$1])) }
                     for e in row {
-                        scale[e] = d.kind == .softmax ? abs(Double(y[e])) * (sumDyY + abs(Double(dy[e])))
-                                                      : abs(Double(dy[e])) + exp(Double(y[e])) * sumDy
+                        scale[e] =
+                            d.kind == .softmax
+                            ? abs(Double(y[e])) * (sumDyY + abs(Double(dy[e])))
+                            : abs(Double(dy[e])) + exp(Double(y[e])) * sumDy
                     }
                 }
             }

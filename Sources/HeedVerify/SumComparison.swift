@@ -5,8 +5,10 @@ extension Comparison {
     /// are small integers (every partial sum is then an integer below 2²⁴, exact in
     /// float32 in any order), else within `Tolerance.float32Sum(terms:)` of the
     /// per-element magnitude `scale` (the op applied to the inputs' absolute values).
-    public static func ofSums(actual: [Float], expected: [Float], integers: Bool, terms: Int,
-                              scale: [Double]) -> Comparison {
+    public static func ofSums(
+        actual: [Float], expected: [Float], integers: Bool, terms: Int,
+        scale: [Double]
+    ) -> Comparison {
         integers
             ? Comparison(actual: actual, expected: expected, tolerance: .exact)
             : Comparison(actual: actual, expected: expected, tolerance: .float32Sum(terms: terms), scale: scale)

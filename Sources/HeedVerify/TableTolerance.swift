@@ -3,7 +3,7 @@ import HeedOps
 extension OpDefinition {
     /// The terms the op's sum bound counts for `descriptor`.
     func sumTerms(_ descriptor: Descriptor) -> Int {
-        guard case let .sums(terms) = tolerance else {
+        guard case .sums(let terms) = tolerance else {
             preconditionFailure("\(name) does not state its tolerance as a sum bound")
         }
         return terms(descriptor)
@@ -20,8 +20,10 @@ extension Tolerance {
 
 extension Comparison {
     /// `ofSums` with the terms the op's table entry counts for `descriptor`.
-    public static func ofSums<Descriptor>(_ op: OpDefinition<Descriptor>, _ descriptor: Descriptor, actual: [Float],
-                                          expected: [Float], integers: Bool, scale: [Double]) -> Comparison {
+    public static func ofSums<Descriptor>(
+        _ op: OpDefinition<Descriptor>, _ descriptor: Descriptor, actual: [Float],
+        expected: [Float], integers: Bool, scale: [Double]
+    ) -> Comparison {
         ofSums(actual: actual, expected: expected, integers: integers, terms: op.sumTerms(descriptor), scale: scale)
     }
 }

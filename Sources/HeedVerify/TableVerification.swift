@@ -11,8 +11,10 @@ import HeedOps
 enum TableVerification {
     /// A case of `op` at `descriptor`, leaving out the optional buffers named in `leftOut`,
     /// on small integers (exact) or uniform floats in [−1, 1].
-    static func sums<Descriptor>(_ op: OpDefinition<Descriptor>, _ descriptor: Descriptor, shape: String,
-                                 leaving leftOut: Set<String> = [], integers: Bool) -> VerificationCase {
+    static func sums<Descriptor>(
+        _ op: OpDefinition<Descriptor>, _ descriptor: Descriptor, shape: String,
+        leaving leftOut: Set<String> = [], integers: Bool
+    ) -> VerificationCase {
         VerificationCase(op: op.name, shape: shape + (integers ? " int" : "")) { device, reference in
             let declarations = op.buffers(descriptor)
             var random = SeededGenerator(seed: UInt64(truncatingIfNeeded: (op.name + shape).hashValueStable &+ (integers ? 1 : 0)))
@@ -24,9 +26,12 @@ enum TableVerification {
             let expected = try outputs(of: op, descriptor, declarations, inputs, on: reference)
             let scale = try outputs(of: op, descriptor, declarations, inputs.map { $0?.map(abs) }, on: reference)
             let parts = declarations.indices.filter { declarations[$0].role == .output }.map { index in
-                (name: declarations[index].label,
-                 comparison: Comparison.ofSums(op, descriptor, actual: actual[index]!, expected: expected[index]!,
-                                               integers: integers, scale: scale[index]!.map(Double.init)))
+                (
+                    name: declarations[index].label,
+                    comparison: Comparison.ofSums(
+                        op, descriptor, actual: actual[index]!, expected: expected[index]!,
+                        integers: integers, scale: scale[index]!.map(Double.init))
+                )
             }
             return parts.count == 1 ? parts[0].comparison : Comparison(combining: parts)
         }
@@ -34,9 +39,11 @@ enum TableVerification {
 
     /// Runs `op` with `inputs` (nil: an output, or an optional buffer left out) and returns
     /// every output buffer's contents at its index, starting as NaN.
-    private static func outputs<Descriptor>(of op: OpDefinition<Descriptor>, _ descriptor: Descriptor,
-                                            _ declarations: [BufferDeclaration], _ inputs: [[Float]?],
-                                            on backend: any Backend) throws -> [[Float]?] {
+    private static func outputs<Descriptor>(
+        of op: OpDefinition<Descriptor>, _ descriptor: Descriptor,
+        _ declarations: [BufferDeclaration], _ inputs: [[Float]?],
+        on backend: any Backend
+    ) throws -> [[Float]?] {
         let buffers: [(any DeviceBuffer)?] = try zip(declarations, inputs).map { declaration, values in
             if let values { return try backend.makeBuffer(values) }
             guard declaration.role == .output else { return nil }

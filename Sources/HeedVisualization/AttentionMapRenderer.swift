@@ -53,8 +53,9 @@ public enum AttentionMapRenderer {
         var pixels = image.pixels
         for y in 0..<image.height {
             for x in 0..<image.width {
-                let value = bilinear(normalised, width: maskWidth, height: maskHeight,
-                                     x: (Float(x) + 0.5) * scaleX - 0.5, y: (Float(y) + 0.5) * scaleY - 0.5)
+                let value = bilinear(
+                    normalised, width: maskWidth, height: maskHeight,
+                    x: (Float(x) + 0.5) * scaleX - 0.5, y: (Float(y) + 0.5) * scaleY - 0.5)
                 let colour = ColorMap.viridis.colour(at: value)
                 let offset = (y * image.width + x) * 3
                 for (c, ink) in [colour.red, colour.green, colour.blue].enumerated() {
@@ -89,22 +90,28 @@ public enum AttentionMapRenderer {
     ///     the image.
     ///   - zoomedImage: drawn at the largest integer scale that keeps it within an input cell
     ///     (at least 1).
-    public static func grid(image: RGBImage, modules: [ModuleMaps], title: String, globalGates: [Float]? = nil,
-                            zoomBox: (x0: Float, y0: Float, x1: Float, y1: Float)? = nil,
-                            zoomedImage: RGBImage? = nil, cellScale: Int = 4) -> RGBImage {
+    public static func grid(
+        image: RGBImage, modules: [ModuleMaps], title: String, globalGates: [Float]? = nil,
+        zoomBox: (x0: Float, y0: Float, x1: Float, y1: Float)? = nil,
+        zoomedImage: RGBImage? = nil, cellScale: Int = 4
+    ) -> RGBImage {
         precondition(cellScale >= 1, "cell scale \(cellScale)")
-        let cellWidth = image.width * cellScale, cellHeight = image.height * cellScale
+        let cellWidth = image.width * cellScale
+        let cellHeight = image.height * cellScale
         var header = [Cell(picture: boxed(image, zoomBox: zoomBox, scale: cellScale), scale: 1, label: "input")]
         if let zoomedImage {
             let zoomScale = max(1, min(cellWidth / zoomedImage.width, cellHeight / zoomedImage.height))
             header.append(Cell(picture: zoomedImage, scale: zoomScale, label: "zoomed"))
         }
-        let rows = [header] + modules.map { module in
-            zip(module.heads, module.gates).enumerated().map { k, head in
-                Cell(picture: overlay(image: image, mask: head.0, maskWidth: module.width, maskHeight: module.height),
-                     scale: cellScale, label: "\(module.name) head \(k + 1)  g=\(twoDecimals(head.1))")
+        let rows =
+            [header]
+            + modules.map { module in
+                zip(module.heads, module.gates).enumerated().map { k, head in
+                    Cell(
+                        picture: overlay(image: image, mask: head.0, maskWidth: module.width, maskHeight: module.height),
+                        scale: cellScale, label: "\(module.name) head \(k + 1)  g=\(twoDecimals(head.1))")
+                }
             }
-        }
         let gatesLine = globalGates.map { "global gates: " + $0.map(twoDecimals).joined(separator: "  ") }
 
         let titleHeight = BitmapFont.size(of: title, scale: titleScale).height
@@ -112,12 +119,14 @@ public enum AttentionMapRenderer {
         let columnWidth = rows.joined().map { max($0.width, textWidth($0.label, labelScale)) }.max() ?? cellWidth
         let rowHeights = rows.map { row in (row.map(\.height).max() ?? 0) + labelGap + labelHeight }
         let columns = rows.map(\.count).max() ?? 1
-        let contentWidth = max(columns * columnWidth + (columns - 1) * gap, textWidth(title, titleScale),
-                               gatesLine.map { textWidth($0, labelScale) } ?? 0)
+        let contentWidth = max(
+            columns * columnWidth + (columns - 1) * gap, textWidth(title, titleScale),
+            gatesLine.map { textWidth($0, labelScale) } ?? 0)
         let headerHeight = titleHeight + gap + (gatesLine == nil ? 0 : labelHeight + gap)
 
-        var canvas = Canvas(width: 2 * margin + contentWidth,
-                            height: 2 * margin + headerHeight + rowHeights.reduce(0, +) + (rows.count - 1) * gap)
+        var canvas = Canvas(
+            width: 2 * margin + contentWidth,
+            height: 2 * margin + headerHeight + rowHeights.reduce(0, +) + (rows.count - 1) * gap)
         canvas.draw(text: title, at: (margin, margin), scale: titleScale)
         if let gatesLine {
             canvas.draw(text: gatesLine, at: (margin, margin + titleHeight + gap), scale: labelScale)
@@ -142,10 +151,13 @@ public enum AttentionMapRenderer {
             func pixel(_ coordinate: Float, _ size: Int) -> Int {
                 Int((min(max(coordinate, -1), 1) + 1) / 2 * Float(size)).clamped(to: 0...size)
             }
-            let left = pixel(min(box.x0, box.x1), canvas.width), right = pixel(max(box.x0, box.x1), canvas.width)
-            let top = pixel(min(box.y0, box.y1), canvas.height), bottom = pixel(max(box.y0, box.y1), canvas.height)
-            canvas.strokeRectangle(x: left, y: top, width: max(right - left, 1), height: max(bottom - top, 1),
-                                   thickness: max(1, scale / 2), colour: .red)
+            let left = pixel(min(box.x0, box.x1), canvas.width)
+            let right = pixel(max(box.x0, box.x1), canvas.width)
+            let top = pixel(min(box.y0, box.y1), canvas.height)
+            let bottom = pixel(max(box.y0, box.y1), canvas.height)
+            canvas.strokeRectangle(
+                x: left, y: top, width: max(right - left, 1), height: max(bottom - top, 1),
+                thickness: max(1, scale / 2), colour: .red)
         }
         return canvas.image
     }
@@ -172,8 +184,10 @@ public enum AttentionMapRenderer {
         func at(_ column: Int, _ row: Int) -> Float {
             values[row.clamped(to: 0...(height - 1)) * width + column.clamped(to: 0...(width - 1))]
         }
-        let x0 = Int(x.rounded(.down)), y0 = Int(y.rounded(.down))
-        let fx = x - Float(x0), fy = y - Float(y0)
+        let x0 = Int(x.rounded(.down))
+        let y0 = Int(y.rounded(.down))
+        let fx = x - Float(x0)
+        let fy = y - Float(y0)
         let top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx
         let bottom = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx
         return top * (1 - fy) + bottom * fy
@@ -190,6 +204,6 @@ private struct Cell {
     var height: Int { picture.height * scale }
 }
 
-private extension Int {
-    func clamped(to range: ClosedRange<Int>) -> Int { Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
+extension Int {
+    fileprivate func clamped(to range: ClosedRange<Int>) -> Int { Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
 }

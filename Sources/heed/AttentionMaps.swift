@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import HeedData
-import HeedOps
 import HeedGraph
 import HeedModels
+import HeedOps
 import HeedVisualization
 
 /// `heed attention-maps`: pictures of where each attention head looks.
@@ -68,7 +68,8 @@ struct AttentionMaps: ParsableCommand {
                 let (k, h, w) = (module.shape[1], module.shape[2], module.shape[3])
                 let heads = (0..<k).map { head in Array(module.masks[((item * k) + head) * h * w..<((item * k) + head + 1) * h * w]) }
                 let name = "att\(2 - index)"
-                maps.append(ModuleMaps(name: name, heads: heads, height: h, width: w, gates: Array(module.gates[item * k..<(item + 1) * k])))
+                maps.append(
+                    ModuleMaps(name: name, heads: heads, height: h, width: w, gates: Array(module.gates[item * k..<(item + 1) * k])))
                 for (head, mask) in heads.enumerated() {
                     try AttentionMapRenderer.overlay(image: picture, mask: mask, maskWidth: w, maskHeight: h)
                         .writePNG(to: folder.appendingPathComponent("image_\(number)_\(name)_head\(head + 1).png"))
@@ -85,13 +86,15 @@ struct AttentionMaps: ParsableCommand {
                 let (s, tx, ty) = (theta[item * 6], theta[item * 6 + 2], theta[item * 6 + 5])
                 zoomBox = (tx - s, ty - s, tx + s, ty + s)
                 let planes = picture.width * picture.height * 3
-                zoomedPicture = self.picture(from: Array(zoomed[item * planes..<(item + 1) * planes]),
-                                             height: picture.height, width: picture.width, normalization: normalization)
+                zoomedPicture = self.picture(
+                    from: Array(zoomed[item * planes..<(item + 1) * planes]),
+                    height: picture.height, width: picture.width, normalization: normalization)
                 title += String(format: ", zoom s %.2f", s)
             }
-            let grid = AttentionMapRenderer.grid(image: picture, modules: maps, title: title,
-                                                 globalGates: Array(globalGates[item * sources..<(item + 1) * sources]),
-                                                 zoomBox: zoomBox, zoomedImage: zoomedPicture, cellScale: scale)
+            let grid = AttentionMapRenderer.grid(
+                image: picture, modules: maps, title: title,
+                globalGates: Array(globalGates[item * sources..<(item + 1) * sources]),
+                zoomBox: zoomBox, zoomedImage: zoomedPicture, cellScale: scale)
             let url = folder.appendingPathComponent("image_\(number).png")
             try grid.writePNG(to: url)
             print("wrote \(url.path)")
@@ -99,7 +102,9 @@ struct AttentionMaps: ParsableCommand {
     }
 
     /// The network's inputs, the pictures to draw on, the labels and normalisation when known.
-    private func loadImages(metadata: [String: String]) throws
+    private func loadImages(
+        metadata: [String: String]
+    ) throws
         -> (values: (values: [Float], shape: [Int]), pictures: [RGBImage], labels: [Int32]?, normalization: Normalization?)
     {
         if let input {
@@ -123,10 +128,14 @@ struct AttentionMaps: ParsableCommand {
         let loader = BatchLoader(dataset: test, batchSize: 1, shuffle: false, dropLast: false, normalization: normalization, seed: seed)
         let batches = indices.map { loader.batch(epoch: 0, index: $0) }
         let pictures = indices.map { index in
-            RGBImage(width: test.width, height: test.height, pixels: interleaved(Array(test.image(index)), height: test.height, width: test.width))
+            RGBImage(
+                width: test.width, height: test.height,
+                pixels: interleaved(Array(test.image(index)), height: test.height, width: test.width))
         }
-        return ((batches.flatMap(\.images), [indices.count, test.channels, test.height, test.width]), pictures,
-                batches.flatMap(\.labels), normalization)
+        return (
+            (batches.flatMap(\.images), [indices.count, test.channels, test.height, test.width]), pictures,
+            batches.flatMap(\.labels), normalization
+        )
     }
 
     /// A normalised (3, H, W) image back in 0…255 for display: through the inverse of the
@@ -135,7 +144,8 @@ struct AttentionMaps: ParsableCommand {
         let (low, high) = (planes.min() ?? 0, planes.max() ?? 1)
         let plane = height * width
         let bytes = planes.enumerated().map { index, value -> UInt8 in
-            let unit = normalization.map { value * $0.std[index / plane] + $0.mean[index / plane] }
+            let unit =
+                normalization.map { value * $0.std[index / plane] + $0.mean[index / plane] }
                 ?? (value - low) / max(high - low, 1e-6)
             return UInt8(max(0, min(255, (unit * 255).rounded())))
         }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import HeedBench
-import HeedOps
 import HeedOpenCL
+import HeedOps
 import HeedSupport
 
 extension BenchmarkSuite: ExpressibleByArgument {}
@@ -45,7 +45,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Read the cases from this JSON file instead of the built-in benchmarks/suites.json.")
     var suites: String?
 
-    @Flag(name: .long, help: "Also print device time per kernel over the whole run (waits after every kernel, so the rates it prints are lower).")
+    @Flag(
+        name: .long,
+        help: "Also print device time per kernel over the whole run (waits after every kernel, so the rates it prints are lower).")
     var profile = false
 
     func validate() throws {
@@ -57,17 +59,20 @@ struct Bench: ParsableCommand {
         let definitions = try suites.map { try BenchmarkSuites.load(from: URL(fileURLWithPath: $0)) } ?? BenchmarkSuites.builtIn()
         let backend = try device.openBackend()
         if profile { backend.profile = KernelProfile() }
-        let runner = BenchmarkRunner(backend: backend, suites: definitions,
-                                     options: BenchmarkOptions(suite: suite, quick: quick, filter: filter, runs: runs, warmup: warmup))
+        let runner = BenchmarkRunner(
+            backend: backend, suites: definitions,
+            options: BenchmarkOptions(suite: suite, quick: quick, filter: filter, runs: runs, warmup: warmup))
         let cases = runner.kernelCases.count + runner.trainCases.count
-        note("Benchmarking \(cases) case\(cases == 1 ? "" : "s") on \(backend.name) (\(runner.deviceClass.rawValue) sizes\(quick ? ", quick" : ""))")
+        note(
+            "Benchmarking \(cases) case\(cases == 1 ? "" : "s") on \(backend.name) (\(runner.deviceClass.rawValue) sizes\(quick ? ", quick" : ""))"
+        )
         let report = try runner.run(version: Heed.configuration.version) { event in
             switch event {
-            case let .ceiling(text): note("ceiling: \(text)")
-            case let .starting(index, total, id): note("[\(index)/\(total)] \(id)")
-            case let .run(_, run, of, seconds) where of > 1: note(String(format: "    run %d/%d: %.3f s", run, of, seconds))
+            case .ceiling(let text): note("ceiling: \(text)")
+            case .starting(let index, let total, let id): note("[\(index)/\(total)] \(id)")
+            case .run(_, let run, let of, let seconds) where of > 1: note(String(format: "    run %d/%d: %.3f s", run, of, seconds))
             case .run: break
-            case let .finished(row): note(String(format: "    median %.3f ms", row.medianMs))
+            case .finished(let row): note(String(format: "    median %.3f ms", row.medianMs))
             }
         }
         printTable(report)
@@ -80,21 +85,26 @@ struct Bench: ParsableCommand {
 
     private func printTable(_ report: BenchmarkReport) {
         print("Device: \(report.device)")
-        print(String(format: "Ceilings (same run): copy %.2f GB/s (%@ buffer, %@), best GEMM %.2f GFLOP/s (%@)",
-                     report.ceilings.copyGbs, formatBytes(report.ceilings.copyBytes / 2), report.ceilings.copyMethod,
-                     report.ceilings.gemmGflops, report.ceilings.gemmId))
+        print(
+            String(
+                format: "Ceilings (same run): copy %.2f GB/s (%@ buffer, %@), best GEMM %.2f GFLOP/s (%@)",
+                report.ceilings.copyGbs, formatBytes(report.ceilings.copyBytes / 2), report.ceilings.copyMethod,
+                report.ceilings.gemmGflops, report.ceilings.gemmId))
         if report.quick { print("--quick: smallest sizes, one run each; not a measurement.") }
         print()
-        let table = TextTable(columns: ["case", "batch", "median ms", "min–max ms", "GFLOP/s", "GB/s", "of ceiling", "notes"],
-                              minimumWidths: [30, 5, 10, 19, 8, 7, 14])
+        let table = TextTable(
+            columns: ["case", "batch", "median ms", "min–max ms", "GFLOP/s", "GB/s", "of ceiling", "notes"],
+            minimumWidths: [30, 5, 10, 19, 8, 7, 14])
         for row in report.rows {
             let fraction = row.fraction.map { String(format: "%.0f%% %@", 100 * $0, row.bound == .compute ? "GEMM" : "copy") } ?? "-"
             var notes: [String] = []
             if let images = row.imagesPerS { notes.append(String(format: "%.1f images/s", images)) }
             if let peak = row.peakBytes { notes.append("peak memory \(formatBytes(peak))") }
-            table.printRow([row.id, row.batch.map(String.init) ?? "-", String(format: "%.3f", row.medianMs),
-                            String(format: "%.3f–%.3f", row.minMs, row.maxMs), String(format: "%.2f", row.gflops),
-                            row.gbs.map { String(format: "%.2f", $0) } ?? "-", fraction, notes.joined(separator: ", ")])
+            table.printRow([
+                row.id, row.batch.map(String.init) ?? "-", String(format: "%.3f", row.medianMs),
+                String(format: "%.3f–%.3f", row.minMs, row.maxMs), String(format: "%.2f", row.gflops),
+                row.gbs.map { String(format: "%.2f", $0) } ?? "-", fraction, notes.joined(separator: ", "),
+            ])
         }
     }
 

@@ -1,12 +1,14 @@
 import ArgumentParser
-import HeedGraph
 import Foundation
 import HeedData
+import HeedGraph
 
 /// Where training data comes from and how it is batched.
 struct DataOptions: ParsableArguments {
     enum Source: String, ExpressibleByArgument, CaseIterable {
-        case synthetic, cifar10, cifar100, cifar100Coarse = "cifar100-coarse", folder
+        case synthetic, cifar10, cifar100
+        case cifar100Coarse = "cifar100-coarse"
+        case folder
     }
 
     @Option(name: .long, help: "synthetic (embedded, no download), cifar10, cifar100, cifar100-coarse, or folder.")
@@ -70,8 +72,10 @@ struct DataOptions: ParsableArguments {
             let variant = CIFAR.Variant(rawValue: dataset.rawValue)!
             return (try CIFAR.load(variant, split: .train, from: directory), try CIFAR.load(variant, split: .test, from: directory))
         case .folder:
-            let train = try ImageFolder.load(from: directory.appendingPathComponent("train"), width: imageSize, height: imageSize, name: "folder/train")
-            let test = try ImageFolder.load(from: directory.appendingPathComponent("test"), width: imageSize, height: imageSize, name: "folder/test")
+            let train = try ImageFolder.load(
+                from: directory.appendingPathComponent("train"), width: imageSize, height: imageSize, name: "folder/train")
+            let test = try ImageFolder.load(
+                from: directory.appendingPathComponent("test"), width: imageSize, height: imageSize, name: "folder/test")
             guard train.classNames == test.classNames else {
                 throw ValidationError("train/ and test/ in \(directory.path) have different class folders")
             }
@@ -88,8 +92,10 @@ struct DataOptions: ParsableArguments {
     }
 
     func options(_ normalization: Normalization) -> [String: String] {
-        ["dataset": dataset.rawValue, "batch_size": String(batchSize),
-         "normalization_mean": normalization.mean.map { String($0) }.joined(separator: ","),
-         "normalization_std": normalization.std.map { String($0) }.joined(separator: ",")]
+        [
+            "dataset": dataset.rawValue, "batch_size": String(batchSize),
+            "normalization_mean": normalization.mean.map { String($0) }.joined(separator: ","),
+            "normalization_std": normalization.std.map { String($0) }.joined(separator: ","),
+        ]
     }
 }

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import HeedData
-import HeedOps
 import HeedGraph
 import HeedModels
+import HeedOps
 
 /// `heed evaluate`: accuracy of the whole network and of each of its parts.
 struct Evaluate: ParsableCommand {
@@ -31,8 +31,9 @@ struct Evaluate: ParsableCommand {
         guard test.classCount == network.classCount else {
             throw ValidationError("the test set has \(test.classCount) classes, the network \(network.classCount)")
         }
-        let loader = BatchLoader(dataset: test, batchSize: data.batchSize, shuffle: false, dropLast: false,
-                                 normalization: data.normalization(for: train, metadata: metadata), seed: seed)
+        let loader = BatchLoader(
+            dataset: test, batchSize: data.batchSize, shuffle: false, dropLast: false,
+            normalization: data.normalization(for: train, metadata: metadata), seed: seed)
         print("evaluating \(network.configuration) on \(test.name) (\(test.count) images) on \(backend.name)")
 
         var tally = PartTally()
@@ -72,13 +73,17 @@ struct Evaluate: ParsableCommand {
         if let attention = network.attention {
             let names = attention.modules.indices.map { "att\(2 - $0)" } + ["classifier"]
             let weights = tally.meanGateWeights
-            print("  mean output-gate weight: " + zip(names, weights).map { String(format: "%@ %.3f", $0 as NSString, $1) }.joined(separator: ", "))
+            print(
+                "  mean output-gate weight: "
+                    + zip(names, weights).map { String(format: "%@ %.3f", $0 as NSString, $1) }.joined(separator: ", "))
             for (name, gates) in tally.meanHeadGates {
                 print("  mean attention gates of \(name): " + gates.map { String(format: "%.3f", $0) }.joined(separator: " "))
             }
             if attention.modules.count >= 2 {
-                print(String(format: "  early exit skips %.1f%% of the convolution work per image",
-                             100 * network.earlyExitSavings(height: test.height, width: test.width)))
+                print(
+                    String(
+                        format: "  early exit skips %.1f%% of the convolution work per image",
+                        100 * network.earlyExitSavings(height: test.height, width: test.width)))
             }
         }
     }

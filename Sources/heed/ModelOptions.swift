@@ -1,6 +1,6 @@
 import ArgumentParser
-import HeedOps
 import HeedModels
+import HeedOps
 
 extension AggregationGate: ExpressibleByArgument {}
 
@@ -31,7 +31,11 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Weight of the head-separation regulariser.")
     var regWeight: Float = 0.001
 
-    @Option(name: .long, help: "Initialisation of the attention-head weights: kaiming or orthogonal (rows orthonormal, scaled like Kaiming); default kaiming, orthogonal with --coarse2fine.")
+    @Option(
+        name: .long,
+        help:
+            "Initialisation of the attention-head weights: kaiming or orthogonal (rows orthonormal, scaled like Kaiming); default kaiming, orthogonal with --coarse2fine."
+    )
     var attentionInit: AttentionInitialization?
 
     @Flag(name: .long, help: "Coarse2Fine: also classify a learned, differentiable zoom of each image (see docs/coarse2fine.md).")
@@ -46,7 +50,8 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("c2f-min-scale"), help: "Coarse2Fine: the smallest zoom scale s_min, in (0, 1).")
     var minimumScale: Float = 0.4
 
-    @Flag(name: .customLong("no-orthogonal-init"), help: "Coarse2Fine: Kaiming instead of orthogonal initialisation of the attention heads.")
+    @Flag(
+        name: .customLong("no-orthogonal-init"), help: "Coarse2Fine: Kaiming instead of orthogonal initialisation of the attention heads.")
     var noOrthogonalInit = false
 
     @Flag(name: .customLong("no-fine-gradient"), help: "Coarse2Fine: the fine loss does not flow back through the zoom.")
@@ -80,12 +85,14 @@ struct ModelOptions: ParsableArguments {
         var configuration = ModelConfiguration(
             backbone: .wideResNet(WideResNetConfiguration(depth: depth, width: width, classes: classes, dropout: dropout)))
         if resolvedAttentionDepth > 0 {
-            configuration.attention = AttentionConfiguration(depth: resolvedAttentionDepth, width: attentionWidth, gate: attentionGate,
-                                                             regularizerWeight: regWeight, orthogonalInitialization: orthogonalInitialization)
+            configuration.attention = AttentionConfiguration(
+                depth: resolvedAttentionDepth, width: attentionWidth, gate: attentionGate,
+                regularizerWeight: regWeight, orthogonalInitialization: orthogonalInitialization)
         }
         if coarse2fine {
-            configuration.coarse2fine = Coarse2FineConfiguration(fineStartEpoch: fineStartEpoch, fineWeight: fineWeight,
-                                                                 minimumScale: minimumScale, fineGradient: !noFineGradient)
+            configuration.coarse2fine = Coarse2FineConfiguration(
+                fineStartEpoch: fineStartEpoch, fineWeight: fineWeight,
+                minimumScale: minimumScale, fineGradient: !noFineGradient)
         }
         return configuration
     }

@@ -18,7 +18,9 @@ struct OptimisationOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Nesterov momentum.")
     var nesterov = true
 
-    @Option(name: .long, help: "Learning-rate schedule: cosine, constant, or multistep:EPOCHS:FACTOR (the reference: multistep:60,120,160:0.2).")
+    @Option(
+        name: .long, help: "Learning-rate schedule: cosine, constant, or multistep:EPOCHS:FACTOR (the reference: multistep:60,120,160:0.2)."
+    )
     var schedule: String = "cosine"
 
     func validate() throws {

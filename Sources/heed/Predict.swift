@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import HeedOps
 import HeedGraph
 import HeedModels
+import HeedOps
 
 /// `heed predict`: the network's output for a tensor of images, in evaluation mode.
 struct Predict: ParsableCommand {
@@ -42,8 +42,9 @@ struct Predict: ParsableCommand {
         }
         let backend = try device.openBackend()
         let network = try model.configuration(classes: classes).makeModel(on: backend, seed: 0)
-        try Checkpoint.load(weightsFile, into: network, path: weights,
-                            ignoring: Set(weightsFile.tensors.keys.filter { $0.hasPrefix("optimizer.") || $0.hasPrefix("training.") }))
+        try Checkpoint.load(
+            weightsFile, into: network, path: weights,
+            ignoring: Set(weightsFile.tensors.keys.filter { $0.hasPrefix("optimizer.") || $0.hasPrefix("training.") }))
         network.eval()
         let logProbabilities = try Tensor.withoutGradients {
             try network.logProbabilities(images: Tensor(images.floats(), shape: images.shape, on: backend))

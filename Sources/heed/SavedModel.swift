@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import HeedData
-import HeedOps
 import HeedGraph
 import HeedModels
+import HeedOps
 import HeedSupport
 
 /// A trained network from a `heed train` file (`model.safetensors` or
@@ -23,13 +23,16 @@ struct SavedModelOptions: ParsableArguments {
     /// The network with its weights, in evaluation mode, and the file's metadata.
     func load(on backend: any Backend) throws -> (network: Network, metadata: [String: String]) {
         let file = try SafeTensors.read(from: URL(fileURLWithPath: checkpoint))
-        let overrides = ModelConfiguration.Overrides(depth: depth, width: width, classes: classes, attentionDepth: attentionDepth,
-                                                     attentionWidth: attentionWidth, attentionGate: attentionGate)
+        let overrides = ModelConfiguration.Overrides(
+            depth: depth, width: width, classes: classes, attentionDepth: attentionDepth,
+            attentionWidth: attentionWidth, attentionGate: attentionGate)
         let configuration: ModelConfiguration
         do {
             configuration = try ModelConfiguration(metadata: file.metadata, overrides: overrides)
         } catch let ModelMetadataError.missing(key) {
-            throw ValidationError("\(checkpoint) does not record '\(key)' (not written by heed train?): pass --\(key.replacingOccurrences(of: "_", with: "-"))")
+            throw ValidationError(
+                "\(checkpoint) does not record '\(key)' (not written by heed train?): pass --\(key.replacingOccurrences(of: "_", with: "-"))"
+            )
         } catch let error as ModelMetadataError {
             throw FileError(path: checkpoint, problem: error.description)
         }
@@ -45,7 +48,9 @@ extension DataOptions {
     /// The normalisation the model was trained with (recorded in its file), else the default for the data.
     func normalization(for train: ImageDataset, metadata: [String: String]) -> Normalization {
         func floats(_ key: String) -> [Float]? { metadata[key]?.split(separator: ",").compactMap { Float($0) } }
-        if let mean = floats("normalization_mean"), let std = floats("normalization_std"), mean.count == train.channels, std.count == mean.count {
+        if let mean = floats("normalization_mean"), let std = floats("normalization_std"), mean.count == train.channels,
+            std.count == mean.count
+        {
             return Normalization(mean: mean, std: std)
         }
         return normalization(for: train)

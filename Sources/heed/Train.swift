@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
 import HeedData
-import HeedOps
-import HeedOpenCL
 import HeedGraph
 import HeedModels
+import HeedOpenCL
+import HeedOps
 import HeedTraining
 
 /// `heed train`: trains a Wide ResNet on the synthetic default, CIFAR or an image folder.
@@ -54,10 +54,12 @@ struct Train: ParsableCommand {
         let (train, test) = try data.load(seed: seed)
         let network = try model.configuration(classes: train.classCount).makeModel(on: backend, seed: seed)
         let normalization = data.normalization(for: train)
-        let trainLoader = BatchLoader(dataset: train, batchSize: data.batchSize, shuffle: true, dropLast: true,
-                                      augmentation: data.augmentation, normalization: normalization, seed: seed)
-        let testLoader = BatchLoader(dataset: test, batchSize: data.batchSize, shuffle: false, dropLast: false,
-                                     normalization: normalization, seed: seed)
+        let trainLoader = BatchLoader(
+            dataset: train, batchSize: data.batchSize, shuffle: true, dropLast: true,
+            augmentation: data.augmentation, normalization: normalization, seed: seed)
+        let testLoader = BatchLoader(
+            dataset: test, batchSize: data.batchSize, shuffle: false, dropLast: false,
+            normalization: normalization, seed: seed)
         let outputURL = URL(fileURLWithPath: output)
         let configuration = TrainingConfiguration(
             epochs: optimisation.epochs, optimizer: optimisation.sgd, schedule: try optimisation.learningRateSchedule(),
@@ -65,10 +67,12 @@ struct Train: ParsableCommand {
         let options = data.options(normalization).merging(["seed": String(seed)]) { $1 }
 
         print("heed train: \(network.configuration) (\(network.parameterCount) parameters) on \(backend.name)")
-        print("data: \(train.name) \(train.count) images, \(test.name) \(test.count) images, \(train.classCount) classes, "
-              + "\(train.channels)×\(train.height)×\(train.width)")
-        let trainer = Trainer(model: network, backend: backend, train: trainLoader, test: testLoader,
-                              configuration: configuration, options: options)
+        print(
+            "data: \(train.name) \(train.count) images, \(test.name) \(test.count) images, \(train.classCount) classes, "
+                + "\(train.channels)×\(train.height)×\(train.width)")
+        let trainer = Trainer(
+            model: network, backend: backend, train: trainLoader, test: testLoader,
+            configuration: configuration, options: options)
         let summary = try trainer.run(resume: resume)
         if let profile = backend.profile { print(profile.report) }
         guard summary.finished else {
@@ -77,9 +81,11 @@ struct Train: ParsableCommand {
         }
         if let last = summary.epochs.last {
             let best = summary.epochs.map(\.testAccuracy).max() ?? last.testAccuracy
-            print(String(format: "done: %d epochs, %d steps in %@; test accuracy %.2f%% (best %.2f%%, chance %.1f%%)",
-                         last.epoch, summary.steps, ProgressBar.duration(summary.seconds), 100 * last.testAccuracy,
-                         100 * best, 100.0 / Double(train.classCount)))
+            print(
+                String(
+                    format: "done: %d epochs, %d steps in %@; test accuracy %.2f%% (best %.2f%%, chance %.1f%%)",
+                    last.epoch, summary.steps, ProgressBar.duration(summary.seconds), 100 * last.testAccuracy,
+                    100 * best, 100.0 / Double(train.classCount)))
         }
         print("weights: \(configuration.weightsURL.path)")
         print("checkpoint: \(configuration.checkpointURL.path)")

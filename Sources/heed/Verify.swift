@@ -39,8 +39,10 @@ struct Verify: ParsableCommand {
             do {
                 let result = try check.run(backend, reference)
                 if !result.passed { failures += 1 }
-                row = [check.op, check.shape, format(result.maxAbsoluteError), format(result.maxRelativeError),
-                       result.tolerance.description, result.passed ? "pass" : "FAIL: \(result.firstFailure!)"]
+                row = [
+                    check.op, check.shape, format(result.maxAbsoluteError), format(result.maxRelativeError),
+                    result.tolerance.description, result.passed ? "pass" : "FAIL: \(result.firstFailure!)",
+                ]
             } catch {
                 failures += 1
                 row = [check.op, check.shape, "-", "-", "-", "ERROR: \(error)"]

@@ -1,6 +1,7 @@
 import Foundation
-@testable import HeedBench
 import XCTest
+
+@testable import HeedBench
 
 final class SuitesTests: XCTestCase {
     /// The built-in suites are benchmarks/suites.json, the file the peers read.
@@ -32,8 +33,9 @@ final class SuitesTests: XCTestCase {
     }
 
     func testUnknownLayerIsNamed() throws {
-        let json = try Self.builtInText().replacingOccurrences(of: #""layer": "group0", "pass": "forward"}"#,
-                                                               with: #""layer": "group9", "pass": "forward"}"#)
+        let json = try Self.builtInText().replacingOccurrences(
+            of: #""layer": "group0", "pass": "forward"}"#,
+            with: #""layer": "group9", "pass": "forward"}"#)
         XCTAssertThrowsError(try BenchmarkSuites.decode(Data(json.utf8), source: "edited.json")) {
             let message = "\($0)"
             XCTAssertTrue(message.contains("edited.json") && message.contains("unknown layer 'group9'"), message)

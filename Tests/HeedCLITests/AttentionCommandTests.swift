@@ -1,8 +1,8 @@
 import Foundation
 import HeedData
 import HeedGraph
-import HeedTestSupport
 import HeedOpenCLTestSupport
+import HeedTestSupport
 import XCTest
 
 final class AttentionCommandTests: XCTestCase {
@@ -23,16 +23,21 @@ final class AttentionCommandTests: XCTestCase {
     /// Train (synthetic and CIFAR layout), then evaluate, predict and draw from the checkpoint.
     func testTrainEvaluatePredictAndDrawAnAttentionNetwork() throws {
         let run = scratch.appendingPathComponent("run")
-        let trained = try runHeed(["train", "--epochs", "1", "--attention-depth", "3", "--attention-width", "2",
-                                   "--attention-gate", "sigmoid", "--output", run.path] + small)
+        let trained = try runHeed(
+            [
+                "train", "--epochs", "1", "--attention-depth", "3", "--attention-width", "2",
+                "--attention-gate", "sigmoid", "--output", run.path,
+            ] + small)
         XCTAssertEqual(trained.status, 0, trained.standardError)
         XCTAssertTrue(trained.standardOutput.contains("+ attention (AD 3, AW 2, sigmoid gate)"), trained.standardOutput)
         let weights = run.appendingPathComponent("model.safetensors").path
 
         let evaluated = try runHeed(["evaluate", "--checkpoint", weights] + small)
         XCTAssertEqual(evaluated.status, 0, evaluated.standardError)
-        for part in ["network output (gated mixture)", "att2 alone", "att1 alone", "att0 alone", "classifier alone",
-                     "early exit (att1, att0)", "mean output-gate weight", "mean attention gates of att0", "early exit skips"] {
+        for part in [
+            "network output (gated mixture)", "att2 alone", "att1 alone", "att0 alone", "classifier alone",
+            "early exit (att1, att0)", "mean output-gate weight", "mean attention gates of att0", "early exit skips",
+        ] {
             XCTAssertTrue(evaluated.standardOutput.contains(part), "\(part): \(evaluated.standardOutput)")
         }
 
@@ -53,8 +58,10 @@ final class AttentionCommandTests: XCTestCase {
         let input = scratch.appendingPathComponent("input.safetensors")
         try SafeTensors(tensors: ["input": .init(shape: [3, 3, 32, 32], floats: images.pixels.map { Float($0) / 255 })]).write(to: input)
         let output = scratch.appendingPathComponent("out.safetensors")
-        let predicted = try runHeed(["predict", "--weights", weights, "--input", input.path, "--output", output.path,
-                                     "--classes", "10", "--attention-depth", "3", "--attention-width", "2", "--attention-gate", "sigmoid"])
+        let predicted = try runHeed([
+            "predict", "--weights", weights, "--input", input.path, "--output", output.path,
+            "--classes", "10", "--attention-depth", "3", "--attention-width", "2", "--attention-gate", "sigmoid",
+        ])
         XCTAssertEqual(predicted.status, 0, predicted.standardError)
         XCTAssertEqual(try SafeTensors.read(from: output).tensors["log_probs"]?.shape, [3, 10])
     }
@@ -63,8 +70,11 @@ final class AttentionCommandTests: XCTestCase {
     /// checkpoints work with evaluate, predict and attention-maps.
     func testCoarse2FineTrainsAndItsCheckpointsWork() throws {
         let run = scratch.appendingPathComponent("c2f")
-        let trained = try runHeed(["train", "--coarse2fine", "--attention-width", "2", "--c2f-start-epoch", "0", "--epochs", "1",
-                                   "--output", run.path] + small)
+        let trained = try runHeed(
+            [
+                "train", "--coarse2fine", "--attention-width", "2", "--c2f-start-epoch", "0", "--epochs", "1",
+                "--output", run.path,
+            ] + small)
         XCTAssertEqual(trained.status, 0, trained.standardError)
         XCTAssertTrue(trained.standardOutput.contains("+ attention (AD 3, AW 2, softmax gate) + Coarse2Fine"), trained.standardOutput)
         let weights = run.appendingPathComponent("model.safetensors")
@@ -75,14 +85,18 @@ final class AttentionCommandTests: XCTestCase {
         XCTAssertTrue(evaluated.standardOutput.contains("Coarse2Fine"), evaluated.standardOutput)
 
         let maps = scratch.appendingPathComponent("maps")
-        XCTAssertEqual(try runHeed(["attention-maps", "--checkpoint", weights.path, "--indices", "2", "--out", maps.path] + small).status, 0)
+        XCTAssertEqual(
+            try runHeed(["attention-maps", "--checkpoint", weights.path, "--indices", "2", "--out", maps.path] + small).status, 0)
         XCTAssertNoThrow(try RGBImage.read(from: maps.appendingPathComponent("image_2.png")))
 
         let input = scratch.appendingPathComponent("input.safetensors")
-        try SafeTensors(tensors: ["input": .init(shape: [2, 3, 32, 32], floats: (0..<(2 * 3 * 32 * 32)).map { Float($0 % 7) / 7 })]).write(to: input)
+        try SafeTensors(tensors: ["input": .init(shape: [2, 3, 32, 32], floats: (0..<(2 * 3 * 32 * 32)).map { Float($0 % 7) / 7 })]).write(
+            to: input)
         let output = scratch.appendingPathComponent("out.safetensors")
-        let predicted = try runHeed(["predict", "--weights", weights.path, "--input", input.path, "--output", output.path,
-                                     "--classes", "10", "--coarse2fine", "--attention-width", "2"])
+        let predicted = try runHeed([
+            "predict", "--weights", weights.path, "--input", input.path, "--output", output.path,
+            "--classes", "10", "--coarse2fine", "--attention-width", "2",
+        ])
         XCTAssertEqual(predicted.status, 0, predicted.standardError)
         XCTAssertEqual(try SafeTensors.read(from: output).tensors["log_probs"]?.shape, [2, 10])
 
@@ -95,9 +109,11 @@ final class AttentionCommandTests: XCTestCase {
         try FileManager.default.createDirectory(at: cifar, withIntermediateDirectories: true)
         try Data(CIFAR.encode(train, as: .cifar100)).write(to: cifar.appendingPathComponent("train.bin"))
         try Data(CIFAR.encode(test, as: .cifar100)).write(to: cifar.appendingPathComponent("test.bin"))
-        let onCIFAR = try runHeed(["train", "--coarse2fine", "--attention-width", "2", "--c2f-start-epoch", "0", "--epochs", "1",
-                                   "--dataset", "cifar100", "--data-dir", cifar.path, "--batch-size", "10",
-                                   "--output", scratch.appendingPathComponent("c2f-cifar").path])
+        let onCIFAR = try runHeed([
+            "train", "--coarse2fine", "--attention-width", "2", "--c2f-start-epoch", "0", "--epochs", "1",
+            "--dataset", "cifar100", "--data-dir", cifar.path, "--batch-size", "10",
+            "--output", scratch.appendingPathComponent("c2f-cifar").path,
+        ])
         XCTAssertEqual(onCIFAR.status, 0, onCIFAR.standardError)
         XCTAssertTrue(onCIFAR.standardOutput.contains("100 classes"), onCIFAR.standardOutput)
     }
@@ -111,9 +127,11 @@ final class AttentionCommandTests: XCTestCase {
             for gate in ["softmax", "sigmoid"] {
                 let io = models.appendingPathComponent("attention_ad\(depth)_aw\(width)_eval_\(gate)_io.safetensors")
                 let output = scratch.appendingPathComponent("ad\(depth)-aw\(width)-\(gate).safetensors")
-                let result = try runHeed(["predict", "--weights", models.appendingPathComponent("attention_ad\(depth)_aw\(width).safetensors").path,
-                                          "--input", io.path, "--output", output.path, "--depth", "10", "--width", "1", "--classes", "3",
-                                          "--attention-depth", "\(depth)", "--attention-width", "\(width)", "--attention-gate", gate])
+                let result = try runHeed([
+                    "predict", "--weights", models.appendingPathComponent("attention_ad\(depth)_aw\(width).safetensors").path,
+                    "--input", io.path, "--output", output.path, "--depth", "10", "--width", "1", "--classes", "3",
+                    "--attention-depth", "\(depth)", "--attention-width", "\(width)", "--attention-gate", gate,
+                ])
                 XCTAssertEqual(result.status, 0, result.standardError)
                 let predicted = try XCTUnwrap(SafeTensors.read(from: output).tensors["log_probs"]).floats()
                 let expected = try XCTUnwrap(SafeTensors.read(from: io).tensors["log_probs"]).floats()
@@ -126,8 +144,11 @@ final class AttentionCommandTests: XCTestCase {
     func testBaselineCheckpointsHaveNoAttentionMaps() throws {
         let run = scratch.appendingPathComponent("baseline")
         XCTAssertEqual(try runHeed(["train", "--epochs", "1", "--output", run.path] + small).status, 0)
-        let result = try runHeed(["attention-maps", "--checkpoint", run.appendingPathComponent("model.safetensors").path,
-                                  "--indices", "0", "--out", scratch.appendingPathComponent("maps").path] + small)
+        let result = try runHeed(
+            [
+                "attention-maps", "--checkpoint", run.appendingPathComponent("model.safetensors").path,
+                "--indices", "0", "--out", scratch.appendingPathComponent("maps").path,
+            ] + small)
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.standardError.contains("has no attention maps"), result.standardError)
     }

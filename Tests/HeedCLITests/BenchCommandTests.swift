@@ -1,6 +1,6 @@
 import Foundation
-import HeedTestSupport
 import HeedOpenCLTestSupport
+import HeedTestSupport
 import XCTest
 
 /// `heed bench`: the CI smoke test (`--quick` runs every case once) and its errors.
@@ -17,7 +17,8 @@ final class BenchCommandTests: XCTestCase {
 
         let suites = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.suitesURL)) as! [String: Any]
         let cases = (suites["kernels"] as! [[String: Any]]) + (suites["train"] as! [[String: Any]])
-        let expected = cases
+        let expected =
+            cases
             .filter { $0["quick"] as? Bool != false }.map { $0["id"] as! String }
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: jsonURL)) as! [String: Any]
         XCTAssertEqual(report["tool"] as? String, "heed")
@@ -53,8 +54,9 @@ final class BenchCommandTests: XCTestCase {
         _ = try TestDevices.requireOpenCL()
         let filter = try runHeed(["bench", "--filter", "no-such-case"])
         XCTAssertNotEqual(filter.status, 0)
-        XCTAssertTrue(filter.standardError.contains("no benchmark cases to run: suite 'all' with filter 'no-such-case' matches none"),
-                      filter.standardError)
+        XCTAssertTrue(
+            filter.standardError.contains("no benchmark cases to run: suite 'all' with filter 'no-such-case' matches none"),
+            filter.standardError)
     }
 
     func testBrokenSuitesFileIsNamed() throws {

@@ -1,6 +1,6 @@
 import Foundation
-import HeedTestSupport
 import HeedOpenCLTestSupport
+import HeedTestSupport
 import XCTest
 
 final class DevicesCommandTests: XCTestCase {

@@ -1,8 +1,8 @@
 import Foundation
 import HeedData
 import HeedGraph
-import HeedTestSupport
 import HeedOpenCLTestSupport
+import HeedTestSupport
 import XCTest
 
 final class TrainCommandTests: XCTestCase {
@@ -39,11 +39,16 @@ final class TrainCommandTests: XCTestCase {
         try Data(CIFAR.encode(test, as: .cifar100)).write(to: cifar100.appendingPathComponent("test.bin"))
 
         let attention = ["--attention-depth", "3", "--attention-width", "4"]
-        for (dataset, folder, classes, model) in [("cifar10", cifar10, "10 classes", []), ("cifar100", cifar100, "100 classes", []),
-                                                  ("cifar10", cifar10, "10 classes", attention)] {
+        for (dataset, folder, classes, model) in [
+            ("cifar10", cifar10, "10 classes", []), ("cifar100", cifar100, "100 classes", []),
+            ("cifar10", cifar10, "10 classes", attention),
+        ] {
             let output = scratch.appendingPathComponent("run-\(dataset)-\(model.count)")
-            let result = try runHeed(["train", "--dataset", dataset, "--data-dir", folder.path, "--epochs", "1",
-                                      "--batch-size", "8", "--output", output.path] + model)
+            let result = try runHeed(
+                [
+                    "train", "--dataset", dataset, "--data-dir", folder.path, "--epochs", "1",
+                    "--batch-size", "8", "--output", output.path,
+                ] + model)
             XCTAssertEqual(result.status, 0, result.standardError)
             XCTAssertTrue(result.standardOutput.contains(classes), result.standardOutput)
             XCTAssertTrue(result.standardOutput.contains("done: 1 epochs, 5 steps"), result.standardOutput)
@@ -83,28 +88,35 @@ final class TrainCommandTests: XCTestCase {
         let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/models")
         let output = scratch.appendingPathComponent("out.safetensors")
-        let result = try runHeed(["predict", "--weights", models.appendingPathComponent("wrn_baseline.safetensors").path,
-                                  "--input", models.appendingPathComponent("wrn_baseline_io.safetensors").path,
-                                  "--output", output.path, "--depth", "10", "--width", "2", "--classes", "5"])
+        let result = try runHeed([
+            "predict", "--weights", models.appendingPathComponent("wrn_baseline.safetensors").path,
+            "--input", models.appendingPathComponent("wrn_baseline_io.safetensors").path,
+            "--output", output.path, "--depth", "10", "--width", "2", "--classes", "5",
+        ])
         XCTAssertEqual(result.status, 0, result.standardError)
         let predicted = try XCTUnwrap(SafeTensors.read(from: output).tensors["log_probs"])
-        let expected = try XCTUnwrap(SafeTensors.read(from: models.appendingPathComponent("wrn_baseline_io.safetensors")).tensors["log_probs"])
+        let expected = try XCTUnwrap(
+            SafeTensors.read(from: models.appendingPathComponent("wrn_baseline_io.safetensors")).tensors["log_probs"])
         XCTAssertEqual(predicted.shape, expected.shape)
         for (a, e) in zip(predicted.floats(), expected.floats()) { XCTAssertEqual(a, e, accuracy: 1e-4) }
 
         let corrupt = scratch.appendingPathComponent("corrupt.safetensors")
         let good = try Data(contentsOf: models.appendingPathComponent("wrn_baseline.safetensors"))
         try good.prefix(good.count / 2).write(to: corrupt)
-        let refused = try runHeed(["predict", "--weights", corrupt.path, "--input", corrupt.path, "--output", output.path,
-                                   "--classes", "5"])
+        let refused = try runHeed([
+            "predict", "--weights", corrupt.path, "--input", corrupt.path, "--output", output.path,
+            "--classes", "5",
+        ])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.standardError.contains("corrupt.safetensors: "), refused.standardError)
         XCTAssertTrue(refused.standardError.contains("truncated"), refused.standardError)
         XCTAssertEqual(refused.standardError.split(separator: "\n").count, 1, refused.standardError)
 
-        let wrongShape = try runHeed(["predict", "--weights", models.appendingPathComponent("wrn_baseline.safetensors").path,
-                                      "--input", models.appendingPathComponent("wrn_baseline_io.safetensors").path,
-                                      "--output", output.path, "--depth", "16", "--width", "2", "--classes", "5"])
+        let wrongShape = try runHeed([
+            "predict", "--weights", models.appendingPathComponent("wrn_baseline.safetensors").path,
+            "--input", models.appendingPathComponent("wrn_baseline_io.safetensors").path,
+            "--output", output.path, "--depth", "16", "--width", "2", "--classes", "5",
+        ])
         XCTAssertNotEqual(wrongShape.status, 0)
         XCTAssertTrue(wrongShape.standardError.contains("missing tensor 'group_0.block_1"), wrongShape.standardError)
     }

@@ -1,5 +1,5 @@
-import HeedTestSupport
 import HeedOpenCLTestSupport
+import HeedTestSupport
 import XCTest
 
 final class VerifyCommandTests: XCTestCase {
@@ -28,10 +28,10 @@ final class VerifyCommandTests: XCTestCase {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         try """
-            __kernel void scale_matrix(__global float* c) {
-                c[get_global_id(0)] = undeclared_value;
-            }
-            """.write(to: folder.appendingPathComponent("blas.cl"), atomically: true, encoding: .utf8)
+        __kernel void scale_matrix(__global float* c) {
+            c[get_global_id(0)] = undeclared_value;
+        }
+        """.write(to: folder.appendingPathComponent("blas.cl"), atomically: true, encoding: .utf8)
         let result = try runHeed(["verify", "--op", "gemm"], environment: ["HEED_KERNEL_DIR": folder.path])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.standardOutput.contains("OpenCL program 'blas' failed to build"), result.standardOutput)

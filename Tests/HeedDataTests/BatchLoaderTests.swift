@@ -20,8 +20,9 @@ final class BatchLoaderTests: XCTestCase {
     }
 
     func testResumingMidEpochGivesTheSameBatches() {
-        let augmented = BatchLoader(dataset: dataset, batchSize: 4, shuffle: true, dropLast: true,
-                                    augmentation: Augmentation(padding: 1, horizontalFlip: true), normalization: identity, seed: 9)
+        let augmented = BatchLoader(
+            dataset: dataset, batchSize: 4, shuffle: true, dropLast: true,
+            augmentation: Augmentation(padding: 1, horizontalFlip: true), normalization: identity, seed: 9)
         XCTAssertEqual(augmented.batchCount, 2, "the last partial batch is dropped")
         let all = Array(augmented.batches(epoch: 3))
         let resumed = Array(augmented.batches(epoch: 3, startingAt: 1))
@@ -31,8 +32,9 @@ final class BatchLoaderTests: XCTestCase {
     }
 
     func testNormalisationAndNoAugmentationKeepPixels() {
-        let loader = BatchLoader(dataset: dataset, batchSize: 10, shuffle: false, dropLast: false,
-                                 normalization: Normalization(mean: [0.5], std: [0.25]), seed: 0)
+        let loader = BatchLoader(
+            dataset: dataset, batchSize: 10, shuffle: false, dropLast: false,
+            normalization: Normalization(mean: [0.5], std: [0.25]), seed: 0)
         let batch = loader.batch(epoch: 0, index: 0)
         XCTAssertEqual(batch.labels, (0..<10).map(Int32.init))
         let expected = dataset.pixels.map { (Float($0) / 255 - 0.5) / 0.25 }
@@ -41,8 +43,9 @@ final class BatchLoaderTests: XCTestCase {
 
     func testFlipAndReflectPaddedCropMoveWholeImages() {
         // Flip only: each image is its mirror or itself.
-        let flips = BatchLoader(dataset: dataset, batchSize: 10, shuffle: false, dropLast: false,
-                                augmentation: Augmentation(padding: 0, horizontalFlip: true), normalization: identity, seed: 1)
+        let flips = BatchLoader(
+            dataset: dataset, batchSize: 10, shuffle: false, dropLast: false,
+            augmentation: Augmentation(padding: 0, horizontalFlip: true), normalization: identity, seed: 1)
         let batch = flips.batch(epoch: 0, index: 0)
         var flipped = 0
         for image in 0..<10 {
@@ -55,8 +58,9 @@ final class BatchLoaderTests: XCTestCase {
         XCTAssertTrue((1...9).contains(flipped), "flips are random: \(flipped) of 10")
 
         // Crop only: every output pixel comes from the same image (reflection, not zeros).
-        let crops = BatchLoader(dataset: dataset, batchSize: 10, shuffle: false, dropLast: false,
-                                augmentation: Augmentation(padding: 2, horizontalFlip: false), normalization: identity, seed: 1)
+        let crops = BatchLoader(
+            dataset: dataset, batchSize: 10, shuffle: false, dropLast: false,
+            augmentation: Augmentation(padding: 2, horizontalFlip: false), normalization: identity, seed: 1)
         let cropped = crops.batch(epoch: 0, index: 0)
         for image in 0..<10 {
             let values = Set(cropped.images[image * 16..<(image + 1) * 16].map { Int($0.rounded()) })

@@ -65,20 +65,23 @@ final class DatasetTests: XCTestCase {
         let damaged = scratch.appendingPathComponent("data_batch_3.bin")
         let good = try Data(contentsOf: damaged)
         try good.prefix(3000).write(to: damaged)
-        assertFileError(try CIFAR.load(.cifar10, split: .train, from: scratch), damaged.path,
-                        "truncated or not cifar10: 3000 bytes is not a whole number of 3073-byte records")
+        assertFileError(
+            try CIFAR.load(.cifar10, split: .train, from: scratch), damaged.path,
+            "truncated or not cifar10: 3000 bytes is not a whole number of 3073-byte records")
 
         var relabelled = good
         relabelled[0] = 10
         try relabelled.write(to: damaged)
-        assertFileError(try CIFAR.load(.cifar10, split: .train, from: scratch), damaged.path,
-                        "record 0 has label 10, outside 0..<10 for cifar10")
+        assertFileError(
+            try CIFAR.load(.cifar10, split: .train, from: scratch), damaged.path,
+            "record 0 has label 10, outside 0..<10 for cifar10")
 
         try FileManager.default.removeItem(at: damaged)
         assertFileError(try CIFAR.load(.cifar10, split: .train, from: scratch), damaged.path, "missing cifar10 file")
         let nowhere = scratch.appendingPathComponent("nowhere")
-        assertFileError(try CIFAR.load(.cifar10, split: .test, from: nowhere), nowhere.path,
-                        "no such folder (expected the CIFAR binary files there)")
+        assertFileError(
+            try CIFAR.load(.cifar10, split: .test, from: nowhere), nowhere.path,
+            "no such folder (expected the CIFAR binary files there)")
     }
 
     func testImageFolderReadsClassesInSortedOrder() throws {
@@ -98,11 +101,13 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual([dataset.channels, dataset.height, dataset.width], [3, 3, 4])
 
         try Data("broken".utf8).write(to: scratch.appendingPathComponent("sparrow/zz.png"))
-        assertFileError(try ImageFolder.load(from: scratch, width: 4, height: 3),
-                        scratch.appendingPathComponent("sparrow/zz.png").path, "not a JPEG or PNG file")
+        assertFileError(
+            try ImageFolder.load(from: scratch, width: 4, height: 3),
+            scratch.appendingPathComponent("sparrow/zz.png").path, "not a JPEG or PNG file")
         let missing = scratch.appendingPathComponent("missing")
-        assertFileError(try ImageFolder.load(from: missing, width: 4, height: 3), missing.path,
-                        "no such folder (expected one sub-folder of images per class)")
+        assertFileError(
+            try ImageFolder.load(from: missing, width: 4, height: 3), missing.path,
+            "no such folder (expected one sub-folder of images per class)")
     }
 
     func testSyntheticSetIsReproducibleBalancedAndLabelledByItsDetail() {
@@ -115,7 +120,9 @@ final class DatasetTests: XCTestCase {
         XCTAssertNotEqual(train.pixels, SyntheticFineGrained.make(configuration, seed: 4).train.pixels)
         // The splits are drawn independently: image 0 of each (both class 0) differs.
         XCTAssertNotEqual(Array(train.image(0)), Array(test.image(0)))
-        XCTAssertEqual(Dictionary(grouping: train.labels, by: { $0 }).mapValues(\.count), Dictionary(uniqueKeysWithValues: (0..<10).map { (Int32($0), 4) }))
+        XCTAssertEqual(
+            Dictionary(grouping: train.labels, by: { $0 }).mapValues(\.count),
+            Dictionary(uniqueKeysWithValues: (0..<10).map { (Int32($0), 4) }))
         // Each image contains a detailSize² block of exactly its class colour.
         for index in 0..<train.count {
             let colour = SyntheticFineGrained.detailColour(Int(train.labels[index]), of: 10)
@@ -127,14 +134,18 @@ final class DatasetTests: XCTestCase {
         let image = Array(dataset.image(index))
         let (h, w) = (dataset.height, dataset.width)
         func matches(_ x: Int, _ y: Int) -> Bool { (0..<3).allSatisfy { image[$0 * h * w + y * w + x] == colour[$0] } }
-        for y0 in 0...(h - side) { for x0 in 0...(w - side) {
-            if (0..<side).allSatisfy({ dy in (0..<side).allSatisfy { dx in matches(x0 + dx, y0 + dy) } }) { return true }
-        } }
+        for y0 in 0...(h - side) {
+            for x0 in 0...(w - side) {
+                if (0..<side).allSatisfy({ dy in (0..<side).allSatisfy { dx in matches(x0 + dx, y0 + dy) } }) { return true }
+            }
+        }
         return false
     }
 
-    private func assertFileError<T>(_ body: @autoclosure () throws -> T, _ path: String, _ problem: String,
-                                    file: StaticString = #filePath, line: UInt = #line) {
+    private func assertFileError<T>(
+        _ body: @autoclosure () throws -> T, _ path: String, _ problem: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
             XCTAssertEqual(error as? FileError, FileError(path: path, problem: problem), file: file, line: line)
         }

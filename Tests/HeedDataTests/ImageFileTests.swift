@@ -14,9 +14,11 @@ final class ImageFileTests: XCTestCase {
         let image = try RGBImage.read(from: fixtures.appendingPathComponent("gradient.png"))
         XCTAssertEqual(image.width, 8)
         XCTAssertEqual(image.height, 6)
-        for y in 0..<6 { for x in 0..<8 {
-            XCTAssertEqual(image.pixels[(y * 8 + x) * 3..<(y * 8 + x) * 3 + 3].map(Int.init), expected(x, y), "(\(x), \(y))")
-        } }
+        for y in 0..<6 {
+            for x in 0..<8 {
+                XCTAssertEqual(image.pixels[(y * 8 + x) * 3..<(y * 8 + x) * 3 + 3].map(Int.init), expected(x, y), "(\(x), \(y))")
+            }
+        }
     }
 
     func testDecodesJPEGWithinItsLoss() throws {
@@ -24,9 +26,13 @@ final class ImageFileTests: XCTestCase {
         XCTAssertEqual([image.width, image.height], [8, 6])
         // Quality 100 without chroma subsampling: the colour conversion and DCT
         // quantisation leave a few levels of error on such a smooth image.
-        for y in 0..<6 { for x in 0..<8 { for c in 0..<3 {
-            XCTAssertEqual(Int(image.pixels[(y * 8 + x) * 3 + c]), expected(x, y)[c], accuracy: 6, "(\(x), \(y)) channel \(c)")
-        } } }
+        for y in 0..<6 {
+            for x in 0..<8 {
+                for c in 0..<3 {
+                    XCTAssertEqual(Int(image.pixels[(y * 8 + x) * 3 + c]), expected(x, y)[c], accuracy: 6, "(\(x), \(y)) channel \(c)")
+                }
+            }
+        }
     }
 
     func testGreyImagesBecomeRGB() throws {
@@ -58,8 +64,10 @@ final class ImageFileTests: XCTestCase {
         let truncatedPNG = folder.appendingPathComponent("cut.png")
         try png.prefix(40).write(to: truncatedPNG)
 
-        for (url, problem) in [(text, "not a JPEG or PNG file"), (truncatedJPEG, "corrupt JPEG"),
-                               (truncatedPNG, "corrupt PNG"), (folder.appendingPathComponent("missing.png"), "cannot open")] {
+        for (url, problem) in [
+            (text, "not a JPEG or PNG file"), (truncatedJPEG, "corrupt JPEG"),
+            (truncatedPNG, "corrupt PNG"), (folder.appendingPathComponent("missing.png"), "cannot open"),
+        ] {
             XCTAssertThrowsError(try RGBImage.read(from: url), url.lastPathComponent) { error in
                 let error = error as? FileError
                 XCTAssertEqual(error?.path, url.path)

@@ -1,5 +1,5 @@
-import HeedOps
 import HeedGraph
+import HeedOps
 import HeedTestSupport
 import XCTest
 
@@ -37,9 +37,9 @@ final class AutogradTests: XCTestCase {
     func testSharedInputsSumTheirGradients() throws {
         let backend = TestDevices.reference
         let w = try Tensor(parameter: [3], shape: [1], on: backend)
-        let loss = try w.multiplying(w).adding(w)          // w² + w
+        let loss = try w.multiplying(w).adding(w)  // w² + w
         try loss.backward()
-        XCTAssertEqual(try w.gradient?.values(), [7])      // 2w + 1
+        XCTAssertEqual(try w.gradient?.values(), [7])  // 2w + 1
     }
 
     func testNothingIsRecordedWithoutGradients() throws {
@@ -81,10 +81,10 @@ final class AutogradTests: XCTestCase {
         for backend in try backends() {
             let a = try Tensor(parameter: [1, 2], shape: [1, 1, 2], on: backend)
             let b = try Tensor(parameter: [3, 4, 5, 6], shape: [2, 1, 2], on: backend)
-            let joined = try Tensor.concatenate([a, b])                    // (3, 1, 2)
+            let joined = try Tensor.concatenate([a, b])  // (3, 1, 2)
             XCTAssertEqual(joined.shape, [3, 1, 2])
             XCTAssertEqual(try joined.values(), [1, 2, 3, 4, 5, 6], backend.name)
-            let view = try joined.reshaped([1, 3, 2]).channels(1..<3)      // the rows of b
+            let view = try joined.reshaped([1, 3, 2]).channels(1..<3)  // the rows of b
             XCTAssertEqual(try view.values(), [3, 4, 5, 6], backend.name)
             let weights = try Tensor([1, 10, 100, 1000], shape: [1, 2, 2], on: backend)
             try view.multiplying(weights).sum().backward()
@@ -96,9 +96,9 @@ final class AutogradTests: XCTestCase {
     /// C = A·Bᵀ batched, against a hand computation, and its gradients.
     func testBatchedMatmulAndItsGradients() throws {
         for backend in try backends() {
-            let a = try Tensor(parameter: [1, 2, 3, 4], shape: [1, 2, 2], on: backend)       // [[1, 2], [3, 4]]
-            let b = try Tensor(parameter: [5, 6, 7, 8], shape: [1, 2, 2], on: backend)       // [[5, 6], [7, 8]]
-            let c = try a.batchedMatmul(b, transposeOther: true)                              // A·Bᵀ
+            let a = try Tensor(parameter: [1, 2, 3, 4], shape: [1, 2, 2], on: backend)  // [[1, 2], [3, 4]]
+            let b = try Tensor(parameter: [5, 6, 7, 8], shape: [1, 2, 2], on: backend)  // [[5, 6], [7, 8]]
+            let c = try a.batchedMatmul(b, transposeOther: true)  // A·Bᵀ
             XCTAssertEqual(try c.values(), [17, 23, 39, 53], backend.name)
             try c.sum().backward()
             // ∂Σ(A·Bᵀ)/∂A[i,k] = Σ_j B[j,k]; ∂/∂B[j,k] = Σ_i A[i,k].

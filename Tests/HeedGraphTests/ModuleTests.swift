@@ -21,7 +21,8 @@ final class ModuleTests: XCTestCase {
         whole.register(flattened: flat)
         whole.register(child: named, as: "head")
         XCTAssertEqual(whole.namedParameters.map(\.name), ["bn.weight", "bn.bias", "head.bn.weight", "head.bn.bias"])
-        XCTAssertEqual(whole.namedBuffers.map(\.name), ["bn.running_mean", "bn.running_var", "head.bn.running_mean", "head.bn.running_var"])
+        XCTAssertEqual(
+            whole.namedBuffers.map(\.name), ["bn.running_mean", "bn.running_var", "head.bn.running_mean", "head.bn.running_var"])
         XCTAssertEqual(whole.namedCounters().map(\.name), ["bn.num_batches_tracked", "head.bn.num_batches_tracked"])
         whole.eval()
         XCTAssertFalse(flat.norm.isTraining)

@@ -37,9 +37,11 @@ final class SafeTensorsTests: XCTestCase {
         var random = SystemRandomNumberGenerator()
         let values = (0..<1000).map { _ in Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &random)) }
         let original = SafeTensors(
-            tensors: ["a.weight": .init(shape: [10, 100], floats: values),
-                      "a.count": .init(shape: [], int64s: [123_456_789_012]),
-                      "empty": .init(shape: [0, 3], floats: [])],
+            tensors: [
+                "a.weight": .init(shape: [10, 100], floats: values),
+                "a.count": .init(shape: [], int64s: [123_456_789_012]),
+                "empty": .init(shape: [0, 3], floats: []),
+            ],
             metadata: ["model": "wrn", "depth": "28"])
         let url = scratch.appendingPathComponent("model.safetensors")
         try original.write(to: url)

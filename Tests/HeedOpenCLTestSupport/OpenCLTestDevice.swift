@@ -1,8 +1,8 @@
 import Foundation
-import HeedOps
 import HeedOpenCL
-import HeedTestSupport
 import HeedOpenCLTestSupport
+import HeedOps
+import HeedTestSupport
 import XCTest
 
 /// One OpenCL context for the whole test process: PoCL compiles each program in
@@ -11,7 +11,7 @@ extension TestDevices {
     /// The OpenCL backend on the default device (`HEED_DEVICE` applies), opened once.
     public static let openCL: Result<OpenCLBackend, any Error> = {
         let result = Result { try OpenCLBackend() }
-        if case let .success(backend) = result {
+        if case .success(let backend) = result {
             ProgramStatisticsReporter.register(backend)
         }
         return result
@@ -23,8 +23,8 @@ extension TestDevices {
     /// OpenCL device they skip with the reason rather than fail.
     public static func requireOpenCL() throws -> OpenCLBackend {
         switch openCL {
-        case let .success(backend): return backend
-        case let .failure(error): throw XCTSkip("no OpenCL device: \(error)")
+        case .success(let backend): return backend
+        case .failure(let error): throw XCTSkip("no OpenCL device: \(error)")
         }
     }
 }

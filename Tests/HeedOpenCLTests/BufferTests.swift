@@ -1,8 +1,8 @@
-import HeedOps
 import HeedOpenCL
+import HeedOpenCLTestSupport
+import HeedOps
 import HeedReference
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import XCTest
 
 final class BufferTests: XCTestCase {
@@ -13,7 +13,8 @@ final class BufferTests: XCTestCase {
     func testRandomFloatsRoundTripBitForBit() throws {
         var random = SeededGenerator(seed: 7)
         // Every bit pattern class: random values, signed zeros, subnormals, extremes, NaN, ±∞.
-        let values = random.uniform(1031, in: -1e30...1e30)
+        let values =
+            random.uniform(1031, in: -1e30...1e30)
             + [0, -0.0, .leastNonzeroMagnitude, -.leastNormalMagnitude, .greatestFiniteMagnitude, .nan, .infinity, -.infinity]
         for backend in try backends() {
             let buffer = try backend.makeBuffer(values)

@@ -1,10 +1,11 @@
-@testable import HeedOpenCL
+import HeedOpenCLTestSupport
 import HeedOps
 import HeedReference
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedVerify
 import XCTest
+
+@testable import HeedOpenCL
 
 final class ConvolutionTests: XCTestCase {
     /// The cases `heed verify --op conv2d` runs: forward, input, weight and bias gradients
@@ -24,8 +25,9 @@ final class ConvolutionTests: XCTestCase {
     /// the weight gradient must add the chunks up. Integer inputs, so results are exact.
     func testChunkedBatchesMatchTheReference() throws {
         let device = try TestDevices.requireOpenCL()
-        let d = Conv2dDescriptor(batch: 5, inChannels: 3, outChannels: 4, height: 7, width: 6,
-                                 kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1)
+        let d = Conv2dDescriptor(
+            batch: 5, inChannels: 3, outChannels: 4, height: 7, width: 6,
+            kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1)
         var random = SeededGenerator(seed: 11)
         let x = random.integers(d.inputShape.reduce(1, *))
         let w = random.integers(d.weightShape.reduce(1, *))
@@ -35,22 +37,28 @@ final class ConvolutionTests: XCTestCase {
         func buffer(_ values: [Float]) throws -> OpenCLBuffer { try device.floats(device.makeBuffer(values), "test", "buffer") }
         for limit in [1, 2 * imageColumns] {
             let output = try buffer([Float](repeating: .nan, count: dy.count))
-            try device.conv2dForward(d, input: buffer(x), weight: buffer(w), bias: nil,
-                                     output: output, scratchLimit: limit)
-            XCTAssertEqual(try device.read(output, as: Float.self),
-                           Reference.conv2dForward(d, input: x, weight: w, bias: nil), "forward, limit \(limit)")
+            try device.conv2dForward(
+                d, input: buffer(x), weight: buffer(w), bias: nil,
+                output: output, scratchLimit: limit)
+            XCTAssertEqual(
+                try device.read(output, as: Float.self),
+                Reference.conv2dForward(d, input: x, weight: w, bias: nil), "forward, limit \(limit)")
 
             let inputGradient = try buffer([Float](repeating: .nan, count: x.count))
-            try device.conv2dBackwardInput(d, outputGradient: buffer(dy), weight: buffer(w),
-                                           inputGradient: inputGradient, scratchLimit: limit)
-            XCTAssertEqual(try device.read(inputGradient, as: Float.self),
-                           Reference.conv2dBackwardInput(d, outputGradient: dy, weight: w), "input gradient, limit \(limit)")
+            try device.conv2dBackwardInput(
+                d, outputGradient: buffer(dy), weight: buffer(w),
+                inputGradient: inputGradient, scratchLimit: limit)
+            XCTAssertEqual(
+                try device.read(inputGradient, as: Float.self),
+                Reference.conv2dBackwardInput(d, outputGradient: dy, weight: w), "input gradient, limit \(limit)")
 
             let weightGradient = try buffer([Float](repeating: .nan, count: w.count))
-            try device.conv2dBackwardWeight(d, input: buffer(x), outputGradient: buffer(dy),
-                                            weightGradient: weightGradient, scratchLimit: limit)
-            XCTAssertEqual(try device.read(weightGradient, as: Float.self),
-                           Reference.conv2dBackwardWeight(d, input: x, outputGradient: dy), "weight gradient, limit \(limit)")
+            try device.conv2dBackwardWeight(
+                d, input: buffer(x), outputGradient: buffer(dy),
+                weightGradient: weightGradient, scratchLimit: limit)
+            XCTAssertEqual(
+                try device.read(weightGradient, as: Float.self),
+                Reference.conv2dBackwardWeight(d, input: x, outputGradient: dy), "weight gradient, limit \(limit)")
         }
     }
 
@@ -58,25 +66,30 @@ final class ConvolutionTests: XCTestCase {
     func testReferenceComputesKnownConvolutions() {
         let image: [Double] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
         // 3×3 box filter, padding 1: each output sums the neighbours inside the image.
-        var d = Conv2dDescriptor(batch: 1, inChannels: 1, outChannels: 1, height: 3, width: 3,
-                                 kernelHeight: 3, kernelWidth: 3, padding: 1)
+        var d = Conv2dDescriptor(
+            batch: 1, inChannels: 1, outChannels: 1, height: 3, width: 3,
+            kernelHeight: 3, kernelWidth: 3, padding: 1)
         let box = [Double](repeating: 1, count: 9)
-        XCTAssertEqual(Reference.conv2dForward(d, input: image, weight: box, bias: [0.5]),
-                       [12.5, 21.5, 16.5, 27.5, 45.5, 33.5, 24.5, 39.5, 28.5])
+        XCTAssertEqual(
+            Reference.conv2dForward(d, input: image, weight: box, bias: [0.5]),
+            [12.5, 21.5, 16.5, 27.5, 45.5, 33.5, 24.5, 39.5, 28.5])
         // Stride 2: windows start at rows/columns −1 and 1, so 2×2 outputs.
         d.stride = 2
         XCTAssertEqual(d.outputShape, [1, 1, 2, 2])
         XCTAssertEqual(Reference.conv2dForward(d, input: image, weight: box, bias: nil), [12, 16, 24, 28])
 
         // 2×2 kernel x[i][j] − x[i+1][j+1], no padding, two output channels (the second doubled).
-        let diagonal = Conv2dDescriptor(batch: 1, inChannels: 1, outChannels: 2, height: 3, width: 3,
-                                        kernelHeight: 2, kernelWidth: 2)
-        XCTAssertEqual(Reference.conv2dForward(diagonal, input: image, weight: [1, 0, 0, -1, 2, 0, 0, -2], bias: nil),
-                       [-4, -4, -4, -4, -8, -8, -8, -8])
+        let diagonal = Conv2dDescriptor(
+            batch: 1, inChannels: 1, outChannels: 2, height: 3, width: 3,
+            kernelHeight: 2, kernelWidth: 2)
+        XCTAssertEqual(
+            Reference.conv2dForward(diagonal, input: image, weight: [1, 0, 0, -1, 2, 0, 0, -2], bias: nil),
+            [-4, -4, -4, -4, -8, -8, -8, -8])
 
         // 1×1 stride 2 (a shortcut) samples the corners; its gradients scatter back there.
-        let shortcut = Conv2dDescriptor(batch: 1, inChannels: 1, outChannels: 1, height: 3, width: 3,
-                                        kernelHeight: 1, kernelWidth: 1, stride: 2)
+        let shortcut = Conv2dDescriptor(
+            batch: 1, inChannels: 1, outChannels: 1, height: 3, width: 3,
+            kernelHeight: 1, kernelWidth: 1, stride: 2)
         let dy: [Double] = [1, 2, 3, 4]
         XCTAssertEqual(Reference.conv2dForward(shortcut, input: image, weight: [2], bias: nil), [2, 6, 14, 18])
         XCTAssertEqual(Reference.conv2dBackwardInput(shortcut, outputGradient: dy, weight: [2]), [2, 0, 4, 0, 0, 0, 6, 0, 8])
@@ -85,8 +98,9 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testBadShapesAreErrorsNamingTheOpAndShapes() throws {
-        let d = Conv2dDescriptor(batch: 2, inChannels: 3, outChannels: 4, height: 7, width: 7,
-                                 kernelHeight: 3, kernelWidth: 3, padding: 1)
+        let d = Conv2dDescriptor(
+            batch: 2, inChannels: 3, outChannels: 4, height: 7, width: 7,
+            kernelHeight: 3, kernelWidth: 3, padding: 1)
         let context = "in conv2d(input (2, 3, 7, 7), weight (4, 3, 3, 3), stride 1, padding 1)"
         for backend in [TestDevices.reference, try TestDevices.requireOpenCL()] as [any Backend] {
             let input = try backend.makeBuffer(count: 2 * 3 * 7 * 7, of: Float.self)
@@ -95,19 +109,28 @@ final class ConvolutionTests: XCTestCase {
             // A weight with 2 input channels where the input has 3.
             let narrowWeight = try backend.makeBuffer(count: 4 * 2 * 9, of: Float.self)
             let mismatch = HeedError.shapeMismatch(op: "conv2d", "weight (4, 3, 3, 3) needs 108 elements, buffer has 72, \(context)")
-            assertThrows(try backend.conv2dForward(d, input: input, weight: narrowWeight, bias: nil, output: output),
-                         as: HeedError.self) { XCTAssertEqual($0, mismatch) }
-            assertThrows(try backend.conv2dBackwardInput(d, outputGradient: output, weight: narrowWeight, inputGradient: input),
-                         as: HeedError.self) { XCTAssertEqual($0, mismatch) }
-            assertThrows(try backend.conv2dBackwardWeight(d, input: input, outputGradient: output, weightGradient: narrowWeight),
-                         as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "conv2d", "weight gradient (4, 3, 3, 3) needs 108 elements, buffer has 72, \(context)"))
+            assertThrows(
+                try backend.conv2dForward(d, input: input, weight: narrowWeight, bias: nil, output: output),
+                as: HeedError.self
+            ) { XCTAssertEqual($0, mismatch) }
+            assertThrows(
+                try backend.conv2dBackwardInput(d, outputGradient: output, weight: narrowWeight, inputGradient: input),
+                as: HeedError.self
+            ) { XCTAssertEqual($0, mismatch) }
+            assertThrows(
+                try backend.conv2dBackwardWeight(d, input: input, outputGradient: output, weightGradient: narrowWeight),
+                as: HeedError.self
+            ) {
+                XCTAssertEqual(
+                    $0, .shapeMismatch(op: "conv2d", "weight gradient (4, 3, 3, 3) needs 108 elements, buffer has 72, \(context)"))
             }
             assertThrows(try backend.conv2dBackwardBias(d, outputGradient: output, biasGradient: weight), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "conv2d", "bias gradient (4) needs 4 elements, buffer has 108, \(context)"))
             }
-            assertThrows(try backend.conv2dForward(d, input: output, weight: weight, bias: nil, output: output),
-                         as: HeedError.self) {
+            assertThrows(
+                try backend.conv2dForward(d, input: output, weight: weight, bias: nil, output: output),
+                as: HeedError.self
+            ) {
                 XCTAssertEqual($0, .shapeMismatch(op: "conv2d", "input (2, 3, 7, 7) needs 294 elements, buffer has 392, \(context)"))
             }
             let ints = try backend.makeBuffer(count: 2 * 3 * 7 * 7, of: Int32.self)
@@ -117,10 +140,16 @@ final class ConvolutionTests: XCTestCase {
             var unpadded = d
             unpadded.padding = 0
             unpadded.height = 2
-            assertThrows(try backend.conv2dForward(unpadded, input: input, weight: weight, bias: nil, output: output),
-                         as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "conv2d",
-                    "kernel 3x3 is larger than the padded input, in conv2d(input (2, 3, 2, 7), weight (4, 3, 3, 3), stride 1, padding 0)"))
+            assertThrows(
+                try backend.conv2dForward(unpadded, input: input, weight: weight, bias: nil, output: output),
+                as: HeedError.self
+            ) {
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "conv2d",
+                        "kernel 3x3 is larger than the padded input, in conv2d(input (2, 3, 2, 7), weight (4, 3, 3, 3), stride 1, padding 0)"
+                    ))
             }
         }
     }
@@ -130,12 +159,19 @@ final class ConvolutionTests: XCTestCase {
         let d = try Conv2dDescriptor(input: [2, 3, 9, 7], weight: [5, 3, 3, 3], stride: 2, padding: 1)
         XCTAssertEqual(d.outputShape, [2, 5, 5, 4])
         assertThrows(try Conv2dDescriptor(input: [2, 3, 9, 7], weight: [5, 4, 3, 3]), as: HeedError.self) {
-            XCTAssertEqual($0, .shapeMismatch(op: "conv2d",
-                "input (2, 3, 9, 7) and weight (5, 4, 3, 3) do not fit: expected input (N, C, H, W) and weight (O, C, kh, kw) with the same C"))
+            XCTAssertEqual(
+                $0,
+                .shapeMismatch(
+                    op: "conv2d",
+                    "input (2, 3, 9, 7) and weight (5, 4, 3, 3) do not fit: expected input (N, C, H, W) and weight (O, C, kh, kw) with the same C"
+                ))
         }
         assertThrows(try Conv2dDescriptor(input: [2, 3, 9, 7], weight: [5, 3, 3, 3], stride: 0), as: HeedError.self) {
-            XCTAssertEqual($0, .invalidArgument(op: "conv2d",
-                "stride = 0 must be at least 1, in conv2d(input (2, 3, 9, 7), weight (5, 3, 3, 3), stride 0, padding 0)"))
+            XCTAssertEqual(
+                $0,
+                .invalidArgument(
+                    op: "conv2d",
+                    "stride = 0 must be at least 1, in conv2d(input (2, 3, 9, 7), weight (5, 3, 3, 3), stride 0, padding 0)"))
         }
     }
 }

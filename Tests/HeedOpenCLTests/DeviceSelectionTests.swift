@@ -1,8 +1,9 @@
-@testable import HeedOpenCL
+import HeedOpenCLTestSupport
 import HeedOps
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import XCTest
+
+@testable import HeedOpenCL
 
 final class DeviceSelectionTests: XCTestCase {
     /// Two platforms: a CPU first, then a platform with a CPU and a GPU.
@@ -33,23 +34,34 @@ final class DeviceSelectionTests: XCTestCase {
 
     func testEnvironmentOverridesDefaultAndFlagOverridesEnvironment() throws {
         let environment = ["HEED_DEVICE": "1:0"]
-        XCTAssertEqual(try DeviceSelector.choose(from: platforms, environment: environment).selector,
-                       DeviceSelector(platform: 1, device: 0))
-        XCTAssertEqual(try DeviceSelector.choose(from: platforms, requested: DeviceSelector(platform: 0, device: 0),
-                                                 environment: environment).selector,
-                       DeviceSelector(platform: 0, device: 0))
+        XCTAssertEqual(
+            try DeviceSelector.choose(from: platforms, environment: environment).selector,
+            DeviceSelector(platform: 1, device: 0))
+        XCTAssertEqual(
+            try DeviceSelector.choose(
+                from: platforms, requested: DeviceSelector(platform: 0, device: 0),
+                environment: environment
+            ).selector,
+            DeviceSelector(platform: 0, device: 0))
     }
 
     func testMissingDeviceNamesWhatExists() {
-        assertThrows(try DeviceSelector.choose(from: platforms, requested: DeviceSelector(platform: 2, device: 0),
-                                               environment: [:]),
-                     as: DeviceSelectionError.self) { error in
+        assertThrows(
+            try DeviceSelector.choose(
+                from: platforms, requested: DeviceSelector(platform: 2, device: 0),
+                environment: [:]),
+            as: DeviceSelectionError.self
+        ) { error in
             XCTAssertEqual(error.description, "no OpenCL device 2:0 (available: 0:0, 1:0, 1:1); `heed devices` lists them")
         }
-        assertThrows(try DeviceSelector.choose(from: platforms, environment: ["HEED_DEVICE": "zero"]),
-                     as: DeviceSelectionError.self) { XCTAssertEqual($0, .invalidSelector("zero")) }
-        assertThrows(try DeviceSelector.choose(from: [Self.platform(0, kinds: [])], environment: [:]),
-                     as: DeviceSelectionError.self) { XCTAssertEqual($0, .noDevice) }
+        assertThrows(
+            try DeviceSelector.choose(from: platforms, environment: ["HEED_DEVICE": "zero"]),
+            as: DeviceSelectionError.self
+        ) { XCTAssertEqual($0, .invalidSelector("zero")) }
+        assertThrows(
+            try DeviceSelector.choose(from: [Self.platform(0, kinds: [])], environment: [:]),
+            as: DeviceSelectionError.self
+        ) { XCTAssertEqual($0, .noDevice) }
     }
 
     func testDiscoveryFindsTheDeviceTheBackendOpened() throws {

@@ -1,8 +1,8 @@
-import HeedOps
 import HeedOpenCL
+import HeedOpenCLTestSupport
+import HeedOps
 import HeedReference
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedVerify
 import XCTest
 
@@ -35,8 +35,9 @@ final class ElementwiseTests: XCTestCase {
         XCTAssertEqual(Reference.reduce(ReductionDescriptor(.mean, shape: [2, 3], axes: [1]), x), [2, 5])
         XCTAssertEqual(Reference.reduce(ReductionDescriptor(.sum, shape: [2, 3], axes: [1, 0]), x), [21])
         XCTAssertEqual(Reference.reduce(ReductionDescriptor(.sum, shape: [2, 3], axes: []), x), x)
-        XCTAssertEqual(Reference.reduceBackward(ReductionDescriptor(.mean, shape: [2, 3], axes: [1]), [3.0, 6]),
-                       [1, 1, 1, 2, 2, 2])
+        XCTAssertEqual(
+            Reference.reduceBackward(ReductionDescriptor(.mean, shape: [2, 3], axes: [1]), [3.0, 6]),
+            [1, 1, 1, 2, 2, 2])
         // (2, 2, 2) summed over the middle axis keeps axes 0 and 2 in order.
         let cube: [Double] = [1, 2, 3, 4, 5, 6, 7, 8]
         XCTAssertEqual(Reference.reduce(ReductionDescriptor(.sum, shape: [2, 2, 2], axes: [1]), cube), [4, 6, 12, 14])
@@ -49,8 +50,11 @@ final class ElementwiseTests: XCTestCase {
             assertThrows(try backend.reluForward(count: 5, input: three, output: five), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "relu", "input (5) needs 5 elements, buffer has 3, in elementwise(count=5)"))
             }
-            assertThrows(try backend.multiplyBackward(count: 5, a: five, b: five, outputGradient: five, aGradient: five,
-                                                      bGradient: three), as: HeedError.self) {
+            assertThrows(
+                try backend.multiplyBackward(
+                    count: 5, a: five, b: five, outputGradient: five, aGradient: five,
+                    bGradient: three), as: HeedError.self
+            ) {
                 XCTAssertEqual($0, .shapeMismatch(op: "multiply", "b gradient (5) needs 5 elements, buffer has 3, in elementwise(count=5)"))
             }
             assertThrows(try backend.axpy(count: 3, alpha: 1, x: five, y: three), as: HeedError.self) {
@@ -58,8 +62,11 @@ final class ElementwiseTests: XCTestCase {
             }
             let sum = ReductionDescriptor(.sum, shape: [5, 3], axes: [1])
             assertThrows(try backend.reduceForward(sum, input: three, output: five), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "sum",
-                    "input (5, 3) needs 15 elements, buffer has 3, in sum(shape [5, 3], axes [1])"))
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "sum",
+                        "input (5, 3) needs 15 elements, buffer has 3, in sum(shape [5, 3], axes [1])"))
             }
             let mean = ReductionDescriptor(.mean, shape: [5, 3], axes: [2])
             assertThrows(try backend.reduceBackward(mean, outputGradient: five, inputGradient: five), as: HeedError.self) {

@@ -1,10 +1,11 @@
-@testable import HeedOpenCL
+import HeedOpenCLTestSupport
 import HeedOps
 import HeedReference
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedVerify
 import XCTest
+
+@testable import HeedOpenCL
 
 final class GemmTests: XCTestCase {
     /// The cases `heed verify --op gemm` runs: 1×1×1, 33×65×17 and 1025×7×129 with every
@@ -21,8 +22,8 @@ final class GemmTests: XCTestCase {
 
     /// The reference against products worked out by hand.
     func testReferenceComputesKnownProducts() {
-        let a: [Double] = [1, 2, 3, 4, 5, 6]            // 2×3
-        let b: [Double] = [7, 8, 9, 10, 11, 12]         // 3×2
+        let a: [Double] = [1, 2, 3, 4, 5, 6]  // 2×3
+        let b: [Double] = [7, 8, 9, 10, 11, 12]  // 3×2
         var c: [Double] = [.nan, .nan, .nan, .nan]
         Reference.gemm(GemmDescriptor(m: 2, n: 2, k: 3), a: a, b: b, c: &c)
         XCTAssertEqual(c, [58, 64, 139, 154])
@@ -47,17 +48,28 @@ final class GemmTests: XCTestCase {
             let small = try backend.makeBuffer(count: 12, of: Float.self)
             let big = try backend.makeBuffer(count: 100, of: Float.self)
             assertThrows(try backend.gemm(GemmDescriptor(m: 5, n: 3, k: 7), a: small, b: big, c: big), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "gemm",
-                    "A (5x7, lda=7, offset 0, stride 35) needs 35 elements, buffer has 12, in gemm(A*B, m=5, n=3, k=7, batch=1)"))
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "gemm",
+                        "A (5x7, lda=7, offset 0, stride 35) needs 35 elements, buffer has 12, in gemm(A*B, m=5, n=3, k=7, batch=1)"))
             }
             assertThrows(try backend.gemm(GemmDescriptor(m: 2, n: 2, k: 3, lda: 2), a: big, b: big, c: big), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "gemm",
-                    "lda = 2 is less than the 3 columns of A in gemm(A*B, m=2, n=2, k=3, batch=1)"))
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "gemm",
+                        "lda = 2 is less than the 3 columns of A in gemm(A*B, m=2, n=2, k=3, batch=1)"))
             }
-            assertThrows(try backend.gemm(GemmDescriptor(m: 2, n: 2, k: 2, batchCount: 3, cStride: 1), a: big, b: big, c: big),
-                         as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "gemm",
-                    "cStride = 1 makes the 3 matrices of C (each spanning 4 elements) overlap, in gemm(A*B, m=2, n=2, k=2, batch=3)"))
+            assertThrows(
+                try backend.gemm(GemmDescriptor(m: 2, n: 2, k: 2, batchCount: 3, cStride: 1), a: big, b: big, c: big),
+                as: HeedError.self
+            ) {
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "gemm",
+                        "cStride = 1 makes the 3 matrices of C (each spanning 4 elements) overlap, in gemm(A*B, m=2, n=2, k=2, batch=3)"))
             }
             assertThrows(try backend.gemm(GemmDescriptor(m: -1, n: 2, k: 2), a: big, b: big, c: big), as: HeedError.self) {
                 XCTAssertEqual($0, .invalidArgument(op: "gemm", "m = -1 is negative"))
@@ -92,8 +104,10 @@ final class GemmEngineTests: XCTestCase {
     }
 
     func testBlocksCoverTheMatrixEvenlyWithSeveralWorkGroupsPerCore() {
-        for (m, n, k, batch) in [(1, 1, 1, 1), (256, 256, 256, 1), (1024, 1024, 1024, 1), (160, 8192, 1440, 1),
-                                 (5760, 512, 640, 1), (7, 33, 65, 5), (40, 70, 600, 2), (37, 100, 520, 3)] {
+        for (m, n, k, batch) in [
+            (1, 1, 1, 1), (256, 256, 256, 1), (1024, 1024, 1024, 1), (160, 8192, 1440, 1),
+            (5760, 512, 640, 1), (7, 33, 65, 5), (40, 70, 600, 2), (37, 100, 520, 3),
+        ] {
             let plan = PackedGemmPlan(m: m, n: n, k: k, batch: batch, computeUnits: 2)
             let context = "\(m)×\(n)×\(k) batch \(batch): \(plan)"
             XCTAssertEqual(plan.mc % PackedGemmPlan.microRows, 0, context)
@@ -138,9 +152,10 @@ final class GemmEngineTests: XCTestCase {
             let cBuffer = try backend.makeBuffer(c)
             // Room for the packed A and B (those not shared) of two matrices: slices of 2, 2 and 1.
             let perMatrix = (d.aStride == 0 ? 0 : 24 * k) + (d.bStride == 0 ? 0 : 64 * k)
-            try backend.packedGemm(d, a: backend.floats(backend.makeBuffer(a), "test", "A"),
-                                   b: backend.floats(backend.makeBuffer(b), "test", "B"),
-                                   c: backend.floats(cBuffer, "test", "C"), scratchLimit: 2 * perMatrix)
+            try backend.packedGemm(
+                d, a: backend.floats(backend.makeBuffer(a), "test", "A"),
+                b: backend.floats(backend.makeBuffer(b), "test", "B"),
+                c: backend.floats(cBuffer, "test", "C"), scratchLimit: 2 * perMatrix)
             let actual = try backend.read(cBuffer, as: Float.self)
             for (index, (x, y)) in zip(actual, expected).enumerated() {
                 XCTAssertEqual(x, y, accuracy: 1e-3 * max(1, abs(y)), "\(d), element \(index)")

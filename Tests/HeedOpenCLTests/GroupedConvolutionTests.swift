@@ -1,7 +1,7 @@
 import HeedGraph
+import HeedOpenCLTestSupport
 import HeedOps
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedVerify
 import XCTest
 

@@ -1,10 +1,11 @@
 import Foundation
-@testable import HeedOpenCL
 import HeedKernels
+import HeedOpenCLTestSupport
 import HeedOps
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import XCTest
+
+@testable import HeedOpenCL
 
 final class KernelHandleTests: XCTestCase {
     /// `scale_matrix` arguments scaling `c` (one row of `count` floats) by `beta`.
@@ -22,9 +23,11 @@ final class KernelHandleTests: XCTestCase {
         try backend.launch(first, global: [5, 1, 1], arguments: Self.scale(c, count: 5, by: 2))
         XCTAssertEqual(try backend.read(c, as: Float.self), Array(repeating: 6, count: 5))
         // One lookup and two launches, each finding its program in memory, as before handles.
-        XCTAssertEqual(backend.programStatistics, ProgramCacheStatistics(
-            compiledFromSource: before.compiledFromSource, loadedFromDisk: before.loadedFromDisk,
-            memoryHits: before.memoryHits + 3))
+        XCTAssertEqual(
+            backend.programStatistics,
+            ProgramCacheStatistics(
+                compiledFromSource: before.compiledFromSource, loadedFromDisk: before.loadedFromDisk,
+                memoryHits: before.memoryHits + 3))
         // Other defines are another program, so another kernel object.
         XCTAssertFalse(try backend.kernel(family: "blas", kernel: "scale_matrix", defines: ["UNUSED": "1"]) === first)
     }
@@ -32,8 +35,10 @@ final class KernelHandleTests: XCTestCase {
     func testUnknownKernelsAndFamiliesAreErrorsEveryTime() throws {
         let backend = try TestDevices.requireOpenCL()
         for _ in 0..<2 {
-            assertThrows(try backend.launch(family: "blas", kernel: "no_such_kernel", global: [1], arguments: []),
-                         as: OpenCLError.self) { XCTAssertEqual($0.statusName, "CL_INVALID_KERNEL_NAME") }
+            assertThrows(
+                try backend.launch(family: "blas", kernel: "no_such_kernel", global: [1], arguments: []),
+                as: OpenCLError.self
+            ) { XCTAssertEqual($0.statusName, "CL_INVALID_KERNEL_NAME") }
             assertThrows(try backend.kernel(family: "no_such_family", kernel: "k"), as: KernelLibraryError.self)
         }
     }

@@ -1,10 +1,11 @@
 import Foundation
-@testable import HeedOpenCL
-import HeedOps
 import HeedKernels
-import HeedTestSupport
 import HeedOpenCLTestSupport
+import HeedOps
+import HeedTestSupport
 import XCTest
+
+@testable import HeedOpenCL
 
 final class KernelSourceTests: XCTestCase {
     func testTheReductionsAreDefinedOnceInTheirPrelude() throws {
@@ -21,12 +22,14 @@ final class KernelSourceTests: XCTestCase {
 
     func testAProgramIsItsPreludesThenItsFamily() throws {
         let softmax = try KernelLibrary.programSource(of: "softmax", directory: nil)
-        let expected = try "#line 1 \"reductions.cl\"\n" + KernelLibrary.source(of: "reductions", directory: nil)
+        let expected =
+            try "#line 1 \"reductions.cl\"\n" + KernelLibrary.source(of: "reductions", directory: nil)
             + "\n#line 1 \"softmax.cl\"\n" + KernelLibrary.source(of: "softmax", directory: nil)
         XCTAssertEqual(softmax, expected)
         // A family without preludes is its file, unchanged (so its cached binaries stay valid).
-        XCTAssertEqual(try KernelLibrary.programSource(of: "blas", directory: nil),
-                       try KernelLibrary.source(of: "blas", directory: nil))
+        XCTAssertEqual(
+            try KernelLibrary.programSource(of: "blas", directory: nil),
+            try KernelLibrary.source(of: "blas", directory: nil))
         assertThrows(try KernelLibrary.programSource(of: "reductions", directory: nil), as: KernelLibraryError.self)
     }
 
@@ -40,19 +43,21 @@ final class KernelSourceTests: XCTestCase {
         try KernelLibrary.source(of: "reductions", directory: nil)
             .write(to: folder.appendingPathComponent("reductions.cl"), atomically: true, encoding: .utf8)
         try """
-            __kernel void softmax_forward(__global float* x) {
-                x[0] = group_sum(0, x[0], undeclared_value);
-            }
-            """.write(to: folder.appendingPathComponent("softmax.cl"), atomically: true, encoding: .utf8)
-        let backend = try OpenCLBackend(device: shared.device, diskCache: false,
-                                        settings: OpenCLSettings(environment: ["HEED_KERNEL_DIR": folder.path]))
+        __kernel void softmax_forward(__global float* x) {
+            x[0] = group_sum(0, x[0], undeclared_value);
+        }
+        """.write(to: folder.appendingPathComponent("softmax.cl"), atomically: true, encoding: .utf8)
+        let backend = try OpenCLBackend(
+            device: shared.device, diskCache: false,
+            settings: OpenCLSettings(environment: ["HEED_KERNEL_DIR": folder.path]))
         assertThrows(try backend.prepare(family: "softmax"), as: ProgramBuildError.self) { error in
             XCTAssertTrue(error.log.contains("undeclared_value"), error.log)
             XCTAssertTrue(error.log.contains("softmax.cl:2:"), error.log)
         }
         try FileManager.default.removeItem(at: folder.appendingPathComponent("reductions.cl"))
-        let fresh = try OpenCLBackend(device: shared.device, diskCache: false,
-                                      settings: OpenCLSettings(environment: ["HEED_KERNEL_DIR": folder.path]))
+        let fresh = try OpenCLBackend(
+            device: shared.device, diskCache: false,
+            settings: OpenCLSettings(environment: ["HEED_KERNEL_DIR": folder.path]))
         assertThrows(try fresh.prepare(family: "softmax"), as: KernelLibraryError.self) {
             XCTAssertTrue($0.description.contains("reductions.cl"), $0.description)
         }
@@ -65,7 +70,8 @@ final class KernelSourceTests: XCTestCase {
         let backend = try OpenCLBackend(device: device, settings: settings)
         XCTAssertEqual(backend.gemmEngine, .clblast)
         XCTAssertEqual(backend.programCacheDirectory?.path, "/tmp/h/programs")
-        XCTAssertEqual(try OpenCLBackend(device: device, settings: OpenCLSettings(environment: [:])).gemmEngine,
-                       device.kind == .cpu ? .packed : .clblast)
+        XCTAssertEqual(
+            try OpenCLBackend(device: device, settings: OpenCLSettings(environment: [:])).gemmEngine,
+            device.kind == .cpu ? .packed : .clblast)
     }
 }

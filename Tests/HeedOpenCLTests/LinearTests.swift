@@ -1,8 +1,8 @@
-import HeedOps
 import HeedOpenCL
+import HeedOpenCLTestSupport
+import HeedOps
 import HeedReference
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedVerify
 import XCTest
 
@@ -41,10 +41,14 @@ final class LinearTests: XCTestCase {
             assertThrows(try backend.linearForward(d, input: x, weight: narrowWeight, bias: nil, output: y), as: HeedError.self) {
                 XCTAssertEqual($0, mismatch)
             }
-            assertThrows(try backend.linearBackwardInput(d, outputGradient: y, weight: narrowWeight, inputGradient: x),
-                         as: HeedError.self) { XCTAssertEqual($0, mismatch) }
-            assertThrows(try backend.linearBackwardWeight(d, input: x, outputGradient: y, weightGradient: narrowWeight),
-                         as: HeedError.self) {
+            assertThrows(
+                try backend.linearBackwardInput(d, outputGradient: y, weight: narrowWeight, inputGradient: x),
+                as: HeedError.self
+            ) { XCTAssertEqual($0, mismatch) }
+            assertThrows(
+                try backend.linearBackwardWeight(d, input: x, outputGradient: y, weightGradient: narrowWeight),
+                as: HeedError.self
+            ) {
                 XCTAssertEqual($0, .shapeMismatch(op: "linear", "weight gradient (3, 6) needs 18 elements, buffer has 15, \(context)"))
             }
             assertThrows(try backend.linearBackwardBias(d, outputGradient: x, biasGradient: y), as: HeedError.self) {
@@ -52,8 +56,11 @@ final class LinearTests: XCTestCase {
             }
         }
         assertThrows(try LinearDescriptor(input: [4, 6], weight: [3, 5]), as: HeedError.self) {
-            XCTAssertEqual($0, .shapeMismatch(op: "linear",
-                "input (4, 6) and weight (3, 5) do not fit: expected input (N, in) and weight (out, in) with the same in"))
+            XCTAssertEqual(
+                $0,
+                .shapeMismatch(
+                    op: "linear",
+                    "input (4, 6) and weight (3, 5) do not fit: expected input (N, in) and weight (out, in) with the same in"))
         }
         XCTAssertEqual(try LinearDescriptor(input: [4, 6], weight: [3, 6]), d)
     }

@@ -1,8 +1,8 @@
-import HeedOps
 import HeedOpenCL
+import HeedOpenCLTestSupport
+import HeedOps
 import HeedReference
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedVerify
 import XCTest
 
@@ -43,9 +43,12 @@ final class LossTests: XCTestCase {
         }
 
         let reference = TestDevices.reference
-        assertThrows(try reference.nllLossForward(d, logProbabilities: reference.makeBuffer([Float](repeating: -1, count: 12)),
-                                                  labels: reference.makeBuffer([1, 4, 0] as [Int32]),
-                                                  loss: reference.makeBuffer(count: 1, of: Float.self)), as: HeedError.self) {
+        assertThrows(
+            try reference.nllLossForward(
+                d, logProbabilities: reference.makeBuffer([Float](repeating: -1, count: 12)),
+                labels: reference.makeBuffer([1, 4, 0] as [Int32]),
+                loss: reference.makeBuffer(count: 1, of: Float.self)), as: HeedError.self
+        ) {
             XCTAssertEqual($0, .invalidArgument(op: "nll_loss", "label 4 of item 1 is outside 0..<4"))
         }
     }
@@ -58,25 +61,40 @@ final class LossTests: XCTestCase {
             let threeLabels = try backend.makeBuffer([0, 1, 2] as [Int32])
             let scalar = try backend.makeBuffer(count: 1, of: Float.self)
             let two = try backend.makeBuffer(count: 2, of: Float.self)
-            assertThrows(try backend.nllLossForward(d, logProbabilities: scores, labels: threeLabels, loss: scalar),
-                         as: HeedError.self) {
+            assertThrows(
+                try backend.nllLossForward(d, logProbabilities: scores, labels: threeLabels, loss: scalar),
+                as: HeedError.self
+            ) {
                 XCTAssertEqual($0, .shapeMismatch(op: "nll_loss", "labels (2) needs 2 elements, buffer has 3, in (N 2, L 3)"))
             }
-            assertThrows(try backend.nllLossBackward(d, labels: labels, lossGradient: two, inputGradient: scores),
-                         as: HeedError.self) {
+            assertThrows(
+                try backend.nllLossBackward(d, labels: labels, lossGradient: two, inputGradient: scores),
+                as: HeedError.self
+            ) {
                 XCTAssertEqual($0, .shapeMismatch(op: "nll_loss", "loss gradient (1) needs 1 elements, buffer has 2, in (N 2, L 3)"))
             }
-            assertThrows(try backend.crossEntropyForward(d, logits: scores, labels: labels, logProbabilities: two, loss: scalar),
-                         as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "cross_entropy",
-                                                  "log-probabilities (2, 3) needs 6 elements, buffer has 2, in (N 2, L 3)"))
+            assertThrows(
+                try backend.crossEntropyForward(d, logits: scores, labels: labels, logProbabilities: two, loss: scalar),
+                as: HeedError.self
+            ) {
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "cross_entropy",
+                        "log-probabilities (2, 3) needs 6 elements, buffer has 2, in (N 2, L 3)"))
             }
-            assertThrows(try backend.crossEntropyBackward(d, logProbabilities: scores, labels: scores, lossGradient: scalar,
-                                                          logitsGradient: scores), as: HeedError.self) {
+            assertThrows(
+                try backend.crossEntropyBackward(
+                    d, logProbabilities: scores, labels: scores, lossGradient: scalar,
+                    logitsGradient: scores), as: HeedError.self
+            ) {
                 XCTAssertEqual($0, .invalidArgument(op: "cross_entropy", "labels holds float32, expected int32"))
             }
-            assertThrows(try backend.nllLossForward(LossDescriptor(batch: 0, classes: 3), logProbabilities: scores,
-                                                    labels: labels, loss: scalar), as: HeedError.self) {
+            assertThrows(
+                try backend.nllLossForward(
+                    LossDescriptor(batch: 0, classes: 3), logProbabilities: scores,
+                    labels: labels, loss: scalar), as: HeedError.self
+            ) {
                 XCTAssertEqual($0, .invalidArgument(op: "nll_loss", "needs at least one item and one class, got (N 0, L 3)"))
             }
         }

@@ -1,7 +1,7 @@
-import HeedOps
 import HeedOpenCL
-import HeedTestSupport
 import HeedOpenCLTestSupport
+import HeedOps
+import HeedTestSupport
 import XCTest
 
 /// What benchmarks rely on: the memory ledger, the device clock and buffer copies.

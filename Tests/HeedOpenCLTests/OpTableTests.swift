@@ -1,11 +1,11 @@
 import Foundation
 import HeedKernels
 import HeedOpenCL
+import HeedOpenCLTestSupport
 import HeedOps
 import HeedReference
-import HeedVerify
 import HeedTestSupport
-import HeedOpenCLTestSupport
+import HeedVerify
 import XCTest
 
 /// The op table is the one list of ops: every registration elsewhere is checked against it.

@@ -1,8 +1,8 @@
-import HeedOps
 import HeedOpenCL
+import HeedOpenCLTestSupport
+import HeedOps
 import HeedReference
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedVerify
 import XCTest
 
@@ -28,13 +28,15 @@ final class PoolingTests: XCTestCase {
         let d = Pool2dDescriptor(batch: 1, channels: 1, height: 3, width: 5, kernelSize: 2)
         XCTAssertEqual(d.outputShape, [1, 1, 1, 2])
         XCTAssertEqual(Reference.averagePool2dForward(d, input: plane), [4, 6])
-        XCTAssertEqual(Reference.averagePool2dBackward(d, outputGradient: [4, 8]),
-                       [1, 1, 2, 2, 0, 1, 1, 2, 2, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(
+            Reference.averagePool2dBackward(d, outputGradient: [4, 8]),
+            [1, 1, 2, 2, 0, 1, 1, 2, 2, 0, 0, 0, 0, 0, 0])
         let (values, indices) = Reference.maxPool2dForward(d, input: plane)
         XCTAssertEqual(values, [7, 9])
         XCTAssertEqual(indices, [6, 8])
-        XCTAssertEqual(Reference.maxPool2dBackward(d, outputGradient: [4, 8], indices: indices),
-                       [0, 0, 0, 0, 0, 0, 4, 0, 8, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(
+            Reference.maxPool2dBackward(d, outputGradient: [4, 8], indices: indices),
+            [0, 0, 0, 0, 0, 0, 4, 0, 8, 0, 0, 0, 0, 0, 0])
 
         let global = GlobalPoolDescriptor(batch: 1, channels: 1, height: 3, width: 5)
         XCTAssertEqual(Reference.globalAveragePoolForward(global, input: plane), [8])
@@ -46,8 +48,10 @@ final class PoolingTests: XCTestCase {
     /// element 5 that two windows pick receives both their gradients.
     func testMaxPoolTiesNaNAndOverlap() throws {
         let d = Pool2dDescriptor(batch: 1, channels: 1, height: 2, width: 4, kernelSize: 2, stride: 1)
-        let x: [Float] = [1, 5, 5, 2,
-                          5, 0, .nan, 3]
+        let x: [Float] = [
+            1, 5, 5, 2,
+            5, 0, .nan, 3,
+        ]
         for backend in [TestDevices.reference, try TestDevices.requireOpenCL()] as [any Backend] {
             let output = try backend.makeBuffer(count: 3, of: Float.self)
             let indices = try backend.makeBuffer(count: 3, of: Int32.self)
@@ -58,8 +62,9 @@ final class PoolingTests: XCTestCase {
             XCTAssertEqual(try backend.read(indices, as: Int32.self), [1, 6, 6], backend.name)
 
             let gradient = try backend.makeBuffer(count: 8, of: Float.self)
-            try backend.maxPool2dBackward(d, outputGradient: backend.makeBuffer([1, 2, 4] as [Float]), indices: indices,
-                                          inputGradient: gradient)
+            try backend.maxPool2dBackward(
+                d, outputGradient: backend.makeBuffer([1, 2, 4] as [Float]), indices: indices,
+                inputGradient: gradient)
             XCTAssertEqual(try backend.read(gradient, as: Float.self), [0, 1, 0, 0, 0, 0, 6, 0], backend.name)
         }
     }
@@ -77,24 +82,35 @@ final class PoolingTests: XCTestCase {
                 XCTAssertEqual($0, .shapeMismatch(op: "average_pool2d", "output (2, 3, 3, 3) needs 54 elements, buffer has 96, \(context)"))
             }
             assertThrows(try backend.averagePool2dBackward(d, outputGradient: wrong, inputGradient: input), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "average_pool2d",
-                                                  "output gradient (2, 3, 3, 3) needs 54 elements, buffer has 96, \(context)"))
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "average_pool2d",
+                        "output gradient (2, 3, 3, 3) needs 54 elements, buffer has 96, \(context)"))
             }
             assertThrows(try backend.maxPool2dForward(d, input: wrong, output: output, indices: indices), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "max_pool2d", "input (2, 3, 7, 7) needs 294 elements, buffer has 96, \(context)"))
             }
-            assertThrows(try backend.maxPool2dBackward(d, outputGradient: output, indices: output, inputGradient: input),
-                         as: HeedError.self) {
+            assertThrows(
+                try backend.maxPool2dBackward(d, outputGradient: output, indices: output, inputGradient: input),
+                as: HeedError.self
+            ) {
                 XCTAssertEqual($0, .invalidArgument(op: "max_pool2d", "indices holds float32, expected int32"))
             }
             assertThrows(try backend.globalAveragePoolForward(global, input: input, output: output), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "global_average_pool",
-                    "output (2, 3) needs 6 elements, buffer has 54, in global_average_pool(input (2, 3, 7, 7))"))
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "global_average_pool",
+                        "output (2, 3) needs 6 elements, buffer has 54, in global_average_pool(input (2, 3, 7, 7))"))
             }
             let tooSmall = Pool2dDescriptor(batch: 2, channels: 3, height: 7, width: 7, kernelSize: 8)
             assertThrows(try backend.maxPool2dForward(tooSmall, input: input, output: output, indices: indices), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "pool2d",
-                    "a 8x8 window does not fit, in pool2d(input (2, 3, 7, 7), kernel 8, stride 8)"))
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "pool2d",
+                        "a 8x8 window does not fit, in pool2d(input (2, 3, 7, 7), kernel 8, stride 8)"))
             }
         }
     }

@@ -1,10 +1,11 @@
 import Foundation
-@testable import HeedOpenCL
-import HeedOps
 import HeedKernels
-import HeedTestSupport
 import HeedOpenCLTestSupport
+import HeedOps
+import HeedTestSupport
 import XCTest
+
+@testable import HeedOpenCL
 
 final class ProgramTests: XCTestCase {
     private static let addOne = """
@@ -34,11 +35,13 @@ final class ProgramTests: XCTestCase {
     func testLaunchRunsAndCanBeTimed() throws {
         let backend = try TestDevices.requireOpenCL()
         let x = try backend.makeBuffer([Float](repeating: 1, count: 37))
-        let seconds = try backend.launch(name: "add_one", source: Self.addOne, kernel: "add_one",
-                                         global: [37], local: [8], arguments: [.buffer(x), .int(37)], timed: true)
+        let seconds = try backend.launch(
+            name: "add_one", source: Self.addOne, kernel: "add_one",
+            global: [37], local: [8], arguments: [.buffer(x), .int(37)], timed: true)
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(seconds), 0)
-        try backend.launch(name: "add_one", source: Self.addOne, kernel: "add_one",
-                           global: [37], arguments: [.buffer(x), .int(37)])
+        try backend.launch(
+            name: "add_one", source: Self.addOne, kernel: "add_one",
+            global: [37], arguments: [.buffer(x), .int(37)])
         XCTAssertEqual(try backend.read(x, as: Float.self), Array(repeating: 3, count: 37))
     }
 
@@ -46,20 +49,29 @@ final class ProgramTests: XCTestCase {
         let backend = try TestDevices.requireOpenCL()
         let x = try backend.makeBuffer([Float](repeating: 1, count: 4))
         // A float where the kernel takes a pointer.
-        assertThrows(try backend.launch(name: "add_one", source: Self.addOne, kernel: "add_one",
-                                        global: [4], arguments: [.float(1), .int(4)]),
-                     as: OpenCLError.self) { error in
+        assertThrows(
+            try backend.launch(
+                name: "add_one", source: Self.addOne, kernel: "add_one",
+                global: [4], arguments: [.float(1), .int(4)]),
+            as: OpenCLError.self
+        ) { error in
             XCTAssertEqual(error.call, "clSetKernelArg(add_one, argument 0)")
             XCTAssertEqual(error.statusName, "CL_INVALID_ARG_SIZE")
         }
-        assertThrows(try backend.launch(name: "add_one", source: Self.addOne, kernel: "add_one",
-                                        global: [4], arguments: [.buffer(x)]),
-                     as: HeedError.self) {
+        assertThrows(
+            try backend.launch(
+                name: "add_one", source: Self.addOne, kernel: "add_one",
+                global: [4], arguments: [.buffer(x)]),
+            as: HeedError.self
+        ) {
             XCTAssertEqual($0, .invalidArgument(op: "add_one", "kernel takes 2 arguments, 1 given"))
         }
-        assertThrows(try backend.launch(name: "add_one", source: Self.addOne, kernel: "no_such_kernel",
-                                        global: [4], arguments: []),
-                     as: OpenCLError.self) { XCTAssertEqual($0.statusName, "CL_INVALID_KERNEL_NAME") }
+        assertThrows(
+            try backend.launch(
+                name: "add_one", source: Self.addOne, kernel: "no_such_kernel",
+                global: [4], arguments: []),
+            as: OpenCLError.self
+        ) { XCTAssertEqual($0.statusName, "CL_INVALID_KERNEL_NAME") }
         // The queue still works after the failures.
         try backend.launch(name: "add_one", source: Self.addOne, kernel: "add_one", global: [4], arguments: [.buffer(x), .int(4)])
         XCTAssertEqual(try backend.read(x, as: Float.self), [2, 2, 2, 2])
@@ -125,10 +137,12 @@ final class ProgramTests: XCTestCase {
     }
 
     func testCacheFolderFollowsTheEnvironment() {
-        XCTAssertEqual(ProgramBinaryStore.defaultDirectory(environment: ["HEED_CACHE_DIR": "/tmp/heed-x"]).path,
-                       "/tmp/heed-x/programs")
-        XCTAssertEqual(ProgramBinaryStore.defaultDirectory(environment: ["XDG_CACHE_HOME": "/tmp/xdg"]).path,
-                       "/tmp/xdg/heed/programs")
+        XCTAssertEqual(
+            ProgramBinaryStore.defaultDirectory(environment: ["HEED_CACHE_DIR": "/tmp/heed-x"]).path,
+            "/tmp/heed-x/programs")
+        XCTAssertEqual(
+            ProgramBinaryStore.defaultDirectory(environment: ["XDG_CACHE_HOME": "/tmp/xdg"]).path,
+            "/tmp/xdg/heed/programs")
     }
 
     func testKernelSourcesAreEmbeddedAndCanBeOverriddenFromDisk() throws {
@@ -139,8 +153,9 @@ final class ProgramTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         try "// edited".write(to: folder.appendingPathComponent("blas.cl"), atomically: true, encoding: .utf8)
         XCTAssertEqual(try KernelLibrary.source(of: "blas", environment: ["HEED_KERNEL_DIR": folder.path]), "// edited")
-        assertThrows(try KernelLibrary.source(of: "conv", environment: ["HEED_KERNEL_DIR": folder.path]),
-                     as: KernelLibraryError.self)
+        assertThrows(
+            try KernelLibrary.source(of: "conv", environment: ["HEED_KERNEL_DIR": folder.path]),
+            as: KernelLibraryError.self)
         assertThrows(try KernelLibrary.source(of: "no_such_family", environment: [:]), as: KernelLibraryError.self) {
             XCTAssertTrue($0.description.contains("no kernel family 'no_such_family'"))
         }

@@ -1,8 +1,8 @@
-import HeedOps
 import HeedOpenCL
+import HeedOpenCLTestSupport
+import HeedOps
 import HeedReference
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedVerify
 import XCTest
 
@@ -23,8 +23,10 @@ final class PyTorchGoldenTests: XCTestCase {
         Tolerance(atol: 1e-12 * Double(expected.map(abs).max() ?? 0), rtol: 0x1p-23)
     }
 
-    private func assertOneULP(_ actual: [Double], _ expected: FixtureTensor, _ label: String,
-                              file: StaticString = #filePath, line: UInt = #line) {
+    private func assertOneULP(
+        _ actual: [Double], _ expected: FixtureTensor, _ label: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let comparison = Comparison(actual: actual.map { Float($0) }, expected: expected.values, tolerance: oneULP(expected.values))
         assertPassed(comparison, label, file: file, line: line)
     }
@@ -35,8 +37,9 @@ final class PyTorchGoldenTests: XCTestCase {
         let device = try TestDevices.requireOpenCL()
         for item in try PyTorchFixture.load("batch_norm").cases {
             let x = try item.tensor("input")
-            let d = BatchNormDescriptor(batch: x.shape[0], channels: x.shape[1], spatial: x.shape.dropFirst(2).reduce(1, *),
-                                        epsilon: Float(try item.setting("eps")), momentum: Float(try item.setting("momentum")))
+            let d = BatchNormDescriptor(
+                batch: x.shape[0], channels: x.shape[1], spatial: x.shape.dropFirst(2).reduce(1, *),
+                epsilon: Float(try item.setting("eps")), momentum: Float(try item.setting("momentum")))
             let (weight, bias) = (try item.tensor("weight").values, try item.tensor("bias").values)
             let (runningMean, runningVariance) = (try item.tensor("running_mean").values, try item.tensor("running_var").values)
             let dy = try item.tensor("grad_output").values
@@ -44,21 +47,25 @@ final class PyTorchGoldenTests: XCTestCase {
             let double = { (values: [Float]) in values.map(Double.init) }
 
             // Semantics: the reference in Double.
-            var meanAfter = double(runningMean), varianceAfter = double(runningVariance)
+            var meanAfter = double(runningMean)
+            var varianceAfter = double(runningVariance)
             if training {
-                let forward = Reference.batchNormForwardTraining(d, input: double(x.values), weight: double(weight), bias: double(bias),
-                                                                 runningMean: &meanAfter, runningVariance: &varianceAfter)
+                let forward = Reference.batchNormForwardTraining(
+                    d, input: double(x.values), weight: double(weight), bias: double(bias),
+                    runningMean: &meanAfter, runningVariance: &varianceAfter)
                 assertOneULP(forward.output, try item.tensor("output"), "\(item.name) output")
                 assertOneULP(meanAfter, try item.tensor("running_mean_after"), "\(item.name) running_mean")
                 assertOneULP(varianceAfter, try item.tensor("running_var_after"), "\(item.name) running_var")
-                let backward = Reference.batchNormBackward(d, input: double(x.values), outputGradient: double(dy), weight: double(weight),
-                                                           savedMean: forward.savedMean, savedInverseStd: forward.savedInverseStd)
+                let backward = Reference.batchNormBackward(
+                    d, input: double(x.values), outputGradient: double(dy), weight: double(weight),
+                    savedMean: forward.savedMean, savedInverseStd: forward.savedInverseStd)
                 assertOneULP(backward.input, try item.tensor("grad_input"), "\(item.name) grad_input")
                 assertOneULP(backward.weight, try item.tensor("grad_weight"), "\(item.name) grad_weight")
                 assertOneULP(backward.bias, try item.tensor("grad_bias"), "\(item.name) grad_bias")
             } else {
-                let output = Reference.batchNormForwardInference(d, input: double(x.values), weight: double(weight), bias: double(bias),
-                                                                 runningMean: double(runningMean), runningVariance: double(runningVariance))
+                let output = Reference.batchNormForwardInference(
+                    d, input: double(x.values), weight: double(weight), bias: double(bias),
+                    runningMean: double(runningMean), runningVariance: double(runningVariance))
                 assertOneULP(output, try item.tensor("output"), "\(item.name) output")
             }
 
@@ -66,17 +73,22 @@ final class PyTorchGoldenTests: XCTestCase {
             // through sums of M terms (the bound the verification suite states).
             let input = try device.makeBuffer(x.values)
             let output = try device.makeBuffer([Float](repeating: .nan, count: d.count))
-            let deviceMean = try device.makeBuffer(runningMean), deviceVariance = try device.makeBuffer(runningVariance)
+            let deviceMean = try device.makeBuffer(runningMean)
+            let deviceVariance = try device.makeBuffer(runningVariance)
             let (mean, variance): ([Double], [Double])
             if training {
-                let saved = (try device.makeBuffer(count: d.channels, of: Float.self), try device.makeBuffer(count: d.channels, of: Float.self))
-                try device.batchNormForwardTraining(d, input: input, weight: device.makeBuffer(weight), bias: device.makeBuffer(bias),
-                                                   runningMean: deviceMean, runningVariance: deviceVariance, output: output,
-                                                   savedMean: saved.0, savedInverseStd: saved.1)
+                let saved = (
+                    try device.makeBuffer(count: d.channels, of: Float.self), try device.makeBuffer(count: d.channels, of: Float.self)
+                )
+                try device.batchNormForwardTraining(
+                    d, input: input, weight: device.makeBuffer(weight), bias: device.makeBuffer(bias),
+                    runningMean: deviceMean, runningVariance: deviceVariance, output: output,
+                    savedMean: saved.0, savedInverseStd: saved.1)
                 (mean, variance) = (double(try item.tensor("batch_mean").values), double(try item.tensor("batch_var").values))
             } else {
-                try device.batchNormForwardInference(d, input: input, weight: device.makeBuffer(weight), bias: device.makeBuffer(bias),
-                                                     runningMean: deviceMean, runningVariance: deviceVariance, output: output)
+                try device.batchNormForwardInference(
+                    d, input: input, weight: device.makeBuffer(weight), bias: device.makeBuffer(bias),
+                    runningMean: deviceMean, runningVariance: deviceVariance, output: output)
                 (mean, variance) = (double(runningMean), double(runningVariance))
             }
             let meanAbs = (0..<d.channels).map { c in
@@ -87,9 +99,11 @@ final class PyTorchGoldenTests: XCTestCase {
                 let r = 1 / (variance[c] + Double(d.epsilon)).squareRoot()
                 return Double(abs(weight[c])) * r * (meanAbs[c] + abs(Double(x.values[i]) - mean[c]) + abs(mean[c])) + Double(abs(bias[c]))
             }
-            assertPassed(Comparison(actual: try device.read(output, as: Float.self), expected: try item.tensor("output").values,
-                                    tolerance: .float32Sum(terms: d.reduced + 16), scale: scale),
-                         "OpenCL \(item.name) output")
+            assertPassed(
+                Comparison(
+                    actual: try device.read(output, as: Float.self), expected: try item.tensor("output").values,
+                    tolerance: .float32Sum(terms: d.reduced + 16), scale: scale),
+                "OpenCL \(item.name) output")
         }
     }
 
@@ -111,17 +125,19 @@ final class PyTorchGoldenTests: XCTestCase {
             let dx = Reference.softmaxBackward(d, output: yFloat.map(Double.init), outputGradient: dy.map(Double.init))
             // PyTorch differentiates from its float64 output, Heed from the rounded float32
             // one: that moves the exact gradient by up to u·|y|·(|dy| + Σ|dy·y|)-sized terms.
-            let perturbed = Comparison(actual: dx.map { Float($0) }, expected: try item.tensor("grad_input").values,
-                                       tolerance: .float32Sum(terms: 4),
-                                       scale: backwardScale(d, kind, y: yFloat, dy: dy))
+            let perturbed = Comparison(
+                actual: dx.map { Float($0) }, expected: try item.tensor("grad_input").values,
+                tolerance: .float32Sum(terms: 4),
+                scale: backwardScale(d, kind, y: yFloat, dy: dy))
             assertPassed(perturbed, "\(item.name) grad_input")
 
             let output = try device.makeBuffer([Float](repeating: .nan, count: x.values.count))
             try device.softmaxForward(d, input: device.makeBuffer(x.values), output: output)
             let actual = try device.read(output, as: Float.self)
             XCTAssertTrue(actual.allSatisfy(\.isFinite), "\(item.name): inputs of ±1e4 must not overflow")
-            assertPassed(Comparison(actual: actual, expected: yFloat, tolerance: SoftmaxVerification.forwardTolerance(d, x.values)),
-                         "OpenCL \(item.name) output")
+            assertPassed(
+                Comparison(actual: actual, expected: yFloat, tolerance: SoftmaxVerification.forwardTolerance(d, x.values)),
+                "OpenCL \(item.name) output")
         }
     }
 
@@ -149,28 +165,37 @@ final class PyTorchGoldenTests: XCTestCase {
         let device = try TestDevices.requireOpenCL()
         for item in try PyTorchFixture.load("conv2d").cases {
             let (x, w, b) = (try item.tensor("input"), try item.tensor("weight"), try item.tensor("bias"))
-            let d = try Conv2dDescriptor(input: x.shape, weight: w.shape, stride: try item.intSetting("stride"),
-                                         padding: try item.intSetting("padding"))
+            let d = try Conv2dDescriptor(
+                input: x.shape, weight: w.shape, stride: try item.intSetting("stride"),
+                padding: try item.intSetting("padding"))
             XCTAssertEqual(d.outputShape, try item.tensor("output").shape)
             let double = { (values: [Float]) in values.map(Double.init) }
             let dy = try item.tensor("grad_output").values
-            assertOneULP(Reference.conv2dForward(d, input: double(x.values), weight: double(w.values), bias: double(b.values)),
-                         try item.tensor("output"), "\(item.name) output")
-            assertOneULP(Reference.conv2dBackwardInput(d, outputGradient: double(dy), weight: double(w.values)),
-                         try item.tensor("grad_input"), "\(item.name) grad_input")
-            assertOneULP(Reference.conv2dBackwardWeight(d, input: double(x.values), outputGradient: double(dy)),
-                         try item.tensor("grad_weight"), "\(item.name) grad_weight")
-            assertOneULP(Reference.conv2dBackwardBias(d, outputGradient: double(dy)), try item.tensor("grad_bias"), "\(item.name) grad_bias")
+            assertOneULP(
+                Reference.conv2dForward(d, input: double(x.values), weight: double(w.values), bias: double(b.values)),
+                try item.tensor("output"), "\(item.name) output")
+            assertOneULP(
+                Reference.conv2dBackwardInput(d, outputGradient: double(dy), weight: double(w.values)),
+                try item.tensor("grad_input"), "\(item.name) grad_input")
+            assertOneULP(
+                Reference.conv2dBackwardWeight(d, input: double(x.values), outputGradient: double(dy)),
+                try item.tensor("grad_weight"), "\(item.name) grad_weight")
+            assertOneULP(
+                Reference.conv2dBackwardBias(d, outputGradient: double(dy)), try item.tensor("grad_bias"), "\(item.name) grad_bias")
 
             // The device: sums of C·k·k (+ bias) terms, Σ|terms| from the reference on |x|, |w|, |b|.
             let output = try device.makeBuffer([Float](repeating: .nan, count: d.outputShape.reduce(1, *)))
-            try device.conv2dForward(d, input: device.makeBuffer(x.values), weight: device.makeBuffer(w.values),
-                                     bias: device.makeBuffer(b.values), output: output)
-            let scale = Reference.conv2dForward(d, input: double(x.values).map(abs), weight: double(w.values).map(abs),
-                                                bias: double(b.values).map(abs))
-            assertPassed(Comparison(actual: try device.read(output, as: Float.self), expected: try item.tensor("output").values,
-                                    tolerance: .float32Sum(terms: d.reductionSize + 2), scale: scale),
-                         "OpenCL \(item.name) output")
+            try device.conv2dForward(
+                d, input: device.makeBuffer(x.values), weight: device.makeBuffer(w.values),
+                bias: device.makeBuffer(b.values), output: output)
+            let scale = Reference.conv2dForward(
+                d, input: double(x.values).map(abs), weight: double(w.values).map(abs),
+                bias: double(b.values).map(abs))
+            assertPassed(
+                Comparison(
+                    actual: try device.read(output, as: Float.self), expected: try item.tensor("output").values,
+                    tolerance: .float32Sum(terms: d.reductionSize + 2), scale: scale),
+                "OpenCL \(item.name) output")
         }
     }
 }

@@ -1,8 +1,8 @@
-import HeedOps
 import HeedOpenCL
+import HeedOpenCLTestSupport
+import HeedOps
 import HeedReference
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedVerify
 import XCTest
 
@@ -28,10 +28,12 @@ final class RandomTests: XCTestCase {
         let counters = try device.makeBuffer(ints(Self.knownAnswers.flatMap { [$0.counter.0, $0.counter.1] }))
         let keys = try device.makeBuffer(ints(Self.knownAnswers.map(\.key)))
         let output = try device.makeBuffer(count: 2 * Self.knownAnswers.count, of: Int32.self)
-        try device.launch(family: "random", kernel: "philox_block", global: [Self.knownAnswers.count],
-                          arguments: [.buffer(counters), .buffer(keys), .buffer(output), .int(Int32(Self.knownAnswers.count))])
-        XCTAssertEqual(try device.read(output, as: Int32.self),
-                       ints(Self.knownAnswers.flatMap { [$0.output.0, $0.output.1] }))
+        try device.launch(
+            family: "random", kernel: "philox_block", global: [Self.knownAnswers.count],
+            arguments: [.buffer(counters), .buffer(keys), .buffer(output), .int(Int32(Self.knownAnswers.count))])
+        XCTAssertEqual(
+            try device.read(output, as: Int32.self),
+            ints(Self.knownAnswers.flatMap { [$0.output.0, $0.output.1] }))
     }
 
     /// Dropout and dropout2d at p ∈ {0, 0.1, 0.5, 1}: masks and outputs bit-identical.
@@ -69,7 +71,7 @@ final class RandomTests: XCTestCase {
         let (batch, channels, spatial) = (30, 100, 49)
         let d = DropoutDescriptor.dropout2d(batch: batch, channels: channels, spatial: spatial, probability: 0.5, seed: 7, step: 0)
         let ones = try device.makeBuffer([Float](repeating: 1, count: d.count))
-        try device.dropoutForward(d, input: ones, output: ones)     // in place
+        try device.dropoutForward(d, input: ones, output: ones)  // in place
         let mask = try device.read(ones, as: Float.self)
         var keptChannels = 0
         for channel in 0..<(batch * channels) {
@@ -103,18 +105,28 @@ final class RandomTests: XCTestCase {
             let twelve = try backend.makeBuffer(count: 12, of: Float.self)
             let d = DropoutDescriptor(count: 10, probability: 0.5, seed: 1, step: 2)
             assertThrows(try backend.dropoutForward(d, input: ten, output: twelve), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "dropout",
-                    "output (10) needs 10 elements, buffer has 12, in dropout(count=10, elementsPerDraw=1, p=0.5, seed=1, step=2)"))
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "dropout",
+                        "output (10) needs 10 elements, buffer has 12, in dropout(count=10, elementsPerDraw=1, p=0.5, seed=1, step=2)"))
             }
             let d2 = DropoutDescriptor.dropout2d(batch: 2, channels: 2, spatial: 3, probability: 0.5, seed: 1, step: 2)
             assertThrows(try backend.dropoutBackward(d2, outputGradient: ten, inputGradient: twelve), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "dropout2d",
-                    "output gradient (12) needs 12 elements, buffer has 10, in dropout2d(count=12, elementsPerDraw=3, p=0.5, seed=1, step=2)"))
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "dropout2d",
+                        "output gradient (12) needs 12 elements, buffer has 10, in dropout2d(count=12, elementsPerDraw=3, p=0.5, seed=1, step=2)"
+                    ))
             }
             let bad = DropoutDescriptor(count: 10, probability: 1.5, seed: 1, step: 2)
             assertThrows(try backend.dropoutForward(bad, input: ten, output: ten), as: HeedError.self) {
-                XCTAssertEqual($0, .invalidArgument(op: "dropout",
-                    "probability must be in [0, 1], in dropout(count=10, elementsPerDraw=1, p=1.5, seed=1, step=2)"))
+                XCTAssertEqual(
+                    $0,
+                    .invalidArgument(
+                        op: "dropout",
+                        "probability must be in [0, 1], in dropout(count=10, elementsPerDraw=1, p=1.5, seed=1, step=2)"))
             }
         }
     }

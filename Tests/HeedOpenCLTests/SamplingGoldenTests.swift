@@ -1,7 +1,7 @@
-import HeedOps
 import HeedOpenCL
-import HeedTestSupport
 import HeedOpenCLTestSupport
+import HeedOps
+import HeedTestSupport
 import HeedVerify
 import XCTest
 
@@ -34,8 +34,9 @@ final class SamplingGoldenTests: XCTestCase {
         let (height, width) = (try item.intSetting("out_height"), try item.intSetting("out_width"))
         let (batch, channels) = (input.shape[0], input.shape[1])
         let affine = AffineGridDescriptor(batch: batch, height: height, width: width)
-        let d = GridSampleDescriptor(batch: batch, channels: channels, inputHeight: input.shape[2],
-                                     inputWidth: input.shape[3], outputHeight: height, outputWidth: width)
+        let d = GridSampleDescriptor(
+            batch: batch, channels: channels, inputHeight: input.shape[2],
+            inputWidth: input.shape[3], outputHeight: height, outputWidth: width)
         XCTAssertEqual(theta.shape, [batch, 2, 3])
         XCTAssertEqual(try item.tensor("grid").shape, [batch, height, width, 2])
         XCTAssertEqual(try item.tensor("output").shape, [batch, channels, height, width])
@@ -47,8 +48,10 @@ final class SamplingGoldenTests: XCTestCase {
             return try backend.read(output, as: Float.self)
         }
         func compare(_ actual: [Float], _ name: String, _ bound: SamplingBounds.Bound) throws {
-            assertPassed(Comparison(actual: actual, expected: try item.tensor(name).values,
-                                    tolerance: bound.tolerance, scale: bound.scale), "\(label) \(name)")
+            assertPassed(
+                Comparison(
+                    actual: actual, expected: try item.tensor(name).values,
+                    tolerance: bound.tolerance, scale: bound.scale), "\(label) \(name)")
         }
 
         let gridOut = try run(affine.gridCount) {
@@ -62,17 +65,20 @@ final class SamplingGoldenTests: XCTestCase {
         try compare(output, "output", SamplingBounds.gridSampleForward(d, input: input.values))
 
         let gradInput = try run(d.inputCount) {
-            try backend.gridSampleBackwardInput(d, grid: backend.makeBuffer(grid), outputGradient: backend.makeBuffer(gradOutput),
-                                                inputGradient: $0)
+            try backend.gridSampleBackwardInput(
+                d, grid: backend.makeBuffer(grid), outputGradient: backend.makeBuffer(gradOutput),
+                inputGradient: $0)
         }
         try compare(gradInput, "grad_input", SamplingBounds.gridSampleBackwardInput(d, grid: grid, outputGradient: gradOutput))
 
         let gridGradient = try run(d.gridCount) {
-            try backend.gridSampleBackwardGrid(d, input: backend.makeBuffer(input.values), grid: backend.makeBuffer(grid),
-                                               outputGradient: backend.makeBuffer(gradOutput), gridGradient: $0)
+            try backend.gridSampleBackwardGrid(
+                d, input: backend.makeBuffer(input.values), grid: backend.makeBuffer(grid),
+                outputGradient: backend.makeBuffer(gradOutput), gridGradient: $0)
         }
-        try compare(gridGradient, "grad_grid",
-                    SamplingBounds.gridSampleBackwardGrid(d, input: input.values, outputGradient: gradOutput))
+        try compare(
+            gridGradient, "grad_grid",
+            SamplingBounds.gridSampleBackwardGrid(d, input: input.values, outputGradient: gradOutput))
 
         let thetaGradient = try run(affine.thetaCount) {
             try backend.affineGridBackward(affine, gridGradient: backend.makeBuffer(gradGrid), thetaGradient: $0)

@@ -1,8 +1,8 @@
-import HeedOps
 import HeedOpenCL
+import HeedOpenCLTestSupport
+import HeedOps
 import HeedReference
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedVerify
 import XCTest
 
@@ -27,8 +27,9 @@ final class SamplingTests: XCTestCase {
     func testReferenceComputesKnownSamples() {
         // θ = [[2, 0, 0.5], [0, 1, −0.25]] on a 1×2 grid: x = ∓0.5, y = 0.
         let theta: [Double] = [2, 0, 0.5, 0, 1, -0.25]
-        XCTAssertEqual(Reference.affineGridForward(AffineGridDescriptor(batch: 1, height: 1, width: 2), theta: theta),
-                       [-0.5, -0.25, 1.5, -0.25])
+        XCTAssertEqual(
+            Reference.affineGridForward(AffineGridDescriptor(batch: 1, height: 1, width: 2), theta: theta),
+            [-0.5, -0.25, 1.5, -0.25])
 
         // Image [[1, 2], [3, 4]]: its centre is the mean; x = −1 (the left edge) at
         // y = 0 blends half of the left column with a zero column; far out is 0.
@@ -41,12 +42,14 @@ final class SamplingTests: XCTestCase {
         // The input gradient splits the output gradient in halves.
         let row = GridSampleDescriptor(batch: 1, channels: 1, inputHeight: 1, inputWidth: 2, outputHeight: 1, outputWidth: 1)
         XCTAssertEqual(Reference.gridSampleForward(row, input: [1, 3] as [Double], grid: [0, 0]), [2])
-        XCTAssertEqual(Reference.gridSampleBackwardGrid(row, input: [1, 3] as [Double], grid: [0, 0], outputGradient: [1]),
-                       [2, -1])
+        XCTAssertEqual(
+            Reference.gridSampleBackwardGrid(row, input: [1, 3] as [Double], grid: [0, 0], outputGradient: [1]),
+            [2, -1])
         XCTAssertEqual(Reference.gridSampleBackwardInput(row, grid: [0, 0] as [Double], outputGradient: [1]), [0.5, 0.5])
         // dθ from dgrid = (1, 2) at the single point (x, y) = (0, 0): rows (0, 0, 1) and (0, 0, 2).
-        XCTAssertEqual(Reference.affineGridBackward(AffineGridDescriptor(batch: 1, height: 1, width: 1), gridGradient: [1, 2] as [Double]),
-                       [0, 0, 1, 0, 0, 2])
+        XCTAssertEqual(
+            Reference.affineGridBackward(AffineGridDescriptor(batch: 1, height: 1, width: 1), gridGradient: [1, 2] as [Double]),
+            [0, 0, 1, 0, 0, 2])
     }
 
     /// With align_corners False the identity θ puts every grid point on a pixel centre,
@@ -64,15 +67,18 @@ final class SamplingTests: XCTestCase {
                 let theta = try backend.makeBuffer([Float]([1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0]))
                 let grid = try backend.makeBuffer([Float](repeating: .nan, count: affine.gridCount))
                 try backend.affineGridForward(affine, theta: theta, grid: grid)
-                let d = GridSampleDescriptor(batch: batch, channels: channels, inputHeight: height, inputWidth: width,
-                                             outputHeight: height, outputWidth: width)
+                let d = GridSampleDescriptor(
+                    batch: batch, channels: channels, inputHeight: height, inputWidth: width,
+                    outputHeight: height, outputWidth: width)
                 let output = try backend.makeBuffer([Float](repeating: .nan, count: d.outputCount))
                 try backend.gridSampleForward(d, input: try backend.makeBuffer(image), grid: grid, output: output)
                 let actual = try backend.read(output, as: Float.self)
                 let bound = SamplingBounds.gridSampleForward(d, input: image)
-                assertPassed(exact ? Comparison(actual: actual, expected: image, tolerance: .exact)
-                                   : Comparison(actual: actual, expected: image, tolerance: bound.tolerance, scale: bound.scale),
-                             "\(backend.name) identity \(height)×\(width)")
+                assertPassed(
+                    exact
+                        ? Comparison(actual: actual, expected: image, tolerance: .exact)
+                        : Comparison(actual: actual, expected: image, tolerance: bound.tolerance, scale: bound.scale),
+                    "\(backend.name) identity \(height)×\(width)")
             }
         }
     }
@@ -92,20 +98,25 @@ final class SamplingTests: XCTestCase {
             XCTAssertEqual(values.map(\.isNaN), [true, true, false, true, true, false], backend.name)
 
             let gridGradient = try backend.makeBuffer(count: d.gridCount, of: Float.self)
-            try backend.gridSampleBackwardGrid(d, input: inputBuffer, grid: gridBuffer,
-                                               outputGradient: try backend.makeBuffer(outputGradient), gridGradient: gridGradient)
-            XCTAssertEqual(try backend.read(gridGradient, as: Float.self).map(\.isNaN), [true, true, true, true, false, false],
-                           backend.name)
+            try backend.gridSampleBackwardGrid(
+                d, input: inputBuffer, grid: gridBuffer,
+                outputGradient: try backend.makeBuffer(outputGradient), gridGradient: gridGradient)
+            XCTAssertEqual(
+                try backend.read(gridGradient, as: Float.self).map(\.isNaN), [true, true, true, true, false, false],
+                backend.name)
 
             let inputGradient = try backend.makeBuffer([Float](repeating: .nan, count: d.inputCount))
-            try backend.gridSampleBackwardInput(d, grid: gridBuffer, outputGradient: try backend.makeBuffer(outputGradient),
-                                                inputGradient: inputGradient)
+            try backend.gridSampleBackwardInput(
+                d, grid: gridBuffer, outputGradient: try backend.makeBuffer(outputGradient),
+                inputGradient: inputGradient)
             // As if the two non-finite points were far outside.
             let finiteGrid: [Float] = [5, 5, 5, 5, 0.3, -0.4]
             let finiteOnly = Reference.gridSampleBackwardInput(d, grid: finiteGrid, outputGradient: outputGradient)
             let bound = SamplingBounds.gridSampleBackwardInput(d, grid: finiteGrid, outputGradient: outputGradient)
-            assertPassed(Comparison(actual: try backend.read(inputGradient, as: Float.self), expected: finiteOnly,
-                                    tolerance: bound.tolerance, scale: bound.scale), "\(backend.name) input gradient")
+            assertPassed(
+                Comparison(
+                    actual: try backend.read(inputGradient, as: Float.self), expected: finiteOnly,
+                    tolerance: bound.tolerance, scale: bound.scale), "\(backend.name) input gradient")
         }
     }
 
@@ -115,13 +126,19 @@ final class SamplingTests: XCTestCase {
             let big = try backend.makeBuffer(count: 100, of: Float.self)
             let affine = AffineGridDescriptor(batch: 2, height: 3, width: 4)
             assertThrows(try backend.affineGridForward(affine, theta: small, grid: big), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "affine_grid",
-                    "theta (2, 2, 3) needs 12 elements, buffer has 5, in affine_grid(N=2, H=3, W=4)"))
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "affine_grid",
+                        "theta (2, 2, 3) needs 12 elements, buffer has 5, in affine_grid(N=2, H=3, W=4)"))
             }
             let theta = try backend.makeBuffer(count: 12, of: Float.self)
             assertThrows(try backend.affineGridBackward(affine, gridGradient: big, thetaGradient: theta), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "affine_grid",
-                    "grid gradient (2, 3, 4, 2) needs 48 elements, buffer has 100, in affine_grid(N=2, H=3, W=4)"))
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "affine_grid",
+                        "grid gradient (2, 3, 4, 2) needs 48 elements, buffer has 100, in affine_grid(N=2, H=3, W=4)"))
             }
 
             let d = GridSampleDescriptor(batch: 1, channels: 2, inputHeight: 3, inputWidth: 4, outputHeight: 2, outputWidth: 5)
@@ -132,19 +149,30 @@ final class SamplingTests: XCTestCase {
             assertThrows(try backend.gridSampleForward(d, input: small, grid: grid, output: output), as: HeedError.self) {
                 XCTAssertEqual($0, .shapeMismatch(op: "grid_sample", "input (1, 2, 3, 4) needs 24 elements, buffer has 5, \(context)"))
             }
-            assertThrows(try backend.gridSampleBackwardInput(d, grid: grid, outputGradient: output, inputGradient: big),
-                         as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "grid_sample",
-                    "input gradient (1, 2, 3, 4) needs 24 elements, buffer has 100, \(context)"))
+            assertThrows(
+                try backend.gridSampleBackwardInput(d, grid: grid, outputGradient: output, inputGradient: big),
+                as: HeedError.self
+            ) {
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "grid_sample",
+                        "input gradient (1, 2, 3, 4) needs 24 elements, buffer has 100, \(context)"))
             }
-            assertThrows(try backend.gridSampleBackwardGrid(d, input: input, grid: grid, outputGradient: output, gridGradient: small),
-                         as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "grid_sample", "grid gradient (1, 2, 5, 2) needs 20 elements, buffer has 5, \(context)"))
+            assertThrows(
+                try backend.gridSampleBackwardGrid(d, input: input, grid: grid, outputGradient: output, gridGradient: small),
+                as: HeedError.self
+            ) {
+                XCTAssertEqual(
+                    $0, .shapeMismatch(op: "grid_sample", "grid gradient (1, 2, 5, 2) needs 20 elements, buffer has 5, \(context)"))
             }
             let empty = GridSampleDescriptor(batch: 1, channels: 1, inputHeight: 0, inputWidth: 4, outputHeight: 1, outputWidth: 1)
             assertThrows(try backend.gridSampleForward(empty, input: small, grid: small, output: small), as: HeedError.self) {
-                XCTAssertEqual($0, .invalidArgument(op: "grid_sample",
-                    "the input image is empty (0x4) in grid_sample(input (1, 1, 0, 4), grid (1, 1, 1, 2))"))
+                XCTAssertEqual(
+                    $0,
+                    .invalidArgument(
+                        op: "grid_sample",
+                        "the input image is empty (0x4) in grid_sample(input (1, 1, 0, 4), grid (1, 1, 1, 2))"))
             }
             let ints = try backend.makeBuffer(count: 20, of: Int32.self)
             assertThrows(try backend.gridSampleForward(d, input: input, grid: ints, output: output), as: HeedError.self) {

@@ -1,8 +1,8 @@
-import HeedOps
 import HeedOpenCL
+import HeedOpenCLTestSupport
+import HeedOps
 import HeedReference
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedVerify
 import XCTest
 
@@ -35,8 +35,9 @@ final class SoftmaxTests: XCTestCase {
             assertPassed(Comparison(actual: y, expected: expected, tolerance: SoftmaxVerification.forwardTolerance(d, x)), "\(kind)")
             // Backward from those outputs stays finite too.
             let gradient = try device.makeBuffer(count: 8, of: Float.self)
-            try device.softmaxBackward(d, output: output, outputGradient: device.makeBuffer([Float](repeating: 1, count: 8)),
-                                       inputGradient: gradient)
+            try device.softmaxBackward(
+                d, output: output, outputGradient: device.makeBuffer([Float](repeating: 1, count: 8)),
+                inputGradient: gradient)
             XCTAssert(try device.read(gradient, as: Float.self).allSatisfy(\.isFinite), "\(kind) backward")
         }
     }
@@ -45,18 +46,31 @@ final class SoftmaxTests: XCTestCase {
         for backend in [TestDevices.reference, try TestDevices.requireOpenCL()] as [any Backend] {
             let six = try backend.makeBuffer(count: 6, of: Float.self)
             let seven = try backend.makeBuffer(count: 7, of: Float.self)
-            assertThrows(try backend.softmaxForward(SoftmaxDescriptor(outer: 2, axis: 3), input: six, output: seven),
-                         as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "softmax",
-                    "output (2, 3, 1) needs 6 elements, buffer has 7, in softmax(outer 2, axis 3, inner 1)"))
+            assertThrows(
+                try backend.softmaxForward(SoftmaxDescriptor(outer: 2, axis: 3), input: six, output: seven),
+                as: HeedError.self
+            ) {
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "softmax",
+                        "output (2, 3, 1) needs 6 elements, buffer has 7, in softmax(outer 2, axis 3, inner 1)"))
             }
-            assertThrows(try backend.softmaxBackward(SoftmaxDescriptor(.logSoftmax, outer: 1, axis: 3, inner: 2), output: six,
-                                                     outputGradient: seven, inputGradient: six), as: HeedError.self) {
-                XCTAssertEqual($0, .shapeMismatch(op: "log_softmax",
-                    "output gradient (1, 3, 2) needs 6 elements, buffer has 7, in log_softmax(outer 1, axis 3, inner 2)"))
+            assertThrows(
+                try backend.softmaxBackward(
+                    SoftmaxDescriptor(.logSoftmax, outer: 1, axis: 3, inner: 2), output: six,
+                    outputGradient: seven, inputGradient: six), as: HeedError.self
+            ) {
+                XCTAssertEqual(
+                    $0,
+                    .shapeMismatch(
+                        op: "log_softmax",
+                        "output gradient (1, 3, 2) needs 6 elements, buffer has 7, in log_softmax(outer 1, axis 3, inner 2)"))
             }
-            assertThrows(try backend.softmaxForward(SoftmaxDescriptor(outer: 2, axis: 0), input: six, output: six),
-                         as: HeedError.self) {
+            assertThrows(
+                try backend.softmaxForward(SoftmaxDescriptor(outer: 2, axis: 0), input: six, output: six),
+                as: HeedError.self
+            ) {
                 XCTAssertEqual($0, .invalidArgument(op: "softmax", "normalising over an empty axis in softmax(outer 2, axis 0, inner 1)"))
             }
         }

@@ -16,10 +16,12 @@ final class AttentionGradientTests: XCTestCase {
         func backward(_ g: [Double]) -> (values: [Double], mask: [Double]) {
             Reference.attendedSumBackward(d, values: values, mask: mask, outputGradient: g)
         }
-        try assertGradientMatches(at: values, forward: { Reference.attendedSum(self.d, values: $0, mask: mask) },
-                                  backward: { backward($0).values }, "∂o/∂O")
-        try assertGradientMatches(at: mask, forward: { Reference.attendedSum(self.d, values: values, mask: $0) },
-                                  backward: { backward($0).mask }, "∂o/∂M")
+        try assertGradientMatches(
+            at: values, forward: { Reference.attendedSum(self.d, values: $0, mask: mask) },
+            backward: { backward($0).values }, "∂o/∂O")
+        try assertGradientMatches(
+            at: mask, forward: { Reference.attendedSum(self.d, values: values, mask: $0) },
+            backward: { backward($0).mask }, "∂o/∂M")
     }
 
     func testAttentionGateChainGradients() throws {
@@ -30,15 +32,21 @@ final class AttentionGradientTests: XCTestCase {
         func backward(_ g: [Double]) -> (scores: [Double], mask: [Double], headOutputs: [Double]) {
             Reference.attentionGatesBackward(d, scores: scores, mask: mask, headOutputs: heads, outputGradient: g)
         }
-        try assertGradientMatches(at: scores, forward: {
-            Reference.attentionGates(self.d, scores: $0, mask: mask, headOutputs: heads).output
-        }, backward: { backward($0).scores }, "∂out/∂S")
-        try assertGradientMatches(at: mask, forward: {
-            Reference.attentionGates(self.d, scores: scores, mask: $0, headOutputs: heads).output
-        }, backward: { backward($0).mask }, "∂out/∂M")
-        try assertGradientMatches(at: heads, forward: {
-            Reference.attentionGates(self.d, scores: scores, mask: mask, headOutputs: $0).output
-        }, backward: { backward($0).headOutputs }, "∂out/∂o")
+        try assertGradientMatches(
+            at: scores,
+            forward: {
+                Reference.attentionGates(self.d, scores: $0, mask: mask, headOutputs: heads).output
+            }, backward: { backward($0).scores }, "∂out/∂S")
+        try assertGradientMatches(
+            at: mask,
+            forward: {
+                Reference.attentionGates(self.d, scores: scores, mask: $0, headOutputs: heads).output
+            }, backward: { backward($0).mask }, "∂out/∂M")
+        try assertGradientMatches(
+            at: heads,
+            forward: {
+                Reference.attentionGates(self.d, scores: scores, mask: mask, headOutputs: $0).output
+            }, backward: { backward($0).headOutputs }, "∂out/∂o")
     }
 
     func testAggregationGradients() throws {
@@ -49,22 +57,28 @@ final class AttentionGradientTests: XCTestCase {
             func backward(_ g: [Double]) -> (sources: [Double], gates: [Double]) {
                 Reference.aggregationBackward(a, sources: sources, gates: gates, outputGradient: g)
             }
-            try assertGradientMatches(at: sources, forward: { Reference.aggregation(a, sources: $0, gates: gates) },
-                                      backward: { backward($0).sources }, "∂out/∂sources, \(gate)")
-            try assertGradientMatches(at: gates, forward: { Reference.aggregation(a, sources: sources, gates: $0) },
-                                      backward: { backward($0).gates }, "∂out/∂gates, \(gate)")
+            try assertGradientMatches(
+                at: sources, forward: { Reference.aggregation(a, sources: $0, gates: gates) },
+                backward: { backward($0).sources }, "∂out/∂sources, \(gate)")
+            try assertGradientMatches(
+                at: gates, forward: { Reference.aggregation(a, sources: sources, gates: $0) },
+                backward: { backward($0).gates }, "∂out/∂gates, \(gate)")
         }
     }
 
     func testHeadSeparationGradient() throws {
         // Odd sizes: the last row and column lie outside the pool and get no gradient.
-        for h in [HeadSeparationDescriptor(batch: 2, heads: 3, height: 5, width: 7),
-                  HeadSeparationDescriptor(batch: 1, heads: 2, height: 4, width: 4)] {
+        for h in [
+            HeadSeparationDescriptor(batch: 2, heads: 3, height: 5, width: 7),
+            HeadSeparationDescriptor(batch: 1, heads: 2, height: 4, width: 4),
+        ] {
             let masks = randomDoubles(h.maskCount, in: 0...1, seed: 8)
-            try assertGradientMatches(at: masks, forward: { [Reference.headSeparation(h, masks: $0).loss] }, backward: {
-                let gram = Reference.headSeparation(h, masks: masks).gram
-                return Reference.headSeparationBackward(h, masks: masks, gram: gram, lossGradient: $0[0])
-            }, "∂R/∂M \(h)")
+            try assertGradientMatches(
+                at: masks, forward: { [Reference.headSeparation(h, masks: $0).loss] },
+                backward: {
+                    let gram = Reference.headSeparation(h, masks: masks).gram
+                    return Reference.headSeparationBackward(h, masks: masks, gram: gram, lossGradient: $0[0])
+                }, "∂R/∂M \(h)")
         }
     }
 

@@ -18,8 +18,9 @@ final class AttentionModuleGradientTests: XCTestCase {
     let lambda = 500.0
 
     private func descriptor(_ outChannels: Int) -> Conv2dDescriptor {
-        Conv2dDescriptor(batch: batch, inChannels: channels, outChannels: outChannels, height: height, width: width,
-                         kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
+        Conv2dDescriptor(
+            batch: batch, inChannels: channels, outChannels: outChannels, height: height, width: width,
+            kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
     }
 
     private var positions: Int { height * width }
@@ -37,7 +38,9 @@ final class AttentionModuleGradientTests: XCTestCase {
         return output + [lambda * Reference.headSeparation(separation, masks: mask).loss]
     }
 
-    private func backward(_ z: [Double], _ wa: [Double], _ wo: [Double], _ ws: [Double], _ upstream: [Double])
+    private func backward(
+        _ z: [Double], _ wa: [Double], _ wo: [Double], _ ws: [Double], _ upstream: [Double]
+    )
         -> (z: [Double], wa: [Double], wo: [Double], ws: [Double])
     {
         let logits = Reference.conv2dForward(descriptor(heads), input: z, weight: wa, bias: nil)
@@ -46,7 +49,8 @@ final class AttentionModuleGradientTests: XCTestCase {
         let scores = Reference.conv2dForward(descriptor(heads), input: z, weight: ws, bias: nil)
         let headOutputs = Reference.attendedSum(attention, values: values, mask: mask)
         let dOutput = Array(upstream.dropLast())
-        let gates = Reference.attentionGatesBackward(attention, scores: scores, mask: mask, headOutputs: headOutputs, outputGradient: dOutput)
+        let gates = Reference.attentionGatesBackward(
+            attention, scores: scores, mask: mask, headOutputs: headOutputs, outputGradient: dOutput)
         let sum = Reference.attendedSumBackward(attention, values: values, mask: mask, outputGradient: gates.headOutputs)
         let (gram, _) = Reference.headSeparation(separation, masks: mask)
         let dR = Reference.headSeparationBackward(separation, masks: mask, gram: gram, lossGradient: lambda * upstream.last!)
@@ -55,12 +59,16 @@ final class AttentionModuleGradientTests: XCTestCase {
         func input(_ d: Conv2dDescriptor, _ dy: [Double], _ w: [Double]) -> [Double] {
             Reference.conv2dBackwardInput(d, outputGradient: dy, weight: w)
         }
-        let dz = zip(zip(input(descriptor(heads), dLogits, wa), input(descriptor(heads * classes), sum.values, wo)),
-                     input(descriptor(heads), gates.scores, ws)).map { $0.0 + $0.1 + $1 }
-        return (dz,
-                Reference.conv2dBackwardWeight(descriptor(heads), input: z, outputGradient: dLogits),
-                Reference.conv2dBackwardWeight(descriptor(heads * classes), input: z, outputGradient: sum.values),
-                Reference.conv2dBackwardWeight(descriptor(heads), input: z, outputGradient: gates.scores))
+        let dz = zip(
+            zip(input(descriptor(heads), dLogits, wa), input(descriptor(heads * classes), sum.values, wo)),
+            input(descriptor(heads), gates.scores, ws)
+        ).map { $0.0 + $0.1 + $1 }
+        return (
+            dz,
+            Reference.conv2dBackwardWeight(descriptor(heads), input: z, outputGradient: dLogits),
+            Reference.conv2dBackwardWeight(descriptor(heads * classes), input: z, outputGradient: sum.values),
+            Reference.conv2dBackwardWeight(descriptor(heads), input: z, outputGradient: gates.scores)
+        )
     }
 
     func testWholeModuleGradients() throws {

@@ -15,15 +15,19 @@ final class GemmGradientTests: XCTestCase {
             Reference.gemm(GemmDescriptor(m: m, n: n, k: k), a: a, b: b, c: &c)
             return c
         }
-        try assertGradientMatches(at: a, forward: { product($0, b) }, backward: { g in
-            var gradient = [Double](repeating: 0, count: m * k)
-            Reference.gemm(GemmDescriptor(transposeB: true, m: m, n: k, k: n), a: g, b: b, c: &gradient)
-            return gradient
-        }, "∂L/∂A")
-        try assertGradientMatches(at: b, forward: { product(a, $0) }, backward: { g in
-            var gradient = [Double](repeating: 0, count: k * n)
-            Reference.gemm(GemmDescriptor(transposeA: true, m: k, n: n, k: m), a: a, b: g, c: &gradient)
-            return gradient
-        }, "∂L/∂B")
+        try assertGradientMatches(
+            at: a, forward: { product($0, b) },
+            backward: { g in
+                var gradient = [Double](repeating: 0, count: m * k)
+                Reference.gemm(GemmDescriptor(transposeB: true, m: m, n: k, k: n), a: g, b: b, c: &gradient)
+                return gradient
+            }, "∂L/∂A")
+        try assertGradientMatches(
+            at: b, forward: { product(a, $0) },
+            backward: { g in
+                var gradient = [Double](repeating: 0, count: k * n)
+                Reference.gemm(GemmDescriptor(transposeA: true, m: k, n: n, k: m), a: a, b: g, c: &gradient)
+                return gradient
+            }, "∂L/∂B")
     }
 }

@@ -12,15 +12,18 @@ final class LossGradientTests: XCTestCase {
 
     func testBackwardsMatchFiniteDifferences() throws {
         let x = randomDoubles(d.batch * d.classes, in: -3...3, seed: 5)
-        try assertGradientMatches(at: x, forward: { [try Reference.nllLoss(self.d, logProbabilities: $0, labels: self.labels)] },
-                                  backward: { try Reference.nllLossBackward(self.d, labels: self.labels, lossGradient: $0[0]) },
-                                  "nll_loss")
+        try assertGradientMatches(
+            at: x, forward: { [try Reference.nllLoss(self.d, logProbabilities: $0, labels: self.labels)] },
+            backward: { try Reference.nllLossBackward(self.d, labels: self.labels, lossGradient: $0[0]) },
+            "nll_loss")
         let logp = try Reference.crossEntropy(d, logits: x, labels: labels).logProbabilities
-        try assertGradientMatches(at: x, forward: { [try Reference.crossEntropy(self.d, logits: $0, labels: self.labels).loss] },
-                                  backward: {
-                                      try Reference.crossEntropyBackward(self.d, logProbabilities: logp, labels: self.labels,
-                                                                         lossGradient: $0[0])
-                                  }, "cross_entropy")
+        try assertGradientMatches(
+            at: x, forward: { [try Reference.crossEntropy(self.d, logits: $0, labels: self.labels).loss] },
+            backward: {
+                try Reference.crossEntropyBackward(
+                    self.d, logProbabilities: logp, labels: self.labels,
+                    lossGradient: $0[0])
+            }, "cross_entropy")
     }
 
     func testKnownValues() throws {
@@ -35,12 +38,17 @@ final class LossGradientTests: XCTestCase {
 
     func testLabelsOutOfRangeAreErrors() {
         let small = LossDescriptor(batch: 2, classes: 4)
-        assertThrows(try Reference.nllLoss(small, logProbabilities: [Double](repeating: 0, count: 8), labels: [1, 4]),
-                     as: HeedError.self) {
+        assertThrows(
+            try Reference.nllLoss(small, logProbabilities: [Double](repeating: 0, count: 8), labels: [1, 4]),
+            as: HeedError.self
+        ) {
             XCTAssertEqual($0, .invalidArgument(op: "nll_loss", "label 4 of item 1 is outside 0..<4"))
         }
-        assertThrows(try Reference.crossEntropyBackward(small, logProbabilities: [Double](repeating: 0, count: 8), labels: [-1, 0],
-                                                        lossGradient: 1), as: HeedError.self) {
+        assertThrows(
+            try Reference.crossEntropyBackward(
+                small, logProbabilities: [Double](repeating: 0, count: 8), labels: [-1, 0],
+                lossGradient: 1), as: HeedError.self
+        ) {
             XCTAssertEqual($0, .invalidArgument(op: "nll_loss", "label -1 of item 0 is outside 0..<4"))
         }
     }

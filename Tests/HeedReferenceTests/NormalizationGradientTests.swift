@@ -11,23 +11,30 @@ final class NormalizationGradientTests: XCTestCase {
             let x = randomDoubles(d.count, in: -2...3, seed: 1)
             let weight = randomDoubles(d.channels, in: 0.5...1.5, seed: 2)
             let bias = randomDoubles(d.channels, seed: 3)
-            func forward(_ x: [Double], _ weight: [Double], _ bias: [Double]) -> (output: [Double], savedMean: [Double], savedInverseStd: [Double]) {
+            func forward(
+                _ x: [Double], _ weight: [Double], _ bias: [Double]
+            ) -> (output: [Double], savedMean: [Double], savedInverseStd: [Double]) {
                 var runningMean = [Double](repeating: 0, count: d.channels)
                 var runningVariance = [Double](repeating: 1, count: d.channels)
-                return Reference.batchNormForwardTraining(d, input: x, weight: weight, bias: bias,
-                                                          runningMean: &runningMean, runningVariance: &runningVariance)
+                return Reference.batchNormForwardTraining(
+                    d, input: x, weight: weight, bias: bias,
+                    runningMean: &runningMean, runningVariance: &runningVariance)
             }
             let saved = forward(x, weight, bias)
             func backward(_ dy: [Double]) -> (input: [Double], weight: [Double], bias: [Double]) {
-                Reference.batchNormBackward(d, input: x, outputGradient: dy, weight: weight,
-                                            savedMean: saved.savedMean, savedInverseStd: saved.savedInverseStd)
+                Reference.batchNormBackward(
+                    d, input: x, outputGradient: dy, weight: weight,
+                    savedMean: saved.savedMean, savedInverseStd: saved.savedInverseStd)
             }
-            try assertGradientMatches(at: x, forward: { forward($0, weight, bias).output },
-                                      backward: { backward($0).input }, "\(d) ∂/∂x")
-            try assertGradientMatches(at: weight, forward: { forward(x, $0, bias).output },
-                                      backward: { backward($0).weight }, "\(d) ∂/∂γ")
-            try assertGradientMatches(at: bias, forward: { forward(x, weight, $0).output },
-                                      backward: { backward($0).bias }, "\(d) ∂/∂β")
+            try assertGradientMatches(
+                at: x, forward: { forward($0, weight, bias).output },
+                backward: { backward($0).input }, "\(d) ∂/∂x")
+            try assertGradientMatches(
+                at: weight, forward: { forward(x, $0, bias).output },
+                backward: { backward($0).weight }, "\(d) ∂/∂γ")
+            try assertGradientMatches(
+                at: bias, forward: { forward(x, weight, $0).output },
+                backward: { backward($0).bias }, "\(d) ∂/∂β")
         }
     }
 }

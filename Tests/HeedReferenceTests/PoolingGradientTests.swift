@@ -13,18 +13,20 @@ final class PoolingGradientTests: XCTestCase {
 
     func testGlobalAveragePoolGradient() throws {
         let d = GlobalPoolDescriptor(batch: 2, channels: 3, height: 3, width: 5)
-        try assertGradientMatches(at: randomDoubles(d.inputShape.reduce(1, *), seed: 1),
-                                  forward: { Reference.globalAveragePoolForward(d, input: $0) },
-                                  backward: { Reference.globalAveragePoolBackward(d, outputGradient: $0) },
-                                  "global average pool")
+        try assertGradientMatches(
+            at: randomDoubles(d.inputShape.reduce(1, *), seed: 1),
+            forward: { Reference.globalAveragePoolForward(d, input: $0) },
+            backward: { Reference.globalAveragePoolBackward(d, outputGradient: $0) },
+            "global average pool")
     }
 
     func testAveragePoolGradient() throws {
         for d in Self.windows {
-            try assertGradientMatches(at: randomDoubles(d.inputShape.reduce(1, *), seed: 2),
-                                      forward: { Reference.averagePool2dForward(d, input: $0) },
-                                      backward: { Reference.averagePool2dBackward(d, outputGradient: $0) },
-                                      "average pool \(d)")
+            try assertGradientMatches(
+                at: randomDoubles(d.inputShape.reduce(1, *), seed: 2),
+                forward: { Reference.averagePool2dForward(d, input: $0) },
+                backward: { Reference.averagePool2dBackward(d, outputGradient: $0) },
+                "average pool \(d)")
         }
     }
 
@@ -36,9 +38,10 @@ final class PoolingGradientTests: XCTestCase {
             var random = SeededGenerator(seed: 3)
             let x = (0..<count).map { Double($0) * 0.01 }.shuffled(using: &random)
             let indices = Reference.maxPool2dForward(d, input: x).indices
-            try assertGradientMatches(at: x, forward: { Reference.maxPool2dForward(d, input: $0).values },
-                                      backward: { try XCTUnwrap(Reference.maxPool2dBackward(d, outputGradient: $0, indices: indices)) },
-                                      "max pool \(d)")
+            try assertGradientMatches(
+                at: x, forward: { Reference.maxPool2dForward(d, input: $0).values },
+                backward: { try XCTUnwrap(Reference.maxPool2dBackward(d, outputGradient: $0, indices: indices)) },
+                "max pool \(d)")
         }
     }
 }

@@ -31,44 +31,54 @@ final class SamplingGradientTests: XCTestCase {
 
     func testAffineGridBackward() throws {
         let affine = AffineGridDescriptor(batch: 2, height: 3, width: 5)
-        try assertGradientMatches(at: randomDoubles(affine.thetaCount, seed: 1),
-                                  forward: { Reference.affineGridForward(affine, theta: $0) },
-                                  backward: { Reference.affineGridBackward(affine, gridGradient: $0) }, "∂L/∂θ")
+        try assertGradientMatches(
+            at: randomDoubles(affine.thetaCount, seed: 1),
+            forward: { Reference.affineGridForward(affine, theta: $0) },
+            backward: { Reference.affineGridBackward(affine, gridGradient: $0) }, "∂L/∂θ")
     }
 
     func testGridSampleBackwardInput() throws {
         let grid = randomDoubles(d.gridCount, in: -1.2...1.2, seed: 2)
-        try assertGradientMatches(at: randomDoubles(d.inputCount, seed: 3),
-                                  forward: { Reference.gridSampleForward(self.d, input: $0, grid: grid) },
-                                  backward: { Reference.gridSampleBackwardInput(self.d, grid: grid, outputGradient: $0) },
-                                  "∂L/∂input")
+        try assertGradientMatches(
+            at: randomDoubles(d.inputCount, seed: 3),
+            forward: { Reference.gridSampleForward(self.d, input: $0, grid: grid) },
+            backward: { Reference.gridSampleBackwardInput(self.d, grid: grid, outputGradient: $0) },
+            "∂L/∂input")
     }
 
     func testGridSampleBackwardGrid() throws {
         let input = randomDoubles(d.inputCount, seed: 4)
         let grid = gridAwayFromPixels(seed: 5)
         XCTAssertGreaterThan(distanceToKinks(grid, width: d.inputWidth, height: d.inputHeight), 0.04)
-        try assertGradientMatches(at: grid,
-                                  forward: { Reference.gridSampleForward(self.d, input: input, grid: $0) },
-                                  backward: { Reference.gridSampleBackwardGrid(self.d, input: input, grid: grid, outputGradient: $0) },
-                                  "∂L/∂grid")
+        try assertGradientMatches(
+            at: grid,
+            forward: { Reference.gridSampleForward(self.d, input: input, grid: $0) },
+            backward: { Reference.gridSampleBackwardGrid(self.d, input: input, grid: grid, outputGradient: $0) },
+            "∂L/∂grid")
     }
 
     /// The zoom of Coarse2Fine end to end: θ = [[s, 0, tx], [0, s, ty]] plus a small
     /// shear, grid from θ, sample; ∂L/∂θ = affineGridBackward(gridSampleBackwardGrid(…)).
     func testZoomGradientReachesTheta() throws {
         let affine = AffineGridDescriptor(batch: d.batch, height: d.outputHeight, width: d.outputWidth)
-        let theta: [Double] = [0.61, 0.07, 0.13, -0.05, 0.58, -0.21,
-                               0.83, -0.11, -0.09, 0.04, 0.79, 0.17]
+        let theta: [Double] = [
+            0.61, 0.07, 0.13, -0.05, 0.58, -0.21,
+            0.83, -0.11, -0.09, 0.04, 0.79, 0.17,
+        ]
         let input = randomDoubles(d.inputCount, seed: 6)
-        XCTAssertGreaterThan(distanceToKinks(Reference.affineGridForward(affine, theta: theta),
-                                             width: d.inputWidth, height: d.inputHeight), 0.01)
-        try assertGradientMatches(at: theta, forward: {
-            Reference.gridSampleForward(self.d, input: input, grid: Reference.affineGridForward(affine, theta: $0))
-        }, backward: { upstream in
-            let grid = Reference.affineGridForward(affine, theta: theta)
-            let gridGradient = Reference.gridSampleBackwardGrid(self.d, input: input, grid: grid, outputGradient: upstream)
-            return Reference.affineGridBackward(affine, gridGradient: gridGradient)
-        }, "∂L/∂θ through the sample")
+        XCTAssertGreaterThan(
+            distanceToKinks(
+                Reference.affineGridForward(affine, theta: theta),
+                width: d.inputWidth, height: d.inputHeight), 0.01)
+        try assertGradientMatches(
+            at: theta,
+            forward: {
+                Reference.gridSampleForward(self.d, input: input, grid: Reference.affineGridForward(affine, theta: $0))
+            },
+            backward: { upstream in
+                let grid = Reference.affineGridForward(affine, theta: theta)
+                let gridGradient = Reference.gridSampleBackwardGrid(self.d, input: input, grid: grid, outputGradient: upstream)
+                return Reference.affineGridBackward(affine, gridGradient: gridGradient)
+            }, "∂L/∂θ through the sample")
     }
 }

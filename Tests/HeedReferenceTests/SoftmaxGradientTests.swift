@@ -11,9 +11,11 @@ final class SoftmaxGradientTests: XCTestCase {
         for kind in SoftmaxKind.allCases {
             for d in [SoftmaxDescriptor(kind, outer: 3, axis: 7), SoftmaxDescriptor(kind, outer: 2, axis: 5, inner: 3)] {
                 let x = randomDoubles(d.count, in: -3...3, seed: 11)
-                try assertGradientMatches(at: x, forward: { Reference.softmax(d, $0) }, backward: { dy in
-                    Reference.softmaxBackward(d, output: Reference.softmax(d, x), outputGradient: dy)
-                }, "\(d)")
+                try assertGradientMatches(
+                    at: x, forward: { Reference.softmax(d, $0) },
+                    backward: { dy in
+                        Reference.softmaxBackward(d, output: Reference.softmax(d, x), outputGradient: dy)
+                    }, "\(d)")
             }
         }
     }

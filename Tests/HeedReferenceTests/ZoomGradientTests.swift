@@ -16,7 +16,8 @@ final class ZoomGradientTests: XCTestCase {
     private var linear: LinearDescriptor { LinearDescriptor(batch: batch, inFeatures: features, outFeatures: 3) }
     private var grid: AffineGridDescriptor { AffineGridDescriptor(batch: batch, height: height, width: width) }
     private var sample: GridSampleDescriptor {
-        GridSampleDescriptor(batch: batch, channels: channels, inputHeight: height, inputWidth: width, outputHeight: height, outputWidth: width)
+        GridSampleDescriptor(
+            batch: batch, channels: channels, inputHeight: height, inputWidth: width, outputHeight: height, outputWidth: width)
     }
     private let image = randomDoubles(2 * 3 * 6 * 7, seed: 9)
     private let bias = [0.3, -0.2, 0.5]
@@ -37,8 +38,9 @@ final class ZoomGradientTests: XCTestCase {
 
     private func backward(_ f: [Double], _ w: [Double], _ upstream: [Double]) -> (f: [Double], w: [Double]) {
         let t = theta(f, w)
-        let dGrid = Reference.gridSampleBackwardGrid(sample, input: image, grid: Reference.affineGridForward(grid, theta: t),
-                                                     outputGradient: upstream)
+        let dGrid = Reference.gridSampleBackwardGrid(
+            sample, input: image, grid: Reference.affineGridForward(grid, theta: t),
+            outputGradient: upstream)
         let dTheta = Reference.affineGridBackward(grid, gridGradient: dGrid)
         let a = Reference.linearForward(linear, input: f, weight: w, bias: bias)
         var da = [Double](repeating: 0, count: batch * 3)
@@ -53,8 +55,10 @@ final class ZoomGradientTests: XCTestCase {
             da[b * 3 + 1] = dtx * (1 - s) * (1 - tanhX * tanhX)
             da[b * 3 + 2] = dty * (1 - s) * (1 - tanhY * tanhY)
         }
-        return (Reference.linearBackwardInput(linear, outputGradient: da, weight: w),
-                Reference.linearBackwardWeight(linear, input: f, outputGradient: da))
+        return (
+            Reference.linearBackwardInput(linear, outputGradient: da, weight: w),
+            Reference.linearBackwardWeight(linear, input: f, outputGradient: da)
+        )
     }
 
     func testGradientsThroughTheInverseMappingAndTheSampler() throws {

@@ -2,11 +2,14 @@ import HeedVerify
 import XCTest
 
 /// Fails the test with the comparison's first bad element when it did not pass.
-public func assertPassed(_ comparison: Comparison, _ label: @autoclosure () -> String,
-                         file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssert(comparison.passed,
-              "\(label()): \(comparison.firstFailure ?? "") (tolerance \(comparison.tolerance))",
-              file: file, line: line)
+public func assertPassed(
+    _ comparison: Comparison, _ label: @autoclosure () -> String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    XCTAssert(
+        comparison.passed,
+        "\(label()): \(comparison.firstFailure ?? "") (tolerance \(comparison.tolerance))",
+        file: file, line: line)
 }
 
 /// Asserts that `body` throws an error of type `E` and hands it to `check`.

@@ -93,7 +93,8 @@ public struct FixtureTensor: Decodable, Sendable {
         shape = try container.decode([Int].self, forKey: .shape)
         values = try container.decode([Double].self, forKey: .values).map { Float($0) }
         guard values.count == shape.reduce(1, *) else {
-            throw DecodingError.dataCorruptedError(forKey: .values, in: container,
+            throw DecodingError.dataCorruptedError(
+                forKey: .values, in: container,
                 debugDescription: "\(values.count) values for shape \(shape)")
         }
     }
@@ -106,9 +107,9 @@ public enum FixtureError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .unreadable(path, reason): return "cannot read fixture \(path): \(reason)"
-        case let .missing(what, place, has): return "no \(what) in \(place) (has: \(has.joined(separator: ", ")))"
-        case let .malformed(detail): return "malformed fixture: \(detail)"
+        case .unreadable(let path, let reason): return "cannot read fixture \(path): \(reason)"
+        case .missing(let what, let place, let has): return "no \(what) in \(place) (has: \(has.joined(separator: ", ")))"
+        case .malformed(let detail): return "malformed fixture: \(detail)"
         }
     }
 }

@@ -25,8 +25,9 @@ public func assertGradientMatches(
     var random = SeededGenerator(seed: seed)
     let upstream = (0..<outputCount).map { _ in Double.random(in: -1...1, using: &random) }
     let analytic = try backward(upstream)
-    XCTAssertEqual(analytic.count, x.count, "\(label()): gradient has \(analytic.count) elements for \(x.count) inputs",
-                   file: file, line: line)
+    XCTAssertEqual(
+        analytic.count, x.count, "\(label()): gradient has \(analytic.count) elements for \(x.count) inputs",
+        file: file, line: line)
     guard analytic.count == x.count else { return }
 
     func loss(_ point: [Double]) throws -> Double {
@@ -44,8 +45,9 @@ public func assertGradientMatches(
         if !(error <= atol + rtol * abs(numeric)) {
             failures += 1
             if failures <= 3 {
-                XCTFail("\(label()): ∂L/∂x[\(i)] analytic \(analytic[i]), numeric \(numeric), error \(error)",
-                        file: file, line: line)
+                XCTFail(
+                    "\(label()): ∂L/∂x[\(i)] analytic \(analytic[i]), numeric \(numeric), error \(error)",
+                    file: file, line: line)
             }
         }
     }

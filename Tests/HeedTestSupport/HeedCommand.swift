@@ -33,7 +33,8 @@ public func runHeed(_ arguments: [String], environment extra: [String: String] =
     process.standardError = try FileHandle(forWritingTo: errorURL)
     try process.run()
     process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus,
-                         standardOutput: try String(contentsOf: outputURL, encoding: .utf8),
-                         standardError: try String(contentsOf: errorURL, encoding: .utf8))
+    return CommandResult(
+        status: process.terminationStatus,
+        standardOutput: try String(contentsOf: outputURL, encoding: .utf8),
+        standardError: try String(contentsOf: errorURL, encoding: .utf8))
 }

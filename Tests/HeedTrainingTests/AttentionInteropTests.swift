@@ -1,10 +1,10 @@
 import Foundation
-import HeedOps
-import HeedOpenCL
 import HeedGraph
 import HeedModels
-import HeedTestSupport
+import HeedOpenCL
 import HeedOpenCLTestSupport
+import HeedOps
+import HeedTestSupport
 import XCTest
 
 /// The attention network against PyTorch (`Tests/Fixtures/models/generate_attention.py`,
@@ -14,8 +14,10 @@ final class AttentionInteropTests: XCTestCase {
     private let folder = PyTorchInteropTests.folder
     private let trunk = WideResNetConfiguration(depth: 10, width: 1, classes: 3)
 
-    private func model(_ depth: Int, _ width: Int, _ gate: AggregationGate, regularizer: Float = 0.001,
-                       on backend: any Backend) throws -> Network {
+    private func model(
+        _ depth: Int, _ width: Int, _ gate: AggregationGate, regularizer: Float = 0.001,
+        on backend: any Backend
+    ) throws -> Network {
         let attention = AttentionConfiguration(depth: depth, width: width, gate: gate, regularizerWeight: regularizer)
         let network = try ModelConfiguration(backbone: .wideResNet(trunk), attention: attention).makeModel(on: backend, seed: 0)
         let path = folder.appendingPathComponent("attention_ad\(depth)_aw\(width).safetensors")
@@ -29,7 +31,8 @@ final class AttentionInteropTests: XCTestCase {
         for backend in [TestDevices.reference, try TestDevices.requireOpenCL()] as [any Backend] {
             for (depth, width) in combinations {
                 for gate in AggregationGate.allCases {
-                    let io = try SafeTensors.read(from: folder.appendingPathComponent("attention_ad\(depth)_aw\(width)_eval_\(gate.rawValue)_io.safetensors"))
+                    let io = try SafeTensors.read(
+                        from: folder.appendingPathComponent("attention_ad\(depth)_aw\(width)_eval_\(gate.rawValue)_io.safetensors"))
                     let network = try model(depth, width, gate, on: backend)
                     network.eval()
                     let input = try XCTUnwrap(io.tensors["input"])
@@ -53,17 +56,20 @@ final class AttentionInteropTests: XCTestCase {
     func testTrainingStepMatchesPyTorch() throws {
         for backend in [TestDevices.reference, try TestDevices.requireOpenCL()] as [any Backend] {
             for gate in AggregationGate.allCases {
-                let io = try SafeTensors.read(from: folder.appendingPathComponent("attention_ad3_aw2_train_\(gate.rawValue)_io.safetensors"))
+                let io = try SafeTensors.read(
+                    from: folder.appendingPathComponent("attention_ad3_aw2_train_\(gate.rawValue)_io.safetensors"))
                 let regularizer = try XCTUnwrap(Float(io.metadata["reg_weight"] ?? ""))
                 let network = try model(3, 2, gate, regularizer: regularizer, on: backend)
                 network.train()
                 let input = try XCTUnwrap(io.tensors["input"])
                 let labels = try XCTUnwrap(io.tensors["labels"]).int64s().map { Int32($0) }
-                let (loss, _) = try network.trainingLoss(images: Tensor(input.floats(), shape: input.shape, on: backend),
-                                                         labels: backend.makeBuffer(labels))
+                let (loss, _) = try network.trainingLoss(
+                    images: Tensor(input.floats(), shape: input.shape, on: backend),
+                    labels: backend.makeBuffer(labels))
                 let label = "\(backend.name) \(gate)"
-                XCTAssertEqual(try loss.item(), try XCTUnwrap(io.tensors["loss"]).floats()[0],
-                               accuracy: 1e-4 * abs(try XCTUnwrap(io.tensors["loss"]).floats()[0]), "\(label) loss")
+                XCTAssertEqual(
+                    try loss.item(), try XCTUnwrap(io.tensors["loss"]).floats()[0],
+                    accuracy: 1e-4 * abs(try XCTUnwrap(io.tensors["loss"]).floats()[0]), "\(label) loss")
                 try loss.backward()
                 var checked = 0
                 for (name, parameter) in network.namedParameters {
@@ -82,8 +88,10 @@ final class AttentionInteropTests: XCTestCase {
         }
     }
 
-    private func assertClose(_ actual: [Float], _ expected: [Float], _ tolerance: Float, _ label: String,
-                             file: StaticString = #filePath, line: UInt = #line) {
+    private func assertClose(
+        _ actual: [Float], _ expected: [Float], _ tolerance: Float, _ label: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(actual.count, expected.count, label, file: file, line: line)
         var worst: (Int, Float) = (0, 0)
         for (index, (a, e)) in zip(actual, expected).enumerated() where !(abs(a - e) <= worst.1) {

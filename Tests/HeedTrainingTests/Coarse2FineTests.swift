@@ -1,10 +1,10 @@
 import HeedData
-import HeedOps
-import HeedOpenCL
 import HeedGraph
 import HeedModels
-import HeedTestSupport
+import HeedOpenCL
 import HeedOpenCLTestSupport
+import HeedOps
+import HeedTestSupport
 import XCTest
 
 final class Coarse2FineTests: XCTestCase {
@@ -12,9 +12,11 @@ final class Coarse2FineTests: XCTestCase {
     private let attention = AttentionConfiguration(depth: 3, width: 2, orthogonalInitialization: true)
 
     private func network(on backend: any Backend, fineGradient: Bool = true) throws -> Network {
-        try ModelConfiguration(backbone: .wideResNet(trunk), attention: attention,
-                               coarse2fine: Coarse2FineConfiguration(fineStartEpoch: 0, fineGradient: fineGradient))
-            .makeModel(on: backend, seed: 3)
+        try ModelConfiguration(
+            backbone: .wideResNet(trunk), attention: attention,
+            coarse2fine: Coarse2FineConfiguration(fineStartEpoch: 0, fineGradient: fineGradient)
+        )
+        .makeModel(on: backend, seed: 3)
     }
 
     /// Four 16×16 synthetic images and their labels.
@@ -109,6 +111,6 @@ final class Coarse2FineTests: XCTestCase {
     }
 }
 
-private extension Array {
-    func repeated(_ times: Int) -> [Element] { (0..<times).flatMap { _ in self } }
+extension Array {
+    fileprivate func repeated(_ times: Int) -> [Element] { (0..<times).flatMap { _ in self } }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import HeedOps
 import HeedGraph
 import HeedModels
+import HeedOps
 import HeedTestSupport
 import XCTest
 
@@ -36,8 +36,9 @@ final class ModelConfigurationTests: XCTestCase {
     func testLegacyKeysDecodeToTheSameConfiguration() throws {
         XCTAssertEqual(try ModelConfiguration(metadata: legacyCoarse2Fine), coarse2fine)
         let baseline = ["depth": "28", "width": "10", "dropout": "0.0", "classes": "100", "attention_depth": "0"]
-        XCTAssertEqual(try ModelConfiguration(metadata: baseline),
-                       ModelConfiguration(backbone: .wideResNet(WideResNetConfiguration(depth: 28, width: 10, classes: 100))))
+        XCTAssertEqual(
+            try ModelConfiguration(metadata: baseline),
+            ModelConfiguration(backbone: .wideResNet(WideResNetConfiguration(depth: 28, width: 10, classes: 100))))
     }
 
     /// The PyTorch fixtures record the shape but not the gate: the command line supplies it.
@@ -91,9 +92,12 @@ final class ModelConfigurationTests: XCTestCase {
         let names = network.namedParameters.map(\.name)
         XCTAssertEqual(names.first, "conv0.weight")
         XCTAssertEqual(names.last, "inverse_mapping.bias")
-        XCTAssertTrue(Set(names).isSuperset(of: ["bn0.weight", "group_1.block_0.conv_reduce.weight", "bn_g2.weight", "classifier.bias",
-                                                 "att2.att_head.conv.weight", "att0.score.conv.weight", "output_gate.gates.weight",
-                                                 "output_gate.bn.weight"]))
+        XCTAssertTrue(
+            Set(names).isSuperset(of: [
+                "bn0.weight", "group_1.block_0.conv_reduce.weight", "bn_g2.weight", "classifier.bias",
+                "att2.att_head.conv.weight", "att0.score.conv.weight", "output_gate.gates.weight",
+                "output_gate.bn.weight",
+            ]))
         XCTAssertTrue(network.namedCounters().map(\.name).contains("group_0.block_0.bn0.num_batches_tracked"))
         XCTAssertEqual("\(network.configuration)", "WRN-16-2 + attention (AD 3, AW 2, sigmoid gate) + Coarse2Fine")
     }

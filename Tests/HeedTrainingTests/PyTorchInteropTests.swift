@@ -1,10 +1,10 @@
 import Foundation
-import HeedOps
-import HeedOpenCL
 import HeedGraph
 import HeedModels
-import HeedTestSupport
+import HeedOpenCL
 import HeedOpenCLTestSupport
+import HeedOps
+import HeedTestSupport
 import XCTest
 
 /// A baseline WRN-10-2 built and saved by PyTorch (`Tests/Fixtures/models/generate_models.py`)

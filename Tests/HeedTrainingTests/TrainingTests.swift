@@ -1,12 +1,12 @@
 import Foundation
 import HeedData
-import HeedOps
-import HeedOpenCL
 import HeedGraph
 import HeedModels
+import HeedOpenCL
+import HeedOpenCLTestSupport
+import HeedOps
 import HeedSupport
 import HeedTestSupport
-import HeedOpenCLTestSupport
 import HeedTraining
 import XCTest
 
@@ -34,9 +34,10 @@ final class TrainingTests: XCTestCase {
         let (train, _) = tinyData()
         let model = try baseline(tinyNetwork, on: backend, seed: 5)
         let optimizer = SGD(parameters: model.namedParameters, configuration: .init(learningRate: 0.05))
-        let loader = BatchLoader(dataset: train, batchSize: 8, shuffle: true, dropLast: true,
-                                 augmentation: Augmentation(padding: 1, horizontalFlip: true),
-                                 normalization: .measured(on: train), seed: 3)
+        let loader = BatchLoader(
+            dataset: train, batchSize: 8, shuffle: true, dropLast: true,
+            augmentation: Augmentation(padding: 1, horizontalFlip: true),
+            normalization: .measured(on: train), seed: 3)
         var losses: [Float] = []
         for step in 0..<steps {
             let batch = loader.batch(epoch: 0, index: step % loader.batchCount)
@@ -85,8 +86,11 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(other.trunk.groups[0].blocks[0].bn0.batchesTracked.value, 42)
         // PyTorch's names, including the int64 counters.
         let names = Set(try SafeTensors.read(from: url).tensors.keys)
-        XCTAssertTrue(names.isSuperset(of: ["conv0.weight", "group_1.block_0.conv_reduce.weight", "group_2.block_0.bn0.running_var",
-                                            "group_0.block_0.bn0.num_batches_tracked", "bn.weight", "classifier.bias"]))
+        XCTAssertTrue(
+            names.isSuperset(of: [
+                "conv0.weight", "group_1.block_0.conv_reduce.weight", "group_2.block_0.bn0.running_var",
+                "group_0.block_0.bn0.num_batches_tracked", "bn.weight", "classifier.bias",
+            ]))
         XCTAssertEqual(try SafeTensors.read(from: url).tensors["group_0.block_0.bn0.num_batches_tracked"]?.dtype, .i64)
     }
 
@@ -95,8 +99,9 @@ final class TrainingTests: XCTestCase {
         let small = try baseline(WideResNetConfiguration(depth: 10, width: 1, classes: 4), on: backend, seed: 1)
         let wide = try baseline(WideResNetConfiguration(depth: 10, width: 2, classes: 4), on: backend, seed: 1)
         XCTAssertThrowsError(try Checkpoint.load(Checkpoint.weights(of: small), into: wide, path: "w.safetensors")) {
-            XCTAssertEqual(($0 as? FileError)?.problem,
-                           "tensor 'group_0.block_0.conv0.weight' has shape [16, 16, 3, 3], the model needs [32, 16, 3, 3] (wrong model options?)")
+            XCTAssertEqual(
+                ($0 as? FileError)?.problem,
+                "tensor 'group_0.block_0.conv0.weight' has shape [16, 16, 3, 3], the model needs [32, 16, 3, 3] (wrong model options?)")
         }
     }
 
@@ -109,17 +114,20 @@ final class TrainingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
 
         func trainer(_ name: String, stopAfter: Int?) throws -> Trainer {
-            let loader = BatchLoader(dataset: train, batchSize: 8, shuffle: true, dropLast: true,
-                                     augmentation: Augmentation(padding: 1, horizontalFlip: true),
-                                     normalization: .measured(on: train), seed: 7)
-            let testLoader = BatchLoader(dataset: test, batchSize: 8, shuffle: false, dropLast: false,
-                                         normalization: .measured(on: train), seed: 7)
+            let loader = BatchLoader(
+                dataset: train, batchSize: 8, shuffle: true, dropLast: true,
+                augmentation: Augmentation(padding: 1, horizontalFlip: true),
+                normalization: .measured(on: train), seed: 7)
+            let testLoader = BatchLoader(
+                dataset: test, batchSize: 8, shuffle: false, dropLast: false,
+                normalization: .measured(on: train), seed: 7)
             let configuration = TrainingConfiguration(
                 epochs: 3, optimizer: .init(learningRate: 0.05), schedule: .multiStep(milestones: [1, 2], factor: 0.5),
                 outputDirectory: folder.appendingPathComponent(name), checkpointInterval: 3, stopAfterStep: stopAfter,
                 showProgress: false)
-            return Trainer(model: try baseline(tinyNetwork, on: backend, seed: 9), backend: backend, train: loader,
-                           test: testLoader, configuration: configuration, options: ["depth": "10"])
+            return Trainer(
+                model: try baseline(tinyNetwork, on: backend, seed: 9), backend: backend, train: loader,
+                test: testLoader, configuration: configuration, options: ["depth": "10"])
         }
         let straight = try trainer("straight", stopAfter: nil)
         let summary = try straight.run(resume: false)
@@ -129,7 +137,7 @@ final class TrainingTests: XCTestCase {
 
         let interrupted = try trainer("interrupted", stopAfter: 5)
         XCTAssertFalse(try interrupted.run(resume: false).finished)
-        let resumed = try trainer("interrupted", stopAfter: nil)     // a new process: fresh weights, then the checkpoint
+        let resumed = try trainer("interrupted", stopAfter: nil)  // a new process: fresh weights, then the checkpoint
         let resumedSummary = try resumed.run(resume: true)
         XCTAssertEqual(resumedSummary.steps, 12)
         XCTAssertEqual(resumedSummary.epochs.map(\.epoch), [1, 2, 3])
@@ -145,17 +153,22 @@ final class TrainingTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("heed-resume-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         func trainer(dropout: Float) throws -> Trainer {
-            let loader = BatchLoader(dataset: train, batchSize: 8, shuffle: false, dropLast: true, normalization: .measured(on: train), seed: 1)
-            let configuration = TrainingConfiguration(epochs: 1, optimizer: .init(learningRate: 0.05), schedule: .constant,
-                                                      outputDirectory: folder, checkpointInterval: 0, stopAfterStep: 1, showProgress: false)
+            let loader = BatchLoader(
+                dataset: train, batchSize: 8, shuffle: false, dropLast: true, normalization: .measured(on: train), seed: 1)
+            let configuration = TrainingConfiguration(
+                epochs: 1, optimizer: .init(learningRate: 0.05), schedule: .constant,
+                outputDirectory: folder, checkpointInterval: 0, stopAfterStep: 1, showProgress: false)
             var trunk = tinyNetwork
             trunk.dropout = dropout
-            return Trainer(model: try baseline(trunk, on: backend, seed: 1), backend: backend, train: loader, test: loader,
-                           configuration: configuration, options: [:])
+            return Trainer(
+                model: try baseline(trunk, on: backend, seed: 1), backend: backend, train: loader, test: loader,
+                configuration: configuration, options: [:])
         }
         XCTAssertFalse(try trainer(dropout: 0.2).run(resume: false).finished)
         XCTAssertThrowsError(try trainer(dropout: 0.3).run(resume: true)) {
-            XCTAssertEqual("\($0)", "resume: invalid argument: the checkpoint was trained with backbone.dropout=0.2, this run asks for backbone.dropout=0.3")
+            XCTAssertEqual(
+                "\($0)",
+                "resume: invalid argument: the checkpoint was trained with backbone.dropout=0.2, this run asks for backbone.dropout=0.3")
         }
     }
 }

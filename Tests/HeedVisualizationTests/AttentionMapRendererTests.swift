@@ -1,7 +1,8 @@
 import Foundation
 import HeedData
-@testable import HeedVisualization
 import XCTest
+
+@testable import HeedVisualization
 
 final class AttentionMapRendererTests: XCTestCase {
     private func grey(width: Int, height: Int) -> RGBImage {
@@ -19,12 +20,15 @@ final class AttentionMapRendererTests: XCTestCase {
 
     func testMaskHotInOneQuadrantColoursThatQuadrantHot() {
         // 4×4 mask, hot in its top-left 2×2, over a 16×16 image: each quadrant is 8×8.
-        let mask: [Float] = [5, 5, 1, 1,
-                             5, 5, 1, 1,
-                             1, 1, 1, 1,
-                             1, 1, 1, 1]
+        let mask: [Float] = [
+            5, 5, 1, 1,
+            5, 5, 1, 1,
+            1, 1, 1, 1,
+            1, 1, 1, 1,
+        ]
         let image = AttentionMapRenderer.overlay(image: grey(width: 16, height: 16), mask: mask, maskWidth: 4, maskHeight: 4)
-        let hot = onGrey(ColorMap.viridis.colour(at: 1)), cold = onGrey(ColorMap.viridis.colour(at: 0))
+        let hot = onGrey(ColorMap.viridis.colour(at: 1))
+        let cold = onGrey(ColorMap.viridis.colour(at: 0))
         func meanDistanceToHot(_ qx: Int, _ qy: Int) -> Float {
             (0..<64).map { distance(image, qx * 8 + $0 % 8, qy * 8 + $0 / 8, to: hot) }.reduce(0, +) / 64
         }
@@ -34,8 +38,9 @@ final class AttentionMapRendererTests: XCTestCase {
                 if x < 7 && y < 7 {
                     XCTAssertLessThan(distance(image, x, y, to: hot), distance(image, x, y, to: cold), "hot quadrant (\(x), \(y))")
                 }
-                XCTAssertLessThan(distance(image, 8 + x, 8 + y, to: cold), distance(image, 8 + x, 8 + y, to: hot),
-                                  "opposite quadrant (\(8 + x), \(8 + y))")
+                XCTAssertLessThan(
+                    distance(image, 8 + x, 8 + y, to: cold), distance(image, 8 + x, 8 + y, to: hot),
+                    "opposite quadrant (\(8 + x), \(8 + y))")
             }
         }
         XCTAssertLessThan(meanDistanceToHot(0, 0), meanDistanceToHot(1, 0))
@@ -55,23 +60,28 @@ final class AttentionMapRendererTests: XCTestCase {
 
     private func modules() -> [ModuleMaps] {
         (1...2).map { m in
-            ModuleMaps(name: "att\(m)", heads: (0..<3).map { k in (0..<64).map { Float(($0 + k * m) % 7) } },
-                       height: 8, width: 8, gates: [0.43, 0.1, -0.25])
+            ModuleMaps(
+                name: "att\(m)", heads: (0..<3).map { k in (0..<64).map { Float(($0 + k * m) % 7) } },
+                height: 8, width: 8, gates: [0.43, 0.1, -0.25])
         }
     }
 
     func testGridDimensionsFollowFromTheInputs() {
         let image = grey(width: 32, height: 32)
-        let grid = AttentionMapRenderer.grid(image: image, modules: modules(), title: "cat (class 3)", globalGates: [0.2, 0.8],
-                                             zoomBox: (-0.5, -0.5, 0.5, 0.5), zoomedImage: image, cellScale: 4)
+        let grid = AttentionMapRenderer.grid(
+            image: image, modules: modules(), title: "cat (class 3)", globalGates: [0.2, 0.8],
+            zoomBox: (-0.5, -0.5, 0.5, 0.5), zoomedImage: image, cellScale: 4)
         let (margin, gap) = (AttentionMapRenderer.margin, AttentionMapRenderer.gap)
-        let cell = 32 * 4, labelledCell = 128 + AttentionMapRenderer.labelGap + 7
+        let cell = 32 * 4
+        let labelledCell = 128 + AttentionMapRenderer.labelGap + 7
         XCTAssertEqual(grid.width, 2 * margin + 3 * cell + 2 * gap, "three heads per row, the widest row")
-        XCTAssertEqual(grid.height, 2 * margin + (14 + gap) + (7 + gap) + 3 * labelledCell + 2 * gap,
-                       "title, gates line, input row and one row per module")
+        XCTAssertEqual(
+            grid.height, 2 * margin + (14 + gap) + (7 + gap) + 3 * labelledCell + 2 * gap,
+            "title, gates line, input row and one row per module")
 
-        let bare = AttentionMapRenderer.grid(image: image, modules: [], title: "x", globalGates: nil, zoomBox: nil,
-                                             zoomedImage: nil, cellScale: 2)
+        let bare = AttentionMapRenderer.grid(
+            image: image, modules: [], title: "x", globalGates: nil, zoomBox: nil,
+            zoomedImage: nil, cellScale: 2)
         XCTAssertEqual(bare.width, 2 * margin + 64)
         XCTAssertEqual(bare.height, 2 * margin + (14 + gap) + 64 + AttentionMapRenderer.labelGap + 7)
 
@@ -85,10 +95,12 @@ final class AttentionMapRendererTests: XCTestCase {
         for i in pixels.indices { pixels[i] = UInt8(truncatingIfNeeded: i * 7) }
         let image = RGBImage(width: 32, height: 32, pixels: pixels)
         let maps = modules()
-        let grid = AttentionMapRenderer.grid(image: image, modules: maps, title: "t", globalGates: nil,
-                                             zoomBox: (0, 0, 1, 1), zoomedImage: nil, cellScale: 2)
+        let grid = AttentionMapRenderer.grid(
+            image: image, modules: maps, title: "t", globalGates: nil,
+            zoomBox: (0, 0, 1, 1), zoomedImage: nil, cellScale: 2)
         let (margin, gap) = (AttentionMapRenderer.margin, AttentionMapRenderer.gap)
-        let top = margin + 14 + gap, rowStep = 64 + AttentionMapRenderer.labelGap + 7 + gap
+        let top = margin + 14 + gap
+        let rowStep = 64 + AttentionMapRenderer.labelGap + 7 + gap
         // Labels are wider than 64-pixel cells, so the longest sets the column width.
         let columnStep = BitmapFont.size(of: "att2 head 3  g=-0.25").width + gap
         func pixel(_ picture: RGBImage, _ x: Int, _ y: Int) -> [UInt8] {
@@ -107,8 +119,9 @@ final class AttentionMapRendererTests: XCTestCase {
 
     func testGridSurvivesAPNGRoundTrip() throws {
         let image = grey(width: 16, height: 16)
-        let grid = AttentionMapRenderer.grid(image: image, modules: modules(), title: "round trip", globalGates: [0.5],
-                                             zoomBox: (-1, -1, 0, 0), zoomedImage: grey(width: 8, height: 8), cellScale: 3)
+        let grid = AttentionMapRenderer.grid(
+            image: image, modules: modules(), title: "round trip", globalGates: [0.5],
+            zoomBox: (-1, -1, 0, 0), zoomedImage: grey(width: 8, height: 8), cellScale: 3)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("heed-grid-\(UUID().uuidString).png")
         defer { try? FileManager.default.removeItem(at: url) }
         try grid.writePNG(to: url)

@@ -20,7 +20,8 @@ final class BitmapFontTests: XCTestCase {
     }
 
     func testScaleEnlargesEachFontPixelToABlock() {
-        var small = Canvas(width: 8, height: 9), large = Canvas(width: 16, height: 18)
+        var small = Canvas(width: 8, height: 9)
+        var large = Canvas(width: 16, height: 18)
         small.draw(text: "4", at: (x: 1, y: 1))
         large.draw(text: "4", at: (x: 2, y: 2), scale: 2)
         for y in 0..<18 {
@@ -29,7 +30,8 @@ final class BitmapFontTests: XCTestCase {
     }
 
     func testLowerCaseIsDrawnAsUpperCaseAndUnknownCharactersAsABox() {
-        var lower = Canvas(width: 40, height: 9), upper = Canvas(width: 40, height: 9)
+        var lower = Canvas(width: 40, height: 9)
+        var upper = Canvas(width: 40, height: 9)
         lower.draw(text: "head", at: (x: 1, y: 1))
         upper.draw(text: "HEAD", at: (x: 1, y: 1))
         XCTAssertEqual(lower.pixels, upper.pixels)

@@ -1,6 +1,6 @@
 import Foundation
-import HeedOps
 import HeedOpenCL
+import HeedOps
 import HeedSupport
 
 /// Which cases of `suites.json` a run takes.
@@ -75,7 +75,9 @@ public struct BenchmarkRunner {
     public func run(version: String, progress: (BenchmarkEvent) -> Void = { _ in }) throws -> BenchmarkReport {
         let (kernels, networks) = (kernelCases, trainCases)
         guard !kernels.isEmpty || !networks.isEmpty else {
-            throw BenchmarkError.noCases("suite '\(options.suite.rawValue)'\(options.filter.map { " with filter '\($0)'" } ?? "") matches none of the \(suites.kernels.count + suites.train.count) cases")
+            throw BenchmarkError.noCases(
+                "suite '\(options.suite.rawValue)'\(options.filter.map { " with filter '\($0)'" } ?? "") matches none of the \(suites.kernels.count + suites.train.count) cases"
+            )
         }
         let warmup = options.warmup ?? suites.settings.warmup.value(quick: options.quick)
         let runs = options.runs ?? suites.settings.runs.value(quick: options.quick)
@@ -91,7 +93,8 @@ public struct BenchmarkRunner {
             let workload = try workloads.make(kernelCase)
             let samples = try time(workload, warmup: warmup, runs: runs)
             let usesBatch = ![.gemm, .sgd].contains(kernelCase.op)
-            rows.append(BenchmarkRow(suite: "kernels", id: kernelCase.id, batch: usesBatch ? batch : nil, samples: samples, workload: workload))
+            rows.append(
+                BenchmarkRow(suite: "kernels", id: kernelCase.id, batch: usesBatch ? batch : nil, samples: samples, workload: workload))
             progress(.finished(rows.last!))
         }
 
@@ -101,10 +104,13 @@ public struct BenchmarkRunner {
             progress(.starting(index: kernels.count + index + 1, total: total, id: network.id))
             let networkBatch = network.batch.value(for: deviceClass, quick: options.quick)
             let workload = try TrainingWorkloads.make(network, batch: networkBatch, backend: backend)
-            let samples = try time(workload, warmup: trainWarmup, runs: trainRuns, beforeTimedRuns: {
-                try backend.synchronize()
-                backend.resetPeakMemory()
-            }) { run, seconds in
+            let samples = try time(
+                workload, warmup: trainWarmup, runs: trainRuns,
+                beforeTimedRuns: {
+                    try backend.synchronize()
+                    backend.resetPeakMemory()
+                }
+            ) { run, seconds in
                 progress(.run(id: network.id, run: run, of: trainRuns, seconds: seconds))
             }
             var row = BenchmarkRow(suite: "train", id: network.id, batch: networkBatch, samples: samples, workload: workload)
@@ -115,20 +121,24 @@ public struct BenchmarkRunner {
         }
 
         let gemm = try gemmCeiling(rows: rows, warmup: warmup, runs: runs, progress: progress)
-        let ceilings = Ceilings(copyGbs: copy.gbs, copyBytes: copy.bytes, copyMethod: copy.method,
-                                gemmGflops: gemm.gflops, gemmId: gemm.id)
+        let ceilings = Ceilings(
+            copyGbs: copy.gbs, copyBytes: copy.bytes, copyMethod: copy.method,
+            gemmGflops: gemm.gflops, gemmId: gemm.id)
         for index in rows.indices {
             rows[index].fraction = rows[index].bound == .compute ? rows[index].gflops / gemm.gflops : rows[index].gbs.map { $0 / copy.gbs }
         }
-        return BenchmarkReport(version: version, device: backend.name, kind: deviceClass.rawValue, quick: options.quick,
-                               date: ISO8601DateFormatter().string(from: Date()), ceilings: ceilings, rows: rows)
+        return BenchmarkReport(
+            version: version, device: backend.name, kind: deviceClass.rawValue, quick: options.quick,
+            date: ISO8601DateFormatter().string(from: Date()), ceilings: ceilings, rows: rows)
     }
 
     // MARK: Timing
 
     /// Warm-up runs (which also build the programs), then `runs` timed on the device's clock.
-    private func time(_ workload: Workload, warmup: Int, runs: Int, beforeTimedRuns: () throws -> Void = {},
-                      afterRun: (Int, Double) -> Void = { _, _ in }) throws -> Samples {
+    private func time(
+        _ workload: Workload, warmup: Int, runs: Int, beforeTimedRuns: () throws -> Void = {},
+        afterRun: (Int, Double) -> Void = { _, _ in }
+    ) throws -> Samples {
         for _ in 0..<warmup { try workload.run() }
         try beforeTimedRuns()
         var seconds: [Double] = []
@@ -147,7 +157,7 @@ public struct BenchmarkRunner {
     /// kernel runs on all of them, and a GPU's copy engine may beat a kernel or not.
     private func copyBandwidth(warmup: Int, runs: Int) throws -> (gbs: Double, bytes: Int, method: String) {
         let mebibytes = suites.settings.copyMib.value(for: deviceClass, quick: options.quick)
-        let count = mebibytes << 18   // floats in that many MiB
+        let count = mebibytes << 18  // floats in that many MiB
         let source = try backend.makeBuffer(count: count, of: Float.self)
         let destination = try backend.makeBuffer(count: count, of: Float.self)
         try backend.fill(source, with: Float(1))
@@ -158,8 +168,9 @@ public struct BenchmarkRunner {
             ("copy kernel", { try backend.scale(count: count, alpha: 1, input: source, output: destination) }),
         ]
         let rates = try methods.map { method -> (gbs: Double, bytes: Int, method: String) in
-            let samples = try time(Workload(flops: 0, bytes: bytes, bound: .memory, run: method.run),
-                                   warmup: warmup, runs: runs)
+            let samples = try time(
+                Workload(flops: 0, bytes: bytes, bound: .memory, run: method.run),
+                warmup: warmup, runs: runs)
             return (Double(bytes) / samples.median * 1e-9, bytes, method.name)
         }
         return rates.max { $0.gbs < $1.gbs }!
@@ -167,10 +178,13 @@ public struct BenchmarkRunner {
 
     /// The best rate among the square GEMMs of `ceiling_gemm`, reusing a row's time
     /// where this run already timed that size.
-    private func gemmCeiling(rows: [BenchmarkRow], warmup: Int, runs: Int,
-                             progress: (BenchmarkEvent) -> Void) throws -> (gflops: Double, id: String) {
-        let squareIds = Dictionary(suites.kernels.filter { $0.op == .gemm && $0.m == $0.n && $0.n == $0.k }.map { ($0.m!, $0.id) },
-                                   uniquingKeysWith: { first, _ in first })
+    private func gemmCeiling(
+        rows: [BenchmarkRow], warmup: Int, runs: Int,
+        progress: (BenchmarkEvent) -> Void
+    ) throws -> (gflops: Double, id: String) {
+        let squareIds = Dictionary(
+            suites.kernels.filter { $0.op == .gemm && $0.m == $0.n && $0.n == $0.k }.map { ($0.m!, $0.id) },
+            uniquingKeysWith: { first, _ in first })
         var workloads = KernelWorkloads(layers: suites.layers, batch: 1, quick: options.quick, backend: backend)
         var candidates: [(gflops: Double, id: String)] = []
         for size in suites.settings.ceilingGemm.value(for: deviceClass, quick: options.quick) {

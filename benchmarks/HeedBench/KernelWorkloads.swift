@@ -1,5 +1,5 @@
-import HeedOps
 import HeedOpenCL
+import HeedOps
 
 /// Builds the workload of a kernel case on an OpenCL backend: buffers of random inputs
 /// and outputs, then a closure that enqueues exactly the ops benchmarks/README.md
@@ -48,9 +48,9 @@ struct KernelWorkloads {
         let d = try descriptor(c)
         let (o, p, k) = (d.outChannels, batch * d.outputHeight * d.outputWidth, d.reductionSize)
         switch try c.requirePass([.forward, .input, .weight]) {
-        case .forward: return try gemm(GemmDescriptor(m: o, n: p, k: k))                      // W · col
-        case .input: return try gemm(GemmDescriptor(transposeA: true, m: k, n: p, k: o))      // Wᵀ · ∂Y
-        default: return try gemm(GemmDescriptor(transposeB: true, m: o, n: k, k: p))          // ∂Y · colᵀ
+        case .forward: return try gemm(GemmDescriptor(m: o, n: p, k: k))  // W · col
+        case .input: return try gemm(GemmDescriptor(transposeA: true, m: k, n: p, k: o))  // Wᵀ · ∂Y
+        default: return try gemm(GemmDescriptor(transposeB: true, m: o, n: k, k: p))  // ∂Y · colᵀ
         }
     }
 
@@ -80,9 +80,10 @@ struct KernelWorkloads {
 
     private func descriptor(_ c: KernelCase) throws -> Conv2dDescriptor {
         let layer = try c.requireLayer(layers)
-        return Conv2dDescriptor(batch: batch, inChannels: layer.inChannels, outChannels: layer.outChannels,
-                                height: layer.size, width: layer.size, kernelHeight: layer.kernel, kernelWidth: layer.kernel,
-                                stride: layer.stride, padding: layer.padding)
+        return Conv2dDescriptor(
+            batch: batch, inChannels: layer.inChannels, outChannels: layer.outChannels,
+            height: layer.size, width: layer.size, kernelHeight: layer.kernel, kernelWidth: layer.kernel,
+            stride: layer.stride, padding: layer.padding)
     }
 
     // MARK: Attention
@@ -96,8 +97,10 @@ struct KernelWorkloads {
         let backend = backend
         let logits = try buffers.uniform(bks, in: -4...4)
         let (values, scores) = (try buffers.uniform(bkls), try buffers.uniform(bks))
-        let (masks, headOutputs, gates, output) = (try buffers.output(bks), try buffers.output(bkl),
-                                                   try buffers.output(batch * k), try buffers.output(bl))
+        let (masks, headOutputs, gates, output) = (
+            try buffers.output(bks), try buffers.output(bkl),
+            try buffers.output(batch * k), try buffers.output(bl)
+        )
         // The forward's results are the backward's inputs.
         try backend.softmaxForward(softmax, input: logits, output: masks)
         try backend.attendedSumForward(d, values: values, mask: masks, output: headOutputs)
@@ -110,14 +113,20 @@ struct KernelWorkloads {
             }
         default:
             let outputGradient = try buffers.uniform(bl)
-            let (scoresGradient, gatesMaskGradient, headOutputsGradient) = (try buffers.output(bks), try buffers.output(bks), try buffers.output(bkl))
-            let (valuesGradient, sumMaskGradient, logitsGradient) = (try buffers.output(bkls), try buffers.output(bks), try buffers.output(bks))
+            let (scoresGradient, gatesMaskGradient, headOutputsGradient) = (
+                try buffers.output(bks), try buffers.output(bks), try buffers.output(bkl)
+            )
+            let (valuesGradient, sumMaskGradient, logitsGradient) = (
+                try buffers.output(bkls), try buffers.output(bks), try buffers.output(bks)
+            )
             return Workload(flops: 4 * bkls + 8 * bks, bytes: 4 * (2 * bkls + 4 * bks + bkl + bl), bound: .memory) {
-                try backend.attentionGatesBackward(d, scores: scores, mask: masks, headOutputs: headOutputs, outputGradient: outputGradient,
-                                                   scoresGradient: scoresGradient, maskGradient: gatesMaskGradient,
-                                                   headOutputsGradient: headOutputsGradient)
-                try backend.attendedSumBackward(d, values: values, mask: masks, outputGradient: headOutputsGradient,
-                                                valuesGradient: valuesGradient, maskGradient: sumMaskGradient)
+                try backend.attentionGatesBackward(
+                    d, scores: scores, mask: masks, headOutputs: headOutputs, outputGradient: outputGradient,
+                    scoresGradient: scoresGradient, maskGradient: gatesMaskGradient,
+                    headOutputsGradient: headOutputsGradient)
+                try backend.attendedSumBackward(
+                    d, values: values, mask: masks, outputGradient: headOutputsGradient,
+                    valuesGradient: valuesGradient, maskGradient: sumMaskGradient)
                 // The mask feeds both the attended sum and the gates: its gradient is the sum.
                 try backend.add(count: bks, a: gatesMaskGradient, b: sumMaskGradient, output: sumMaskGradient)
                 try backend.softmaxBackward(softmax, output: masks, outputGradient: sumMaskGradient, inputGradient: logitsGradient)
@@ -128,7 +137,9 @@ struct KernelWorkloads {
     private mutating func aggregation(_ c: KernelCase) throws -> Workload {
         let (n, l) = (try c.require(c.sources, "sources"), try c.require(c.classes, "classes"))
         let d = AggregationDescriptor(batch: batch, sources: n, classes: l, gate: .softmax)
-        let (sources, gates, output) = (try buffers.uniform(batch * n * l, in: -4...4), try buffers.uniform(batch * n), try buffers.output(batch * l))
+        let (sources, gates, output) = (
+            try buffers.uniform(batch * n * l, in: -4...4), try buffers.uniform(batch * n), try buffers.output(batch * l)
+        )
         let backend = backend
         switch try c.requirePass([.forward, .backward]) {
         case .forward:
@@ -139,8 +150,9 @@ struct KernelWorkloads {
             let outputGradient = try buffers.uniform(batch * l)
             let (sourcesGradient, gatesGradient) = (try buffers.output(batch * n * l), try buffers.output(batch * n))
             return Workload(AttentionOps.aggregationBackward, d, bound: .memory) {
-                try backend.aggregationBackward(d, sources: sources, gates: gates, outputGradient: outputGradient,
-                                                sourcesGradient: sourcesGradient, gatesGradient: gatesGradient)
+                try backend.aggregationBackward(
+                    d, sources: sources, gates: gates, outputGradient: outputGradient,
+                    sourcesGradient: sourcesGradient, gatesGradient: gatesGradient)
             }
         }
     }
@@ -155,23 +167,28 @@ struct KernelWorkloads {
         let (runningMean, runningVariance) = (try buffers.uniform(channels), try buffers.uniform(channels, in: 0.5...1.5))
         let (output, savedMean, savedInverseStd) = (try buffers.output(d.count), try buffers.output(channels), try buffers.output(channels))
         let backend = backend
-        try backend.batchNormForwardTraining(d, input: input, weight: weight, bias: bias, runningMean: runningMean,
-                                             runningVariance: runningVariance, output: output,
-                                             savedMean: savedMean, savedInverseStd: savedInverseStd)
+        try backend.batchNormForwardTraining(
+            d, input: input, weight: weight, bias: bias, runningMean: runningMean,
+            runningVariance: runningVariance, output: output,
+            savedMean: savedMean, savedInverseStd: savedInverseStd)
         switch try c.requirePass([.forward, .backward]) {
         case .forward:
             return Workload(flops: 8 * d.count, bytes: 4 * 2 * d.count, bound: .memory) {
-                try backend.batchNormForwardTraining(d, input: input, weight: weight, bias: bias, runningMean: runningMean,
-                                                     runningVariance: runningVariance, output: output,
-                                                     savedMean: savedMean, savedInverseStd: savedInverseStd)
+                try backend.batchNormForwardTraining(
+                    d, input: input, weight: weight, bias: bias, runningMean: runningMean,
+                    runningVariance: runningVariance, output: output,
+                    savedMean: savedMean, savedInverseStd: savedInverseStd)
             }
         default:
             let outputGradient = try buffers.uniform(d.count)
-            let (inputGradient, weightGradient, biasGradient) = (try buffers.output(d.count), try buffers.output(channels), try buffers.output(channels))
+            let (inputGradient, weightGradient, biasGradient) = (
+                try buffers.output(d.count), try buffers.output(channels), try buffers.output(channels)
+            )
             return Workload(flops: 8 * d.count, bytes: 4 * 3 * d.count, bound: .memory) {
-                try backend.batchNormBackward(d, input: input, outputGradient: outputGradient, weight: weight,
-                                              savedMean: savedMean, savedInverseStd: savedInverseStd,
-                                              inputGradient: inputGradient, weightGradient: weightGradient, biasGradient: biasGradient)
+                try backend.batchNormBackward(
+                    d, input: input, outputGradient: outputGradient, weight: weight,
+                    savedMean: savedMean, savedInverseStd: savedInverseStd,
+                    inputGradient: inputGradient, weightGradient: weightGradient, biasGradient: biasGradient)
             }
         }
     }
@@ -180,14 +197,16 @@ struct KernelWorkloads {
     /// 0.5–1, shift ±0.2), as Coarse2Fine's fine view does.
     private mutating func gridSample(_ c: KernelCase) throws -> Workload {
         let (channels, size) = (try c.require(c.channels, "channels"), try c.require(c.size, "size"))
-        let d = GridSampleDescriptor(batch: batch, channels: channels, inputHeight: size, inputWidth: size, outputHeight: size, outputWidth: size)
+        let d = GridSampleDescriptor(
+            batch: batch, channels: channels, inputHeight: size, inputWidth: size, outputHeight: size, outputWidth: size)
         var random = SeededGenerator(seed: 0x2004)
         let theta: [Float] = (0..<batch).flatMap { _ -> [Float] in
             let scale = Float.random(in: 0.5...1, using: &random)
             return [scale, 0, Float.random(in: -0.2...0.2, using: &random), 0, scale, Float.random(in: -0.2...0.2, using: &random)]
         }
         let grid = try buffers.output(d.gridCount)
-        try backend.affineGridForward(AffineGridDescriptor(batch: batch, height: size, width: size), theta: try backend.makeBuffer(theta), grid: grid)
+        try backend.affineGridForward(
+            AffineGridDescriptor(batch: batch, height: size, width: size), theta: try backend.makeBuffer(theta), grid: grid)
         let input = try buffers.uniform(d.inputCount)
         let flops = 20 * d.outputCount
         let backend = backend

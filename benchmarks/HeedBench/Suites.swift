@@ -99,7 +99,9 @@ extension BenchmarkSuites {
         public var padding: Int
 
         enum CodingKeys: String, CodingKey {
-            case inChannels = "in", outChannels = "out", size, kernel, stride, padding
+            case inChannels = "in"
+            case outChannels = "out"
+            case size, kernel, stride, padding
         }
 
         public var outputSize: Int { (size + 2 * padding - kernel) / stride + 1 }
@@ -157,7 +159,8 @@ public struct KernelCase: Decodable, Sendable {
 
     func requirePass(_ allowed: [BenchmarkPass]) throws -> BenchmarkPass {
         guard let pass, allowed.contains(pass) else {
-            throw BenchmarkError.invalidCase(id: id, "op \(op.rawValue) needs 'pass' to be one of \(allowed.map(\.rawValue).joined(separator: ", "))")
+            throw BenchmarkError.invalidCase(
+                id: id, "op \(op.rawValue) needs 'pass' to be one of \(allowed.map(\.rawValue).joined(separator: ", "))")
         }
         return pass
     }
@@ -174,7 +177,8 @@ public struct KernelCase: Decodable, Sendable {
         switch op {
         case .gemm: _ = try (require(m, "m"), require(n, "n"), require(k, "k"))
         case .convGemm, .conv2d: _ = try (requireLayer(layers), requirePass([.forward, .input, .weight]))
-        case .attention: _ = try (require(heads, "heads"), require(classes, "classes"), require(size, "size"), requirePass([.forward, .backward]))
+        case .attention:
+            _ = try (require(heads, "heads"), require(classes, "classes"), require(size, "size"), requirePass([.forward, .backward]))
         case .aggregation: _ = try (require(sources, "sources"), require(classes, "classes"), requirePass([.forward, .backward]))
         case .batchNorm, .gridSample: _ = try (require(channels, "channels"), require(size, "size"), requirePass([.forward, .backward]))
         case .sgd: _ = try (require(count, "count"), require(quickCount ?? count, "quick_count"))
@@ -205,9 +209,9 @@ public enum BenchmarkError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .invalidSuites(source, problem): "invalid benchmark suites in \(source): \(problem)"
-        case let .invalidCase(id, problem): "benchmark case '\(id)': \(problem)"
-        case let .noCases(why): "no benchmark cases to run: \(why)"
+        case .invalidSuites(let source, let problem): "invalid benchmark suites in \(source): \(problem)"
+        case .invalidCase(let id, let problem): "benchmark case '\(id)': \(problem)"
+        case .noCases(let why): "no benchmark cases to run: \(why)"
         }
     }
 }
@@ -220,8 +224,8 @@ extension DecodingError {
             return keys.isEmpty ? "the top level" : String(keys.dropFirst(keys.hasPrefix(".") ? 1 : 0))
         }
         switch self {
-        case let .keyNotFound(key, context): return "missing '\(key.stringValue)' at \(path(context))"
-        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .dataCorrupted(context):
+        case .keyNotFound(let key, let context): return "missing '\(key.stringValue)' at \(path(context))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
             return "\(context.debugDescription) at \(path(context))"
         @unknown default: return "\(self)"
         }

@@ -1,7 +1,7 @@
-import HeedOps
-import HeedOpenCL
 import HeedGraph
 import HeedModels
+import HeedOpenCL
+import HeedOps
 
 /// The whole-network cases: the attention network (docs/design.md §4) on a Wide ResNet, one SGD
 /// training step or one forward in evaluation mode on a batch of random images.

@@ -1,5 +1,5 @@
-import HeedOps
 import HeedOpenCL
+import HeedOps
 
 /// Work to time, and how much of it there is.
 ///
@@ -19,8 +19,10 @@ struct Workload {
 
 extension Workload {
     /// One op, counted as its table entry counts it (without the optional buffers `leftOut`).
-    init<Descriptor>(_ op: OpDefinition<Descriptor>, _ descriptor: Descriptor, leaving leftOut: Set<String> = [],
-                     bound: Bound, run: @escaping () throws -> Void) {
+    init<Descriptor>(
+        _ op: OpDefinition<Descriptor>, _ descriptor: Descriptor, leaving leftOut: Set<String> = [],
+        bound: Bound, run: @escaping () throws -> Void
+    ) {
         self.init(flops: op.flops(descriptor), bytes: op.bytes(descriptor, leaving: leftOut), bound: bound, run: run)
     }
 }

@@ -11,14 +11,17 @@ extension Tensor {
 
     /// The output of an op. Records `backward` (the op's gradient rule) when recording
     /// is on and some input requires a gradient; otherwise the result is a constant.
-    static func result(op: String, shape: [Int], storage: any DeviceBuffer, inputs: [Tensor],
-                       backward: @escaping (Tensor) throws -> [Tensor?]) -> Tensor {
+    static func result(
+        op: String, shape: [Int], storage: any DeviceBuffer, inputs: [Tensor],
+        backward: @escaping (Tensor) throws -> [Tensor?]
+    ) -> Tensor {
         let backend = inputs[0].backend
         guard isRecording, inputs.contains(where: \.requiresGradient) else {
             return Tensor(shape: shape, storage: storage, backend: backend, requiresGradient: false, origin: nil)
         }
-        return Tensor(shape: shape, storage: storage, backend: backend, requiresGradient: true,
-                      origin: Origin(op: op, inputs: inputs, backward: backward))
+        return Tensor(
+            shape: shape, storage: storage, backend: backend, requiresGradient: true,
+            origin: Origin(op: op, inputs: inputs, backward: backward))
     }
 
     /// Back-propagates from this scalar: adds ∂self/∂p to `p.gradient` for every leaf p
@@ -38,7 +41,10 @@ extension Tensor {
         var visited = Set<ObjectIdentifier>()
         var stack: [(Tensor, Bool)] = [(self, false)]
         while let (tensor, expanded) = stack.popLast() {
-            if expanded { order.append(tensor); continue }
+            if expanded {
+                order.append(tensor)
+                continue
+            }
             guard visited.insert(ObjectIdentifier(tensor)).inserted else { continue }
             stack.append((tensor, true))
             for input in tensor.origin?.inputs ?? [] where input.requiresGradient {
@@ -57,8 +63,9 @@ extension Tensor {
             for (input, inputGradient) in zip(origin.inputs, inputGradients) {
                 guard input.requiresGradient, let inputGradient else { continue }
                 guard inputGradient.shape.reduce(1, *) == input.count else {
-                    throw HeedError.shapeMismatch(op: "\(origin.op) backward",
-                                                  "gradient of shape \(inputGradient.shape) for input of shape \(input.shape)")
+                    throw HeedError.shapeMismatch(
+                        op: "\(origin.op) backward",
+                        "gradient of shape \(inputGradient.shape) for input of shape \(input.shape)")
                 }
                 let key = ObjectIdentifier(input)
                 pending[key] = try pending[key].map { try $0.adding(inputGradient) } ?? inputGradient

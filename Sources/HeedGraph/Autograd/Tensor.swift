@@ -68,8 +68,9 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// A constant tensor whose contents are about to be written by an op.
     static func uninitialized(shape: [Int], on backend: any Backend) throws -> Tensor {
-        Tensor(shape: shape, storage: try backend.makeBuffer(count: shape.reduce(1, *), of: Float.self),
-               backend: backend, requiresGradient: false, origin: nil)
+        Tensor(
+            shape: shape, storage: try backend.makeBuffer(count: shape.reduce(1, *), of: Float.self),
+            backend: backend, requiresGradient: false, origin: nil)
     }
 
     public var count: Int { storage.count }

@@ -34,7 +34,9 @@ public enum Checkpoint {
                 throw FileError(path: path, problem: "missing tensor '\(name)' of shape \(tensor.shape) (wrong model options?)")
             }
             guard entry.shape == tensor.shape else {
-                throw FileError(path: path, problem: "tensor '\(name)' has shape \(entry.shape), the model needs \(tensor.shape) (wrong model options?)")
+                throw FileError(
+                    path: path, problem: "tensor '\(name)' has shape \(entry.shape), the model needs \(tensor.shape) (wrong model options?)"
+                )
             }
             try tensor.assign(entry.floats())
             unused.remove(name)
@@ -47,7 +49,11 @@ public enum Checkpoint {
         }
         let unexpected = unused.subtracting(extra).sorted()
         if !unexpected.isEmpty {
-            throw FileError(path: path, problem: "tensors the model does not have: \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? ", ..." : "") (wrong model options?)")
+            throw FileError(
+                path: path,
+                problem:
+                    "tensors the model does not have: \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? ", ..." : "") (wrong model options?)"
+            )
         }
     }
 }
@@ -110,9 +116,10 @@ public struct TrainingCheckpoint {
             }
             return value
         }
-        let position = TrainingCheckpoint(epoch: try number("heed.epoch"), batch: try number("heed.batch"),
-                                          step: try number("heed.step"), seed: try number("heed.seed"),
-                                          options: file.metadata.filter { !positionKeys.contains($0.key) })
+        let position = TrainingCheckpoint(
+            epoch: try number("heed.epoch"), batch: try number("heed.batch"),
+            step: try number("heed.step"), seed: try number("heed.seed"),
+            options: file.metadata.filter { !positionKeys.contains($0.key) })
         let extra = Set(file.tensors.keys.filter { $0.hasPrefix(momentumPrefix) || $0.hasPrefix(counterPrefix) })
         try Checkpoint.load(file, into: model, path: path, ignoring: extra)
         var momentum: [String: [Float]] = [:]

@@ -11,7 +11,13 @@ public struct SafeTensors: Equatable, Sendable {
     /// Element types Heed reads and writes. PyTorch BatchNorm's
     /// `num_batches_tracked` is I64; everything else Heed stores is F32.
     public enum DType: String, Sendable, CaseIterable {
-        case f32 = "F32", f64 = "F64", f16 = "F16", bf16 = "BF16", i64 = "I64", i32 = "I32", u8 = "U8"
+        case f32 = "F32"
+        case f64 = "F64"
+        case f16 = "F16"
+        case bf16 = "BF16"
+        case i64 = "I64"
+        case i32 = "I32"
+        case u8 = "U8"
 
         public var byteSize: Int {
             switch self {

@@ -31,7 +31,7 @@ extension SafeTensors {
         }
         let dataStart = 8 + Int(headerLength)
         guard let json = try? JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart])),
-              let header = json as? [String: Any]
+            let header = json as? [String: Any]
         else { throw fail("corrupt header: not a JSON object") }
 
         var result = SafeTensors()
@@ -44,10 +44,10 @@ extension SafeTensors {
                 continue
             }
             guard let info = value as? [String: Any],
-                  let dtypeName = info["dtype"] as? String,
-                  let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  offsets.count == 2, shape.count == (info["shape"] as? [Any])?.count
+                let dtypeName = info["dtype"] as? String,
+                let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                offsets.count == 2, shape.count == (info["shape"] as? [Any])?.count
             else { throw fail("corrupt header entry for tensor '\(name)'") }
             guard let dtype = DType(rawValue: dtypeName) else {
                 throw fail("tensor '\(name)' has unsupported dtype \(dtypeName)")
@@ -82,8 +82,9 @@ extension SafeTensors {
         let names = tensors.keys.sorted()
         for name in names {
             let entry = tensors[name]!
-            precondition(entry.bytes.count == entry.elementCount * entry.dtype.byteSize,
-                         "tensor '\(name)': \(entry.bytes.count) bytes for shape \(entry.shape) \(entry.dtype)")
+            precondition(
+                entry.bytes.count == entry.elementCount * entry.dtype.byteSize,
+                "tensor '\(name)': \(entry.bytes.count) bytes for shape \(entry.shape) \(entry.dtype)")
             header[name] = ["dtype": entry.dtype.rawValue, "shape": entry.shape, "data_offsets": [offset, offset + entry.bytes.count]]
             offset += entry.bytes.count
         }

@@ -8,11 +8,14 @@ public final class Conv2d: Module {
     public let stride: Int
     public let padding: Int
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                bias: Bool = false, on backend: any Backend, random: inout SeededGenerator) throws {
+    public init(
+        _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        bias: Bool = false, on backend: any Backend, random: inout SeededGenerator
+    ) throws {
         let fanIn = inChannels * kernelSize * kernelSize
-        weight = try Tensor(parameter: Initialization.kaimingNormal(count: outChannels * fanIn, fanIn: fanIn, random: &random),
-                            shape: [outChannels, inChannels, kernelSize, kernelSize], on: backend)
+        weight = try Tensor(
+            parameter: Initialization.kaimingNormal(count: outChannels * fanIn, fanIn: fanIn, random: &random),
+            shape: [outChannels, inChannels, kernelSize, kernelSize], on: backend)
         self.bias = bias ? try Tensor(parameter: [Float](repeating: 0, count: outChannels), shape: [outChannels], on: backend) : nil
         self.stride = stride
         self.padding = padding
@@ -61,8 +64,9 @@ public final class BatchNorm: Module {
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         if isTraining { batchesTracked.value += 1 }
-        return try x.batchNorm(weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
-                               training: isTraining, momentum: momentum, epsilon: epsilon)
+        return try x.batchNorm(
+            weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
+            training: isTraining, momentum: momentum, epsilon: epsilon)
     }
 }
 
@@ -73,13 +77,18 @@ public final class Linear: Module {
     public let weight: Tensor
     public let bias: Tensor?
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, on backend: any Backend,
-                random: inout SeededGenerator) throws {
-        weight = try Tensor(parameter: Initialization.kaimingNormal(count: outFeatures * inFeatures, fanIn: inFeatures, random: &random),
-                            shape: [outFeatures, inFeatures], on: backend)
-        self.bias = bias
-            ? try Tensor(parameter: Initialization.uniformBias(count: outFeatures, fanIn: inFeatures, random: &random),
-                         shape: [outFeatures], on: backend)
+    public init(
+        _ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, on backend: any Backend,
+        random: inout SeededGenerator
+    ) throws {
+        weight = try Tensor(
+            parameter: Initialization.kaimingNormal(count: outFeatures * inFeatures, fanIn: inFeatures, random: &random),
+            shape: [outFeatures, inFeatures], on: backend)
+        self.bias =
+            bias
+            ? try Tensor(
+                parameter: Initialization.uniformBias(count: outFeatures, fanIn: inFeatures, random: &random),
+                shape: [outFeatures], on: backend)
             : nil
         super.init()
         register(parameter: weight, as: "weight")

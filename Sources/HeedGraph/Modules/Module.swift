@@ -59,23 +59,27 @@ open class Module {
 
     /// Every learnable tensor with its full dotted name, in registration order.
     public var namedParameters: [(name: String, tensor: Tensor)] {
-        parameterEntries + childEntries.flatMap { child in
-            child.module.namedParameters.map { (Module.qualified(child.name, $0.name), $0.tensor) }
-        }
+        parameterEntries
+            + childEntries.flatMap { child in
+                child.module.namedParameters.map { (Module.qualified(child.name, $0.name), $0.tensor) }
+            }
     }
 
     /// Every non-learnable state tensor (running statistics, counters) with its full name.
     public var namedBuffers: [(name: String, tensor: Tensor)] {
-        bufferEntries + childEntries.flatMap { child in
-            child.module.namedBuffers.map { (Module.qualified(child.name, $0.name), $0.tensor) }
-        }
+        bufferEntries
+            + childEntries.flatMap { child in
+                child.module.namedBuffers.map { (Module.qualified(child.name, $0.name), $0.tensor) }
+            }
     }
 
     /// Integer state values with their full names: the persistent ones, or all.
     public func namedCounters(includingTransient: Bool = false) -> [(name: String, counter: Counter)] {
         counterEntries.filter { $0.persistent || includingTransient }.map { ($0.name, $0.counter) }
             + childEntries.flatMap { child in
-                child.module.namedCounters(includingTransient: includingTransient).map { (Module.qualified(child.name, $0.name), $0.counter) }
+                child.module.namedCounters(includingTransient: includingTransient).map {
+                    (Module.qualified(child.name, $0.name), $0.counter)
+                }
             }
     }
 

@@ -13,9 +13,9 @@ public enum LearningRateSchedule: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .constant:
             return base
-        case let .multiStep(milestones, factor):
+        case .multiStep(let milestones, let factor):
             return base * pow(factor, Float(milestones.filter { epoch >= $0 }.count))
-        case let .cosine(epochs):
+        case .cosine(let epochs):
             let progress = Double(min(epoch, epochs)) / Double(max(epochs, 1))
             return Float(Double(base) * (1 + cos(Double.pi * progress)) / 2)
         }
@@ -43,8 +43,8 @@ public enum LearningRateSchedule: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .constant: return "constant"
-        case let .cosine(epochs): return "cosine over \(epochs) epochs"
-        case let .multiStep(milestones, factor):
+        case .cosine(let epochs): return "cosine over \(epochs) epochs"
+        case .multiStep(let milestones, let factor):
             return "multistep:\(milestones.map(String.init).joined(separator: ",")):\(factor)"
         }
     }

@@ -47,8 +47,9 @@ public final class SGD {
             } else {
                 buffer = nil
             }
-            try parameter.applySGD(gradient: gradient, momentumBuffer: buffer, configuration: configuration,
-                                   firstStep: existing == nil)
+            try parameter.applySGD(
+                gradient: gradient, momentumBuffer: buffer, configuration: configuration,
+                firstStep: existing == nil)
             parameter.zeroGradient()
         }
     }
@@ -61,7 +62,8 @@ public final class SGD {
                 throw HeedError.invalidArgument(op: "SGD", "momentum buffer for unknown parameter '\(name)'")
             }
             guard contents.count == parameter.count else {
-                throw HeedError.shapeMismatch(op: "SGD", "momentum buffer '\(name)' has \(contents.count) values, parameter \(parameter.shape)")
+                throw HeedError.shapeMismatch(
+                    op: "SGD", "momentum buffer '\(name)' has \(contents.count) values, parameter \(parameter.shape)")
             }
             momentumBuffers[name] = try Tensor(contents, shape: parameter.shape, on: parameter.backend)
         }

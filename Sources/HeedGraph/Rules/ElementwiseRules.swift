@@ -19,8 +19,9 @@ extension Tensor {
         try backend.multiply(count: count, a: storage, b: other.storage, output: output.storage)
         return Tensor.result(op: ElementwiseOps.multiply.errorName, shape: shape, storage: output.storage, inputs: [self, other]) { g in
             let (da, db) = (try self.fresh(self.shape), try self.fresh(self.shape))
-            try self.backend.multiplyBackward(count: self.count, a: self.storage, b: other.storage, outputGradient: g.storage,
-                                              aGradient: da.storage, bGradient: db.storage)
+            try self.backend.multiplyBackward(
+                count: self.count, a: self.storage, b: other.storage, outputGradient: g.storage,
+                aGradient: da.storage, bGradient: db.storage)
             return [da, db]
         }
     }
@@ -59,7 +60,8 @@ extension Tensor {
         try backend.sigmoidForward(count: count, input: storage, output: output.storage)
         return Tensor.result(op: ElementwiseOps.sigmoidForward.errorName, shape: shape, storage: output.storage, inputs: [self]) { g in
             let dx = try self.fresh(self.shape)
-            try self.backend.sigmoidBackward(count: self.count, output: output.storage, outputGradient: g.storage, inputGradient: dx.storage)
+            try self.backend.sigmoidBackward(
+                count: self.count, output: output.storage, outputGradient: g.storage, inputGradient: dx.storage)
             return [dx]
         }
     }

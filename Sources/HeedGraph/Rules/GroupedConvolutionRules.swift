@@ -6,25 +6,31 @@ extension Tensor {
     /// Grouped 2-D convolution of (N, C, H, W) with weight (O, C/G, kh, kw) and optional
     /// bias (O): PyTorch's `conv2d(…, groups: G)`. One group is `conv2d`.
     public func groupedConv2d(weight: Tensor, bias: Tensor?, stride: Int, padding: Int, groups: Int) throws -> Tensor {
-        let descriptor = try GroupedConv2dDescriptor(input: shape, weight: weight.shape, stride: stride, padding: padding,
-                                                     groups: groups)
+        let descriptor = try GroupedConv2dDescriptor(
+            input: shape, weight: weight.shape, stride: stride, padding: padding,
+            groups: groups)
         let output = try fresh(descriptor.outputShape)
-        try backend.groupedConv2dForward(descriptor, input: storage, weight: weight.storage, bias: bias?.storage,
-                                         output: output.storage)
+        try backend.groupedConv2dForward(
+            descriptor, input: storage, weight: weight.storage, bias: bias?.storage,
+            output: output.storage)
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
-        return Tensor.result(op: GroupedConvolutionOps.forward.errorName, shape: output.shape, storage: output.storage,
-                             inputs: inputs) { g in
+        return Tensor.result(
+            op: GroupedConvolutionOps.forward.errorName, shape: output.shape, storage: output.storage,
+            inputs: inputs
+        ) { g in
             var gradients: [Tensor?] = [nil, nil]
             if self.requiresGradient {
                 let dx = try self.fresh(self.shape)
-                try self.backend.groupedConv2dBackwardInput(descriptor, outputGradient: g.storage, weight: weight.storage,
-                                                            inputGradient: dx.storage)
+                try self.backend.groupedConv2dBackwardInput(
+                    descriptor, outputGradient: g.storage, weight: weight.storage,
+                    inputGradient: dx.storage)
                 gradients[0] = dx
             }
             if weight.requiresGradient {
                 let dw = try self.fresh(weight.shape)
-                try self.backend.groupedConv2dBackwardWeight(descriptor, input: self.storage, outputGradient: g.storage,
-                                                             weightGradient: dw.storage)
+                try self.backend.groupedConv2dBackwardWeight(
+                    descriptor, input: self.storage, outputGradient: g.storage,
+                    weightGradient: dw.storage)
                 gradients[1] = dw
             }
             if let bias {

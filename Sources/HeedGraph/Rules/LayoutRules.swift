@@ -43,7 +43,7 @@ extension Tensor {
     /// Tensors of equal trailing shape joined along axis 0: (N₁ + N₂ + …, …).
     public static func concatenate(_ parts: [Tensor]) throws -> Tensor {
         guard let first = parts.first, first.rank >= 1,
-              parts.allSatisfy({ Array($0.shape.dropFirst()) == Array(first.shape.dropFirst()) })
+            parts.allSatisfy({ Array($0.shape.dropFirst()) == Array(first.shape.dropFirst()) })
         else {
             throw HeedError.shapeMismatch(op: "concatenate", "needs tensors that differ in axis 0 only, got \(parts.map(\.shape))")
         }
@@ -74,8 +74,9 @@ extension Tensor {
             throw HeedError.shapeMismatch(op: "channels", "channels \(range) of \(shape)")
         }
         let inner = shape.dropFirst(2).reduce(1, *)
-        let block = ColumnBlockDescriptor(outer: shape[0], width: range.count * inner, wholeWidth: shape[1] * inner,
-                                          offset: range.lowerBound * inner)
+        let block = ColumnBlockDescriptor(
+            outer: shape[0], width: range.count * inner, wholeWidth: shape[1] * inner,
+            offset: range.lowerBound * inner)
         let partShape = [shape[0], range.count] + shape.dropFirst(2)
         let part = try Tensor.uninitialized(shape: partShape, on: backend)
         try backend.extractColumns(block, whole: storage, part: part.storage)
@@ -91,11 +92,14 @@ extension Tensor {
         guard let first = parts.first, parts.allSatisfy({ $0.shape == first.shape }), first.rank >= 1 else {
             throw HeedError.shapeMismatch(op: "stack", "needs one or more tensors of one shape, got \(parts.map(\.shape))")
         }
-        let outer = first.shape[0], width = first.count / max(outer, 1)
+        let outer = first.shape[0]
+        let width = first.count / max(outer, 1)
         let backend = first.backend
         let shape = [outer, parts.count] + first.shape.dropFirst()
         let whole = try uninitialized(shape: shape, on: backend)
-        let blocks = parts.indices.map { ColumnBlockDescriptor(outer: outer, width: width, wholeWidth: width * parts.count, offset: $0 * width) }
+        let blocks = parts.indices.map {
+            ColumnBlockDescriptor(outer: outer, width: width, wholeWidth: width * parts.count, offset: $0 * width)
+        }
         for (part, block) in zip(parts, blocks) {
             try backend.insertColumns(block, part: part.storage, whole: whole.storage)
         }

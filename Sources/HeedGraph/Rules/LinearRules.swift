@@ -14,12 +14,14 @@ extension Tensor {
             var gradients: [Tensor?] = [nil, nil]
             if self.requiresGradient {
                 let dx = try self.fresh(self.shape)
-                try self.backend.linearBackwardInput(descriptor, outputGradient: g.storage, weight: weight.storage, inputGradient: dx.storage)
+                try self.backend.linearBackwardInput(
+                    descriptor, outputGradient: g.storage, weight: weight.storage, inputGradient: dx.storage)
                 gradients[0] = dx
             }
             if weight.requiresGradient {
                 let dw = try self.fresh(weight.shape)
-                try self.backend.linearBackwardWeight(descriptor, input: self.storage, outputGradient: g.storage, weightGradient: dw.storage)
+                try self.backend.linearBackwardWeight(
+                    descriptor, input: self.storage, outputGradient: g.storage, weightGradient: dw.storage)
                 gradients[1] = dw
             }
             if let bias {

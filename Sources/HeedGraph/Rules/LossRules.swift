@@ -6,7 +6,9 @@ import HeedOps
 extension Tensor {
     /// Mean negative log-likelihood of `labels` under log-probabilities (N, L): a scalar.
     public func nllLoss(labels: any DeviceBuffer) throws -> Tensor {
-        guard rank == 2 else { throw HeedError.shapeMismatch(op: LossOps.nllForward.errorName, "log-probabilities \(shape) are not (N, L)") }
+        guard rank == 2 else {
+            throw HeedError.shapeMismatch(op: LossOps.nllForward.errorName, "log-probabilities \(shape) are not (N, L)")
+        }
         let descriptor = LossDescriptor(batch: shape[0], classes: shape[1])
         let loss = try fresh([1])
         try backend.nllLossForward(descriptor, logProbabilities: storage, labels: labels, loss: loss.storage)

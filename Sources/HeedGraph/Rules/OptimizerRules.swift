@@ -6,8 +6,9 @@ import HeedOps
 extension Tensor {
     /// One SGD step on this parameter in place (see `OptimizerOps.sgd`).
     func applySGD(gradient: Tensor, momentumBuffer: Tensor?, configuration: SGD.Configuration, firstStep: Bool) throws {
-        let descriptor = SGDDescriptor(count: count, learningRate: configuration.learningRate, momentum: configuration.momentum,
-                                       weightDecay: configuration.weightDecay, nesterov: configuration.nesterov, firstStep: firstStep)
+        let descriptor = SGDDescriptor(
+            count: count, learningRate: configuration.learningRate, momentum: configuration.momentum,
+            weightDecay: configuration.weightDecay, nesterov: configuration.nesterov, firstStep: firstStep)
         try backend.sgdUpdate(descriptor, parameter: storage, gradient: gradient.storage, momentumBuffer: momentumBuffer?.storage)
     }
 }

@@ -10,8 +10,9 @@ extension Tensor {
         guard rank == 4 else {
             throw HeedError.shapeMismatch(op: RandomOps.dropout2dForward.errorName, "input \(shape) is not (N, C, H, W)")
         }
-        let descriptor = DropoutDescriptor.dropout2d(batch: shape[0], channels: shape[1], spatial: shape[2] * shape[3],
-                                                     probability: probability, seed: seed, step: step)
+        let descriptor = DropoutDescriptor.dropout2d(
+            batch: shape[0], channels: shape[1], spatial: shape[2] * shape[3],
+            probability: probability, seed: seed, step: step)
         let output = try fresh(shape)
         try backend.dropoutForward(descriptor, input: storage, output: output.storage)
         return Tensor.result(op: RandomOps.dropout2dForward.errorName, shape: shape, storage: output.storage, inputs: [self]) { g in

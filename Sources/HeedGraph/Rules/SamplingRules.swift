@@ -25,21 +25,26 @@ extension Tensor {
     /// flow to the grid, and to the image when it requires one.
     public func gridSample(_ grid: Tensor) throws -> Tensor {
         guard rank == 4, grid.rank == 4, grid.shape[0] == shape[0], grid.shape[3] == 2 else {
-            throw HeedError.shapeMismatch(op: SamplingOps.gridSampleForward.errorName, "image \(shape) must be (B, C, H, W) and grid \(grid.shape) (B, H, W, 2)")
+            throw HeedError.shapeMismatch(
+                op: SamplingOps.gridSampleForward.errorName, "image \(shape) must be (B, C, H, W) and grid \(grid.shape) (B, H, W, 2)")
         }
-        let d = GridSampleDescriptor(batch: shape[0], channels: shape[1], inputHeight: shape[2], inputWidth: shape[3],
-                                     outputHeight: grid.shape[1], outputWidth: grid.shape[2])
+        let d = GridSampleDescriptor(
+            batch: shape[0], channels: shape[1], inputHeight: shape[2], inputWidth: shape[3],
+            outputHeight: grid.shape[1], outputWidth: grid.shape[2])
         let output = try Tensor.uninitialized(shape: [shape[0], shape[1], grid.shape[1], grid.shape[2]], on: backend)
         try backend.gridSampleForward(d, input: storage, grid: grid.storage, output: output.storage)
-        return Tensor.result(op: SamplingOps.gridSampleForward.errorName, shape: output.shape, storage: output.storage, inputs: [self, grid]) { g in
+        return Tensor.result(
+            op: SamplingOps.gridSampleForward.errorName, shape: output.shape, storage: output.storage, inputs: [self, grid]
+        ) { g in
             var dImage: Tensor?
             if self.requiresGradient {
                 dImage = try Tensor.uninitialized(shape: self.shape, on: self.backend)
                 try self.backend.gridSampleBackwardInput(d, grid: grid.storage, outputGradient: g.storage, inputGradient: dImage!.storage)
             }
             let dGrid = try Tensor.uninitialized(shape: grid.shape, on: self.backend)
-            try self.backend.gridSampleBackwardGrid(d, input: self.storage, grid: grid.storage, outputGradient: g.storage,
-                                                    gridGradient: dGrid.storage)
+            try self.backend.gridSampleBackwardGrid(
+                d, input: self.storage, grid: grid.storage, outputGradient: g.storage,
+                gridGradient: dGrid.storage)
             return [dImage, dGrid]
         }
     }

@@ -1,4 +1,5 @@
 import HeedOps
+
 /// The attention ops with `Kernels/attention.cl`. The gates and the aggregation run
 /// fused, one work-group per item; see the kernel file's banner for the mapping.
 extension OpenCLBackend {
@@ -12,80 +13,103 @@ extension OpenCLBackend {
             let op = AttentionOps.attendedSumForward.errorName
             let rows = d.count(.perClass)
             _ = try KernelArgument.int(d.count(.values), op)
-            try backend.launch(family: "attention", kernel: "attended_sum_forward", defines: attentionDefines,
-                               global: [rows], arguments: [
-                                   .buffer(b.values), .buffer(b.mask), .buffer(b.output),
-                                   try .int(rows, op), try .int(d.classes, op), try .int(d.positions, op),
-                               ])
+            try backend.launch(
+                family: "attention", kernel: "attended_sum_forward", defines: attentionDefines,
+                global: [rows],
+                arguments: [
+                    .buffer(b.values), .buffer(b.mask), .buffer(b.output),
+                    try .int(rows, op), try .int(d.classes, op), try .int(d.positions, op),
+                ])
         },
         OpImplementation(AttentionOps.attendedSumBackward) { backend, d, b in
             let op = AttentionOps.attendedSumBackward.errorName
             _ = try KernelArgument.int(d.count(.values), op)
             let sizes: [KernelArgument] = [try .int(d.classes, op), try .int(d.positions, op)]
             let rows = d.count(.perClass)
-            try backend.launch(family: "attention", kernel: "attended_sum_backward_values", defines: attentionDefines,
-                               global: [rows], arguments: [.buffer(b.mask), .buffer(b.outputGradient), .buffer(b.valuesGradient),
-                                                           try .int(rows, op)] + sizes)
+            try backend.launch(
+                family: "attention", kernel: "attended_sum_backward_values", defines: attentionDefines,
+                global: [rows],
+                arguments: [
+                    .buffer(b.mask), .buffer(b.outputGradient), .buffer(b.valuesGradient),
+                    try .int(rows, op),
+                ] + sizes)
             // One item per MASK_BLOCK consecutive positions of each (b, k) (see attention.cl).
             let blocks = (d.positions + attentionMaskBlock - 1) / attentionMaskBlock
             let items = d.batch * d.heads
-            try backend.launch(family: "attention", kernel: "attended_sum_backward_mask", defines: attentionDefines,
-                               global: [blocks, items], arguments: [.buffer(b.values), .buffer(b.outputGradient),
-                                                                    .buffer(b.maskGradient), try .int(items, op)] + sizes)
+            try backend.launch(
+                family: "attention", kernel: "attended_sum_backward_mask", defines: attentionDefines,
+                global: [blocks, items],
+                arguments: [
+                    .buffer(b.values), .buffer(b.outputGradient),
+                    .buffer(b.maskGradient), try .int(items, op),
+                ] + sizes)
         },
         OpImplementation(AttentionOps.gatesForward) { backend, d, b in
             let op = AttentionOps.gatesForward.errorName
             let perHead = KernelArgument.local(bytes: max(d.heads, 1) * 4)
-            try backend.launchGroups(op, "attention_gates_forward", groups: d.batch,
-                                     sizeCheck: d.count(.perPosition) + d.count(.perClass), [
-                .buffer(b.scores), .buffer(b.mask), .buffer(b.headOutputs), .buffer(b.gates), .buffer(b.output), perHead, perHead,
-                try .int(d.heads, op), try .int(d.classes, op), try .int(d.positions, op),
-            ])
+            try backend.launchGroups(
+                op, "attention_gates_forward", groups: d.batch,
+                sizeCheck: d.count(.perPosition) + d.count(.perClass),
+                [
+                    .buffer(b.scores), .buffer(b.mask), .buffer(b.headOutputs), .buffer(b.gates), .buffer(b.output), perHead, perHead,
+                    try .int(d.heads, op), try .int(d.classes, op), try .int(d.positions, op),
+                ])
         },
         OpImplementation(AttentionOps.gatesBackward) { backend, d, b in
             let op = AttentionOps.gatesBackward.errorName
             let perHead = KernelArgument.local(bytes: max(d.heads, 1) * 4)
-            try backend.launchGroups(op, "attention_gates_backward", groups: d.batch,
-                                     sizeCheck: d.count(.perPosition) + d.count(.perClass), [
-                .buffer(b.scores), .buffer(b.mask), .buffer(b.headOutputs), .buffer(b.outputGradient),
-                .buffer(b.scoresGradient), .buffer(b.maskGradient), .buffer(b.headOutputsGradient),
-                perHead, perHead, perHead,
-                try .int(d.heads, op), try .int(d.classes, op), try .int(d.positions, op),
-            ])
+            try backend.launchGroups(
+                op, "attention_gates_backward", groups: d.batch,
+                sizeCheck: d.count(.perPosition) + d.count(.perClass),
+                [
+                    .buffer(b.scores), .buffer(b.mask), .buffer(b.headOutputs), .buffer(b.outputGradient),
+                    .buffer(b.scoresGradient), .buffer(b.maskGradient), .buffer(b.headOutputsGradient),
+                    perHead, perHead, perHead,
+                    try .int(d.heads, op), try .int(d.classes, op), try .int(d.positions, op),
+                ])
         },
         OpImplementation(AttentionOps.aggregationForward) { backend, d, b in
             let op = AttentionOps.aggregationForward.errorName
             let (perSource, sigmoids) = aggregationLocals(d)
-            try backend.launchGroups(op, "aggregation_forward", groups: d.batch, sizeCheck: b.sources.count, [
-                .buffer(b.sources), .buffer(b.gates), .buffer(b.output), perSource, perSource, sigmoids,
-                try .int(d.sources, op), try .int(d.classes, op), .int(d.gate == .sigmoid ? 1 : 0),
-            ])
+            try backend.launchGroups(
+                op, "aggregation_forward", groups: d.batch, sizeCheck: b.sources.count,
+                [
+                    .buffer(b.sources), .buffer(b.gates), .buffer(b.output), perSource, perSource, sigmoids,
+                    try .int(d.sources, op), try .int(d.classes, op), .int(d.gate == .sigmoid ? 1 : 0),
+                ])
         },
         OpImplementation(AttentionOps.aggregationBackward) { backend, d, b in
             let op = AttentionOps.aggregationBackward.errorName
             let (perSource, sigmoids) = aggregationLocals(d)
-            try backend.launchGroups(op, "aggregation_backward", groups: d.batch, sizeCheck: b.sources.count, [
-                .buffer(b.sources), .buffer(b.gates), .buffer(b.outputGradient), .buffer(b.sourcesGradient),
-                .buffer(b.gatesGradient), perSource, perSource, sigmoids, perSource,
-                try .int(d.sources, op), try .int(d.classes, op), .int(d.gate == .sigmoid ? 1 : 0),
-            ])
+            try backend.launchGroups(
+                op, "aggregation_backward", groups: d.batch, sizeCheck: b.sources.count,
+                [
+                    .buffer(b.sources), .buffer(b.gates), .buffer(b.outputGradient), .buffer(b.sourcesGradient),
+                    .buffer(b.gatesGradient), perSource, perSource, sigmoids, perSource,
+                    try .int(d.sources, op), try .int(d.classes, op), .int(d.gate == .sigmoid ? 1 : 0),
+                ])
         },
         OpImplementation(AttentionOps.headSeparationForward) { backend, d, b in
             let op = AttentionOps.headSeparationForward.errorName
-            try backend.launchGroups(op, "head_separation_gram", groups: d.gramCount, sizeCheck: d.maskCount, [
-                .buffer(b.masks), .buffer(b.gram), try .int(d.heads, op), try .int(d.height, op), try .int(d.width, op),
-            ])
-            try backend.launchGroups(op, "head_separation_forward", groups: 1, sizeCheck: d.gramCount,
-                                     [.buffer(b.gram), .buffer(b.loss), try .int(d.batch, op), try .int(d.heads, op)])
+            try backend.launchGroups(
+                op, "head_separation_gram", groups: d.gramCount, sizeCheck: d.maskCount,
+                [
+                    .buffer(b.masks), .buffer(b.gram), try .int(d.heads, op), try .int(d.height, op), try .int(d.width, op),
+                ])
+            try backend.launchGroups(
+                op, "head_separation_forward", groups: 1, sizeCheck: d.gramCount,
+                [.buffer(b.gram), .buffer(b.loss), try .int(d.batch, op), try .int(d.heads, op)])
         },
         OpImplementation(AttentionOps.headSeparationBackward) { backend, d, b in
             let op = AttentionOps.headSeparationBackward.errorName
             _ = try KernelArgument.int(d.maskCount, op)
-            try backend.launch(family: "attention", kernel: "head_separation_backward", defines: attentionDefines,
-                               global: [d.maskCount], arguments: [
-                                   .buffer(b.masks), .buffer(b.gram), .buffer(b.lossGradient), .buffer(b.masksGradient),
-                                   try .int(d.batch, op), try .int(d.heads, op), try .int(d.height, op), try .int(d.width, op),
-                               ])
+            try backend.launch(
+                family: "attention", kernel: "head_separation_backward", defines: attentionDefines,
+                global: [d.maskCount],
+                arguments: [
+                    .buffer(b.masks), .buffer(b.gram), .buffer(b.lossGradient), .buffer(b.masksGradient),
+                    try .int(d.batch, op), try .int(d.heads, op), try .int(d.height, op), try .int(d.width, op),
+                ])
         },
     ]
 
@@ -98,8 +122,9 @@ extension OpenCLBackend {
     private func launchGroups(_ op: String, _ kernel: String, groups: Int, sizeCheck: Int, _ arguments: [KernelArgument]) throws {
         _ = try KernelArgument.int(sizeCheck, op)
         let group = Self.attentionWorkGroup
-        try launch(family: "attention", kernel: kernel, defines: Self.attentionDefines,
-                   global: [groups * group], local: [group], arguments: arguments)
+        try launch(
+            family: "attention", kernel: kernel, defines: Self.attentionDefines,
+            global: [groups * group], local: [group], arguments: arguments)
     }
 
     /// Local arrays of the aggregation kernels: N floats per source, and N + 1 for the

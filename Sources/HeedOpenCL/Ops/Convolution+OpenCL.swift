@@ -1,4 +1,5 @@
 import HeedOps
+
 /// Convolution as im2col + GEMM (`Kernels/conv.cl`; GEMM as `gemm` runs it: CLBlast on
 /// GPUs, Heed's packed kernels on CPUs).
 ///
@@ -33,66 +34,82 @@ extension OpenCLBackend {
 
     static let convolution: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(ConvolutionOps.forward) { backend, d, b in
-            try backend.conv2dForward(d, input: b.input, weight: b.weight, bias: b.optional("bias"), output: b.output,
-                                      scratchLimit: backend.convolutionScratchLimit)
+            try backend.conv2dForward(
+                d, input: b.input, weight: b.weight, bias: b.optional("bias"), output: b.output,
+                scratchLimit: backend.convolutionScratchLimit)
         },
         OpImplementation(ConvolutionOps.backwardInput) { backend, d, b in
-            try backend.conv2dBackwardInput(d, outputGradient: b.outputGradient, weight: b.weight,
-                                            inputGradient: b.inputGradient, scratchLimit: backend.convolutionScratchLimit)
+            try backend.conv2dBackwardInput(
+                d, outputGradient: b.outputGradient, weight: b.weight,
+                inputGradient: b.inputGradient, scratchLimit: backend.convolutionScratchLimit)
         },
         OpImplementation(ConvolutionOps.backwardWeight) { backend, d, b in
-            try backend.conv2dBackwardWeight(d, input: b.input, outputGradient: b.outputGradient,
-                                             weightGradient: b.weightGradient, scratchLimit: backend.convolutionScratchLimit)
+            try backend.conv2dBackwardWeight(
+                d, input: b.input, outputGradient: b.outputGradient,
+                weightGradient: b.weightGradient, scratchLimit: backend.convolutionScratchLimit)
         },
         OpImplementation(ConvolutionOps.backwardBias) { backend, d, b in
-            try backend.addOrSumBias(backward: true, "conv2d", values: b.outputGradient, bias: b.biasGradient,
-                                     batch: d.batch, channels: d.outChannels, plane: d.outputHeight * d.outputWidth)
+            try backend.addOrSumBias(
+                backward: true, "conv2d", values: b.outputGradient, bias: b.biasGradient,
+                batch: d.batch, channels: d.outChannels, plane: d.outputHeight * d.outputWidth)
         },
     ]
 
     // MARK: Chunked implementations, on checked buffers (the scratch limit is a parameter so tests can force chunking)
 
-    func conv2dForward(_ d: Conv2dDescriptor, input: OpenCLBuffer, weight: OpenCLBuffer, bias: OpenCLBuffer?,
-                       output: OpenCLBuffer, scratchLimit: Int) throws {
+    func conv2dForward(
+        _ d: Conv2dDescriptor, input: OpenCLBuffer, weight: OpenCLBuffer, bias: OpenCLBuffer?,
+        output: OpenCLBuffer, scratchLimit: Int
+    ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
         let (col, packed) = try scratch(plan)
         for (n0, m) in plan.chunks {
             try im2col(plan, input: input, col: col, n0: n0, count: m)
-            try enqueueGemm(GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction),
-                            a: weight, b: col, c: packed)
+            try enqueueGemm(
+                GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction),
+                a: weight, b: col, c: packed)
             try packRows(plan, "conv2d_unpack_rows", from: packed, to: output, n0: n0, count: m)
         }
         if let bias {
-            try addOrSumBias(backward: false, "conv2d", values: output, bias: bias, batch: d.batch,
-                             channels: d.outChannels, plane: plan.plane)
+            try addOrSumBias(
+                backward: false, "conv2d", values: output, bias: bias, batch: d.batch,
+                channels: d.outChannels, plane: plan.plane)
         }
     }
 
-    func conv2dBackwardInput(_ d: Conv2dDescriptor, outputGradient: OpenCLBuffer, weight: OpenCLBuffer,
-                             inputGradient: OpenCLBuffer, scratchLimit: Int) throws {
+    func conv2dBackwardInput(
+        _ d: Conv2dDescriptor, outputGradient: OpenCLBuffer, weight: OpenCLBuffer,
+        inputGradient: OpenCLBuffer, scratchLimit: Int
+    ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
         let (col, packed) = try scratch(plan)
         for (n0, m) in plan.chunks {
             try packRows(plan, "conv2d_pack_rows", from: outputGradient, to: packed, n0: n0, count: m)
-            try enqueueGemm(GemmDescriptor(transposeA: true, m: plan.reduction, n: m * plan.plane, k: d.outChannels),
-                            a: weight, b: packed, c: col)
+            try enqueueGemm(
+                GemmDescriptor(transposeA: true, m: plan.reduction, n: m * plan.plane, k: d.outChannels),
+                a: weight, b: packed, c: col)
             let rows = rowsPerItem
-            try launch(family: "conv", kernel: "conv2d_col2im", global: [(d.height + rows - 1) / rows, m * d.inChannels],
-                       arguments: [.buffer(col), .buffer(inputGradient)] + plan.geometry(n0: n0, count: m)
-                           + [try .int(rows, "conv2d")])
+            try launch(
+                family: "conv", kernel: "conv2d_col2im", global: [(d.height + rows - 1) / rows, m * d.inChannels],
+                arguments: [.buffer(col), .buffer(inputGradient)] + plan.geometry(n0: n0, count: m)
+                    + [try .int(rows, "conv2d")])
         }
     }
 
-    func conv2dBackwardWeight(_ d: Conv2dDescriptor, input: OpenCLBuffer, outputGradient: OpenCLBuffer,
-                              weightGradient: OpenCLBuffer, scratchLimit: Int) throws {
+    func conv2dBackwardWeight(
+        _ d: Conv2dDescriptor, input: OpenCLBuffer, outputGradient: OpenCLBuffer,
+        weightGradient: OpenCLBuffer, scratchLimit: Int
+    ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
         let (col, packed) = try scratch(plan)
         for (n0, m) in plan.chunks {
             try im2col(plan, input: input, col: col, n0: n0, count: m)
             try packRows(plan, "conv2d_pack_rows", from: outputGradient, to: packed, n0: n0, count: m)
-            try enqueueGemm(GemmDescriptor(transposeB: true, m: d.outChannels, n: plan.reduction, k: m * plan.plane,
-                                           beta: n0 == 0 ? 0 : 1),
-                            a: packed, b: col, c: weightGradient)
+            try enqueueGemm(
+                GemmDescriptor(
+                    transposeB: true, m: d.outChannels, n: plan.reduction, k: m * plan.plane,
+                    beta: n0 == 0 ? 0 : 1),
+                a: packed, b: col, c: weightGradient)
         }
     }
 
@@ -100,8 +117,10 @@ extension OpenCLBackend {
     /// of one call: every GEMM of the call fits them, so `enqueueGemm` needs no check.
     private func scratch(_ plan: ConvolutionPlan) throws -> (col: OpenCLBuffer, packed: OpenCLBuffer) {
         let columns = plan.chunk * plan.plane
-        return (try OpenCLBuffer(context: context, count: plan.reduction * columns, elementType: .float32),
-                try OpenCLBuffer(context: context, count: plan.descriptor.outChannels * columns, elementType: .float32))
+        return (
+            try OpenCLBuffer(context: context, count: plan.reduction * columns, elementType: .float32),
+            try OpenCLBuffer(context: context, count: plan.descriptor.outChannels * columns, elementType: .float32)
+        )
     }
 
     // MARK: Kernels
@@ -117,34 +136,44 @@ extension OpenCLBackend {
     private func im2col(_ plan: ConvolutionPlan, input: OpenCLBuffer, col: OpenCLBuffer, n0: Int, count: Int) throws {
         let d = plan.descriptor
         let rows = rowsPerItem
-        try launch(family: "conv", kernel: "conv2d_im2col", global: [(d.outputHeight + rows - 1) / rows, count * plan.reduction],
-                   arguments: [.buffer(input), .buffer(col)] + plan.geometry(n0: n0, count: count) + [try .int(rows, "conv2d")])
+        try launch(
+            family: "conv", kernel: "conv2d_im2col", global: [(d.outputHeight + rows - 1) / rows, count * plan.reduction],
+            arguments: [.buffer(input), .buffer(col)] + plan.geometry(n0: n0, count: count) + [try .int(rows, "conv2d")])
     }
 
     /// `conv2d_pack_rows` ((N, O, P) → (O, m·P) for images n0 ..< n0 + m) or `conv2d_unpack_rows` (back).
-    private func packRows(_ plan: ConvolutionPlan, _ kernel: String, from source: OpenCLBuffer,
-                          to destination: OpenCLBuffer, n0: Int, count: Int) throws {
+    private func packRows(
+        _ plan: ConvolutionPlan, _ kernel: String, from source: OpenCLBuffer,
+        to destination: OpenCLBuffer, n0: Int, count: Int
+    ) throws {
         let d = plan.descriptor
-        try launch(family: "conv", kernel: kernel, global: [count * plan.plane, d.outChannels],
-                   arguments: [.buffer(source), .buffer(destination), try .int(n0, "conv2d"),
-                               try .int(count, "conv2d"), try .int(d.outChannels, "conv2d"),
-                               try .int(plan.plane, "conv2d")])
+        try launch(
+            family: "conv", kernel: kernel, global: [count * plan.plane, d.outChannels],
+            arguments: [
+                .buffer(source), .buffer(destination), try .int(n0, "conv2d"),
+                try .int(count, "conv2d"), try .int(d.outChannels, "conv2d"),
+                try .int(plan.plane, "conv2d"),
+            ])
     }
 
     /// `bias_forward` (values (N, O, P) += bias[o]) or `bias_backward` (bias[o] = Σ values[·, o, ·]);
     /// shared with linear layers, which have P = 1.
-    func addOrSumBias(backward: Bool, _ op: String, values: OpenCLBuffer, bias: OpenCLBuffer,
-                      batch: Int, channels: Int, plane: Int) throws {
+    func addOrSumBias(
+        backward: Bool, _ op: String, values: OpenCLBuffer, bias: OpenCLBuffer,
+        batch: Int, channels: Int, plane: Int
+    ) throws {
         try Self.checkIndexRange(op, values.count)
         let sizes: [KernelArgument] = [try .int(batch, op), try .int(channels, op), try .int(plane, op)]
         if backward {
             let group = Self.biasGroupSize
-            try launch(family: "conv", kernel: "bias_backward", defines: ["BIAS_GROUP": "\(group)"],
-                       global: [group * channels], local: [group],
-                       arguments: [.buffer(values), .buffer(bias)] + sizes)
+            try launch(
+                family: "conv", kernel: "bias_backward", defines: ["BIAS_GROUP": "\(group)"],
+                global: [group * channels], local: [group],
+                arguments: [.buffer(values), .buffer(bias)] + sizes)
         } else {
-            try launch(family: "conv", kernel: "bias_forward", global: [values.count],
-                       arguments: [.buffer(values), .buffer(bias)] + sizes)
+            try launch(
+                family: "conv", kernel: "bias_forward", global: [values.count],
+                arguments: [.buffer(values), .buffer(bias)] + sizes)
         }
     }
 
@@ -173,8 +202,9 @@ struct ConvolutionPlan {
         let rows = max(reduction, d.outChannels)
         chunk = max(1, min(d.batch, scratchLimit / (rows * plane)))
         let scratch = rows * chunk * plane
-        try OpenCLBackend.checkIndexRange("conv2d", d.batch * d.inChannels * d.height * d.width,
-                                          d.batch * d.outChannels * plane, scratch)
+        try OpenCLBackend.checkIndexRange(
+            "conv2d", d.batch * d.inChannels * d.height * d.width,
+            d.batch * d.outChannels * plane, scratch)
     }
 
     /// (first image, image count) of each chunk.
@@ -185,7 +215,9 @@ struct ConvolutionPlan {
     /// The arguments `conv2d_im2col` and `conv2d_col2im` share, after their two buffers.
     func geometry(n0: Int, count: Int) throws -> [KernelArgument] {
         let d = descriptor
-        return try [n0, count, d.inChannels, d.height, d.width, d.kernelHeight, d.kernelWidth,
-                    d.stride, d.padding, d.outputHeight, d.outputWidth].map { try .int($0, "conv2d") }
+        return try [
+            n0, count, d.inChannels, d.height, d.width, d.kernelHeight, d.kernelWidth,
+            d.stride, d.padding, d.outputHeight, d.outputWidth,
+        ].map { try .int($0, "conv2d") }
     }
 }

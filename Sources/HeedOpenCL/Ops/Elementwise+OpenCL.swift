@@ -1,4 +1,5 @@
 import HeedOps
+
 /// Elementwise ops and reductions: kernels of `Kernels/elementwise.cl`.
 extension OpenCLBackend {
     /// Work items per output element of `reduce_forward` (`REDUCE_WG`).
@@ -30,8 +31,9 @@ extension OpenCLBackend {
             try backend.elementwise(ElementwiseOps.multiply, count: d.count, [b.a, b.b, b.output])
         },
         OpImplementation(ElementwiseOps.multiplyBackward) { backend, d, b in
-            try backend.elementwise(ElementwiseOps.multiplyBackward, count: d.count,
-                                    [b.a, b.b, b.outputGradient, b.aGradient, b.bGradient])
+            try backend.elementwise(
+                ElementwiseOps.multiplyBackward, count: d.count,
+                [b.a, b.b, b.outputGradient, b.aGradient, b.bGradient])
         },
         OpImplementation(ElementwiseOps.scale) { backend, d, b in
             try backend.elementwise(ElementwiseOps.scale, count: d.count, [b.input, b.output], extra: [.float(d.alpha)])
@@ -58,8 +60,10 @@ extension OpenCLBackend {
         // Sizes and input strides of each group of axes, padded in front to 4 axes.
         func padded(_ axes: [Int]) -> (sizes: [Int], strides: [Int]) {
             let pad = 4 - axes.count
-            return ([Int](repeating: 1, count: pad) + axes.map { d.shape[$0] },
-                    [Int](repeating: 0, count: pad) + axes.map { strides[$0] })
+            return (
+                [Int](repeating: 1, count: pad) + axes.map { d.shape[$0] },
+                [Int](repeating: 0, count: pad) + axes.map { strides[$0] }
+            )
         }
         let (keptSizes, keptStrides) = padded(kept)
         let (reducedSizes, reducedStrides) = padded(reduced)
@@ -67,13 +71,16 @@ extension OpenCLBackend {
         var arguments: [KernelArgument] = [.buffer(input), .buffer(output), try .int(d.outputCount, op)]
         for value in keptSizes + keptStrides + reducedSizes + reducedStrides { arguments.append(try .int(value, op)) }
         arguments.append(.int(d.operation == .mean ? 1 : 0))
-        try launch(family: "elementwise", kernel: "reduce_forward", defines: ["REDUCE_WG": "\(groupSize)"],
-                   global: [d.outputCount * groupSize], local: [groupSize], arguments: arguments)
+        try launch(
+            family: "elementwise", kernel: "reduce_forward", defines: ["REDUCE_WG": "\(groupSize)"],
+            global: [d.outputCount * groupSize], local: [groupSize], arguments: arguments)
     }
 
     /// The gradient of `reduce`, one work item per input element.
-    private func reduceBackward(_ d: ReductionDescriptor, outputGradient gradient: OpenCLBuffer,
-                                inputGradient result: OpenCLBuffer) throws {
+    private func reduceBackward(
+        _ d: ReductionDescriptor, outputGradient gradient: OpenCLBuffer,
+        inputGradient result: OpenCLBuffer
+    ) throws {
         let op = d.operation.rawValue
         let shape = [Int](repeating: 1, count: 4 - d.shape.count) + d.shape
         // The output stride of each input axis: 0 for a reduced axis.
@@ -92,10 +99,13 @@ extension OpenCLBackend {
 
     /// Launches the one kernel of `op` on `count` work items: arguments are the buffers
     /// (inputs, then outputs), `count`, then `extra`.
-    private func elementwise<Descriptor>(_ op: OpDefinition<Descriptor>, count: Int, _ buffers: [OpenCLBuffer],
-                                         extra: [KernelArgument] = []) throws {
-        try launch(family: "elementwise", kernel: op.kernels[0], global: [count],
-                   arguments: buffers.map { .buffer($0) } + [try .int(count, op.errorName)] + extra)
+    private func elementwise<Descriptor>(
+        _ op: OpDefinition<Descriptor>, count: Int, _ buffers: [OpenCLBuffer],
+        extra: [KernelArgument] = []
+    ) throws {
+        try launch(
+            family: "elementwise", kernel: op.kernels[0], global: [count],
+            arguments: buffers.map { .buffer($0) } + [try .int(count, op.errorName)] + extra)
     }
 
     /// Row-major strides of `shape` (last axis 1).

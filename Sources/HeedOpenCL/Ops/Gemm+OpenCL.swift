@@ -1,6 +1,6 @@
-import HeedOps
 import CCLBlast
 import COpenCL
+import HeedOps
 
 /// GEMM on the backend's queue, through CLBlast or Heed's packed kernels (`GemmEngine`).
 ///
@@ -11,7 +11,7 @@ extension OpenCLBackend {
     static let gemm: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(GemmOps.gemm) { backend, d, matrices in
             try backend.enqueueGemm(d, a: matrices.a, b: matrices.b, c: matrices.c)
-        },
+        }
     ]
 
     /// `gemm` on a call already checked: `d` is valid and every matrix lies inside its
@@ -20,10 +20,12 @@ extension OpenCLBackend {
     func enqueueGemm(_ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer) throws {
         if d.isEmpty { return }
         if d.k == 0 {
-            try launch(family: "blas", kernel: "scale_matrix", global: [d.n, d.m, d.batchCount], arguments: [
-                .buffer(c), try .int(d.cOffset, "gemm"), try .int(d.ldc, "gemm"), try .int(d.cStride, "gemm"),
-                try .int(d.m, "gemm"), try .int(d.n, "gemm"), .float(d.beta),
-            ])
+            try launch(
+                family: "blas", kernel: "scale_matrix", global: [d.n, d.m, d.batchCount],
+                arguments: [
+                    .buffer(c), try .int(d.cOffset, "gemm"), try .int(d.ldc, "gemm"), try .int(d.cStride, "gemm"),
+                    try .int(d.m, "gemm"), try .int(d.n, "gemm"), .float(d.beta),
+                ])
             return
         }
         if gemmEngine == .packed {
@@ -36,15 +38,17 @@ extension OpenCLBackend {
             var queue: cl_command_queue? = queue
             let status: CLBlastStatusCode
             if d.batchCount == 1 {
-                status = CLBlastSgemm(CLBlastLayoutRowMajor, transposeA, transposeB, d.m, d.n, d.k,
-                                      d.alpha, a.memory, d.aOffset, d.lda, b.memory, d.bOffset, d.ldb,
-                                      d.beta, c.memory, d.cOffset, d.ldc, &queue, nil)
+                status = CLBlastSgemm(
+                    CLBlastLayoutRowMajor, transposeA, transposeB, d.m, d.n, d.k,
+                    d.alpha, a.memory, d.aOffset, d.lda, b.memory, d.bOffset, d.ldb,
+                    d.beta, c.memory, d.cOffset, d.ldc, &queue, nil)
             } else {
-                status = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, transposeA, transposeB, d.m, d.n, d.k,
-                                                    d.alpha, a.memory, d.aOffset, d.lda, d.aStride,
-                                                    b.memory, d.bOffset, d.ldb, d.bStride,
-                                                    d.beta, c.memory, d.cOffset, d.ldc, d.cStride,
-                                                    d.batchCount, &queue, nil)
+                status = CLBlastSgemmStridedBatched(
+                    CLBlastLayoutRowMajor, transposeA, transposeB, d.m, d.n, d.k,
+                    d.alpha, a.memory, d.aOffset, d.lda, d.aStride,
+                    b.memory, d.bOffset, d.ldb, d.bStride,
+                    d.beta, c.memory, d.cOffset, d.ldc, d.cStride,
+                    d.batchCount, &queue, nil)
             }
             try check(status.rawValue, d.batchCount == 1 ? "CLBlastSgemm(\(d))" : "CLBlastSgemmStridedBatched(\(d))")
         }

@@ -1,4 +1,5 @@
 import HeedOps
+
 /// Column-block copies with `Kernels/layout.cl`.
 extension OpenCLBackend {
     static let layout: [OpImplementation<OpenCLBackend>] = [
@@ -11,9 +12,11 @@ extension OpenCLBackend {
     ]
 
     private func launchColumns(_ kernel: String, _ d: ColumnBlockDescriptor, first: OpenCLBuffer, second: OpenCLBuffer) throws {
-        try launch(family: "layout", kernel: kernel, global: [d.width, d.outer], arguments: [
-            .buffer(first), .buffer(second), try .int(d.outer, kernel), try .int(d.width, kernel),
-            try .int(d.wholeWidth, kernel), try .int(d.offset, kernel),
-        ])
+        try launch(
+            family: "layout", kernel: kernel, global: [d.width, d.outer],
+            arguments: [
+                .buffer(first), .buffer(second), try .int(d.outer, kernel), try .int(d.width, kernel),
+                try .int(d.wholeWidth, kernel), try .int(d.offset, kernel),
+            ])
     }
 }

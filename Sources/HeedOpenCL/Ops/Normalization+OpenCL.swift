@@ -1,4 +1,5 @@
 import HeedOps
+
 /// Batch normalisation: kernels of `Kernels/normalization.cl`.
 extension OpenCLBackend {
     /// Work items per channel in the training kernels (`BN_WG`, a power of two): 256 on
@@ -15,8 +16,10 @@ extension OpenCLBackend {
             try backend.launch(
                 family: "normalization", kernel: "batch_norm_forward_training", defines: ["BN_WG": "\(group)"],
                 global: [d.channels * group], local: [group],
-                arguments: [b.input, b.weight, b.bias, b.runningMean, b.runningVariance, b.output, b.savedMean,
-                            b.savedInverseStd].map { .buffer($0) } + [
+                arguments: [
+                    b.input, b.weight, b.bias, b.runningMean, b.runningVariance, b.output, b.savedMean,
+                    b.savedInverseStd,
+                ].map { .buffer($0) } + [
                     try .int(d.channels, op), try .int(d.spatial, op), try .int(d.reduced, op),
                     .float(d.epsilon), .float(d.momentum),
                 ])
@@ -35,8 +38,10 @@ extension OpenCLBackend {
             try backend.launch(
                 family: "normalization", kernel: "batch_norm_backward", defines: ["BN_WG": "\(group)"],
                 global: [d.channels * group], local: [group],
-                arguments: [b.input, b.outputGradient, b.weight, b.savedMean, b.savedInverseStd, b.inputGradient,
-                            b.weightGradient, b.biasGradient].map { .buffer($0) } + [
+                arguments: [
+                    b.input, b.outputGradient, b.weight, b.savedMean, b.savedInverseStd, b.inputGradient,
+                    b.weightGradient, b.biasGradient,
+                ].map { .buffer($0) } + [
                     try .int(d.channels, op), try .int(d.spatial, op), try .int(d.reduced, op),
                 ])
         },

@@ -1,6 +1,6 @@
-import HeedOps
 import COpenCL
 import Foundation
+import HeedOps
 
 /// Which implementation runs `gemm` on an OpenCL device.
 ///
@@ -20,8 +20,10 @@ public enum GemmEngine: String, Sendable {
     public static let environmentVariable = "HEED_GEMM"
 
     /// The engine for `device`: `HEED_GEMM` when set, else packed on CPUs and CLBlast elsewhere.
-    static func choose(for device: OpenCLDeviceInfo,
-                       environment: [String: String]) throws -> GemmEngine {
+    static func choose(
+        for device: OpenCLDeviceInfo,
+        environment: [String: String]
+    ) throws -> GemmEngine {
         if let requested = environment[environmentVariable], !requested.isEmpty {
             guard let engine = GemmEngine(rawValue: requested) else {
                 throw HeedError.invalidArgument(
@@ -43,9 +45,9 @@ struct PackedGemmPlan: Equatable {
     /// The micro-tile of `gemm_cpu.cl` (`MR`, `16·NV`); the kernels are built with these defaults.
     static let microRows = 12
     static let microColumns = 32
-    static let defaultRowPanels = 12        // mc = 144
-    static let defaultColumnPanels = 8      // nc = 256
-    static let maximumDepth = 256           // kc ≤ 256
+    static let defaultRowPanels = 12  // mc = 144
+    static let defaultColumnPanels = 8  // nc = 256
+    static let maximumDepth = 256  // kc ≤ 256
 
     var mc: Int
     var nc: Int
@@ -64,7 +66,8 @@ struct PackedGemmPlan: Equatable {
         // that has fewer blocks (keeping blocks closer to square keeps packed A and B reuse balanced).
         let wanted = 4 * max(computeUnits, 1)
         while blocks(rowPanels, rowsPerBlock) * blocks(columnPanels, columnsPerBlock) * batch < wanted {
-            let rowBlocks = blocks(rowPanels, rowsPerBlock), columnBlocks = blocks(columnPanels, columnsPerBlock)
+            let rowBlocks = blocks(rowPanels, rowsPerBlock)
+            let columnBlocks = blocks(columnPanels, columnsPerBlock)
             if rowsPerBlock > 1 && (rowBlocks <= columnBlocks || columnsPerBlock == 1) {
                 rowsPerBlock = (rowsPerBlock + 1) / 2
             } else if columnsPerBlock > 1 {
@@ -96,8 +99,14 @@ final class PackedGemmScratch: @unchecked Sendable {
     /// Buffers of at least these many floats (call under `lock`). A buffer replaced
     /// here may still be read by enqueued kernels; OpenCL frees it after they finish.
     func buffers(context: OpenCLContext, aCount: Int, bCount: Int) throws -> (OpenCLBuffer, OpenCLBuffer) {
-        if a == nil || a!.count < aCount { a = nil; a = try OpenCLBuffer(context: context, count: aCount, elementType: .float32) }
-        if b == nil || b!.count < bCount { b = nil; b = try OpenCLBuffer(context: context, count: bCount, elementType: .float32) }
+        if a == nil || a!.count < aCount {
+            a = nil
+            a = try OpenCLBuffer(context: context, count: aCount, elementType: .float32)
+        }
+        if b == nil || b!.count < bCount {
+            b = nil
+            b = try OpenCLBuffer(context: context, count: bCount, elementType: .float32)
+        }
         return (a!, b!)
     }
 }
@@ -109,10 +118,13 @@ extension OpenCLBackend {
 
     /// `gemm` through `Kernels/gemm_cpu.cl`; `d` is valid, non-empty and has k > 0.
     /// `scratchLimit` (floats) is a parameter so that tests can make batches run in slices.
-    func packedGemm(_ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer,
-                    scratchLimit: Int = packedGemmScratchLimit) throws {
+    func packedGemm(
+        _ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer,
+        scratchLimit: Int = packedGemmScratchLimit
+    ) throws {
         let plan = PackedGemmPlan(m: d.m, n: d.n, k: d.k, batch: d.batchCount, computeUnits: device.computeUnits)
-        let mr = PackedGemmPlan.microRows, nr = PackedGemmPlan.microColumns
+        let mr = PackedGemmPlan.microRows
+        let nr = PackedGemmPlan.microColumns
         let packedA = (d.m + mr - 1) / mr * mr * d.k
         let packedB = (d.n + nr - 1) / nr * nr * d.k
         // A matrix shared by the whole batch (stride 0, as a convolution's weights) is packed once.
@@ -128,26 +140,31 @@ extension OpenCLBackend {
             for first in stride(from: 0, to: d.batchCount, by: slice) {
                 let count = min(slice, d.batchCount - first)
                 // Shared operands are packed with the first slice only; later slices reuse them.
-                let packA = first == 0 || !shareA, packB = first == 0 || !shareB
+                let packA = first == 0 || !shareA
+                let packB = first == 0 || !shareB
                 let panels = (packA ? (d.m + mr - 1) / mr : 0) + (packB ? (d.n + nr - 1) / nr : 0)
-                try launch(family: "gemm_cpu", kernel: "gemm_pack",
-                           global: [panels, (d.k + plan.kc - 1) / plan.kc, count], local: [1, 1, 1], arguments: [
-                    // m = 0 (n = 0) leaves A (B) alone: the kernel then has no panels of it.
-                    try .int(packA ? d.m : 0, op), try .int(packB ? d.n : 0, op), try .int(d.k, op), try .int(plan.kc, op),
-                    .int(d.transposeA ? 1 : 0), .int(d.transposeB ? 1 : 0),
-                    .buffer(a), try .int(d.aOffset + first * d.aStride, op), try .int(d.lda, op), try .int(d.aStride, op),
-                    .buffer(b), try .int(d.bOffset + first * d.bStride, op), try .int(d.ldb, op), try .int(d.bStride, op),
-                    .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
-                    .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
-                ])
-                try launch(family: "gemm_cpu", kernel: "gemm_packed",
-                           global: [plan.columnBlocks, plan.rowBlocks, count], local: [1, 1, 1], arguments: [
-                    try .int(d.m, op), try .int(d.n, op), try .int(d.k, op), .float(d.alpha), .float(d.beta),
-                    try .int(plan.mc, op), try .int(plan.nc, op), try .int(plan.kc, op),
-                    .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
-                    .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
-                    .buffer(c), try .int(d.cOffset + first * d.cStride, op), try .int(d.ldc, op), try .int(d.cStride, op),
-                ])
+                try launch(
+                    family: "gemm_cpu", kernel: "gemm_pack",
+                    global: [panels, (d.k + plan.kc - 1) / plan.kc, count], local: [1, 1, 1],
+                    arguments: [
+                        // m = 0 (n = 0) leaves A (B) alone: the kernel then has no panels of it.
+                        try .int(packA ? d.m : 0, op), try .int(packB ? d.n : 0, op), try .int(d.k, op), try .int(plan.kc, op),
+                        .int(d.transposeA ? 1 : 0), .int(d.transposeB ? 1 : 0),
+                        .buffer(a), try .int(d.aOffset + first * d.aStride, op), try .int(d.lda, op), try .int(d.aStride, op),
+                        .buffer(b), try .int(d.bOffset + first * d.bStride, op), try .int(d.ldb, op), try .int(d.bStride, op),
+                        .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
+                        .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
+                    ])
+                try launch(
+                    family: "gemm_cpu", kernel: "gemm_packed",
+                    global: [plan.columnBlocks, plan.rowBlocks, count], local: [1, 1, 1],
+                    arguments: [
+                        try .int(d.m, op), try .int(d.n, op), try .int(d.k, op), .float(d.alpha), .float(d.beta),
+                        try .int(plan.mc, op), try .int(plan.nc, op), try .int(plan.kc, op),
+                        .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
+                        .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
+                        .buffer(c), try .int(d.cOffset + first * d.cStride, op), try .int(d.ldc, op), try .int(d.cStride, op),
+                    ])
             }
         }
     }

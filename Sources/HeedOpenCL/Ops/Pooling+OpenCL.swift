@@ -1,4 +1,5 @@
 import HeedOps
+
 /// Pooling kernels of `Kernels/pooling.cl`: one work item per output element, forward
 /// and backward (the backward kernels gather, so every element is written once).
 extension OpenCLBackend {
@@ -6,37 +7,47 @@ extension OpenCLBackend {
         OpImplementation(PoolingOps.globalAverageForward) { backend, d, b in
             let op = PoolingOps.globalAverageForward.errorName
             try checkIndexRange(op, b.input.count)
-            try backend.launch(family: "pooling", kernel: "global_average_pool_forward", global: [b.output.count],
-                               arguments: [.buffer(b.input), .buffer(b.output), try .int(b.output.count, op),
-                                           try .int(d.height * d.width, op)])
+            try backend.launch(
+                family: "pooling", kernel: "global_average_pool_forward", global: [b.output.count],
+                arguments: [
+                    .buffer(b.input), .buffer(b.output), try .int(b.output.count, op),
+                    try .int(d.height * d.width, op),
+                ])
         },
         OpImplementation(PoolingOps.globalAverageBackward) { backend, d, b in
             let op = PoolingOps.globalAverageBackward.errorName
             try checkIndexRange(op, b.inputGradient.count)
-            try backend.launch(family: "pooling", kernel: "global_average_pool_backward", global: [b.inputGradient.count],
-                               arguments: [.buffer(b.outputGradient), .buffer(b.inputGradient),
-                                           try .int(b.outputGradient.count, op), try .int(d.height * d.width, op)])
+            try backend.launch(
+                family: "pooling", kernel: "global_average_pool_backward", global: [b.inputGradient.count],
+                arguments: [
+                    .buffer(b.outputGradient), .buffer(b.inputGradient),
+                    try .int(b.outputGradient.count, op), try .int(d.height * d.width, op),
+                ])
         },
         OpImplementation(PoolingOps.averageForward) { backend, d, b in
             let op = PoolingOps.averageForward.errorName
-            try backend.launch(family: "pooling", kernel: "average_pool2d_forward", global: try outputRange(d, op),
-                               arguments: [.buffer(b.input), .buffer(b.output)] + poolGeometry(d, op))
+            try backend.launch(
+                family: "pooling", kernel: "average_pool2d_forward", global: try outputRange(d, op),
+                arguments: [.buffer(b.input), .buffer(b.output)] + poolGeometry(d, op))
         },
         OpImplementation(PoolingOps.averageBackward) { backend, d, b in
             let op = PoolingOps.averageBackward.errorName
-            try backend.launch(family: "pooling", kernel: "average_pool2d_backward", global: try inputRange(d, op),
-                               arguments: [.buffer(b.outputGradient), .buffer(b.inputGradient)] + poolGeometry(d, op))
+            try backend.launch(
+                family: "pooling", kernel: "average_pool2d_backward", global: try inputRange(d, op),
+                arguments: [.buffer(b.outputGradient), .buffer(b.inputGradient)] + poolGeometry(d, op))
         },
         OpImplementation(PoolingOps.maxForward) { backend, d, b in
             let op = PoolingOps.maxForward.errorName
-            try backend.launch(family: "pooling", kernel: "max_pool2d_forward", global: try outputRange(d, op),
-                               arguments: [.buffer(b.input), .buffer(b.output), .buffer(b.indices)] + poolGeometry(d, op))
+            try backend.launch(
+                family: "pooling", kernel: "max_pool2d_forward", global: try outputRange(d, op),
+                arguments: [.buffer(b.input), .buffer(b.output), .buffer(b.indices)] + poolGeometry(d, op))
         },
         OpImplementation(PoolingOps.maxBackward) { backend, d, b in
             let op = PoolingOps.maxBackward.errorName
-            try backend.launch(family: "pooling", kernel: "max_pool2d_backward", global: try inputRange(d, op),
-                               arguments: [.buffer(b.outputGradient), .buffer(b.indices), .buffer(b.inputGradient)]
-                                   + poolGeometry(d, op))
+            try backend.launch(
+                family: "pooling", kernel: "max_pool2d_backward", global: try inputRange(d, op),
+                arguments: [.buffer(b.outputGradient), .buffer(b.indices), .buffer(b.inputGradient)]
+                    + poolGeometry(d, op))
         },
     ]
 

@@ -1,4 +1,5 @@
 import HeedOps
+
 /// Dropout: kernels of `Kernels/random.cl`; dropout2d runs the same kernels with more
 /// elements per draw.
 extension OpenCLBackend {
@@ -18,10 +19,12 @@ extension OpenCLBackend {
     ]
 
     private func dropout(_ d: DropoutDescriptor, _ kernel: String, _ source: OpenCLBuffer, _ result: OpenCLBuffer) throws {
-        try launch(family: "random", kernel: kernel, global: [d.count], arguments: [
-            .buffer(source), .buffer(result), try .int(d.count, d.name), try .int(d.elementsPerDraw, d.name),
-            .int(Int32(bitPattern: d.seed)), .int(Int32(bitPattern: d.step)), try .int(Int(d.threshold), d.name),
-            .float(d.scale),
-        ])
+        try launch(
+            family: "random", kernel: kernel, global: [d.count],
+            arguments: [
+                .buffer(source), .buffer(result), try .int(d.count, d.name), try .int(d.elementsPerDraw, d.name),
+                .int(Int32(bitPattern: d.seed)), .int(Int32(bitPattern: d.step)), try .int(Int(d.threshold), d.name),
+                .float(d.scale),
+            ])
     }
 }

@@ -37,11 +37,14 @@ extension OpDefinition {
     /// - Parameters:
     ///   - buffers: the call's buffers in declared order, nil for a left-out optional one.
     ///   - backend: the backend's name in a foreign-buffer error (`OpenCL`).
-    public func bind<Buffer: DeviceBuffer>(_ descriptor: Descriptor, _ buffers: [(any DeviceBuffer)?],
-                                           as _: Buffer.Type, backend: String) throws -> BoundBuffers<Buffer> {
+    public func bind<Buffer: DeviceBuffer>(
+        _ descriptor: Descriptor, _ buffers: [(any DeviceBuffer)?],
+        as _: Buffer.Type, backend: String
+    ) throws -> BoundBuffers<Buffer> {
         let declarations = self.buffers(descriptor)
-        precondition(declarations.count == buffers.count,
-                     "\(name) declares \(declarations.count) buffers, the call passed \(buffers.count)")
+        precondition(
+            declarations.count == buffers.count,
+            "\(name) declares \(declarations.count) buffers, the call passed \(buffers.count)")
         var bound: [String: Buffer] = [:]
         for (declaration, buffer) in zip(declarations, buffers) {
             guard let buffer else {

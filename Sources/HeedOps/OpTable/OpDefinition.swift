@@ -29,8 +29,10 @@ public struct BufferDeclaration: Sendable, Equatable {
     /// Whether a call may leave the buffer out (a convolution without bias).
     public let isOptional: Bool
 
-    public init(_ name: String, _ role: Role, _ shape: [Int]?, _ elementType: ElementType = .float32,
-                optional: Bool = false, label: String? = nil) {
+    public init(
+        _ name: String, _ role: Role, _ shape: [Int]?, _ elementType: ElementType = .float32,
+        optional: Bool = false, label: String? = nil
+    ) {
         self.name = name
         self.label = label ?? Self.words(name)
         self.role = role
@@ -39,13 +41,17 @@ public struct BufferDeclaration: Sendable, Equatable {
         self.isOptional = optional
     }
 
-    public static func input(_ name: String, _ shape: [Int]?, _ elementType: ElementType = .float32,
-                             optional: Bool = false, label: String? = nil) -> Self {
+    public static func input(
+        _ name: String, _ shape: [Int]?, _ elementType: ElementType = .float32,
+        optional: Bool = false, label: String? = nil
+    ) -> Self {
         Self(name, .input, shape, elementType, optional: optional, label: label)
     }
 
-    public static func output(_ name: String, _ shape: [Int]?, _ elementType: ElementType = .float32,
-                              label: String? = nil) -> Self {
+    public static func output(
+        _ name: String, _ shape: [Int]?, _ elementType: ElementType = .float32,
+        label: String? = nil
+    ) -> Self {
         Self(name, .output, shape, elementType, label: label)
     }
 
@@ -114,11 +120,13 @@ public struct OpDefinition<Descriptor: OpDescriptor>: Sendable {
     /// element count (nil for an optional buffer left out).
     public let check: (@Sendable (Descriptor, [Int?]) throws -> Void)?
 
-    public init(_ name: String, _ family: OpFamily, kernels: [String] = [], tolerance: ToleranceRule<Descriptor> = .exact,
-                flops: @escaping @Sendable (Descriptor) -> Int = { _ in 0 },
-                bytes: (@Sendable (Descriptor) -> Int)? = nil,
-                check: (@Sendable (Descriptor, [Int?]) throws -> Void)? = nil,
-                buffers: @escaping @Sendable (Descriptor) -> [BufferDeclaration]) {
+    public init(
+        _ name: String, _ family: OpFamily, kernels: [String] = [], tolerance: ToleranceRule<Descriptor> = .exact,
+        flops: @escaping @Sendable (Descriptor) -> Int = { _ in 0 },
+        bytes: (@Sendable (Descriptor) -> Int)? = nil,
+        check: (@Sendable (Descriptor, [Int?]) throws -> Void)? = nil,
+        buffers: @escaping @Sendable (Descriptor) -> [BufferDeclaration]
+    ) {
         self.name = name
         self.family = family
         self.kernels = kernels

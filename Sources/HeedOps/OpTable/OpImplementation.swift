@@ -3,8 +3,10 @@ public struct OpImplementation<Backend: OpBackend>: Sendable {
     public let op: String
     let body: @Sendable (Backend, any OpDescriptor, BoundBuffers<Backend.Buffer>) throws -> Void
 
-    public init<Descriptor>(_ definition: OpDefinition<Descriptor>,
-                            _ body: @escaping @Sendable (Backend, Descriptor, BoundBuffers<Backend.Buffer>) throws -> Void) {
+    public init<Descriptor>(
+        _ definition: OpDefinition<Descriptor>,
+        _ body: @escaping @Sendable (Backend, Descriptor, BoundBuffers<Backend.Buffer>) throws -> Void
+    ) {
         op = definition.name
         self.body = { backend, descriptor, buffers in
             // `run` looks the body up by the same definition, so the descriptor's type matches.
@@ -41,8 +43,10 @@ public struct OpImplementationTable<Backend: OpBackend>: Sendable {
 }
 
 extension OpBackend {
-    public func run<Descriptor>(_ op: OpDefinition<Descriptor>, _ descriptor: Descriptor,
-                                _ buffers: [(any DeviceBuffer)?]) throws {
+    public func run<Descriptor>(
+        _ op: OpDefinition<Descriptor>, _ descriptor: Descriptor,
+        _ buffers: [(any DeviceBuffer)?]
+    ) throws {
         let bound = try op.bind(descriptor, buffers, as: Buffer.self, backend: Self.bufferKind)
         guard let implementation = Self.implementationTable.bodies[op.name] else {
             throw HeedError.invalidArgument(op: op.name, "\(name) has no implementation of it")

@@ -19,9 +19,11 @@ public enum AttentionOps {
         "attended_sum.backward", .attention, kernels: ["attended_sum_backward_values", "attended_sum_backward_mask"],
         tolerance: .sums { $0.classes + 1 }
     ) { d in
-        [.input("values", d.shape(.values)), .input("mask", d.shape(.perPosition)),
-         .input("outputGradient", d.shape(.perClass)),
-         .output("valuesGradient", d.shape(.values)), .output("maskGradient", d.shape(.perPosition))]
+        [
+            .input("values", d.shape(.values)), .input("mask", d.shape(.perPosition)),
+            .input("outputGradient", d.shape(.perClass)),
+            .output("valuesGradient", d.shape(.values)), .output("maskGradient", d.shape(.perPosition)),
+        ]
     }
 
     /// Attention gates and the gated combination of the head outputs:
@@ -34,9 +36,11 @@ public enum AttentionOps {
         tolerance: .stated("first-order bounds through the dot product, tanh and the softmax over K"),
         check: requireHeads
     ) { d in
-        [.input("scores", d.shape(.perPosition)), .input("mask", d.shape(.perPosition)),
-         .input("headOutputs", d.shape(.perClass)),
-         .output("gates", d.shape(.perHead)), .output("output", d.shape(.combined))]
+        [
+            .input("scores", d.shape(.perPosition)), .input("mask", d.shape(.perPosition)),
+            .input("headOutputs", d.shape(.perClass)),
+            .output("gates", d.shape(.perHead)), .output("output", d.shape(.combined)),
+        ]
     }
 
     /// Gradients of `output` (B, L) with respect to S, M (B, K, S) and o (B, K, L). The
@@ -46,10 +50,12 @@ public enum AttentionOps {
         tolerance: .stated("first-order bounds through the gates' recomputation and the chain rule"),
         check: requireHeads
     ) { d in
-        [.input("scores", d.shape(.perPosition)), .input("mask", d.shape(.perPosition)),
-         .input("headOutputs", d.shape(.perClass)), .input("outputGradient", d.shape(.combined)),
-         .output("scoresGradient", d.shape(.perPosition)), .output("maskGradient", d.shape(.perPosition)),
-         .output("headOutputsGradient", d.shape(.perClass))]
+        [
+            .input("scores", d.shape(.perPosition)), .input("mask", d.shape(.perPosition)),
+            .input("headOutputs", d.shape(.perClass)), .input("outputGradient", d.shape(.combined)),
+            .output("scoresGradient", d.shape(.perPosition)), .output("maskGradient", d.shape(.perPosition)),
+            .output("headOutputsGradient", d.shape(.perClass)),
+        ]
     }
 
     /// Gated mixture of log-probabilities: `logp_i = log_softmax over l of sources[b,i,:]`,
@@ -70,8 +76,10 @@ public enum AttentionOps {
         tolerance: .stated("first-order bounds through the weights and the log-probabilities, relative to the terms"),
         flops: { 6 * $0.batch * $0.sources * $0.classes }
     ) { d in
-        [.input("sources", d.sourcesShape), .input("gates", d.gatesShape), .input("outputGradient", d.outputShape),
-         .output("sourcesGradient", d.sourcesShape), .output("gatesGradient", d.gatesShape)]
+        [
+            .input("sources", d.sourcesShape), .input("gates", d.gatesShape), .input("outputGradient", d.outputShape),
+            .output("sourcesGradient", d.sourcesShape), .output("gatesGradient", d.gatesShape),
+        ]
     }
 
     /// Head-separation regulariser: P = 2×2 average pool (floor) of the masks,
@@ -91,8 +99,10 @@ public enum AttentionOps {
         "head_separation.backward", .attention, kernels: ["head_separation_backward"],
         tolerance: .stated("sums of positive terms, relative to the result")
     ) { d in
-        [.input("masks", d.maskShape), .input("gram", d.gramShape), .input("lossGradient", [1]),
-         .output("masksGradient", d.maskShape)]
+        [
+            .input("masks", d.maskShape), .input("gram", d.gramShape), .input("lossGradient", [1]),
+            .output("masksGradient", d.maskShape),
+        ]
     }
 
     static let table = [
@@ -109,48 +119,65 @@ public enum AttentionOps {
 }
 
 extension Backend {
-    public func attendedSumForward(_ descriptor: AttentionDescriptor, values: any DeviceBuffer,
-                                   mask: any DeviceBuffer, output: any DeviceBuffer) throws {
+    public func attendedSumForward(
+        _ descriptor: AttentionDescriptor, values: any DeviceBuffer,
+        mask: any DeviceBuffer, output: any DeviceBuffer
+    ) throws {
         try run(AttentionOps.attendedSumForward, descriptor, [values, mask, output])
     }
 
-    public func attendedSumBackward(_ descriptor: AttentionDescriptor, values: any DeviceBuffer, mask: any DeviceBuffer,
-                                    outputGradient: any DeviceBuffer,
-                                    valuesGradient: any DeviceBuffer, maskGradient: any DeviceBuffer) throws {
+    public func attendedSumBackward(
+        _ descriptor: AttentionDescriptor, values: any DeviceBuffer, mask: any DeviceBuffer,
+        outputGradient: any DeviceBuffer,
+        valuesGradient: any DeviceBuffer, maskGradient: any DeviceBuffer
+    ) throws {
         try run(AttentionOps.attendedSumBackward, descriptor, [values, mask, outputGradient, valuesGradient, maskGradient])
     }
 
-    public func attentionGatesForward(_ descriptor: AttentionDescriptor, scores: any DeviceBuffer, mask: any DeviceBuffer,
-                                      headOutputs: any DeviceBuffer, gates: any DeviceBuffer, output: any DeviceBuffer) throws {
+    public func attentionGatesForward(
+        _ descriptor: AttentionDescriptor, scores: any DeviceBuffer, mask: any DeviceBuffer,
+        headOutputs: any DeviceBuffer, gates: any DeviceBuffer, output: any DeviceBuffer
+    ) throws {
         try run(AttentionOps.gatesForward, descriptor, [scores, mask, headOutputs, gates, output])
     }
 
-    public func attentionGatesBackward(_ descriptor: AttentionDescriptor, scores: any DeviceBuffer, mask: any DeviceBuffer,
-                                       headOutputs: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                                       scoresGradient: any DeviceBuffer, maskGradient: any DeviceBuffer,
-                                       headOutputsGradient: any DeviceBuffer) throws {
-        try run(AttentionOps.gatesBackward, descriptor,
-                [scores, mask, headOutputs, outputGradient, scoresGradient, maskGradient, headOutputsGradient])
+    public func attentionGatesBackward(
+        _ descriptor: AttentionDescriptor, scores: any DeviceBuffer, mask: any DeviceBuffer,
+        headOutputs: any DeviceBuffer, outputGradient: any DeviceBuffer,
+        scoresGradient: any DeviceBuffer, maskGradient: any DeviceBuffer,
+        headOutputsGradient: any DeviceBuffer
+    ) throws {
+        try run(
+            AttentionOps.gatesBackward, descriptor,
+            [scores, mask, headOutputs, outputGradient, scoresGradient, maskGradient, headOutputsGradient])
     }
 
-    public func aggregationForward(_ descriptor: AggregationDescriptor, sources: any DeviceBuffer,
-                                   gates: any DeviceBuffer, output: any DeviceBuffer) throws {
+    public func aggregationForward(
+        _ descriptor: AggregationDescriptor, sources: any DeviceBuffer,
+        gates: any DeviceBuffer, output: any DeviceBuffer
+    ) throws {
         try run(AttentionOps.aggregationForward, descriptor, [sources, gates, output])
     }
 
-    public func aggregationBackward(_ descriptor: AggregationDescriptor, sources: any DeviceBuffer, gates: any DeviceBuffer,
-                                    outputGradient: any DeviceBuffer,
-                                    sourcesGradient: any DeviceBuffer, gatesGradient: any DeviceBuffer) throws {
+    public func aggregationBackward(
+        _ descriptor: AggregationDescriptor, sources: any DeviceBuffer, gates: any DeviceBuffer,
+        outputGradient: any DeviceBuffer,
+        sourcesGradient: any DeviceBuffer, gatesGradient: any DeviceBuffer
+    ) throws {
         try run(AttentionOps.aggregationBackward, descriptor, [sources, gates, outputGradient, sourcesGradient, gatesGradient])
     }
 
-    public func headSeparationForward(_ descriptor: HeadSeparationDescriptor, masks: any DeviceBuffer,
-                                      gram: any DeviceBuffer, loss: any DeviceBuffer) throws {
+    public func headSeparationForward(
+        _ descriptor: HeadSeparationDescriptor, masks: any DeviceBuffer,
+        gram: any DeviceBuffer, loss: any DeviceBuffer
+    ) throws {
         try run(AttentionOps.headSeparationForward, descriptor, [masks, gram, loss])
     }
 
-    public func headSeparationBackward(_ descriptor: HeadSeparationDescriptor, masks: any DeviceBuffer, gram: any DeviceBuffer,
-                                       lossGradient: any DeviceBuffer, masksGradient: any DeviceBuffer) throws {
+    public func headSeparationBackward(
+        _ descriptor: HeadSeparationDescriptor, masks: any DeviceBuffer, gram: any DeviceBuffer,
+        lossGradient: any DeviceBuffer, masksGradient: any DeviceBuffer
+    ) throws {
         try run(AttentionOps.headSeparationBackward, descriptor, [masks, gram, lossGradient, masksGradient])
     }
 }
@@ -209,8 +236,9 @@ public struct AttentionDescriptor: OpDescriptor, Equatable {
     /// sum and the gates, so its errors name the family; the gates' K ≥ 1 is their own
     /// check (`AttentionOps.requireHeads`).
     public func validate() throws {
-        try ShapeRequirements.requireNonNegative(OpFamily.attention.rawValue,
-                                                 ["batch": batch, "heads": heads, "classes": classes, "positions": positions])
+        try ShapeRequirements.requireNonNegative(
+            OpFamily.attention.rawValue,
+            ["batch": batch, "heads": heads, "classes": classes, "positions": positions])
     }
 }
 

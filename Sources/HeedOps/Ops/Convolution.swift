@@ -12,8 +12,10 @@ public enum ConvolutionOps {
         "conv2d.forward", .convolution, kernels: ["conv2d_im2col", "conv2d_unpack_rows", "bias_forward"],
         tolerance: .sums { $0.reductionSize + 2 }, flops: \.flops
     ) { d in
-        [.input("input", d.inputShape), .input("weight", d.weightShape), .input("bias", [d.outChannels], optional: true),
-         .output("output", d.outputShape)]
+        [
+            .input("input", d.inputShape), .input("weight", d.weightShape), .input("bias", [d.outChannels], optional: true),
+            .output("output", d.outputShape),
+        ]
     }
 
     /// ∂L/∂input (N, C, H, W) from ∂L/∂output (N, O, H', W'): the transposed convolution
@@ -50,23 +52,31 @@ public enum ConvolutionOps {
 }
 
 extension Backend {
-    public func conv2dForward(_ descriptor: Conv2dDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
-                              bias: (any DeviceBuffer)?, output: any DeviceBuffer) throws {
+    public func conv2dForward(
+        _ descriptor: Conv2dDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
+        bias: (any DeviceBuffer)?, output: any DeviceBuffer
+    ) throws {
         try run(ConvolutionOps.forward, descriptor, [input, weight, bias, output])
     }
 
-    public func conv2dBackwardInput(_ descriptor: Conv2dDescriptor, outputGradient: any DeviceBuffer,
-                                    weight: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+    public func conv2dBackwardInput(
+        _ descriptor: Conv2dDescriptor, outputGradient: any DeviceBuffer,
+        weight: any DeviceBuffer, inputGradient: any DeviceBuffer
+    ) throws {
         try run(ConvolutionOps.backwardInput, descriptor, [outputGradient, weight, inputGradient])
     }
 
-    public func conv2dBackwardWeight(_ descriptor: Conv2dDescriptor, input: any DeviceBuffer,
-                                     outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer) throws {
+    public func conv2dBackwardWeight(
+        _ descriptor: Conv2dDescriptor, input: any DeviceBuffer,
+        outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer
+    ) throws {
         try run(ConvolutionOps.backwardWeight, descriptor, [input, outputGradient, weightGradient])
     }
 
-    public func conv2dBackwardBias(_ descriptor: Conv2dDescriptor, outputGradient: any DeviceBuffer,
-                                   biasGradient: any DeviceBuffer) throws {
+    public func conv2dBackwardBias(
+        _ descriptor: Conv2dDescriptor, outputGradient: any DeviceBuffer,
+        biasGradient: any DeviceBuffer
+    ) throws {
         try run(ConvolutionOps.backwardBias, descriptor, [outputGradient, biasGradient])
     }
 }
@@ -84,8 +94,10 @@ public struct Conv2dDescriptor: OpDescriptor, Equatable {
     public var stride: Int
     public var padding: Int
 
-    public init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int,
-                kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0) {
+    public init(
+        batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int,
+        kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0
+    ) {
         self.batch = batch
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -107,10 +119,12 @@ public struct Conv2dDescriptor: OpDescriptor, Equatable {
         guard input.count == 4, weight.count == 4, input[1] == weight[1] else {
             throw HeedError.shapeMismatch(
                 op: "conv2d",
-                "input \(ShapeText.format(input)) and weight \(ShapeText.format(weight)) do not fit: expected input (N, C, H, W) and weight (O, C, kh, kw) with the same C")
+                "input \(ShapeText.format(input)) and weight \(ShapeText.format(weight)) do not fit: expected input (N, C, H, W) and weight (O, C, kh, kw) with the same C"
+            )
         }
-        self.init(batch: input[0], inChannels: input[1], outChannels: weight[0], height: input[2], width: input[3],
-                  kernelHeight: weight[2], kernelWidth: weight[3], stride: stride, padding: padding)
+        self.init(
+            batch: input[0], inChannels: input[1], outChannels: weight[0], height: input[2], width: input[3],
+            kernelHeight: weight[2], kernelWidth: weight[3], stride: stride, padding: padding)
         try validate()
     }
 
@@ -134,9 +148,11 @@ public struct Conv2dDescriptor: OpDescriptor, Equatable {
     /// Throws `HeedError.invalidArgument` unless every size is positive, the stride is
     /// positive, the padding is not negative and the kernel fits the padded input.
     public func validate() throws {
-        for (name, value) in [("batch", batch), ("inChannels", inChannels), ("outChannels", outChannels),
-                              ("height", height), ("width", width), ("kernelHeight", kernelHeight),
-                              ("kernelWidth", kernelWidth), ("stride", stride)]
+        for (name, value) in [
+            ("batch", batch), ("inChannels", inChannels), ("outChannels", outChannels),
+            ("height", height), ("width", width), ("kernelHeight", kernelHeight),
+            ("kernelWidth", kernelWidth), ("stride", stride),
+        ]
         where value < 1 {
             throw HeedError.invalidArgument(op: "conv2d", "\(name) = \(value) must be at least 1, in \(self)")
         }

@@ -60,8 +60,10 @@ public enum ElementwiseOps {
     public static let multiplyBackward = OpDefinition<ElementwiseDescriptor>(
         "multiply.backward", .elementwise, kernels: ["multiply_backward"], check: { d, _ in try d.validate("multiply") }
     ) { d in
-        [.input("a", d.shape), .input("b", d.shape), .input("outputGradient", d.shape),
-         .output("aGradient", d.shape), .output("bGradient", d.shape)]
+        [
+            .input("a", d.shape), .input("b", d.shape), .input("outputGradient", d.shape),
+            .output("aGradient", d.shape), .output("bGradient", d.shape),
+        ]
     }
 
     /// `output[i] = alpha·input[i]`. Its backward is `scale` by the same alpha.
@@ -100,15 +102,21 @@ public enum ElementwiseOps {
         operation == .sum ? sumBackward : meanBackward
     }
 
-    private static func forwardReduction(_ name: String, tolerance: ToleranceRule<ReductionDescriptor>)
-        -> OpDefinition<ReductionDescriptor> {
+    private static func forwardReduction(
+        _ name: String, tolerance: ToleranceRule<ReductionDescriptor>
+    )
+        -> OpDefinition<ReductionDescriptor>
+    {
         OpDefinition(name, .elementwise, kernels: ["reduce_forward"], tolerance: tolerance) { d in
             [.input("input", d.shape), .output("output", d.outputShape)]
         }
     }
 
-    private static func backwardReduction(_ name: String, tolerance: ToleranceRule<ReductionDescriptor>)
-        -> OpDefinition<ReductionDescriptor> {
+    private static func backwardReduction(
+        _ name: String, tolerance: ToleranceRule<ReductionDescriptor>
+    )
+        -> OpDefinition<ReductionDescriptor>
+    {
         OpDefinition(name, .elementwise, kernels: ["reduce_backward"], tolerance: tolerance) { d in
             [.input("outputGradient", d.outputShape), .output("inputGradient", d.shape)]
         }
@@ -126,8 +134,10 @@ extension Backend {
         try run(ElementwiseOps.reluForward, ElementwiseDescriptor(count: count), [input, output])
     }
 
-    public func reluBackward(count: Int, input: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                             inputGradient: any DeviceBuffer) throws {
+    public func reluBackward(
+        count: Int, input: any DeviceBuffer, outputGradient: any DeviceBuffer,
+        inputGradient: any DeviceBuffer
+    ) throws {
         try run(ElementwiseOps.reluBackward, ElementwiseDescriptor(count: count), [input, outputGradient, inputGradient])
     }
 
@@ -135,8 +145,10 @@ extension Backend {
         try run(ElementwiseOps.tanhForward, ElementwiseDescriptor(count: count), [input, output])
     }
 
-    public func tanhBackward(count: Int, output: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                             inputGradient: any DeviceBuffer) throws {
+    public func tanhBackward(
+        count: Int, output: any DeviceBuffer, outputGradient: any DeviceBuffer,
+        inputGradient: any DeviceBuffer
+    ) throws {
         try run(ElementwiseOps.tanhBackward, ElementwiseDescriptor(count: count), [output, outputGradient, inputGradient])
     }
 
@@ -144,8 +156,10 @@ extension Backend {
         try run(ElementwiseOps.sigmoidForward, ElementwiseDescriptor(count: count), [input, output])
     }
 
-    public func sigmoidBackward(count: Int, output: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                                inputGradient: any DeviceBuffer) throws {
+    public func sigmoidBackward(
+        count: Int, output: any DeviceBuffer, outputGradient: any DeviceBuffer,
+        inputGradient: any DeviceBuffer
+    ) throws {
         try run(ElementwiseOps.sigmoidBackward, ElementwiseDescriptor(count: count), [output, outputGradient, inputGradient])
     }
 
@@ -157,8 +171,10 @@ extension Backend {
         try run(ElementwiseOps.multiply, ElementwiseDescriptor(count: count), [a, b, output])
     }
 
-    public func multiplyBackward(count: Int, a: any DeviceBuffer, b: any DeviceBuffer, outputGradient: any DeviceBuffer,
-                                 aGradient: any DeviceBuffer, bGradient: any DeviceBuffer) throws {
+    public func multiplyBackward(
+        count: Int, a: any DeviceBuffer, b: any DeviceBuffer, outputGradient: any DeviceBuffer,
+        aGradient: any DeviceBuffer, bGradient: any DeviceBuffer
+    ) throws {
         try run(ElementwiseOps.multiplyBackward, ElementwiseDescriptor(count: count), [a, b, outputGradient, aGradient, bGradient])
     }
 
@@ -174,8 +190,10 @@ extension Backend {
         try run(ElementwiseOps.reduceForward(descriptor.operation), descriptor, [input, output])
     }
 
-    public func reduceBackward(_ descriptor: ReductionDescriptor, outputGradient: any DeviceBuffer,
-                               inputGradient: any DeviceBuffer) throws {
+    public func reduceBackward(
+        _ descriptor: ReductionDescriptor, outputGradient: any DeviceBuffer,
+        inputGradient: any DeviceBuffer
+    ) throws {
         try run(ElementwiseOps.reduceBackward(descriptor.operation), descriptor, [outputGradient, inputGradient])
     }
 }

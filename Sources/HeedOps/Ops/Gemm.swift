@@ -6,7 +6,8 @@ public enum GemmOps {
     /// Terms: k products, β·C and the reference's rounding; the scale is |α|·|A||B| + |β|·|C|.
     public static let gemm = OpDefinition<GemmDescriptor>(
         "gemm", .gemm, kernels: ["scale_matrix", "gemm_pack", "gemm_packed"], tolerance: .sums { $0.k + 2 },
-        flops: \.flops, bytes: { 4 * $0.batchCount * ($0.m * $0.k + $0.k * $0.n + $0.m * $0.n) }, check: { d, counts in try d.checkSpans(aCount: counts[0]!, bCount: counts[1]!, cCount: counts[2]!) }
+        flops: \.flops, bytes: { 4 * $0.batchCount * ($0.m * $0.k + $0.k * $0.n + $0.m * $0.n) },
+        check: { d, counts in try d.checkSpans(aCount: counts[0]!, bCount: counts[1]!, cCount: counts[2]!) }
     ) { _ in
         [.input("a", nil, label: "A"), .input("b", nil, label: "B"), .update("c", nil, label: "C")]
     }
@@ -97,9 +98,11 @@ public struct GemmDescriptor: OpDescriptor, Equatable {
 
     /// Throws `HeedError.invalidArgument` when a size, offset or stride is negative.
     public func validate() throws {
-        for (name, value) in [("m", m), ("n", n), ("k", k), ("batchCount", batchCount),
-                              ("aOffset", aOffset), ("bOffset", bOffset), ("cOffset", cOffset),
-                              ("aStride", aStride), ("bStride", bStride), ("cStride", cStride)]
+        for (name, value) in [
+            ("m", m), ("n", n), ("k", k), ("batchCount", batchCount),
+            ("aOffset", aOffset), ("bOffset", bOffset), ("cOffset", cOffset),
+            ("aStride", aStride), ("bStride", bStride), ("cStride", cStride),
+        ]
         where value < 0 {
             throw HeedError.invalidArgument(op: "gemm", "\(name) = \(value) is negative")
         }
@@ -110,21 +113,25 @@ public struct GemmDescriptor: OpDescriptor, Equatable {
     /// `validate()` has passed.
     func checkSpans(aCount: Int, bCount: Int, cCount: Int) throws {
         if isEmpty { return }
-        try Self.checkMatrix("A", rows: storedA.rows, columns: storedA.columns, ld: lda, ldName: "lda",
-                             offset: aOffset, stride: aStride, batch: batchCount, count: aCount,
-                             skip: k == 0, context: self)
-        try Self.checkMatrix("B", rows: storedB.rows, columns: storedB.columns, ld: ldb, ldName: "ldb",
-                             offset: bOffset, stride: bStride, batch: batchCount, count: bCount,
-                             skip: k == 0, context: self)
-        try Self.checkMatrix("C", rows: m, columns: n, ld: ldc, ldName: "ldc",
-                             offset: cOffset, stride: cStride, batch: batchCount, count: cCount,
-                             skip: false, context: self)
+        try Self.checkMatrix(
+            "A", rows: storedA.rows, columns: storedA.columns, ld: lda, ldName: "lda",
+            offset: aOffset, stride: aStride, batch: batchCount, count: aCount,
+            skip: k == 0, context: self)
+        try Self.checkMatrix(
+            "B", rows: storedB.rows, columns: storedB.columns, ld: ldb, ldName: "ldb",
+            offset: bOffset, stride: bStride, batch: batchCount, count: bCount,
+            skip: k == 0, context: self)
+        try Self.checkMatrix(
+            "C", rows: m, columns: n, ld: ldc, ldName: "ldc",
+            offset: cOffset, stride: cStride, batch: batchCount, count: cCount,
+            skip: false, context: self)
         // Matrices of C that overlap would be written by several batch entries at
         // once; the result would depend on scheduling, so such calls are refused.
         let cSpan = (m - 1) * ldc + n
         if batchCount > 1 && cStride < cSpan {
             throw HeedError.shapeMismatch(
-                op: "gemm", "cStride = \(cStride) makes the \(batchCount) matrices of C (each spanning \(cSpan) elements) overlap, in \(self)")
+                op: "gemm",
+                "cStride = \(cStride) makes the \(batchCount) matrices of C (each spanning \(cSpan) elements) overlap, in \(self)")
         }
     }
 
@@ -147,7 +154,8 @@ public struct GemmDescriptor: OpDescriptor, Equatable {
         guard needed <= count else {
             throw HeedError.shapeMismatch(
                 op: "gemm",
-                "\(name) (\(rows)x\(columns), \(ldName)=\(ld), offset \(offset), stride \(stride)) needs \(needed) elements, buffer has \(count), in \(context)")
+                "\(name) (\(rows)x\(columns), \(ldName)=\(ld), offset \(offset), stride \(stride)) needs \(needed) elements, buffer has \(count), in \(context)"
+            )
         }
     }
 }

@@ -12,8 +12,10 @@ public enum GroupedConvolutionOps {
         "grouped_conv2d.forward", .groupedConvolution, kernels: ["grouped_conv2d_forward"],
         tolerance: .sums { $0.reductionSize + 2 }, flops: \.flops
     ) { d in
-        [.input("input", d.inputShape), .input("weight", d.weightShape), .input("bias", [d.outChannels], optional: true),
-         .output("output", d.outputShape)]
+        [
+            .input("input", d.inputShape), .input("weight", d.weightShape), .input("bias", [d.outChannels], optional: true),
+            .output("output", d.outputShape),
+        ]
     }
 
     /// ∂L/∂input: each input element gathers, over the O/G output channels of its group,
@@ -39,18 +41,24 @@ public enum GroupedConvolutionOps {
 }
 
 extension Backend {
-    public func groupedConv2dForward(_ descriptor: GroupedConv2dDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
-                                     bias: (any DeviceBuffer)?, output: any DeviceBuffer) throws {
+    public func groupedConv2dForward(
+        _ descriptor: GroupedConv2dDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
+        bias: (any DeviceBuffer)?, output: any DeviceBuffer
+    ) throws {
         try run(GroupedConvolutionOps.forward, descriptor, [input, weight, bias, output])
     }
 
-    public func groupedConv2dBackwardInput(_ descriptor: GroupedConv2dDescriptor, outputGradient: any DeviceBuffer,
-                                           weight: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+    public func groupedConv2dBackwardInput(
+        _ descriptor: GroupedConv2dDescriptor, outputGradient: any DeviceBuffer,
+        weight: any DeviceBuffer, inputGradient: any DeviceBuffer
+    ) throws {
         try run(GroupedConvolutionOps.backwardInput, descriptor, [outputGradient, weight, inputGradient])
     }
 
-    public func groupedConv2dBackwardWeight(_ descriptor: GroupedConv2dDescriptor, input: any DeviceBuffer,
-                                            outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer) throws {
+    public func groupedConv2dBackwardWeight(
+        _ descriptor: GroupedConv2dDescriptor, input: any DeviceBuffer,
+        outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer
+    ) throws {
         try run(GroupedConvolutionOps.backwardWeight, descriptor, [input, outputGradient, weightGradient])
     }
 }
@@ -69,8 +77,10 @@ public struct GroupedConv2dDescriptor: OpDescriptor, Equatable {
     public var padding: Int
     public var groups: Int
 
-    public init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int,
-                kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0, groups: Int) {
+    public init(
+        batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int,
+        kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0, groups: Int
+    ) {
         self.batch = batch
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -91,19 +101,22 @@ public struct GroupedConv2dDescriptor: OpDescriptor, Equatable {
         guard input.count == 4, weight.count == 4, groups >= 1, input[1] == weight[1] * groups else {
             throw HeedError.shapeMismatch(
                 op: "grouped_conv2d",
-                "input \(ShapeText.format(input)) and weight \(ShapeText.format(weight)) do not fit \(groups) groups: expected input (N, C, H, W) and weight (O, C/G, kh, kw)")
+                "input \(ShapeText.format(input)) and weight \(ShapeText.format(weight)) do not fit \(groups) groups: expected input (N, C, H, W) and weight (O, C/G, kh, kw)"
+            )
         }
-        self.init(batch: input[0], inChannels: input[1], outChannels: weight[0], height: input[2], width: input[3],
-                  kernelHeight: weight[2], kernelWidth: weight[3], stride: stride, padding: padding, groups: groups)
+        self.init(
+            batch: input[0], inChannels: input[1], outChannels: weight[0], height: input[2], width: input[3],
+            kernelHeight: weight[2], kernelWidth: weight[3], stride: stride, padding: padding, groups: groups)
         try validate()
     }
 
     /// The same sizes as one ungrouped convolution over one group's channels: its
     /// output size, and the check that the kernel fits the padded input.
     var group: Conv2dDescriptor {
-        Conv2dDescriptor(batch: batch, inChannels: inChannels / max(groups, 1), outChannels: outChannels / max(groups, 1),
-                         height: height, width: width, kernelHeight: kernelHeight, kernelWidth: kernelWidth,
-                         stride: stride, padding: padding)
+        Conv2dDescriptor(
+            batch: batch, inChannels: inChannels / max(groups, 1), outChannels: outChannels / max(groups, 1),
+            height: height, width: width, kernelHeight: kernelHeight, kernelWidth: kernelWidth,
+            stride: stride, padding: padding)
     }
 
     /// A convolution with this one's output (N, O, H', W'): its `conv2d.backward_bias`

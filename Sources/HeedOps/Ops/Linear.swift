@@ -10,8 +10,10 @@ public enum LinearOps {
     public static let forward = OpDefinition<LinearDescriptor>(
         "linear.forward", .linear, kernels: ["bias_forward"], tolerance: .sums { $0.inFeatures + 2 }, flops: \.flops
     ) { d in
-        [.input("input", d.inputShape), .input("weight", d.weightShape), .input("bias", [d.outFeatures], optional: true),
-         .output("output", d.outputShape)]
+        [
+            .input("input", d.inputShape), .input("weight", d.weightShape), .input("bias", [d.outFeatures], optional: true),
+            .output("output", d.outputShape),
+        ]
     }
 
     /// ∂L/∂input (N, in) = ∂L/∂output (N, out) · W. Terms: `out` products plus the reference's rounding.
@@ -39,23 +41,31 @@ public enum LinearOps {
 }
 
 extension Backend {
-    public func linearForward(_ descriptor: LinearDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
-                              bias: (any DeviceBuffer)?, output: any DeviceBuffer) throws {
+    public func linearForward(
+        _ descriptor: LinearDescriptor, input: any DeviceBuffer, weight: any DeviceBuffer,
+        bias: (any DeviceBuffer)?, output: any DeviceBuffer
+    ) throws {
         try run(LinearOps.forward, descriptor, [input, weight, bias, output])
     }
 
-    public func linearBackwardInput(_ descriptor: LinearDescriptor, outputGradient: any DeviceBuffer,
-                                    weight: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+    public func linearBackwardInput(
+        _ descriptor: LinearDescriptor, outputGradient: any DeviceBuffer,
+        weight: any DeviceBuffer, inputGradient: any DeviceBuffer
+    ) throws {
         try run(LinearOps.backwardInput, descriptor, [outputGradient, weight, inputGradient])
     }
 
-    public func linearBackwardWeight(_ descriptor: LinearDescriptor, input: any DeviceBuffer,
-                                     outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer) throws {
+    public func linearBackwardWeight(
+        _ descriptor: LinearDescriptor, input: any DeviceBuffer,
+        outputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer
+    ) throws {
         try run(LinearOps.backwardWeight, descriptor, [input, outputGradient, weightGradient])
     }
 
-    public func linearBackwardBias(_ descriptor: LinearDescriptor, outputGradient: any DeviceBuffer,
-                                   biasGradient: any DeviceBuffer) throws {
+    public func linearBackwardBias(
+        _ descriptor: LinearDescriptor, outputGradient: any DeviceBuffer,
+        biasGradient: any DeviceBuffer
+    ) throws {
         try run(LinearOps.backwardBias, descriptor, [outputGradient, biasGradient])
     }
 }
@@ -81,7 +91,8 @@ public struct LinearDescriptor: OpDescriptor, Equatable {
         guard input.count == 2, weight.count == 2, input[1] == weight[1] else {
             throw HeedError.shapeMismatch(
                 op: "linear",
-                "input \(ShapeText.format(input)) and weight \(ShapeText.format(weight)) do not fit: expected input (N, in) and weight (out, in) with the same in")
+                "input \(ShapeText.format(input)) and weight \(ShapeText.format(weight)) do not fit: expected input (N, in) and weight (out, in) with the same in"
+            )
         }
         self.init(batch: input[0], inFeatures: input[1], outFeatures: weight[0])
         try validate()

@@ -14,8 +14,10 @@ public enum LossOps {
         "nll_loss.forward", .loss, kernels: ["nll_loss_forward"], tolerance: .sums { $0.batch + 6 },
         check: { d, _ in try d.requireItems("nll_loss") }
     ) { d in
-        [.input("logProbabilities", d.scoresShape, label: "log-probabilities"), .input("labels", [d.batch], .int32),
-         .output("loss", [1])]
+        [
+            .input("logProbabilities", d.scoresShape, label: "log-probabilities"), .input("labels", [d.batch], .int32),
+            .output("loss", [1]),
+        ]
     }
 
     /// `∂loss/∂logp[n, l] = −g/N` where `l = label[n]`, else 0, for the upstream gradient
@@ -37,8 +39,10 @@ public enum LossOps {
         tolerance: .stated("the log-probabilities within log_softmax.forward's bound; the loss within nll_loss.forward's plus theirs"),
         check: { d, _ in try d.requireItems("cross_entropy") }
     ) { d in
-        [.input("logits", d.scoresShape), .input("labels", [d.batch], .int32),
-         .output("logProbabilities", d.scoresShape, label: "log-probabilities"), .output("loss", [1])]
+        [
+            .input("logits", d.scoresShape), .input("labels", [d.batch], .int32),
+            .output("logProbabilities", d.scoresShape, label: "log-probabilities"), .output("loss", [1]),
+        ]
     }
 
     /// `∂loss/∂logits[n, l] = (g/N)·(exp(logp[n, l]) − [l = label[n]])` from the forward's
@@ -48,31 +52,41 @@ public enum LossOps {
         tolerance: .stated("14u of (g/N)·(exp(logp) + [l = label]): g/N, exp, the subtraction, the product, the rounding"),
         check: { d, _ in try d.requireItems("cross_entropy") }
     ) { d in
-        [.input("logProbabilities", d.scoresShape, label: "log-probabilities"), .input("labels", [d.batch], .int32),
-         .input("lossGradient", [1]), .output("logitsGradient", d.scoresShape)]
+        [
+            .input("logProbabilities", d.scoresShape, label: "log-probabilities"), .input("labels", [d.batch], .int32),
+            .input("lossGradient", [1]), .output("logitsGradient", d.scoresShape),
+        ]
     }
 
     static let table = [nllForward.erased, nllBackward.erased, crossEntropyForward.erased, crossEntropyBackward.erased]
 }
 
 extension Backend {
-    public func nllLossForward(_ descriptor: LossDescriptor, logProbabilities: any DeviceBuffer,
-                               labels: any DeviceBuffer, loss: any DeviceBuffer) throws {
+    public func nllLossForward(
+        _ descriptor: LossDescriptor, logProbabilities: any DeviceBuffer,
+        labels: any DeviceBuffer, loss: any DeviceBuffer
+    ) throws {
         try run(LossOps.nllForward, descriptor, [logProbabilities, labels, loss])
     }
 
-    public func nllLossBackward(_ descriptor: LossDescriptor, labels: any DeviceBuffer,
-                                lossGradient: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+    public func nllLossBackward(
+        _ descriptor: LossDescriptor, labels: any DeviceBuffer,
+        lossGradient: any DeviceBuffer, inputGradient: any DeviceBuffer
+    ) throws {
         try run(LossOps.nllBackward, descriptor, [labels, lossGradient, inputGradient])
     }
 
-    public func crossEntropyForward(_ descriptor: LossDescriptor, logits: any DeviceBuffer, labels: any DeviceBuffer,
-                                    logProbabilities: any DeviceBuffer, loss: any DeviceBuffer) throws {
+    public func crossEntropyForward(
+        _ descriptor: LossDescriptor, logits: any DeviceBuffer, labels: any DeviceBuffer,
+        logProbabilities: any DeviceBuffer, loss: any DeviceBuffer
+    ) throws {
         try run(LossOps.crossEntropyForward, descriptor, [logits, labels, logProbabilities, loss])
     }
 
-    public func crossEntropyBackward(_ descriptor: LossDescriptor, logProbabilities: any DeviceBuffer, labels: any DeviceBuffer,
-                                     lossGradient: any DeviceBuffer, logitsGradient: any DeviceBuffer) throws {
+    public func crossEntropyBackward(
+        _ descriptor: LossDescriptor, logProbabilities: any DeviceBuffer, labels: any DeviceBuffer,
+        lossGradient: any DeviceBuffer, logitsGradient: any DeviceBuffer
+    ) throws {
         try run(LossOps.crossEntropyBackward, descriptor, [logProbabilities, labels, lossGradient, logitsGradient])
     }
 }

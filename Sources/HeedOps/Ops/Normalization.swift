@@ -25,9 +25,11 @@ public enum NormalizationOps {
         "batch_norm.forward_training", .normalization, kernels: ["batch_norm_forward_training"],
         tolerance: .sums { $0.reduced + 16 }, check: { d, _ in try d.validateTraining() }
     ) { d in
-        [.input("input", d.shape), .input("weight", [d.channels]), .input("bias", [d.channels]),
-         .update("runningMean", [d.channels]), .update("runningVariance", [d.channels]),
-         .output("output", d.shape), .output("savedMean", [d.channels]), .output("savedInverseStd", [d.channels])]
+        [
+            .input("input", d.shape), .input("weight", [d.channels]), .input("bias", [d.channels]),
+            .update("runningMean", [d.channels]), .update("runningVariance", [d.channels]),
+            .output("output", d.shape), .output("savedMean", [d.channels]), .output("savedInverseStd", [d.channels]),
+        ]
     }
 
     /// Evaluation forward: `output = (x − runningMean)/√(runningVariance + ε)·γ + β`.
@@ -36,8 +38,10 @@ public enum NormalizationOps {
         "batch_norm.forward_inference", .normalization, kernels: ["batch_norm_forward_inference"],
         tolerance: .sums { _ in 16 }
     ) { d in
-        [.input("input", d.shape), .input("weight", [d.channels]), .input("bias", [d.channels]),
-         .input("runningMean", [d.channels]), .input("runningVariance", [d.channels]), .output("output", d.shape)]
+        [
+            .input("input", d.shape), .input("weight", [d.channels]), .input("bias", [d.channels]),
+            .input("runningMean", [d.channels]), .input("runningVariance", [d.channels]), .output("output", d.shape),
+        ]
     }
 
     /// Backward of the training forward, from its input and saved statistics:
@@ -51,9 +55,11 @@ public enum NormalizationOps {
         "batch_norm.backward", .normalization, kernels: ["batch_norm_backward"],
         tolerance: .sums { $0.reduced + 16 }, check: { d, _ in try d.validateTraining() }
     ) { d in
-        [.input("input", d.shape), .input("outputGradient", d.shape), .input("weight", [d.channels]),
-         .input("savedMean", [d.channels]), .input("savedInverseStd", [d.channels]),
-         .output("inputGradient", d.shape), .output("weightGradient", [d.channels]), .output("biasGradient", [d.channels])]
+        [
+            .input("input", d.shape), .input("outputGradient", d.shape), .input("weight", [d.channels]),
+            .input("savedMean", [d.channels]), .input("savedInverseStd", [d.channels]),
+            .output("inputGradient", d.shape), .output("weightGradient", [d.channels]), .output("biasGradient", [d.channels]),
+        ]
     }
 
     static let table = [forwardTraining.erased, forwardInference.erased, backward.erased]
@@ -65,8 +71,9 @@ extension Backend {
         runningMean: any DeviceBuffer, runningVariance: any DeviceBuffer,
         output: any DeviceBuffer, savedMean: any DeviceBuffer, savedInverseStd: any DeviceBuffer
     ) throws {
-        try run(NormalizationOps.forwardTraining, descriptor,
-                [input, weight, bias, runningMean, runningVariance, output, savedMean, savedInverseStd])
+        try run(
+            NormalizationOps.forwardTraining, descriptor,
+            [input, weight, bias, runningMean, runningVariance, output, savedMean, savedInverseStd])
     }
 
     public func batchNormForwardInference(
@@ -81,8 +88,9 @@ extension Backend {
         weight: any DeviceBuffer, savedMean: any DeviceBuffer, savedInverseStd: any DeviceBuffer,
         inputGradient: any DeviceBuffer, weightGradient: any DeviceBuffer, biasGradient: any DeviceBuffer
     ) throws {
-        try run(NormalizationOps.backward, descriptor,
-                [input, outputGradient, weight, savedMean, savedInverseStd, inputGradient, weightGradient, biasGradient])
+        try run(
+            NormalizationOps.backward, descriptor,
+            [input, outputGradient, weight, savedMean, savedInverseStd, inputGradient, weightGradient, biasGradient])
     }
 }
 

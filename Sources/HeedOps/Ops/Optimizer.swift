@@ -19,7 +19,8 @@ public enum OptimizerOps {
     /// zeros and `firstStep` false gives the same result (momentum·0 + g = g exactly).
     public static let sgd = OpDefinition<SGDDescriptor>(
         "sgd", .optimizer, kernels: ["sgd_update", "sgd_momentum_update"], tolerance: .sums { _ in 9 },
-        flops: { 6 * $0.count }, check: { d, counts in
+        flops: { 6 * $0.count },
+        check: { d, counts in
             // counts[2]: the momentum buffer's, nil when the call left it out.
             if d.momentum != 0 && counts[2] == nil {
                 throw HeedError.invalidArgument(op: "sgd", "momentum \(d.momentum) needs a momentum buffer, in \(d)")
@@ -35,8 +36,10 @@ public enum OptimizerOps {
 extension Backend {
     /// One SGD step (see `OptimizerOps.sgd`). With momentum 0 the buffer is not used and
     /// may be nil; it is then neither checked nor written.
-    public func sgdUpdate(_ descriptor: SGDDescriptor, parameter: any DeviceBuffer, gradient: any DeviceBuffer,
-                          momentumBuffer: (any DeviceBuffer)?) throws {
+    public func sgdUpdate(
+        _ descriptor: SGDDescriptor, parameter: any DeviceBuffer, gradient: any DeviceBuffer,
+        momentumBuffer: (any DeviceBuffer)?
+    ) throws {
         try run(OptimizerOps.sgd, descriptor, [parameter, gradient, descriptor.momentum == 0 ? nil : momentumBuffer])
     }
 }
@@ -51,8 +54,10 @@ public struct SGDDescriptor: OpDescriptor, Equatable {
     /// Whether this is the first step with this momentum buffer (buf = g).
     public var firstStep: Bool
 
-    public init(count: Int, learningRate: Float, momentum: Float = 0, weightDecay: Float = 0,
-                nesterov: Bool = false, firstStep: Bool = false) {
+    public init(
+        count: Int, learningRate: Float, momentum: Float = 0, weightDecay: Float = 0,
+        nesterov: Bool = false, firstStep: Bool = false
+    ) {
         self.count = count
         self.learningRate = learningRate
         self.momentum = momentum

@@ -59,42 +59,58 @@ public enum PoolingOps {
     public static let maxBackward = OpDefinition<Pool2dDescriptor>(
         "max_pool2d.backward", .pooling, kernels: ["max_pool2d_backward"], tolerance: .sums { $0.windowsPerElement + 1 }
     ) { d in
-        [.input("outputGradient", d.outputShape), .input("indices", d.outputShape, .int32),
-         .output("inputGradient", d.inputShape)]
+        [
+            .input("outputGradient", d.outputShape), .input("indices", d.outputShape, .int32),
+            .output("inputGradient", d.inputShape),
+        ]
     }
 
-    static let table = [globalAverageForward.erased, globalAverageBackward.erased, averageForward.erased,
-                        averageBackward.erased, maxForward.erased, maxBackward.erased]
+    static let table = [
+        globalAverageForward.erased, globalAverageBackward.erased, averageForward.erased,
+        averageBackward.erased, maxForward.erased, maxBackward.erased,
+    ]
 }
 
 extension Backend {
-    public func globalAveragePoolForward(_ descriptor: GlobalPoolDescriptor, input: any DeviceBuffer,
-                                         output: any DeviceBuffer) throws {
+    public func globalAveragePoolForward(
+        _ descriptor: GlobalPoolDescriptor, input: any DeviceBuffer,
+        output: any DeviceBuffer
+    ) throws {
         try run(PoolingOps.globalAverageForward, descriptor, [input, output])
     }
 
-    public func globalAveragePoolBackward(_ descriptor: GlobalPoolDescriptor, outputGradient: any DeviceBuffer,
-                                          inputGradient: any DeviceBuffer) throws {
+    public func globalAveragePoolBackward(
+        _ descriptor: GlobalPoolDescriptor, outputGradient: any DeviceBuffer,
+        inputGradient: any DeviceBuffer
+    ) throws {
         try run(PoolingOps.globalAverageBackward, descriptor, [outputGradient, inputGradient])
     }
 
-    public func averagePool2dForward(_ descriptor: Pool2dDescriptor, input: any DeviceBuffer,
-                                     output: any DeviceBuffer) throws {
+    public func averagePool2dForward(
+        _ descriptor: Pool2dDescriptor, input: any DeviceBuffer,
+        output: any DeviceBuffer
+    ) throws {
         try run(PoolingOps.averageForward, descriptor, [input, output])
     }
 
-    public func averagePool2dBackward(_ descriptor: Pool2dDescriptor, outputGradient: any DeviceBuffer,
-                                      inputGradient: any DeviceBuffer) throws {
+    public func averagePool2dBackward(
+        _ descriptor: Pool2dDescriptor, outputGradient: any DeviceBuffer,
+        inputGradient: any DeviceBuffer
+    ) throws {
         try run(PoolingOps.averageBackward, descriptor, [outputGradient, inputGradient])
     }
 
-    public func maxPool2dForward(_ descriptor: Pool2dDescriptor, input: any DeviceBuffer,
-                                 output: any DeviceBuffer, indices: any DeviceBuffer) throws {
+    public func maxPool2dForward(
+        _ descriptor: Pool2dDescriptor, input: any DeviceBuffer,
+        output: any DeviceBuffer, indices: any DeviceBuffer
+    ) throws {
         try run(PoolingOps.maxForward, descriptor, [input, output, indices])
     }
 
-    public func maxPool2dBackward(_ descriptor: Pool2dDescriptor, outputGradient: any DeviceBuffer,
-                                  indices: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+    public func maxPool2dBackward(
+        _ descriptor: Pool2dDescriptor, outputGradient: any DeviceBuffer,
+        indices: any DeviceBuffer, inputGradient: any DeviceBuffer
+    ) throws {
         try run(PoolingOps.maxBackward, descriptor, [outputGradient, indices, inputGradient])
     }
 }
@@ -162,8 +178,9 @@ public struct Pool2dDescriptor: OpDescriptor, Equatable {
         guard input.count == 4 else {
             throw HeedError.shapeMismatch(op: "pool2d", "input \(ShapeText.format(input)) is not (N, C, H, W)")
         }
-        self.init(batch: input[0], channels: input[1], height: input[2], width: input[3],
-                  kernelSize: kernelSize, stride: stride)
+        self.init(
+            batch: input[0], channels: input[1], height: input[2], width: input[3],
+            kernelSize: kernelSize, stride: stride)
         try validate()
     }
 
@@ -186,8 +203,10 @@ public struct Pool2dDescriptor: OpDescriptor, Equatable {
     /// Throws `HeedError.invalidArgument` unless every size is at least 1, and
     /// `shapeMismatch` when the window is larger than the input.
     public func validate() throws {
-        for (name, value) in [("batch", batch), ("channels", channels), ("height", height), ("width", width),
-                              ("kernelSize", kernelSize), ("stride", stride)]
+        for (name, value) in [
+            ("batch", batch), ("channels", channels), ("height", height), ("width", width),
+            ("kernelSize", kernelSize), ("stride", stride),
+        ]
         where value < 1 {
             throw HeedError.invalidArgument(op: "pool2d", "\(name) = \(value) must be at least 1, in \(self)")
         }

@@ -48,8 +48,10 @@ extension Backend {
         try run(RandomOps.forward(descriptor), descriptor, [input, output])
     }
 
-    public func dropoutBackward(_ descriptor: DropoutDescriptor, outputGradient: any DeviceBuffer,
-                                inputGradient: any DeviceBuffer) throws {
+    public func dropoutBackward(
+        _ descriptor: DropoutDescriptor, outputGradient: any DeviceBuffer,
+        inputGradient: any DeviceBuffer
+    ) throws {
         try run(RandomOps.backward(descriptor), descriptor, [outputGradient, inputGradient])
     }
 }
@@ -83,10 +85,13 @@ public struct DropoutDescriptor: OpDescriptor, Equatable {
     }
 
     /// dropout2d on an (N, C, H, W) tensor: one draw per channel of each sample.
-    public static func dropout2d(batch: Int, channels: Int, spatial: Int, probability: Float,
-                                 seed: UInt32, step: UInt32) -> DropoutDescriptor {
-        DropoutDescriptor(count: batch * channels * spatial, elementsPerDraw: spatial, probability: probability,
-                          seed: seed, step: step)
+    public static func dropout2d(
+        batch: Int, channels: Int, spatial: Int, probability: Float,
+        seed: UInt32, step: UInt32
+    ) -> DropoutDescriptor {
+        DropoutDescriptor(
+            count: batch * channels * spatial, elementsPerDraw: spatial, probability: probability,
+            seed: seed, step: step)
     }
 
     /// Draws below this 24-bit value drop their elements.

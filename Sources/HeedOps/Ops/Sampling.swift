@@ -60,12 +60,16 @@ public enum SamplingOps {
         "grid_sample.backward_grid", .sampling, kernels: ["grid_sample_backward_grid"],
         tolerance: .stated("(16(Win + Hin) + 16 + 2C)u of (Win/2 or Hin/2)·Σ_c |g_c|·max|v_c| (SamplingBounds)")
     ) { d in
-        [.input("input", d.inputShape), .input("grid", d.gridShape), .input("outputGradient", d.outputShape),
-         .output("gridGradient", d.gridShape)]
+        [
+            .input("input", d.inputShape), .input("grid", d.gridShape), .input("outputGradient", d.outputShape),
+            .output("gridGradient", d.gridShape),
+        ]
     }
 
-    static let table = [affineGridForward.erased, affineGridBackward.erased, gridSampleForward.erased,
-                        gridSampleBackwardInput.erased, gridSampleBackwardGrid.erased]
+    static let table = [
+        affineGridForward.erased, affineGridBackward.erased, gridSampleForward.erased,
+        gridSampleBackwardInput.erased, gridSampleBackwardGrid.erased,
+    ]
 }
 
 extension Backend {
@@ -73,23 +77,31 @@ extension Backend {
         try run(SamplingOps.affineGridForward, descriptor, [theta, grid])
     }
 
-    public func affineGridBackward(_ descriptor: AffineGridDescriptor, gridGradient: any DeviceBuffer,
-                                   thetaGradient: any DeviceBuffer) throws {
+    public func affineGridBackward(
+        _ descriptor: AffineGridDescriptor, gridGradient: any DeviceBuffer,
+        thetaGradient: any DeviceBuffer
+    ) throws {
         try run(SamplingOps.affineGridBackward, descriptor, [gridGradient, thetaGradient])
     }
 
-    public func gridSampleForward(_ descriptor: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
-                                  output: any DeviceBuffer) throws {
+    public func gridSampleForward(
+        _ descriptor: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
+        output: any DeviceBuffer
+    ) throws {
         try run(SamplingOps.gridSampleForward, descriptor, [input, grid, output])
     }
 
-    public func gridSampleBackwardInput(_ descriptor: GridSampleDescriptor, grid: any DeviceBuffer,
-                                        outputGradient: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+    public func gridSampleBackwardInput(
+        _ descriptor: GridSampleDescriptor, grid: any DeviceBuffer,
+        outputGradient: any DeviceBuffer, inputGradient: any DeviceBuffer
+    ) throws {
         try run(SamplingOps.gridSampleBackwardInput, descriptor, [grid, outputGradient, inputGradient])
     }
 
-    public func gridSampleBackwardGrid(_ descriptor: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
-                                       outputGradient: any DeviceBuffer, gridGradient: any DeviceBuffer) throws {
+    public func gridSampleBackwardGrid(
+        _ descriptor: GridSampleDescriptor, input: any DeviceBuffer, grid: any DeviceBuffer,
+        outputGradient: any DeviceBuffer, gridGradient: any DeviceBuffer
+    ) throws {
         try run(SamplingOps.gridSampleBackwardGrid, descriptor, [input, grid, outputGradient, gridGradient])
     }
 }
@@ -161,8 +173,12 @@ public struct GridSampleDescriptor: OpDescriptor, Equatable {
     /// Throws unless the sizes are non-negative and the input image is not empty (as in PyTorch).
     public func validate() throws {
         let op = "grid_sample"
-        try ShapeRequirements.requireNonNegative(op, ["batch": batch, "channels": channels,
-                                                      "outputHeight": outputHeight, "outputWidth": outputWidth])
+        try ShapeRequirements.requireNonNegative(
+            op,
+            [
+                "batch": batch, "channels": channels,
+                "outputHeight": outputHeight, "outputWidth": outputWidth,
+            ])
         guard inputHeight > 0 && inputWidth > 0 else {
             throw HeedError.invalidArgument(op: op, "the input image is empty (\(inputHeight)x\(inputWidth)) in \(self)")
         }

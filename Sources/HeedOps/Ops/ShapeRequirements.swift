@@ -9,8 +9,10 @@ enum ShapeRequirements {
 
     /// Throws `shapeMismatch` unless buffer `name` holds exactly `expected` elements,
     /// naming the op, the buffer's role and shape, and the call's shapes.
-    static func requireCount(_ op: String, _ name: String, shape: String, expected: Int, count: Int,
-                             in context: CustomStringConvertible) throws {
+    static func requireCount(
+        _ op: String, _ name: String, shape: String, expected: Int, count: Int,
+        in context: CustomStringConvertible
+    ) throws {
         guard count == expected else {
             throw HeedError.shapeMismatch(
                 op: op, "\(name) \(shape) needs \(expected) elements, buffer has \(count), in \(context)")

@@ -9,13 +9,17 @@ public enum SoftmaxOps {
     /// `y = softmax(x)` along the axis, with the row maximum subtracted first, so inputs
     /// of any finite magnitude give finite results. Input and output:
     /// float32[outer·axis·inner]; they may not be the same buffer.
-    public static let softmaxForward = forwardDefinition(.softmax, tolerance: .stated(
-        "relative γ_axis + (12 + spread)·u: exp, the sum, the division and the rounding of x − max (SoftmaxVerification)"))
+    public static let softmaxForward = forwardDefinition(
+        .softmax,
+        tolerance: .stated(
+            "relative γ_axis + (12 + spread)·u: exp, the sum, the division and the rounding of x − max (SoftmaxVerification)"))
 
     /// `y = log_softmax(x)` along the axis, with the row maximum subtracted first; buffers
     /// as `softmaxForward`.
-    public static let logSoftmaxForward = forwardDefinition(.logSoftmax, tolerance: .stated(
-        "absolute (axis + 6 + 6·ln axis)·u from the sum and log, relative 3u from the subtractions (SoftmaxVerification)"))
+    public static let logSoftmaxForward = forwardDefinition(
+        .logSoftmax,
+        tolerance: .stated(
+            "absolute (axis + 6 + 6·ln axis)·u from the sum and log, relative 3u from the subtractions (SoftmaxVerification)"))
 
     /// The input gradient from the forward's output `y` and the output gradient `dy`:
     /// `dx = y ⊙ (dy − Σ dy·y)` (sum over the axis). All three buffers float32[outer·axis·inner].
@@ -40,7 +44,9 @@ public enum SoftmaxOps {
 
     static let table = [softmaxForward.erased, softmaxBackward.erased, logSoftmaxForward.erased, logSoftmaxBackward.erased]
 
-    private static func forwardDefinition(_ kind: SoftmaxKind, tolerance: ToleranceRule<SoftmaxDescriptor>)
+    private static func forwardDefinition(
+        _ kind: SoftmaxKind, tolerance: ToleranceRule<SoftmaxDescriptor>
+    )
         -> OpDefinition<SoftmaxDescriptor>
     {
         OpDefinition("\(kind.rawValue).forward", .softmax, kernels: ["\(kind.rawValue)_forward"], tolerance: tolerance) { d in
@@ -48,7 +54,9 @@ public enum SoftmaxOps {
         }
     }
 
-    private static func backwardDefinition(_ kind: SoftmaxKind, tolerance: ToleranceRule<SoftmaxDescriptor>)
+    private static func backwardDefinition(
+        _ kind: SoftmaxKind, tolerance: ToleranceRule<SoftmaxDescriptor>
+    )
         -> OpDefinition<SoftmaxDescriptor>
     {
         OpDefinition("\(kind.rawValue).backward_input", .softmax, kernels: ["\(kind.rawValue)_backward"], tolerance: tolerance) { d in
@@ -64,8 +72,10 @@ extension Backend {
     }
 
     /// The input gradient of the descriptor's kind from the forward's output and the output gradient.
-    public func softmaxBackward(_ descriptor: SoftmaxDescriptor, output: any DeviceBuffer,
-                                outputGradient: any DeviceBuffer, inputGradient: any DeviceBuffer) throws {
+    public func softmaxBackward(
+        _ descriptor: SoftmaxDescriptor, output: any DeviceBuffer,
+        outputGradient: any DeviceBuffer, inputGradient: any DeviceBuffer
+    ) throws {
         try run(SoftmaxOps.backward(descriptor.kind), descriptor, [output, outputGradient, inputGradient])
     }
 }

@@ -9,8 +9,10 @@ enum TensorShapes {
     /// (`count` not nil) holds exactly the elements of its tensor's shape.
     ///
     /// - Parameter context: the operation's description, which names every shape.
-    static func checkCounts(_ op: String, _ buffers: [(name: String, count: Int?, shape: [Int])],
-                            in context: String) throws {
+    static func checkCounts(
+        _ op: String, _ buffers: [(name: String, count: Int?, shape: [Int])],
+        in context: String
+    ) throws {
         for (name, count, shape) in buffers {
             guard let count else { continue }
             let needed = shape.reduce(1, *)

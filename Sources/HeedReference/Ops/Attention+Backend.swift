@@ -32,8 +32,9 @@ extension ReferenceBackend {
             b.loss.floats = [result.loss]
         },
         OpImplementation(AttentionOps.headSeparationBackward) { _, d, b in
-            b.masksGradient.floats = Reference.headSeparationBackward(d, masks: b.masks.floats, gram: b.gram.floats,
-                                                                      lossGradient: b.lossGradient.floats[0])
+            b.masksGradient.floats = Reference.headSeparationBackward(
+                d, masks: b.masks.floats, gram: b.gram.floats,
+                lossGradient: b.lossGradient.floats[0])
         },
     ]
 }

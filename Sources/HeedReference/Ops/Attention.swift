@@ -19,8 +19,10 @@ extension Reference {
     }
 
     /// `∂O = do·M` (B,K,L,S) and `∂M = Σ_l do·O` (B,K,S).
-    public static func attendedSumBackward<T: BinaryFloatingPoint>(_ d: AttentionDescriptor, values: [T], mask: [T],
-                                                                  outputGradient dout: [T]) -> (values: [T], mask: [T]) {
+    public static func attendedSumBackward<T: BinaryFloatingPoint>(
+        _ d: AttentionDescriptor, values: [T], mask: [T],
+        outputGradient dout: [T]
+    ) -> (values: [T], mask: [T]) {
         let (L, S) = (d.classes, d.positions)
         var dValues = [T](repeating: 0, count: d.count(.values))
         var dMask = [T](repeating: 0, count: d.count(.perPosition))
@@ -53,8 +55,10 @@ extension Reference {
     }
 
     /// `∂g[b,k] = Σ_l dout[b,l]·o[b,k,l]` and `∂o[b,k,l] = g[b,k]·dout[b,l]`.
-    public static func gatedSumBackward<T: BinaryFloatingPoint>(batch: Int, heads: Int, classes: Int, gates g: [T], headOutputs o: [T],
-                                                               outputGradient dout: [T]) -> (gates: [T], headOutputs: [T]) {
+    public static func gatedSumBackward<T: BinaryFloatingPoint>(
+        batch: Int, heads: Int, classes: Int, gates g: [T], headOutputs o: [T],
+        outputGradient dout: [T]
+    ) -> (gates: [T], headOutputs: [T]) {
         var dg = [T](repeating: 0, count: batch * heads)
         var dO = [T](repeating: 0, count: batch * heads * classes)
         for b in 0..<batch {
@@ -79,7 +83,9 @@ extension Reference {
     }
 
     /// `g = softmax_k(tanh(Σ_s S·M))` (B,K) and `output = Σ_k g·o` (B,L).
-    public static func attentionGates<T: BinaryFloatingPoint>(_ d: AttentionDescriptor, scores: [T], mask: [T], headOutputs: [T])
+    public static func attentionGates<T: BinaryFloatingPoint>(
+        _ d: AttentionDescriptor, scores: [T], mask: [T], headOutputs: [T]
+    )
         -> (gates: [T], output: [T])
     {
         let t = gateScores(d, scores: scores, mask: mask).t
@@ -88,13 +94,16 @@ extension Reference {
     }
 
     /// The gates' chain backwards: gated sum, softmax over K, tanh, dot products.
-    public static func attentionGatesBackward<T: BinaryFloatingPoint>(_ d: AttentionDescriptor, scores: [T], mask: [T], headOutputs: [T],
-                                                                     outputGradient: [T]) -> (scores: [T], mask: [T], headOutputs: [T]) {
+    public static func attentionGatesBackward<T: BinaryFloatingPoint>(
+        _ d: AttentionDescriptor, scores: [T], mask: [T], headOutputs: [T],
+        outputGradient: [T]
+    ) -> (scores: [T], mask: [T], headOutputs: [T]) {
         let t = gateScores(d, scores: scores, mask: mask).t
         let gateSoftmax = SoftmaxDescriptor(outer: d.batch, axis: d.heads)
         let g = softmax(gateSoftmax, t)
-        let (dg, dO) = gatedSumBackward(batch: d.batch, heads: d.heads, classes: d.classes, gates: g, headOutputs: headOutputs,
-                                        outputGradient: outputGradient)
+        let (dg, dO) = gatedSumBackward(
+            batch: d.batch, heads: d.heads, classes: d.classes, gates: g, headOutputs: headOutputs,
+            outputGradient: outputGradient)
         let dt = softmaxBackward(gateSoftmax, output: g, outputGradient: dg)
         let dDots = zip(dt, t).map { T(Double($0) * (1 - Double($1) * Double($1))) }
         let (dScores, dMask) = attendedSumBackward(d.singleClass, values: scores, mask: mask, outputGradient: dDots)
@@ -122,8 +131,10 @@ extension Reference {
 
     /// `∂gates` from `∂w`: the softmax backward, or for the sigmoid gate
     /// `(∂w_i − Σ_j w_j ∂w_j)/D · σ_i(1 − σ_i)`.
-    static func aggregationWeightsBackward<T: BinaryFloatingPoint>(_ d: AggregationDescriptor, gates: [T], weights w: [T],
-                                                                  weightsGradient dw: [T]) -> [T] {
+    static func aggregationWeightsBackward<T: BinaryFloatingPoint>(
+        _ d: AggregationDescriptor, gates: [T], weights w: [T],
+        weightsGradient dw: [T]
+    ) -> [T] {
         switch d.gate {
         case .softmax:
             return softmaxBackward(SoftmaxDescriptor(outer: d.batch, axis: d.sources), output: w, outputGradient: dw)
@@ -150,15 +161,20 @@ extension Reference {
     }
 
     /// Gradients of the aggregation with respect to sources (B,N,L) and gates (B,N).
-    public static func aggregationBackward<T: BinaryFloatingPoint>(_ d: AggregationDescriptor, sources: [T], gates: [T],
-                                                                  outputGradient: [T]) -> (sources: [T], gates: [T]) {
+    public static func aggregationBackward<T: BinaryFloatingPoint>(
+        _ d: AggregationDescriptor, sources: [T], gates: [T],
+        outputGradient: [T]
+    ) -> (sources: [T], gates: [T]) {
         let logSoftmax = SoftmaxDescriptor(.logSoftmax, outer: d.batch * d.sources, axis: d.classes)
         let logp = softmax(logSoftmax, sources)
         let w = aggregationWeights(d, gates: gates)
-        let (dw, dlogp) = gatedSumBackward(batch: d.batch, heads: d.sources, classes: d.classes, gates: w, headOutputs: logp,
-                                           outputGradient: outputGradient)
-        return (softmaxBackward(logSoftmax, output: logp, outputGradient: dlogp),
-                aggregationWeightsBackward(d, gates: gates, weights: w, weightsGradient: dw))
+        let (dw, dlogp) = gatedSumBackward(
+            batch: d.batch, heads: d.sources, classes: d.classes, gates: w, headOutputs: logp,
+            outputGradient: outputGradient)
+        return (
+            softmaxBackward(logSoftmax, output: logp, outputGradient: dlogp),
+            aggregationWeightsBackward(d, gates: gates, weights: w, weightsGradient: dw)
+        )
     }
 
     static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
@@ -202,8 +218,10 @@ extension Reference {
 
     /// `g·∂R/∂M` (B,K,h,w): `∂R/∂G = 2G/(B·K·K)` off the diagonal, through `G = P·Pᵀ`
     /// to P, and through the pool (¼ to each element of a 2×2 block, 0 outside).
-    public static func headSeparationBackward<T: BinaryFloatingPoint>(_ d: HeadSeparationDescriptor, masks: [T], gram: [T],
-                                                                     lossGradient g: T) -> [T] {
+    public static func headSeparationBackward<T: BinaryFloatingPoint>(
+        _ d: HeadSeparationDescriptor, masks: [T], gram: [T],
+        lossGradient g: T
+    ) -> [T] {
         let (K, Q, H, W, w2) = (d.heads, d.pooledPositions, d.height, d.width, d.width / 2)
         let p = pooledMasks(d, masks: masks)
         var dG = [Double](repeating: 0, count: d.gramCount)

@@ -16,8 +16,11 @@ extension Reference {
                         for c in 0..<d.inChannels {
                             for i in 0..<d.kernelHeight {
                                 for j in 0..<d.kernelWidth {
-                                    guard let at = inputIndex(d, n, c, y * d.stride - d.padding + i,
-                                                              x * d.stride - d.padding + j) else { continue }
+                                    guard
+                                        let at = inputIndex(
+                                            d, n, c, y * d.stride - d.padding + i,
+                                            x * d.stride - d.padding + j)
+                                    else { continue }
                                     sum += Double(weight[weightIndex(d, o, c, i, j)]) * Double(input[at])
                                 }
                             }
@@ -80,8 +83,10 @@ extension Reference {
                         for c in 0..<d.inChannels {
                             for i in 0..<d.kernelHeight {
                                 for j in 0..<d.kernelWidth {
-                                    if let at = inputIndex(d, n, c, y * d.stride - d.padding + i,
-                                                           x * d.stride - d.padding + j) {
+                                    if let at = inputIndex(
+                                        d, n, c, y * d.stride - d.padding + i,
+                                        x * d.stride - d.padding + j)
+                                    {
                                         body(n, o, y, x, c, i, j, at)
                                     }
                                 }
@@ -107,8 +112,9 @@ extension Reference {
 extension ReferenceBackend {
     static let convolution: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(ConvolutionOps.forward) { _, d, b in
-            b.output.floats = Reference.conv2dForward(d, input: b.input.floats, weight: b.weight.floats,
-                                                      bias: b.optional("bias")?.floats)
+            b.output.floats = Reference.conv2dForward(
+                d, input: b.input.floats, weight: b.weight.floats,
+                bias: b.optional("bias")?.floats)
         },
         OpImplementation(ConvolutionOps.backwardInput) { _, d, b in
             b.inputGradient.floats = Reference.conv2dBackwardInput(d, outputGradient: b.outputGradient.floats, weight: b.weight.floats)

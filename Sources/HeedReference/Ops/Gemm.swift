@@ -30,6 +30,6 @@ extension ReferenceBackend {
     static let gemm: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(GemmOps.gemm) { _, d, matrices in
             Reference.gemm(d, a: matrices.a.floats, b: matrices.b.floats, c: &matrices.c.floats)
-        },
+        }
     ]
 }

@@ -83,16 +83,19 @@ extension Reference {
 extension ReferenceBackend {
     static let groupedConvolution: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(GroupedConvolutionOps.forward) { _, d, b in
-            b.output.floats = Reference.groupedConv2dForward(d, input: b.input.floats, weight: b.weight.floats,
-                                                             bias: b.optional("bias")?.floats)
+            b.output.floats = Reference.groupedConv2dForward(
+                d, input: b.input.floats, weight: b.weight.floats,
+                bias: b.optional("bias")?.floats)
         },
         OpImplementation(GroupedConvolutionOps.backwardInput) { _, d, b in
-            b.inputGradient.floats = Reference.groupedConv2dBackwardInput(d, outputGradient: b.outputGradient.floats,
-                                                                          weight: b.weight.floats)
+            b.inputGradient.floats = Reference.groupedConv2dBackwardInput(
+                d, outputGradient: b.outputGradient.floats,
+                weight: b.weight.floats)
         },
         OpImplementation(GroupedConvolutionOps.backwardWeight) { _, d, b in
-            b.weightGradient.floats = Reference.groupedConv2dBackwardWeight(d, input: b.input.floats,
-                                                                            outputGradient: b.outputGradient.floats)
+            b.weightGradient.floats = Reference.groupedConv2dBackwardWeight(
+                d, input: b.input.floats,
+                outputGradient: b.outputGradient.floats)
         },
     ]
 }

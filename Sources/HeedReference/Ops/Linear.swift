@@ -55,8 +55,9 @@ extension Reference {
 extension ReferenceBackend {
     static let linear: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(LinearOps.forward) { _, d, b in
-            b.output.floats = Reference.linearForward(d, input: b.input.floats, weight: b.weight.floats,
-                                                      bias: b.optional("bias")?.floats)
+            b.output.floats = Reference.linearForward(
+                d, input: b.input.floats, weight: b.weight.floats,
+                bias: b.optional("bias")?.floats)
         },
         OpImplementation(LinearOps.backwardInput) { _, d, b in
             b.inputGradient.floats = Reference.linearBackwardInput(d, outputGradient: b.outputGradient.floats, weight: b.weight.floats)

@@ -18,7 +18,9 @@ extension Reference {
     }
 
     /// Log-softmax over the classes, then NLL: returns the log-probabilities and the loss.
-    public static func crossEntropy<T: BinaryFloatingPoint>(_ d: LossDescriptor, logits: [T], labels: [Int32]) throws
+    public static func crossEntropy<T: BinaryFloatingPoint>(
+        _ d: LossDescriptor, logits: [T], labels: [Int32]
+    ) throws
         -> (logProbabilities: [T], loss: T)
     {
         let logp = softmax(SoftmaxDescriptor(.logSoftmax, outer: d.batch, axis: d.classes), logits)
@@ -26,8 +28,10 @@ extension Reference {
     }
 
     /// The NLL backward followed by the log-softmax backward.
-    public static func crossEntropyBackward<T: BinaryFloatingPoint>(_ d: LossDescriptor, logProbabilities logp: [T],
-                                                                   labels: [Int32], lossGradient g: T) throws -> [T] {
+    public static func crossEntropyBackward<T: BinaryFloatingPoint>(
+        _ d: LossDescriptor, logProbabilities logp: [T],
+        labels: [Int32], lossGradient g: T
+    ) throws -> [T] {
         let dlogp = try nllLossBackward(d, labels: labels, lossGradient: g)
         return softmaxBackward(SoftmaxDescriptor(.logSoftmax, outer: d.batch, axis: d.classes), output: logp, outputGradient: dlogp)
     }
@@ -47,8 +51,9 @@ extension ReferenceBackend {
             b.loss.floats = [result.loss]
         },
         OpImplementation(LossOps.crossEntropyBackward) { _, d, b in
-            b.logitsGradient.floats = try Reference.crossEntropyBackward(d, logProbabilities: b.logProbabilities.floats,
-                                                                         labels: b.labels.ints, lossGradient: b.lossGradient.floats[0])
+            b.logitsGradient.floats = try Reference.crossEntropyBackward(
+                d, logProbabilities: b.logProbabilities.floats,
+                labels: b.labels.ints, lossGradient: b.lossGradient.floats[0])
         },
     ]
 }

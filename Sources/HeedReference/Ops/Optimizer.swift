@@ -3,8 +3,10 @@ import HeedOps
 extension Reference {
     /// One `torch.optim.SGD` step (see `OptimizerOps.sgd`) on arrays, in Double,
     /// rounding once per stored value. `buffer` is ignored when momentum is 0.
-    public static func sgdUpdate<T: BinaryFloatingPoint>(_ d: SGDDescriptor, parameter p: inout [T], gradient: [T],
-                                                         momentumBuffer buffer: inout [T]) {
+    public static func sgdUpdate<T: BinaryFloatingPoint>(
+        _ d: SGDDescriptor, parameter p: inout [T], gradient: [T],
+        momentumBuffer buffer: inout [T]
+    ) {
         let (lr, momentum, decay) = (Double(d.learningRate), Double(d.momentum), Double(d.weightDecay))
         for i in 0..<d.count {
             var g = Double(gradient[i])
@@ -26,6 +28,6 @@ extension ReferenceBackend {
             var state = buffer?.floats ?? []
             Reference.sgdUpdate(d, parameter: &b.parameter.floats, gradient: b.gradient.floats, momentumBuffer: &state)
             buffer?.floats = state
-        },
+        }
     ]
 }

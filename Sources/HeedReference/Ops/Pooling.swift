@@ -58,7 +58,10 @@ extension Reference {
         var valid = true
         forEachWindow(d) { out, base, taps in
             let index = Int(indices[out])
-            guard taps.contains(index) else { valid = false; return }
+            guard taps.contains(index) else {
+                valid = false
+                return
+            }
             sums[base + index] += Double(outputGradient[out])
         }
         return valid ? sums.map { T($0) } : nil

@@ -48,8 +48,9 @@ extension Reference {
         let point = (n * d.outputHeight + h) * d.outputWidth + w
         let (x, y) = (Double(grid[2 * point]), Double(grid[2 * point + 1]))
         guard x.isFinite && y.isFinite else { return nil }
-        return bilinearTaps(ix: unnormalize(x, d.inputWidth), iy: unnormalize(y, d.inputHeight),
-                            width: d.inputWidth, height: d.inputHeight)
+        return bilinearTaps(
+            ix: unnormalize(x, d.inputWidth), iy: unnormalize(y, d.inputHeight),
+            width: d.inputWidth, height: d.inputHeight)
     }
 
     /// `affine_grid`: grid (N, H, W, 2) with `grid[n, i, j] = θ_n · (x_j, y_i, 1)`; θ is (N, 2, 3).
@@ -180,8 +181,9 @@ extension ReferenceBackend {
             b.inputGradient.floats = Reference.gridSampleBackwardInput(d, grid: b.grid.floats, outputGradient: b.outputGradient.floats)
         },
         OpImplementation(SamplingOps.gridSampleBackwardGrid) { _, d, b in
-            b.gridGradient.floats = Reference.gridSampleBackwardGrid(d, input: b.input.floats, grid: b.grid.floats,
-                                                                     outputGradient: b.outputGradient.floats)
+            b.gridGradient.floats = Reference.gridSampleBackwardGrid(
+                d, input: b.input.floats, grid: b.grid.floats,
+                outputGradient: b.outputGradient.floats)
         },
     ]
 }

@@ -42,12 +42,14 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let softmax: [OpImplementation<ReferenceBackend>] = SoftmaxKind.allCases.flatMap { kind in [
-        OpImplementation(SoftmaxOps.forward(kind)) { _, d, b in
-            b.output.floats = Reference.softmax(d, b.input.floats)
-        },
-        OpImplementation(SoftmaxOps.backward(kind)) { _, d, b in
-            b.inputGradient.floats = Reference.softmaxBackward(d, output: b.output.floats, outputGradient: b.outputGradient.floats)
-        },
-    ] }
+    static let softmax: [OpImplementation<ReferenceBackend>] = SoftmaxKind.allCases.flatMap { kind in
+        [
+            OpImplementation(SoftmaxOps.forward(kind)) { _, d, b in
+                b.output.floats = Reference.softmax(d, b.input.floats)
+            },
+            OpImplementation(SoftmaxOps.backward(kind)) { _, d, b in
+                b.inputGradient.floats = Reference.softmaxBackward(d, output: b.output.floats, outputGradient: b.outputGradient.floats)
+            },
+        ]
+    }
 }

@@ -55,7 +55,7 @@ final class SmallNet: Module {
     /// Logits (N, classes) of images (N, 3, H, W).
     func callAsFunction(_ images: Tensor) throws -> Tensor {
         let second = try stages[1](stages[0](images))
-        let attended = try attention(second).output                      // (N, classes)
+        let attended = try attention(second).output  // (N, classes)
         return try classifier(stages[2](second).globalAveragePool()).adding(attended)
     }
 }
@@ -82,10 +82,12 @@ synthetic.trainCount = 20 * batchSize
 synthetic.testCount = 4 * batchSize
 let data = SyntheticFineGrained.make(synthetic, seed: 1)
 let normalization = Normalization.measured(on: data.train)
-let train = BatchLoader(dataset: data.train, batchSize: batchSize, shuffle: true, dropLast: true,
-                        augmentation: Augmentation(padding: 4, horizontalFlip: true), normalization: normalization, seed: 1)
-let test = BatchLoader(dataset: data.test, batchSize: batchSize, shuffle: false, dropLast: false,
-                       normalization: normalization, seed: 1)
+let train = BatchLoader(
+    dataset: data.train, batchSize: batchSize, shuffle: true, dropLast: true,
+    augmentation: Augmentation(padding: 4, horizontalFlip: true), normalization: normalization, seed: 1)
+let test = BatchLoader(
+    dataset: data.test, batchSize: batchSize, shuffle: false, dropLast: false,
+    normalization: normalization, seed: 1)
 
 func tensor(_ batch: Batch) throws -> Tensor {
     try Tensor(batch.images, shape: [batch.count, 3, data.train.height, data.train.width], on: backend)
@@ -101,7 +103,7 @@ training: for epoch in 0... {
     for batch in train.batches(epoch: epoch) {
         let loss = try model(tensor(batch)).logSoftmax().nllLoss(labels: backend.makeBuffer(batch.labels))
         try loss.backward()
-        try optimizer.step()   // also clears the gradients for the next step
+        try optimizer.step()  // also clears the gradients for the next step
         step += 1
         print(String(format: "step %3d  loss %.4f", step, try loss.item()))
         if step == steps { break training }
@@ -120,5 +122,7 @@ try Tensor.withoutGradients {
         }
     }
 }
-print(String(format: "test accuracy %.1f%% on %d images (chance %.0f%%)",
-             100 * Double(correct) / Double(data.test.count), data.test.count, 100 / Double(synthetic.classes)))
+print(
+    String(
+        format: "test accuracy %.1f%% on %d images (chance %.0f%%)",
+        100 * Double(correct) / Double(data.test.count), data.test.count, 100 / Double(synthetic.classes)))
