@@ -1,6 +1,5 @@
 import Foundation
 import HeedOpenCL
-import HeedOpenCLTestSupport
 import HeedOps
 import HeedTestSupport
 import XCTest
