@@ -16,6 +16,9 @@ public struct Normalization: Sendable, Equatable {
         mean: [125.3 / 255, 123.0 / 255, 113.9 / 255],
         std: [63.0 / 255, 62.1 / 255, 66.7 / 255])
 
+    /// The smallest standard deviation ``measured(on:)`` gives (that of a constant channel).
+    public static let minimumStd: Double = 1e-3
+
     /// The per-channel mean and standard deviation of a dataset, for sources without
     /// published statistics (image folders, the synthetic set).
     public static func measured(on dataset: ImageDataset) -> Normalization {
@@ -36,7 +39,9 @@ public struct Normalization: Sendable, Equatable {
             let n = Double(dataset.count * plane)
             let m = sum / n
             mean.append(Float(m))
-            std.append(Float(max((squares / n - m * m).squareRoot(), 1e-3)))
+            // Rounding can make a constant channel's variance slightly negative.
+            let variance = max(squares / n - m * m, 0)
+            std.append(Float(max(variance.squareRoot(), Normalization.minimumStd)))
         }
         return Normalization(mean: mean, std: std)
     }

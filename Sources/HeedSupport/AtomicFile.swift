@@ -6,8 +6,10 @@ public enum AtomicFile {
     /// `url`, and fsyncs the folder so the rename itself survives a crash.
     public static func write(_ bytes: [UInt8], to url: URL) throws {
         let folder = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileError.naming(folder.path, "cannot create the folder") {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        let temporary = folder.appendingPathComponent("\(temporaryPrefix(of: url))\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard descriptor >= 0 else { throw posixError("cannot create", temporary.path) }
         var succeeded = false
@@ -34,6 +36,21 @@ public enum AtomicFile {
             close(folderDescriptor)
         }
     }
+
+    /// Deletes the temporary files of `write(_:to:)` for `url` that a killed process
+    /// (`kill -9`) left behind; those of running processes stay.
+    public static func removeAbandonedTemporaries(of url: URL) {
+        let folder = url.deletingLastPathComponent()
+        let prefix = temporaryPrefix(of: url)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where name.hasPrefix(prefix) {
+            let owner = name.dropFirst(prefix.count).split(separator: "-").first.flatMap { pid_t($0) }
+            if let owner, owner != getpid(), kill(owner, 0) == 0 { continue }
+            unlink(folder.appendingPathComponent(name).path)
+        }
+    }
+
+    /// `.NAME.tmp-`, followed by the writer's process id and a random number.
+    private static func temporaryPrefix(of url: URL) -> String { ".\(url.lastPathComponent).tmp-" }
 
     private static func posixError(_ what: String, _ path: String) -> FileError {
         FileError(path: path, problem: "\(what): \(String(cString: strerror(errno)))")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A file Heed cannot use, and why, in one line: `data/test_batch.bin: truncated: …`.
 ///
 /// Every loader (CIFAR, image folders, safetensors, checkpoints) reports bad input
@@ -12,4 +14,26 @@ public struct FileError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String { "\(path): \(problem)" }
+
+    /// Runs `body`; a Foundation error it throws becomes one line naming `path`,
+    /// e.g. `runs/x: cannot create the folder: Not a directory`.
+    public static func naming<T>(_ path: String, _ action: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as FileError {
+            throw error
+        } catch {
+            throw FileError(path: path, problem: "\(action): \(reason(error))")
+        }
+    }
+
+    /// The POSIX reason under a Foundation error (`No such file or directory`), else its domain and code.
+    private static func reason(_ error: Error) -> String {
+        var error = error as NSError
+        if error.domain != NSPOSIXErrorDomain, let underlying = error.userInfo[NSUnderlyingErrorKey] as? Error {
+            error = underlying as NSError
+        }
+        guard error.domain == NSPOSIXErrorDomain else { return "\(error.domain) error \(error.code)" }
+        return String(cString: strerror(Int32(error.code)))
+    }
 }

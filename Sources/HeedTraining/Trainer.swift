@@ -72,19 +72,40 @@ public final class Trainer {
     /// Trains from scratch, or with `resume` from `checkpoint.safetensors` in the output folder.
     public func run(resume: Bool) throws -> TrainingSummary {
         let started = Date()
-        try FileManager.default.createDirectory(at: configuration.outputDirectory, withIntermediateDirectories: true)
+        let folder = configuration.outputDirectory
+        try FileError.naming(folder.path, "cannot create the output folder") {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        AtomicFile.removeAbandonedTemporaries(of: configuration.checkpointURL)
+        AtomicFile.removeAbandonedTemporaries(of: configuration.weightsURL)
         let optimizer = SGD(parameters: model.namedParameters, configuration: configuration.optimizer)
         let metrics = MetricsLog(url: configuration.metricsURL)
         let metadata = try options.merging(model.configuration.metadata()) { $1 }
         var position = TrainingCheckpoint(epoch: 0, batch: 0, step: 0, seed: train.seed, options: metadata)
+        var lastCheckpoint: String? = resume ? configuration.checkpointURL.path : nil
+        // Saves the position unless a tensor is not finite, which stops the run instead.
+        func checkpoint(epoch: Int) throws {
+            do {
+                try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
+            } catch let error as NonFiniteTensorError {
+                throw TrainingDiverged(
+                    epoch: epoch + 1, step: position.step, reason: "tensor '\(error.tensor)' is not finite", lastCheckpoint: lastCheckpoint)
+            }
+            lastCheckpoint = configuration.checkpointURL.path
+        }
         if resume {
             position = try TrainingCheckpoint.restore(from: configuration.checkpointURL, model: model, optimizer: optimizer)
             try checkModelMatches(position.options)
             // Checkpoints from before `heed.model` carry on in its form.
             position.options.merge(try model.configuration.metadata()) { $1 }
+            if let dropped = try metrics.dropDamagedLastLine() {
+                warn("\(configuration.metricsURL.path): removed a damaged last line (\(dropped) bytes, from an interrupted run)")
+            }
             log("resuming at epoch \(position.epoch + 1), batch \(position.batch), step \(position.step)")
         } else if FileManager.default.fileExists(atPath: configuration.metricsURL.path) {
-            try FileManager.default.removeItem(at: configuration.metricsURL)
+            try FileError.naming(configuration.metricsURL.path, "cannot remove the old metrics") {
+                try FileManager.default.removeItem(at: configuration.metricsURL)
+            }
         }
 
         while position.epoch < configuration.epochs {
@@ -104,18 +125,23 @@ public final class Trainer {
                 let (loss, logp) = try model.trainingLoss(images: images, labels: labels)
                 try loss.backward()
                 try optimizer.step()
-                try totals.add(loss: Double(loss.item()), logProbabilities: logp.values(), labels: batch.labels)
+                let lossValue = Double(try loss.item())
+                try totals.add(loss: lossValue, logProbabilities: logp.values(), labels: batch.labels)
                 position.step += 1
                 position.batch += 1
+                guard lossValue.isFinite else {
+                    throw TrainingDiverged(
+                        epoch: epoch + 1, step: position.step, reason: "loss \(lossValue)", lastCheckpoint: lastCheckpoint)
+                }
                 progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart)))
                 if let stop = configuration.stopAfterStep, position.step >= stop {
-                    try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
+                    try checkpoint(epoch: epoch)
                     return TrainingSummary(
                         epochs: try metrics.read(), steps: position.step, finished: false,
                         seconds: Date().timeIntervalSince(started))
                 }
                 if configuration.checkpointInterval > 0, position.step % configuration.checkpointInterval == 0 {
-                    try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
+                    try checkpoint(epoch: epoch)
                 }
             }
             progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart)), final: true)
@@ -135,9 +161,17 @@ public final class Trainer {
                     testLoss, 100 * testAccuracy, record.imagesPerSecond))
             position.epoch += 1
             position.batch = 0
-            try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
+            try checkpoint(epoch: epoch)
         }
-        try Checkpoint.weights(of: model, metadata: metadata).write(to: configuration.weightsURL)
+        let weights = try Checkpoint.weights(of: model, metadata: metadata)
+        do {
+            try weights.requireFinite(path: configuration.weightsURL.path)
+        } catch let error as NonFiniteTensorError {
+            throw TrainingDiverged(
+                epoch: position.epoch, step: position.step, reason: "tensor '\(error.tensor)' is not finite", lastCheckpoint: lastCheckpoint
+            )
+        }
+        try weights.write(to: configuration.weightsURL)
         return TrainingSummary(
             epochs: try metrics.read(), steps: position.step, finished: true,
             seconds: Date().timeIntervalSince(started))
@@ -180,6 +214,11 @@ public final class Trainer {
 
     private func log(_ line: String) {
         guard configuration.showProgress else { return }
+        warn(line)
+    }
+
+    /// Writes to standard error even in a quiet run.
+    private func warn(_ line: String) {
         fflush(nil)
         FileHandle.standardError.write(Data("\(line)\n".utf8))
     }

@@ -37,7 +37,7 @@ struct AttentionMaps: ParsableCommand {
 
     func validate() throws {
         guard (input == nil) != indices.isEmpty else { throw ValidationError("give either --input FILE or --indices I J ...") }
-        guard (1...16).contains(scale) else { throw ValidationError("--scale must be 1...16") }
+        try OptionError.require("--scale", scale, in: 1...16)
     }
 
     func run() throws {

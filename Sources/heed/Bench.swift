@@ -51,8 +51,8 @@ struct Bench: ParsableCommand {
     var profile = false
 
     func validate() throws {
-        if let runs, runs < 1 { throw ValidationError("--runs must be at least 1") }
-        if let warmup, warmup < 0 { throw ValidationError("--warmup must be 0 or more") }
+        if let runs { try OptionError.require("--runs", runs, in: 1...10_000) }
+        if let warmup { try OptionError.require("--warmup", warmup, in: 0...10_000) }
     }
 
     func run() throws {

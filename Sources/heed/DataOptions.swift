@@ -42,17 +42,17 @@ struct DataOptions: ParsableArguments {
     var syntheticDecoys: Int = 2
 
     func validate() throws {
-        guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2 (batch norm needs two images)") }
-        guard imageSize >= 8 else { throw ValidationError("--image-size must be at least 8") }
+        // Bounds keep every product of them (pixels per batch, bytes per set) far from overflow.
+        try OptionError.require("--batch-size", batchSize, in: 2...65_536)
+        try OptionError.require("--image-size", imageSize, in: 8...4096)
         if dataset != .synthetic && dataDir == nil {
-            throw ValidationError("--dataset \(dataset.rawValue) needs --data-dir")
+            throw OptionError("--dataset \(dataset.rawValue) needs --data-dir")
         }
-        guard syntheticClasses >= 2, syntheticTrain >= syntheticClasses, syntheticTest >= 1 else {
-            throw ValidationError("the synthetic set needs at least 2 classes and one training image per class")
-        }
-        guard (1...8).contains(syntheticDetail), syntheticDecoys >= 0 else {
-            throw ValidationError("--synthetic-detail must be 1...8 pixels and --synthetic-decoys 0 or more")
-        }
+        try OptionError.require("--synthetic-classes", syntheticClasses, in: 2...1000)
+        try OptionError.require("--synthetic-train", syntheticTrain, in: syntheticClasses...1_000_000)
+        try OptionError.require("--synthetic-test", syntheticTest, in: 1...1_000_000)
+        try OptionError.require("--synthetic-detail", syntheticDetail, in: 1...8)
+        try OptionError.require("--synthetic-decoys", syntheticDecoys, in: 0...16)
     }
 
     var augmentation: Augmentation { augment ? Augmentation(padding: 4, horizontalFlip: true) : .none }

@@ -76,8 +76,13 @@ struct ModelOptions: ParsableArguments {
         if noOrthogonalInit && attentionInit == .orthogonal {
             throw ValidationError("--no-orthogonal-init contradicts --attention-init orthogonal")
         }
-        guard attentionWidth >= 1 else { throw ValidationError("--attention-width must be at least 1") }
-        guard regWeight >= 0 else { throw ValidationError("--reg-weight must be 0 or more") }
+        try OptionError.require("--attention-width", attentionWidth, in: 1...64)
+        try OptionError.require(regWeight.isFinite && regWeight >= 0, "--reg-weight must be a finite number, 0 or more, not \(regWeight)")
+        try OptionError.require((0..<1).contains(dropout), "--dropout must be in [0, 1), not \(dropout)")
+        try OptionError.require(
+            fineWeight.isFinite && fineWeight >= 0, "--c2f-fine-weight must be a finite number, 0 or more, not \(fineWeight)")
+        try OptionError.require(minimumScale > 0 && minimumScale < 1, "--c2f-min-scale must be in (0, 1), not \(minimumScale)")
+        try OptionError.require("--c2f-start-epoch", fineStartEpoch, in: 0...1_000_000)
     }
 
     /// The network these flags describe, for a task of `classes` classes.

@@ -24,11 +24,21 @@ struct OptimisationOptions: ParsableArguments {
     var schedule: String = "cosine"
 
     func validate() throws {
-        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
-        guard learningRate > 0 else { throw ValidationError("--lr must be positive") }
-        guard (0..<1).contains(momentum) else { throw ValidationError("--momentum must be in [0, 1)") }
-        guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be 0 or more") }
-        _ = try learningRateSchedule()
+        try OptionError.require("--epochs", epochs, in: 1...1_000_000)
+        try OptionError.require(learningRate.isFinite && learningRate > 0, "--lr must be a finite number above 0, not \(learningRate)")
+        try OptionError.require((0..<1).contains(momentum), "--momentum must be in [0, 1), not \(momentum)")
+        try OptionError.require(
+            weightDecay.isFinite && weightDecay >= 0, "--weight-decay must be a finite number, 0 or more, not \(weightDecay)")
+        // Cosine and constant rates never exceed --lr; a multistep rate changes only at its milestones.
+        if case .multiStep(let milestones, let factor) = try learningRateSchedule() {
+            try OptionError.require(factor.isFinite && factor > 0, "--schedule \(schedule): the factor must be a finite number above 0")
+            try OptionError.require(milestones.allSatisfy { $0 >= 1 }, "--schedule \(schedule): milestones must be epochs 1 or more")
+            for epoch in milestones where epoch < epochs {
+                let rate = try learningRateSchedule().rate(base: learningRate, epoch: epoch)
+                try OptionError.require(
+                    rate.isFinite, "--schedule \(schedule) with --lr \(learningRate) gives learning rate \(rate) at epoch \(epoch + 1)")
+            }
+        }
     }
 
     var sgd: SGD.Configuration {
@@ -39,7 +49,7 @@ struct OptimisationOptions: ParsableArguments {
         do {
             return try LearningRateSchedule(parsing: schedule, epochs: epochs)
         } catch {
-            throw ValidationError("\(error)")
+            throw OptionError("\(error)")
         }
     }
 }

@@ -45,7 +45,8 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         try optimisation.validate()
-        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
+        try OptionError.require("--checkpoint-every", checkpointEvery, in: 0...Int(Int32.max))
+        if let stopAfterStep { try OptionError.require("--stop-after-step", stopAfterStep, in: 1...Int(Int32.max)) }
     }
 
     func run() throws {

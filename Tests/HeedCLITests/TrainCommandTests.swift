@@ -73,7 +73,7 @@ final class TrainCommandTests: XCTestCase {
             (["train", "--dataset", "cifar10", "--data-dir", folderMissing.path], "absent: no such folder"),
             (["train", "--dataset", "folder", "--data-dir", folderMissing.path], "absent/train: no such folder"),
             (["train", "--dataset", "cifar10"], "--dataset cifar10 needs --data-dir"),
-            (["train", "--epochs", "0"], "--epochs must be at least 1"),
+            (["train", "--epochs", "0"], "--epochs must be 1...1000000, not 0"),
             (["train", "--schedule", "sometimes"], "unknown learning-rate schedule 'sometimes'"),
             (["train", "--no-such-option"], "Unknown option '--no-such-option'"),
         ]
@@ -82,6 +82,89 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertNotEqual(result.status, 0, arguments.joined(separator: " "))
             XCTAssertTrue(result.standardError.contains(message), "\(arguments): \(result.standardError)")
         }
+    }
+
+    /// A tiny synthetic run: 4 steps of 4 images per epoch.
+    private let tiny = [
+        "train", "--synthetic-train", "16", "--synthetic-test", "4", "--synthetic-classes", "2", "--batch-size", "4", "--quiet",
+    ]
+
+    func testBadNumericOptionsAreOneLineErrorsNamingTheOption() throws {
+        let cases: [([String], String)] = [
+            (["--lr", "inf"], "--lr must be a finite number above 0, not inf"),
+            (["--lr", "nan"], "--lr must be a finite number above 0, not nan"),
+            (["--weight-decay", "inf"], "--weight-decay must be a finite number, 0 or more, not inf"),
+            (["--momentum", "nan"], "--momentum must be in [0, 1), not nan"),
+            (["--schedule", "multistep:1:inf"], "--schedule multistep:1:inf: the factor must be a finite number above 0"),
+            (
+                ["--schedule", "multistep:1,2:1e31", "--lr", "1"],
+                "--schedule multistep:1,2:1e31 with --lr 1.0 gives learning rate inf at epoch 3"
+            ),
+            (["--schedule", "multistep:0:0.5"], "--schedule multistep:0:0.5: milestones must be epochs 1 or more"),
+            (["--batch-size", "9223372036854775807"], "--batch-size must be 2...65536, not 9223372036854775807"),
+            (["--image-size", "3037000500"], "--image-size must be 8...4096, not 3037000500"),
+            (["--epochs", "9223372036854775807"], "--epochs must be 1...1000000, not 9223372036854775807"),
+            (["--synthetic-train", "9223372036854775807"], "--synthetic-train must be 10...1000000, not 9223372036854775807"),
+            (["--checkpoint-every=-1"], "--checkpoint-every must be 0...2147483647, not -1"),
+            (["--reg-weight", "inf"], "--reg-weight must be a finite number, 0 or more, not inf"),
+            (["--dropout", "nan"], "--dropout must be in [0, 1), not nan"),
+        ]
+        for (arguments, message) in cases {
+            let result = try runHeed(["train"] + arguments)
+            XCTAssertNotEqual(result.status, 0, arguments.joined(separator: " "))
+            XCTAssertEqual(result.standardError, "Error: \(message)\n", arguments.joined(separator: " "))
+        }
+    }
+
+    /// `--lr 1e30` blows the weights up within a few steps: the run stops with one line
+    /// naming the step, and the checkpoint left behind is whole and finite.
+    func testADivergingRunStopsAndKeepsTheLastGoodCheckpoint() throws {
+        let output = scratch.appendingPathComponent("diverge")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let orphan = output.appendingPathComponent(".checkpoint.safetensors.tmp-2147483646-1")
+        try Data([1, 2, 3]).write(to: orphan)
+        let result = try runHeed(tiny + ["--lr", "1e30", "--checkpoint-every", "1", "--output", output.path])
+        XCTAssertNotEqual(result.status, 0)
+        let checkpoint = output.appendingPathComponent("checkpoint.safetensors")
+        let line = try XCTUnwrap(
+            result.standardError.wholeMatch(
+                of: /Error: training diverged at epoch 1, step (\d+) \(loss (nan|inf|-inf)\); the last good checkpoint is (.*)\n/),
+            result.standardError)
+        XCTAssertEqual(String(line.3), checkpoint.path)
+        let file = try SafeTensors.read(from: checkpoint)
+        XCTAssertEqual(file.metadata["heed.step"], String(Int(line.1)! - 1))
+        for (name, entry) in file.tensors where entry.dtype == .f32 {
+            XCTAssertTrue(entry.floats().allSatisfy(\.isFinite), name)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: orphan.path), "the killed run's temporary file stays")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.appendingPathComponent("model.safetensors").path))
+    }
+
+    func testAResumeDropsADamagedLastMetricsLine() throws {
+        let output = scratch.appendingPathComponent("resume")
+        let first = try runHeed(tiny + ["--epochs", "2", "--stop-after-step", "6", "--output", output.path])
+        XCTAssertEqual(first.status, 0, first.standardError)
+        let metrics = output.appendingPathComponent("metrics.jsonl")
+        let handle = try FileHandle(forWritingTo: metrics)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"epoch":2,"lr""#.utf8))
+        try handle.close()
+        let resumed = try runHeed(tiny + ["--epochs", "2", "--resume", "--output", output.path])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        XCTAssertEqual(
+            resumed.standardError, "\(metrics.path): removed a damaged last line (15 bytes, from an interrupted run)\n")
+        XCTAssertTrue(resumed.standardOutput.contains("done: 2 epochs, 8 steps"), resumed.standardOutput)
+        let lines = try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+    }
+
+    func testAnUnwritableOutputIsAOneLineErrorNamingIt() throws {
+        let file = scratch.appendingPathComponent("a-file")
+        try Data().write(to: file)
+        let result = try runHeed(tiny + ["--epochs", "1", "--output", file.appendingPathComponent("run").path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertEqual(
+            result.standardError, "Error: \(file.appendingPathComponent("run").path): cannot create the output folder: Not a directory\n")
     }
 
     func testPredictReproducesPyTorchAndRefusesCorruptWeights() throws {

@@ -88,7 +88,8 @@ public struct TrainingCheckpoint {
         self.options = options
     }
 
-    /// Writes the model, optimizer state and position to `url`, atomically.
+    /// Writes the model, optimizer state and position to `url`, atomically; throws
+    /// ``NonFiniteTensorError`` instead, leaving `url` as it was, when a tensor is not finite.
     public func save(model: Module, optimizer: SGD, to url: URL) throws {
         var metadata = options
         metadata["heed.epoch"] = String(epoch)
@@ -103,6 +104,7 @@ public struct TrainingCheckpoint {
         for (name, counter) in model.namedCounters(includingTransient: true) where !persistent.contains(name) {
             file.tensors[Self.counterPrefix + name] = .init(shape: [], int64s: [counter.value])
         }
+        try file.requireFinite(path: url.path)
         try file.write(to: url)
     }
 
