@@ -181,7 +181,7 @@ let package = Package(
             name: "HeedTrainingTests",
             dependencies: [
                 "HeedData", "HeedOps", "HeedOpenCL", "HeedGraph", "HeedModels", "HeedSupport", "HeedTraining",
-                "HeedTestSupport", "HeedOpenCLTestSupport",
+                "HeedTestSupport", "HeedOpenCLTestSupport", "HeedVerify",
             ]
         ),
         // Reads the package graph: the CPU-only layers have no path to OpenCL.

@@ -31,4 +31,17 @@ skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "^[0-9]+" ||
 if [ -n "$summary" ]; then
     echo "tests: $((executed - failed - skipped)) passed, $failed failed, $skipped skipped"
 fi
+# Under CI a test that could not run (no OpenCL device, no heed binary) fails the run.
+if [ "${CI:-}" = "true" ]; then
+    if [ "$skipped" -ne 0 ] || grep -q "cannot run under CI=true" "$log"; then
+        echo "heed: CI=true and these tests could not run:" >&2
+        grep -oE "Test Case '[^']+' skipped|[A-Za-z]+\.test[A-Za-z0-9_]+ : .*cannot run under CI=true" "$log" \
+            | sed -E "s/Test Case '(.*)' skipped/\1/; s/ : .*//" | sort -u >&2
+        [ "$status" -ne 0 ] || status=1
+    fi
+    if [ -z "$summary" ]; then
+        echo "heed: CI=true and no XCTest summary was printed" >&2
+        [ "$status" -ne 0 ] || status=1
+    fi
+fi
 exit "$status"

@@ -43,13 +43,13 @@ enum AggregationVerification {
         var spread = 0.0
         for b in 0..<d.batch {
             let row = gates[b * d.sources..<(b + 1) * d.sources].map(Double.init)
-            spread = max(spread, row.max()! - row.min()!)
+            spread = [spread, row.maxPropagatingNaN()! - row.minPropagatingNaN()!].maxPropagatingNaN()!
         }
         let weights = d.gate == .softmax ? (spread + 11 + n) * Float32Rounding.u : (29 + n) * Float32Rounding.u
         let l = Double(d.classes)
         let logp = Reference.softmax(SoftmaxDescriptor(.logSoftmax, outer: d.batch * d.sources, axis: d.classes), sources)
-        let largestLogp = logp.map { abs(Double($0)) }.max() ?? 0
-        let largestLse = zip(sources, logp).map { abs(Double($0) - Double($1)) }.max() ?? 0
+        let largestLogp = logp.map { abs(Double($0)) }.maxPropagatingNaN() ?? 0
+        let largestLse = zip(sources, logp).map { abs(Double($0) - Double($1)) }.maxPropagatingNaN() ?? 0
         let logProbability = (l + 6 + 6 * log(l) + largestLse + largestLogp) * Float32Rounding.u
         return Bounds(weights: weights, logProbability: logProbability)
     }

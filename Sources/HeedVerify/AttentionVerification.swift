@@ -97,7 +97,9 @@ enum AttentionVerification {
         let dots = Reference.attendedSum(
             AttentionDescriptor(batch: d.batch, heads: d.heads, classes: 1, positions: d.positions),
             values: magnitudes(x.scores), mask: x.mask)
-        let t = Float32Rounding.gamma(Double(d.positions)) * Double(dots.max() ?? 0) + Float32Rounding.tanhAbsolute * Float32Rounding.u
+        let t =
+            Float32Rounding.gamma(Double(d.positions)) * Double(dots.maxPropagatingNaN() ?? 0) + Float32Rounding.tanhAbsolute
+            * Float32Rounding.u
         return (t, 2 * t + (13 + Double(d.heads)) * Float32Rounding.u)
     }
 

@@ -48,3 +48,23 @@ public struct Comparison: Sendable {
         firstFailure = failure
     }
 }
+
+extension Sequence where Element: FloatingPoint {
+    /// The largest element, NaN when any element is NaN, nil when there is none.
+    ///
+    /// `max()` returns NaN only when the first element is NaN, so it hides a NaN
+    /// anywhere else; a tolerance or error bound built from it would pass one.
+    public func maxPropagatingNaN() -> Element? {
+        var largest: Element?
+        for element in self {
+            if element.isNaN { return element }
+            if largest.map({ element > $0 }) ?? true { largest = element }
+        }
+        return largest
+    }
+
+    /// The smallest element, NaN when any element is NaN, nil when there is none.
+    public func minPropagatingNaN() -> Element? {
+        lazy.map { -$0 }.maxPropagatingNaN().map { -$0 }
+    }
+}

@@ -71,8 +71,8 @@ extension Comparison {
         precondition(!parts.isEmpty, "nothing to combine")
         let failure = parts.first { !$0.comparison.passed }.map { "\($0.name): \($0.comparison.firstFailure!)" }
         self.init(
-            maxAbsoluteError: parts.map(\.comparison.maxAbsoluteError).max()!,
-            maxRelativeError: parts.map(\.comparison.maxRelativeError).max()!,
+            maxAbsoluteError: parts.map(\.comparison.maxAbsoluteError).maxPropagatingNaN()!,
+            maxRelativeError: parts.map(\.comparison.maxRelativeError).maxPropagatingNaN()!,
             tolerance: parts[0].comparison.tolerance,
             firstFailure: failure)
     }

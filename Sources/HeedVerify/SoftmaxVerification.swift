@@ -34,7 +34,7 @@ public enum SoftmaxVerification {
         for o in 0..<d.outer {
             for i in 0..<d.inner {
                 let row = (0..<d.axis).map { Double(x[(o * d.axis + $0) * d.inner + i]) }
-                largest = max(largest, row.max()! - row.min()!)
+                largest = [largest, row.maxPropagatingNaN()! - row.minPropagatingNaN()!].maxPropagatingNaN()!
             }
         }
         return min(largest, 88)

@@ -20,7 +20,7 @@ final class PyTorchGoldenTests: XCTestCase {
     /// One ulp of the expected value (ulp(r) ≤ 2⁻²³·|r|), plus 1e-12 of the largest value
     /// for results that cancel to nearly nothing in a sum (Double's own rounding there).
     private func oneULP(_ expected: [Float]) -> Tolerance {
-        Tolerance(atol: 1e-12 * Double(expected.map(abs).max() ?? 0), rtol: 0x1p-23)
+        Tolerance(atol: 1e-12 * Double(expected.map(abs).maxPropagatingNaN() ?? 0), rtol: 0x1p-23)
     }
 
     private func assertOneULP(

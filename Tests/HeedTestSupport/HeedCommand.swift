@@ -14,7 +14,7 @@ public func runHeed(_ arguments: [String], environment extra: [String: String] =
     let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let executable = folder.appendingPathComponent("heed")
     guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-        throw XCTSkip("no heed executable at \(executable.path); run `swift build` first")
+        throw UnmetRequirement.error("no heed executable at \(executable.path); run `swift build` first")
     }
     // Output goes to files, not pipes, so a chatty child can never block on a full pipe.
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("heed-run-\(UUID().uuidString)")

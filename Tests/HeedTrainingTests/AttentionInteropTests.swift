@@ -5,6 +5,7 @@ import HeedOpenCL
 import HeedOpenCLTestSupport
 import HeedOps
 import HeedTestSupport
+import HeedVerify
 import XCTest
 
 /// The attention network against PyTorch (`Tests/Fixtures/models/generate_attention.py`,
@@ -75,7 +76,7 @@ final class AttentionInteropTests: XCTestCase {
                 for (name, parameter) in network.namedParameters {
                     let expected = try XCTUnwrap(io.tensors["grad.\(name)"], "\(label): no gradient for \(name) in the fixture").floats()
                     let actual = try XCTUnwrap(parameter.gradient, "\(label): no gradient reached \(name)").values()
-                    let scale = expected.map(abs).max() ?? 0
+                    let scale = expected.map(abs).maxPropagatingNaN() ?? 0
                     assertClose(actual, expected, 1e-4 * scale, "\(label) ∂loss/∂\(name)")
                     checked += 1
                 }

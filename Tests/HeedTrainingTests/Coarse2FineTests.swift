@@ -5,6 +5,7 @@ import HeedOpenCL
 import HeedOpenCLTestSupport
 import HeedOps
 import HeedTestSupport
+import HeedVerify
 import XCTest
 
 final class Coarse2FineTests: XCTestCase {
@@ -79,7 +80,7 @@ final class Coarse2FineTests: XCTestCase {
             attentionHeadGradients.append(try XCTUnwrap(XCTUnwrap(model.attention).modules[0].attentionHead.conv.weight.gradient).values())
         }
         // Both runs share the direct path (the fine view's own att2); only the first adds the path through θ.
-        let difference = zip(attentionHeadGradients[0], attentionHeadGradients[1]).map { abs($0 - $1) }.max() ?? 0
+        let difference = zip(attentionHeadGradients[0], attentionHeadGradients[1]).map { abs($0 - $1) }.maxPropagatingNaN() ?? 0
         XCTAssertGreaterThan(difference, 0, "the zoom path must add to att2's attention-head gradient")
     }
 
@@ -104,8 +105,8 @@ final class Coarse2FineTests: XCTestCase {
         XCTAssertNotNil(reference.gradients["inverse_mapping.weight"])
         for (name, expected) in reference.gradients {
             let actual = try XCTUnwrap(device.gradients[name])
-            let scale = expected.map(abs).max() ?? 0
-            let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
+            let scale = expected.map(abs).maxPropagatingNaN() ?? 0
+            let worst = zip(actual, expected).map { abs($0 - $1) }.maxPropagatingNaN() ?? 0
             XCTAssertLessThanOrEqual(worst, 1e-3 * scale, name)
         }
     }
