@@ -86,6 +86,35 @@ final class CraftedDataTests: XCTestCase {
             "\(folder.appendingPathComponent("x.png").path): not a regular file")
     }
 
+    /// Names that are not UTF-8 (Latin-1 `café`) are errors naming their folder, for a
+    /// class folder and for an image alike, not dropped or mangled.
+    func testNamesThatAreNotUTF8AreErrors() throws {
+        func make(_ parent: URL, _ name: [UInt8], folder: Bool) {
+            let path = Array(parent.path.utf8) + [UInt8(ascii: "/")] + name + [0]
+            path.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { path in
+                    let made = folder ? mkdir(path.baseAddress!, 0o700) : creat(path.baseAddress!, 0o600)
+                    XCTAssertGreaterThanOrEqual(made, 0)
+                    if !folder { close(made) }
+                }
+            }
+        }
+        let latin1: [UInt8] = [0x63, 0x61, 0x66, 0xE9]
+        let birds = scratch.appendingPathComponent("birds")
+        try FileManager.default.createDirectory(at: birds, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("gradient.png"), to: birds.appendingPathComponent("a.png"))
+        make(scratch, latin1, folder: true)
+        XCTAssertEqual(
+            problem { try ImageFolder.load(from: self.scratch, width: 4, height: 4) },
+            "\(scratch.path): holds a name that is not UTF-8: 'caf\\xe9' (rename it)")
+        let other = scratch.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: other.appendingPathComponent("birds"), withIntermediateDirectories: true)
+        make(other.appendingPathComponent("birds"), latin1 + Array(".png".utf8), folder: false)
+        XCTAssertEqual(
+            problem { try ImageFolder.load(from: other, width: 4, height: 4) },
+            "\(other.appendingPathComponent("birds").path): holds a name that is not UTF-8: 'caf\\xe9.png' (rename it)")
+    }
+
     /// An Adobe CMYK JPEG (generate_cmyk.c) decodes to the gradient's RGB values.
     func testCMYKJPEGsAreConvertedToRGB() throws {
         let image = try RGBImage.read(from: fixtures.appendingPathComponent("gradient-cmyk.jpg"))
