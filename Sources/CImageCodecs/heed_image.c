@@ -1,10 +1,13 @@
 #include "heed_image.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jpeglib.h>
 #include <png.h>
@@ -29,7 +32,18 @@ static void jpeg_warn(j_common_ptr info, int level) {
     if (level < 0) jpeg_fail(info);
 }
 
-static int read_jpeg(FILE *file, heed_image *image, char *error, size_t error_size) {
+// Refuses an image of more pixels than `max_pixels` (a decompression bomb: a small
+// file that decodes to gigabytes), from the size its header gives.
+static int check_pixels(unsigned long width, unsigned long height, size_t max_pixels, char *error, size_t error_size) {
+    if (height != 0 && width > max_pixels / height) {
+        snprintf(error, error_size, "image of %lux%lu pixels is more than the limit of %zu (HEED_MAX_IMAGE_PIXELS)", width,
+                 height, max_pixels);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_jpeg(FILE *file, size_t max_pixels, heed_image *image, char *error, size_t error_size) {
     struct jpeg_decompress_struct info;
     struct jpeg_failure failure;
     unsigned char *volatile pixels = NULL;
@@ -45,10 +59,17 @@ static int read_jpeg(FILE *file, heed_image *image, char *error, size_t error_si
     jpeg_create_decompress(&info);
     jpeg_stdio_src(&info, file);
     jpeg_read_header(&info, TRUE);
-    info.out_color_space = JCS_RGB;  // grey and CMYK/YCCK are converted by libjpeg
+    if (check_pixels(info.image_width, info.image_height, max_pixels, error, error_size) != 0) {
+        jpeg_destroy_decompress(&info);
+        return -1;
+    }
+    // libjpeg converts grey and YCbCr to RGB, but not CMYK or YCCK: those are read as
+    // CMYK (libjpeg turns YCCK into CMYK) and converted here.
+    const int cmyk = info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK;
+    info.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(&info);
     const size_t stride = (size_t)info.output_width * 3;
-    pixels = malloc(stride * info.output_height);
+    pixels = malloc(stride * info.output_height + (cmyk ? (size_t)info.output_width : 0));
     if (!pixels) {
         snprintf(error, error_size, "out of memory for a %ux%u image", info.output_width, info.output_height);
         jpeg_destroy_decompress(&info);
@@ -56,7 +77,23 @@ static int read_jpeg(FILE *file, heed_image *image, char *error, size_t error_si
     }
     while (info.output_scanline < info.output_height) {
         JSAMPROW row = pixels + stride * info.output_scanline;
+        if (!cmyk) {
+            jpeg_read_scanlines(&info, &row, 1);
+            continue;
+        }
+        // A CMYK row is 4 bytes a pixel: read it into this row and the one after it
+        // (the extra width bytes at the end cover the last row), then convert in place,
+        // front to back, writing 3 bytes for each 4 read. Adobe's files store CMYK
+        // inverted (255 is no ink), as Photoshop writes them and Pillow reads them.
         jpeg_read_scanlines(&info, &row, 1);
+        const int inverted = info.saw_Adobe_marker;
+        for (size_t x = 0; x < info.output_width; x++) {
+            unsigned c = row[4 * x], m = row[4 * x + 1], y = row[4 * x + 2], k = row[4 * x + 3];
+            if (!inverted) c = 255 - c, m = 255 - m, y = 255 - y, k = 255 - k;
+            row[3 * x] = (unsigned char)((c * k + 127) / 255);
+            row[3 * x + 1] = (unsigned char)((m * k + 127) / 255);
+            row[3 * x + 2] = (unsigned char)((y * k + 127) / 255);
+        }
     }
     jpeg_finish_decompress(&info);
     image->width = (int)info.output_width;
@@ -68,12 +105,16 @@ static int read_jpeg(FILE *file, heed_image *image, char *error, size_t error_si
 
 // MARK: PNG (libpng's simplified API: no longjmp to handle)
 
-static int read_png(const char *path, heed_image *image, char *error, size_t error_size) {
+static int read_png(FILE *file, size_t max_pixels, heed_image *image, char *error, size_t error_size) {
     png_image png;
     memset(&png, 0, sizeof png);
     png.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&png, path)) {
+    if (!png_image_begin_read_from_stdio(&png, file)) {
         snprintf(error, error_size, "corrupt PNG: %s", png.message);
+        return -1;
+    }
+    if (check_pixels(png.width, png.height, max_pixels, error, error_size) != 0) {
+        png_image_free(&png);
         return -1;
     }
     png.format = PNG_FORMAT_RGB;
@@ -96,12 +137,25 @@ static int read_png(const char *path, heed_image *image, char *error, size_t err
 
 // MARK: Entry points
 
-int heed_image_read(const char *path, heed_image *image, char *error, size_t error_size) {
+int heed_image_read(const char *path, size_t max_pixels, heed_image *image, char *error, size_t error_size) {
     image->width = image->height = 0;
     image->pixels = NULL;
-    FILE *file = fopen(path, "rb");
+    // Opened without blocking and checked before reading: a FIFO would wait forever.
+    const int descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (descriptor < 0) {
+        snprintf(error, error_size, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat info;
+    if (fstat(descriptor, &info) != 0 || !S_ISREG(info.st_mode)) {
+        snprintf(error, error_size, "not a regular file");
+        close(descriptor);
+        return -1;
+    }
+    FILE *file = fdopen(descriptor, "rb");
     if (!file) {
         snprintf(error, error_size, "cannot open: %s", strerror(errno));
+        close(descriptor);
         return -1;
     }
     unsigned char signature[8] = {0};
@@ -109,9 +163,10 @@ int heed_image_read(const char *path, heed_image *image, char *error, size_t err
     int status;
     if (got >= 3 && signature[0] == 0xFF && signature[1] == 0xD8 && signature[2] == 0xFF) {
         rewind(file);
-        status = read_jpeg(file, image, error, error_size);
+        status = read_jpeg(file, max_pixels, image, error, error_size);
     } else if (got == 8 && png_sig_cmp(signature, 0, 8) == 0) {
-        status = read_png(path, image, error, error_size);
+        rewind(file);
+        status = read_png(file, max_pixels, image, error, error_size);
     } else {
         snprintf(error, error_size, "not a JPEG or PNG file");
         status = -1;

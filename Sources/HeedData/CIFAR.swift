@@ -39,13 +39,19 @@ public enum CIFAR {
 
     public enum Split: String, Sendable { case train, test }
 
+    /// Records read at a time (about 3 MB).
+    static let chunkRecords = 1024
+
     /// Loads one split from `directory`, validating every file.
     ///
     /// Also looks in the sub-folders the official archives unpack to
     /// (`cifar-10-batches-bin`, `cifar-100-binary`).
     ///
-    /// - Throws: `FileError` naming the file: missing folder or file, a size that is not
-    ///   a whole number of records, a label out of range.
+    /// The size is checked before anything is read, and the records are then read in
+    /// chunks, never the whole file at once.
+    ///
+    /// - Throws: `FileError` naming the file: missing folder or file, not a regular
+    ///   file, a size that is not a whole number of records, a label out of range.
     public static func load(_ variant: Variant, split: Split, from directory: URL) throws -> ImageDataset {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder), isFolder.boolValue else {
@@ -56,31 +62,37 @@ public enum CIFAR {
         var labels: [Int32] = []
         for name in variant.files(split) {
             let url = folder.appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: url.path) else {
-                let problem = FileManager.default.fileExists(atPath: url.path) ? "cannot be read" : "missing \(variant.rawValue) file"
-                throw FileError(path: url.path, problem: problem)
+            let file: RegularFile
+            do {
+                file = try RegularFile(path: url.path)
+            } catch let error as FileError where error.problem == "no such file" {
+                throw FileError(path: url.path, problem: "missing \(variant.rawValue) file")
             }
-            let bytes = [UInt8](data)
-            guard !bytes.isEmpty, bytes.count % variant.recordSize == 0 else {
+            guard file.size > 0, file.size % variant.recordSize == 0 else {
                 throw FileError(
                     path: url.path,
                     problem:
-                        "truncated or not \(variant.rawValue): \(bytes.count) bytes is not a whole number of \(variant.recordSize)-byte records"
+                        "truncated or not \(variant.rawValue): \(file.size) bytes is not a whole number of \(variant.recordSize)-byte records"
                 )
             }
-            let records = bytes.count / variant.recordSize
+            let records = file.size / variant.recordSize
             pixels.reserveCapacity(pixels.count + records * 3072)
-            for record in 0..<records {
-                let start = record * variant.recordSize
-                let label = Int(bytes[start + (variant == .cifar100 ? 1 : 0)])
-                guard label < variant.classCount else {
-                    throw FileError(
-                        path: url.path,
-                        problem:
-                            "record \(record) has label \(label), outside 0..<\(variant.classCount) for \(variant.rawValue)")
+            // Read in chunks of records, so memory holds the pixels and one chunk, not the file twice.
+            for first in stride(from: 0, to: records, by: chunkRecords) {
+                let count = min(chunkRecords, records - first)
+                let bytes = try file.read(count * variant.recordSize)
+                for index in 0..<count {
+                    let start = index * variant.recordSize
+                    let label = Int(bytes[start + (variant == .cifar100 ? 1 : 0)])
+                    guard label < variant.classCount else {
+                        throw FileError(
+                            path: url.path,
+                            problem:
+                                "record \(first + index) has label \(label), outside 0..<\(variant.classCount) for \(variant.rawValue)")
+                    }
+                    labels.append(Int32(label))
+                    pixels += bytes[start + variant.labelBytes..<start + variant.recordSize]
                 }
-                labels.append(Int32(label))
-                pixels += bytes[start + variant.labelBytes..<start + variant.recordSize]
             }
         }
         return ImageDataset(

@@ -16,13 +16,19 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// The most pixels an image may have, checked from its header before it is decoded:
+    /// `HEED_MAX_IMAGE_PIXELS` when set to a number, else Pillow's `MAX_IMAGE_PIXELS`
+    /// default, 89,478,485 (a 1 MB PNG can otherwise decode to gigabytes).
+    public static let maximumPixels = ProcessInfo.processInfo.environment["HEED_MAX_IMAGE_PIXELS"].flatMap { Int($0) } ?? 89_478_485
+
     /// Decodes a JPEG or PNG file (told apart by signature, not by name).
     ///
-    /// - Throws: `FileError` naming the file: missing, unreadable, not an image, corrupt.
-    public static func read(from url: URL) throws -> RGBImage {
+    /// - Throws: `FileError` naming the file: missing, not a regular file, unreadable,
+    ///   not an image, more than `maximumPixels` pixels, corrupt.
+    public static func read(from url: URL, maximumPixels: Int = maximumPixels) throws -> RGBImage {
         var image = heed_image()
         var message = [CChar](repeating: 0, count: 512)
-        guard heed_image_read(url.path, &image, &message, message.count) == 0 else {
+        guard heed_image_read(url.path, max(0, maximumPixels), &image, &message, message.count) == 0 else {
             throw FileError(path: url.path, problem: cText(message))
         }
         defer { heed_image_free(&image) }

@@ -13,14 +13,14 @@ public enum ImageFolder {
     ///
     /// - Throws: `FileError` naming the folder or the first image that cannot be
     ///   decoded: a missing folder, a folder without class sub-folders or images,
-    ///   an unreadable or corrupt image.
+    ///   a name that is not UTF-8, an image that is not a regular file, unreadable or corrupt.
     public static func load(from root: URL, width: Int, height: Int, name: String? = nil) throws -> ImageDataset {
         let fileManager = FileManager.default
         var isFolder: ObjCBool = false
         guard fileManager.fileExists(atPath: root.path, isDirectory: &isFolder), isFolder.boolValue else {
             throw FileError(path: root.path, problem: "no such folder (expected one sub-folder of images per class)")
         }
-        let classNames = try fileManager.contentsOfDirectory(atPath: root.path)
+        let classNames = try entries(of: root)
             .filter { !$0.hasPrefix(".") }
             .filter { fileManager.fileExists(atPath: root.appendingPathComponent($0).path, isDirectory: &isFolder) && isFolder.boolValue }
             .sorted()
@@ -30,7 +30,7 @@ public enum ImageFolder {
         var found: [(url: URL, label: Int32)] = []
         for (label, className) in classNames.enumerated() {
             let folder = root.appendingPathComponent(className)
-            let images = try fileManager.contentsOfDirectory(atPath: folder.path)
+            let images = try entries(of: folder)
                 .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }
                 .sorted()
             found += images.map { (folder.appendingPathComponent($0), Int32(label)) }
@@ -58,6 +58,26 @@ public enum ImageFolder {
         return ImageDataset(
             name: name ?? root.lastPathComponent, classNames: classNames, channels: 3,
             height: height, width: width, pixels: pixels, labels: files.map(\.label))
+    }
+
+    /// The names in `folder`, read as bytes: Foundation drops or mangles a name that is
+    /// not UTF-8, so such a name is an error naming the folder and the name's bytes
+    /// rather than a class or image silently lost.
+    static func entries(of folder: URL) throws -> [String] {
+        guard let directory = opendir(folder.path) else {
+            throw FileError(path: folder.path, problem: "cannot be read: \(String(cString: strerror(errno)))")
+        }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                let shown = bytes.map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined()
+                throw FileError(path: folder.path, problem: "holds a name that is not UTF-8: '\(shown)' (rename it)")
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// Slots filled from concurrent decoders; each index is written once.

@@ -27,7 +27,13 @@ public struct AttentionConfiguration: Codable, Sendable, Equatable {
         self.orthogonalInitialization = orthogonalInitialization
     }
 
+    /// The most heads per module Heed builds, checked before anything is built.
+    public static let maximumWidth = 1024
+
     public func validate() throws {
+        guard width <= Self.maximumWidth else {
+            throw HeedError.invalidArgument(op: "attention", "attention width \(width) is more than the limit of \(Self.maximumWidth)")
+        }
         guard (1...3).contains(depth) else {
             throw HeedError.invalidArgument(op: "attention", "attention depth \(depth) must be 1, 2 or 3 (0 is the baseline network)")
         }

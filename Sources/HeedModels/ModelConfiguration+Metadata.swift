@@ -7,11 +7,15 @@ public enum ModelMetadataError: Error, Equatable, CustomStringConvertible {
     case missing(key: String)
     /// A recorded value that does not parse.
     case unreadable(key: String, detail: String)
+    /// Values that parse but give no network Heed builds (a size over its limit); the
+    /// detail names the field.
+    case invalid(detail: String)
 
     public var description: String {
         switch self {
         case .missing(let key): "metadata '\(key)' is missing"
         case .unreadable(let key, let detail): "metadata '\(key)' is unreadable: \(detail)"
+        case .invalid(let detail): "metadata gives an invalid model: \(detail)"
         }
     }
 }
@@ -91,6 +95,11 @@ extension ModelConfiguration {
             configuration = try ModelConfiguration(legacy: LegacyMetadata(entries: metadata, overrides: overrides))
         }
         try overrides.apply(to: &configuration)
+        do {
+            try configuration.validate()
+        } catch let error as HeedError {
+            throw ModelMetadataError.invalid(detail: error.description)
+        }
         self = configuration
     }
 

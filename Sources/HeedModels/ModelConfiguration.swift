@@ -62,11 +62,62 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         }
     }
 
-    /// Checks the parts against each other; each part checks its own fields when built.
+    /// The most convolution and linear weights a network may have: 2^31, 8 GiB of
+    /// float32 before gradients and momentum, far above any network the paper trains.
+    public static let maximumWeights = 1 << 31
+
+    /// Checks each part's fields and the parts against each other, and the weight
+    /// count against `maximumWeights`, before anything is built.
     public func validate() throws {
+        switch backbone {
+        case .wideResNet(let trunk): try trunk.validate()
+        }
+        try attention?.validate()
+        try coarse2fine?.validate()
         if coarse2fine != nil && attention == nil {
             throw HeedError.invalidArgument(op: "coarse2fine", "needs attention modules: attention depth 1, 2 or 3")
         }
+        guard let weights = weightCount, weights <= Self.maximumWeights else {
+            throw HeedError.invalidArgument(
+                op: "model", "\(self) has more than \(Self.maximumWeights) weights (depth, width, classes or attention width too large)")
+        }
+    }
+
+    /// The weights of the network's convolutions and linear layers (its parameters
+    /// less the biases and batch-norm scales), or nil when the count overflows `Int`.
+    public var weightCount: Int? {
+        var total = 0
+        func add(_ factors: Int...) -> Bool {
+            var product = 1
+            for factor in factors {
+                let (next, overflow) = product.multipliedReportingOverflow(by: factor)
+                guard !overflow else { return false }
+                product = next
+            }
+            let (sum, overflow) = total.addingReportingOverflow(product)
+            total = sum
+            return !overflow
+        }
+        switch backbone {
+        case .wideResNet(let trunk):
+            let widths = [16] + trunk.groupWidths
+            guard add(trunk.inputChannels, 16, 9), add(widths[3], trunk.classes) else { return nil }
+            for group in 1...3 {
+                let (ni, no) = (widths[group - 1], widths[group])
+                // Block 0 changes the width (with a 1×1 shortcut); the others keep it.
+                guard add(ni, no, 9), add(no, no, 9), ni == no || add(ni, no), add(trunk.blocksPerGroup - 1, 2, no, no, 9) else {
+                    return nil
+                }
+            }
+            if let attention {
+                for channels in widths.reversed().prefix(attention.depth) {
+                    guard add(channels, 9, attention.width, trunk.classes + 2) else { return nil }
+                }
+                guard add(widths[3], attention.depth + 1) else { return nil }
+            }
+            if coarse2fine != nil, !add(widths[3], 3) { return nil }
+        }
+        return total
     }
 
     /// The network this configuration describes, freshly initialised.

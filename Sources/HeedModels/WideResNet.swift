@@ -24,7 +24,24 @@ public struct WideResNetConfiguration: Codable, Sendable, Equatable {
     public var blocksPerGroup: Int { (depth - 4) / 6 }
     public var groupWidths: [Int] { [16 * width, 32 * width, 64 * width] }
 
+    /// Limits on the sizes a file's metadata or the command line may ask for, checked
+    /// before anything is built (WRN-1000, 64k = 65,536 channels, 2^20 classes); the
+    /// network's weight count has its own limit (`ModelConfiguration.maximumWeights`).
+    public static let maximumDepth = 1000
+    public static let maximumWidth = 1024
+    public static let maximumClasses = 1 << 20
+
+    /// Refuses sizes the network cannot have or Heed will not build, naming the field.
     public func validate() throws {
+        guard depth <= Self.maximumDepth else {
+            throw HeedError.invalidArgument(op: "WideResNet", "depth \(depth) is more than the limit of \(Self.maximumDepth)")
+        }
+        guard width <= Self.maximumWidth else {
+            throw HeedError.invalidArgument(op: "WideResNet", "width \(width) is more than the limit of \(Self.maximumWidth)")
+        }
+        guard classes <= Self.maximumClasses else {
+            throw HeedError.invalidArgument(op: "WideResNet", "classes \(classes) is more than the limit of \(Self.maximumClasses)")
+        }
         guard depth >= 10, (depth - 4) % 6 == 0 else {
             throw HeedError.invalidArgument(
                 op: "WideResNet", "depth \(depth): (depth - 4) must be a positive multiple of 6 (10, 16, 22, 28, 40, ...)")

@@ -17,10 +17,12 @@ public struct TrainingConfiguration: Sendable {
     /// Stop (after checkpointing) once this many steps are done: an interruption on purpose.
     public var stopAfterStep: Int?
     public var showProgress: Bool
+    /// Resume from a checkpoint holding NaN, infinite or negative-variance values (for debugging).
+    public var allowNonfinite: Bool
 
     public init(
         epochs: Int, optimizer: SGD.Configuration, schedule: LearningRateSchedule, outputDirectory: URL,
-        checkpointInterval: Int = 50, stopAfterStep: Int? = nil, showProgress: Bool = true
+        checkpointInterval: Int = 50, stopAfterStep: Int? = nil, showProgress: Bool = true, allowNonfinite: Bool = false
     ) {
         self.epochs = epochs
         self.optimizer = optimizer
@@ -29,6 +31,7 @@ public struct TrainingConfiguration: Sendable {
         self.checkpointInterval = checkpointInterval
         self.stopAfterStep = stopAfterStep
         self.showProgress = showProgress
+        self.allowNonfinite = allowNonfinite
     }
 
     public var checkpointURL: URL { outputDirectory.appendingPathComponent("checkpoint.safetensors") }
@@ -94,7 +97,9 @@ public final class Trainer {
             lastCheckpoint = configuration.checkpointURL.path
         }
         if resume {
-            position = try TrainingCheckpoint.restore(from: configuration.checkpointURL, model: model, optimizer: optimizer)
+            position = try TrainingCheckpoint.restore(
+                from: configuration.checkpointURL, model: model, optimizer: optimizer, allowNonfinite: configuration.allowNonfinite)
+            try position.check(epochs: configuration.epochs, batchesPerEpoch: train.batchCount, path: configuration.checkpointURL.path)
             try checkModelMatches(position.options)
             // Checkpoints from before `heed.model` carry on in its form.
             position.options.merge(try model.configuration.metadata()) { $1 }

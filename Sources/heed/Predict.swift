@@ -29,6 +29,9 @@ struct Predict: ParsableCommand {
     @Option(name: .long, help: "Number of classes of the network.")
     var classes: Int
 
+    @Flag(name: .long, help: "Load NaN, infinite or negative-variance weights (debugging only).")
+    var allowNonfinite = false
+
     @OptionGroup var device: DeviceOptions
 
     func run() throws {
@@ -44,7 +47,8 @@ struct Predict: ParsableCommand {
         let network = try model.configuration(classes: classes).makeModel(on: backend, seed: 0)
         try Checkpoint.load(
             weightsFile, into: network, path: weights,
-            ignoring: Set(weightsFile.tensors.keys.filter { $0.hasPrefix("optimizer.") || $0.hasPrefix("training.") }))
+            ignoring: Set(weightsFile.tensors.keys.filter { $0.hasPrefix("optimizer.") || $0.hasPrefix("training.") }),
+            allowNonfinite: allowNonfinite)
         network.eval()
         let logProbabilities = try Tensor.withoutGradients {
             try network.logProbabilities(images: Tensor(images.floats(), shape: images.shape, on: backend))

@@ -20,6 +20,9 @@ struct SavedModelOptions: ParsableArguments {
     @Option(name: .long, help: "Override: attention width.") var attentionWidth: Int?
     @Option(name: .long, help: "Override: attention gate, softmax or sigmoid.") var attentionGate: AggregationGate?
 
+    @Flag(name: .long, help: "Load NaN, infinite or negative-variance weights (debugging only).")
+    var allowNonfinite = false
+
     /// The network with its weights, in evaluation mode, and the file's metadata.
     func load(on backend: any Backend) throws -> (network: Network, metadata: [String: String]) {
         let file = try SafeTensors.read(from: URL(fileURLWithPath: checkpoint))
@@ -38,7 +41,7 @@ struct SavedModelOptions: ParsableArguments {
         }
         let network = try configuration.makeModel(on: backend, seed: 0)
         let trainingState = Set(file.tensors.keys.filter { $0.hasPrefix("optimizer.") || $0.hasPrefix("training.") })
-        try Checkpoint.load(file, into: network, path: checkpoint, ignoring: trainingState)
+        try Checkpoint.load(file, into: network, path: checkpoint, ignoring: trainingState, allowNonfinite: allowNonfinite)
         network.eval()
         return (network, file.metadata)
     }

@@ -31,6 +31,9 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "Continue from checkpoint.safetensors in --output, exactly where it stopped.")
     var resume = false
 
+    @Flag(name: .long, help: "With --resume: load NaN, infinite or negative-variance values (debugging only).")
+    var allowNonfinite = false
+
     @Option(name: .long, help: "Also write the checkpoint every N steps (0: only at the end of each epoch).")
     var checkpointEvery: Int = 50
 
@@ -64,7 +67,8 @@ struct Train: ParsableCommand {
         let outputURL = URL(fileURLWithPath: output)
         let configuration = TrainingConfiguration(
             epochs: optimisation.epochs, optimizer: optimisation.sgd, schedule: try optimisation.learningRateSchedule(),
-            outputDirectory: outputURL, checkpointInterval: checkpointEvery, stopAfterStep: stopAfterStep, showProgress: !quiet)
+            outputDirectory: outputURL, checkpointInterval: checkpointEvery, stopAfterStep: stopAfterStep, showProgress: !quiet,
+            allowNonfinite: allowNonfinite)
         let options = data.options(normalization).merging(["seed": String(seed)]) { $1 }
 
         print("heed train: \(network.configuration) (\(network.parameterCount) parameters) on \(backend.name)")

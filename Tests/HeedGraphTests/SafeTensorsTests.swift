@@ -82,7 +82,8 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertTrue(problem(Array(good.dropLast(4)))?.contains("truncated file?") ?? false)
         var badJSON = good
         badJSON[8] = UInt8(ascii: "[")
-        XCTAssertEqual(problem(badJSON), "corrupt header: not a JSON object")
+        XCTAssertEqual(problem(badJSON), "corrupt header: expected ',' or ']' at byte 16")
+        XCTAssertEqual(problem([2, 0, 0, 0, 0, 0, 0, 0] + Array("[]".utf8)), "corrupt header: not a JSON object")
         let wrongSize = try SafeTensors.decode(good, path: "x").encoded()
         // Rewrite a shape so it no longer matches its byte range.
         let text = String(decoding: wrongSize, as: UTF8.self).replacingOccurrences(of: "[2,3,2,2]", with: "[2,3,2,3]")

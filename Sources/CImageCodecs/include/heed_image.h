@@ -16,8 +16,11 @@ typedef struct {
 
 /// Reads a JPEG or PNG file (told apart by their signatures) as 8-bit RGB; grey,
 /// palette, 16-bit and alpha images are converted (alpha is dropped).
+/// CMYK and YCCK JPEGs (Adobe's inverted CMYK included) are converted to RGB.
+/// Only a regular file is opened (a FIFO would block), and an image of more than
+/// `max_pixels` pixels is refused from its header, before its pixels are allocated.
 /// Returns 0 on success; otherwise writes a one-line reason into `error`.
-int heed_image_read(const char *path, heed_image *image, char *error, size_t error_size);
+int heed_image_read(const char *path, size_t max_pixels, heed_image *image, char *error, size_t error_size);
 
 /// Frees the pixels of an image filled by heed_image_read.
 void heed_image_free(heed_image *image);

@@ -22,12 +22,17 @@ public enum Checkpoint {
     /// Copies the tensors of `file` into `model`.
     ///
     /// Every parameter and buffer must be present with its exact shape (a file for
-    /// another depth or width is refused, naming the first tensor that differs).
-    /// Counters (`num_batches_tracked`) are optional. Entries the model does not
-    /// have are an error unless listed in `ignoring`.
+    /// another depth or width is refused, naming the first tensor that differs) and,
+    /// unless `allowNonfinite`, hold only finite values, running variances none below
+    /// zero. Counters (`num_batches_tracked`) are optional, and must hold an integer.
+    /// Entries the model does not have are an error unless listed in `ignoring`.
     ///
-    /// - Parameter path: names the file in errors.
-    public static func load(_ file: SafeTensors, into model: Module, path: String, ignoring extra: Set<String> = []) throws {
+    /// - Parameters:
+    ///   - path: names the file in errors.
+    ///   - allowNonfinite: loads NaN, infinite and negative-variance values as they are (for debugging).
+    public static func load(
+        _ file: SafeTensors, into model: Module, path: String, ignoring extra: Set<String> = [], allowNonfinite: Bool = false
+    ) throws {
         var unused = Set(file.tensors.keys)
         for (name, tensor) in model.state {
             guard let entry = file.tensors[name] else {
@@ -38,12 +43,12 @@ public enum Checkpoint {
                     path: path, problem: "tensor '\(name)' has shape \(entry.shape), the model needs \(tensor.shape) (wrong model options?)"
                 )
             }
-            try tensor.assign(entry.floats())
+            try tensor.assign(try checkedValues(entry, name: name, path: path, allowNonfinite: allowNonfinite))
             unused.remove(name)
         }
         for (name, counter) in model.namedCounters(includingTransient: true) {
-            if let entry = file.tensors[name], let value = entry.int64s().first {
-                counter.value = value
+            if let entry = file.tensors[name], !entry.bytes.isEmpty {
+                counter.value = try checkedCounter(entry, name: name, path: path)
             }
             unused.remove(name)
         }
@@ -55,6 +60,34 @@ public enum Checkpoint {
                     "tensors the model does not have: \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? ", ..." : "") (wrong model options?)"
             )
         }
+    }
+
+    /// The values of tensor `name`, refused when one is NaN or infinite, or, for a
+    /// BatchNorm running variance, below zero: such weights would otherwise load and
+    /// make every output NaN or meaningless.
+    static func checkedValues(_ entry: SafeTensors.Entry, name: String, path: String, allowNonfinite: Bool) throws -> [Float] {
+        let values = entry.floats()
+        guard !allowNonfinite else { return values }
+        if let index = values.firstIndex(where: { !$0.isFinite }) {
+            throw FileError(
+                path: path, problem: "tensor '\(name)' holds \(values[index]) at element \(index) (--allow-nonfinite loads it anyway)")
+        }
+        if name.hasSuffix("running_var"), let index = values.firstIndex(where: { $0 < 0 }) {
+            throw FileError(
+                path: path,
+                problem:
+                    "tensor '\(name)' holds the negative variance \(values[index]) at element \(index) (--allow-nonfinite loads it anyway)")
+        }
+        return values
+    }
+
+    /// The first value of counter tensor `name`, refused when it is not an integer
+    /// Int64 can hold (a float NaN or 1e300 would trap on conversion).
+    static func checkedCounter(_ entry: SafeTensors.Entry, name: String, path: String) throws -> Int64 {
+        guard let value = entry.int64s()?.first else {
+            throw FileError(path: path, problem: "counter '\(name)' holds \(entry.floats()[0]), not a 64-bit integer")
+        }
+        return value
     }
 }
 
@@ -109,12 +142,23 @@ public struct TrainingCheckpoint {
     }
 
     /// Reads a training checkpoint into `model` and `optimizer` and returns the position.
-    public static func restore(from url: URL, model: Module, optimizer: SGD) throws -> TrainingCheckpoint {
+    ///
+    /// The position's keys must be present and hold non-negative integers (the seed an
+    /// unsigned 64-bit one); whether they fit the run is for the caller to check
+    /// (`check(epochs:batchesPerEpoch:path:)`). Weights and momentum buffers are checked
+    /// as `Checkpoint.load` checks them.
+    public static func restore(
+        from url: URL, model: Module, optimizer: SGD, allowNonfinite: Bool = false
+    ) throws -> TrainingCheckpoint {
         let file = try SafeTensors.read(from: url)
         let path = url.path
-        func number<T: LosslessStringConvertible>(_ key: String) throws -> T {
-            guard let text = file.metadata[key], let value = T(text) else {
+        func number<T: FixedWidthInteger>(_ key: String) throws -> T {
+            guard let text = file.metadata[key] else {
                 throw FileError(path: path, problem: "not a training checkpoint: metadata '\(key)' is missing (a weights-only file?)")
+            }
+            guard let value = T(text), value >= 0 else {
+                throw FileError(
+                    path: path, problem: "metadata '\(key)' is invalid: '\(text.prefix(40))' is not an integer from 0 to \(T.max)")
             }
             return value
         }
@@ -123,16 +167,36 @@ public struct TrainingCheckpoint {
             step: try number("heed.step"), seed: try number("heed.seed"),
             options: file.metadata.filter { !positionKeys.contains($0.key) })
         let extra = Set(file.tensors.keys.filter { $0.hasPrefix(momentumPrefix) || $0.hasPrefix(counterPrefix) })
-        try Checkpoint.load(file, into: model, path: path, ignoring: extra)
+        try Checkpoint.load(file, into: model, path: path, ignoring: extra, allowNonfinite: allowNonfinite)
         var momentum: [String: [Float]] = [:]
         for name in extra where name.hasPrefix(momentumPrefix) {
-            momentum[String(name.dropFirst(momentumPrefix.count))] = file.tensors[name]!.floats()
+            momentum[String(name.dropFirst(momentumPrefix.count))] = try Checkpoint.checkedValues(
+                file.tensors[name]!, name: name, path: path, allowNonfinite: allowNonfinite)
         }
         try optimizer.loadMomentumBuffers(momentum)
         let counters = Dictionary(uniqueKeysWithValues: model.namedCounters(includingTransient: true).map { ($0.name, $0.counter) })
         for name in extra where name.hasPrefix(counterPrefix) {
-            counters[String(name.dropFirst(counterPrefix.count))]?.value = file.tensors[name]!.int64s().first ?? 0
+            let entry = file.tensors[name]!
+            counters[String(name.dropFirst(counterPrefix.count))]?.value =
+                entry.bytes.isEmpty ? 0 : try Checkpoint.checkedCounter(entry, name: name, path: path)
         }
         return position
+    }
+
+    /// Refuses a position outside the run it resumes: an epoch past `epochs`, a batch
+    /// past `batchesPerEpoch`, or more steps than the epochs before it and its batches
+    /// hold. A finished epoch saved before its evaluation resumes at its last batch.
+    ///
+    /// - Parameter path: the checkpoint, named in errors.
+    public func check(epochs: Int, batchesPerEpoch: Int, path: String) throws {
+        func fail(_ key: String, _ value: Int, _ problem: String) -> FileError {
+            FileError(path: path, problem: "metadata '\(key)' is invalid: \(value) \(problem)")
+        }
+        guard epoch <= epochs else { throw fail("heed.epoch", epoch, "is past the run's \(epochs) epochs") }
+        guard batch <= batchesPerEpoch else { throw fail("heed.batch", batch, "is past the epoch's \(batchesPerEpoch) batches") }
+        let (before, overflow) = epoch.multipliedReportingOverflow(by: batchesPerEpoch)
+        guard !overflow, step <= before + batch else {
+            throw fail("heed.step", step, "is more steps than epoch \(epoch) batch \(batch) of \(batchesPerEpoch) per epoch follow")
+        }
     }
 }

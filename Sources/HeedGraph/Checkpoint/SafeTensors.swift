@@ -70,14 +70,17 @@ public struct SafeTensors: Equatable, Sendable {
             }
         }
 
-        /// The values as Int64 (integer types only; floats are truncated toward zero).
-        public func int64s() -> [Int64] {
+        /// The values as Int64; floats are truncated toward zero, and nil when one is
+        /// NaN, infinite or outside Int64's range (checked, as converting it would trap).
+        public func int64s() -> [Int64]? {
             bytes.withUnsafeBytes { raw in
                 switch dtype {
                 case .i64: return Array(raw.bindMemory(to: Int64.self))
                 case .i32: return raw.bindMemory(to: Int32.self).map { Int64($0) }
                 case .u8: return raw.map { Int64($0) }
-                default: return floats().map { Int64($0) }
+                default:
+                    let values = floats().compactMap { Int64(exactly: $0.rounded(.towardZero)) }
+                    return values.count == elementCount ? values : nil
                 }
             }
         }
