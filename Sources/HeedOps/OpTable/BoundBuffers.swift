@@ -2,8 +2,8 @@
 /// backend's body as that backend's own buffer type, by declared name.
 ///
 /// ```swift
-/// output.floats = Reference.linearForward(d, input: b.input.floats, weight: b.weight.floats,
-///                                         bias: b.optional("bias")?.floats)
+/// b.output.floats = Reference.linearForward(d, input: b.input.floats, weight: b.weight.floats,
+///                                           bias: b.optional("bias")?.floats)
 /// ```
 @dynamicMemberLookup
 public struct BoundBuffers<Buffer: DeviceBuffer> {

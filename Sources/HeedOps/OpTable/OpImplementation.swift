@@ -33,7 +33,7 @@ public struct OpImplementationTable<Backend: OpBackend>: Sendable {
     let bodies: [String: OpImplementation<Backend>]
 
     public init() {
-        bodies = Dictionary(OpFamily.allCases.flatMap { Backend.implementations(of: $0) }.map { ($0.op, $0) }) { first, second in
+        bodies = Dictionary(OpFamily.allCases.flatMap { Backend.implementations(of: $0) }.map { ($0.op, $0) }) { first, _ in
             preconditionFailure("\(Backend.self) registers \(first.op) twice")
         }
     }
