@@ -23,14 +23,11 @@ if ! { swift build --package-path "$example" && swift run --package-path "$examp
     [ "$status" -ne 0 ] || status=1
 fi
 
-# One closing line with the totals of XCTest's last summary.
+# The totals of XCTest's last summary, printed as the closing line.
 summary=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -n 1 || true)
 executed=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
 failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$summary")
 skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "^[0-9]+" || echo 0)
-if [ -n "$summary" ]; then
-    echo "tests: $((executed - failed - skipped)) passed, $failed failed, $skipped skipped"
-fi
 # Under CI a test that could not run (no OpenCL device, no heed binary) fails the run.
 if [ "${CI:-}" = "true" ]; then
     if [ "$skipped" -ne 0 ] || grep -q "cannot run under CI=true" "$log"; then
@@ -43,5 +40,9 @@ if [ "${CI:-}" = "true" ]; then
         echo "heed: CI=true and no XCTest summary was printed" >&2
         [ "$status" -ne 0 ] || status=1
     fi
+fi
+# The totals last, so they close the output.
+if [ -n "$summary" ]; then
+    echo "tests: $((executed - failed - skipped)) passed, $failed failed, $skipped skipped"
 fi
 exit "$status"
