@@ -53,8 +53,8 @@ public final class Trainer {
     public let train: BatchLoader
     public let test: BatchLoader
     public let configuration: TrainingConfiguration
-    /// The run's other options (data, recipe), stored beside the model's configuration
-    /// in every checkpoint.
+    /// The run's other options (data, recipe), stored in every checkpoint beside the
+    /// model's configuration, the class names and the evaluation transform (`DataMetadata`).
     public let options: [String: String]
 
     public init(
@@ -75,13 +75,18 @@ public final class Trainer {
         try FileManager.default.createDirectory(at: configuration.outputDirectory, withIntermediateDirectories: true)
         let optimizer = SGD(parameters: model.namedParameters, configuration: configuration.optimizer)
         let metrics = MetricsLog(url: configuration.metricsURL)
-        let metadata = try options.merging(model.configuration.metadata()) { $1 }
+        // What prediction needs besides the weights: the model's configuration, the class
+        // names and the evaluation transform (the test loader's: no augmentation).
+        let recorded = try model.configuration.metadata().merging(
+            DataMetadata.entries(classNames: test.dataset.classNames, transform: InputTransform(of: test))
+        ) { $1 }
+        let metadata = options.merging(recorded) { $1 }
         var position = TrainingCheckpoint(epoch: 0, batch: 0, step: 0, seed: train.seed, options: metadata)
         if resume {
             position = try TrainingCheckpoint.restore(from: configuration.checkpointURL, model: model, optimizer: optimizer)
             try checkModelMatches(position.options)
-            // Checkpoints from before `heed.model` carry on in its form.
-            position.options.merge(try model.configuration.metadata()) { $1 }
+            // Checkpoints from before `heed.model`, `heed.classes` and `heed.input` carry on in their form.
+            position.options.merge(recorded) { $1 }
             log("resuming at epoch \(position.epoch + 1), batch \(position.batch), step \(position.step)")
         } else if FileManager.default.fileExists(atPath: configuration.metricsURL.path) {
             try FileManager.default.removeItem(at: configuration.metricsURL)
