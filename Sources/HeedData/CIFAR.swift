@@ -97,7 +97,7 @@ public enum CIFAR {
         }
         return ImageDataset(
             name: "\(variant.rawValue)/\(split.rawValue)",
-            classNames: (0..<variant.classCount).map { "class \($0)" },
+            classNames: variant.classNames,
             channels: 3, height: 32, width: 32, pixels: pixels, labels: labels)
     }
 

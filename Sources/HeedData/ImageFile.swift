@@ -79,6 +79,12 @@ public struct RGBImage: Sendable, Equatable {
         return RGBImage(width: newWidth, height: newHeight, pixels: output)
     }
 
+    /// An image from planar channels (3×H×W, the layout of `ImageDataset`).
+    public init(planar planes: [UInt8], width: Int, height: Int) {
+        let plane = width * height
+        self.init(width: width, height: height, pixels: (0..<(plane * 3)).map { planes[($0 % 3) * plane + $0 / 3] })
+    }
+
     /// The image as planar channels (C×H×W), the layout of `ImageDataset`.
     public var planar: [UInt8] {
         var planes = [UInt8](repeating: 0, count: pixels.count)

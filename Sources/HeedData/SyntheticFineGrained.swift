@@ -53,6 +53,16 @@ public enum SyntheticFineGrained {
         return [r, g, b].map { UInt8(40 + 215 * $0) }
     }
 
+    /// The class names of a set of `classes` classes: the colour of each class's detail,
+    /// the hue name nearest to it on a wheel of twelve, for up to twelve classes (their
+    /// hues are then at least 30 degrees apart, so no two share a name); `class 0`,
+    /// `class 1`, ... for more.
+    public static func classNames(_ classes: Int) -> [String] {
+        let hues = ["red", "orange", "yellow", "lime", "green", "mint", "cyan", "sky", "blue", "violet", "magenta", "pink"]
+        guard classes <= hues.count else { return (0..<classes).map { "class \($0)" } }
+        return (0..<classes).map { hues[Int((Double($0) / Double(classes) * 12).rounded()) % 12] }
+    }
+
     private static func split(_ c: Configuration, count: Int, seed: UInt64, salt: UInt64, name: String) -> ImageDataset {
         let side = c.size
         var pixels = [UInt8](repeating: 0, count: count * 3 * side * side)
@@ -67,7 +77,7 @@ public enum SyntheticFineGrained {
             pixels.replaceSubrange(index * canvas.planes.count..<(index + 1) * canvas.planes.count, with: canvas.planes)
         }
         return ImageDataset(
-            name: name, classNames: (0..<c.classes).map { "class \($0)" },
+            name: name, classNames: classNames(c.classes),
             channels: 3, height: side, width: side, pixels: pixels, labels: labels)
     }
 

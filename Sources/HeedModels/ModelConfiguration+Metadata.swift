@@ -10,12 +10,16 @@ public enum ModelMetadataError: Error, Equatable, CustomStringConvertible {
     /// Values that parse but give no network Heed builds (a size over its limit); the
     /// detail names the field.
     case invalid(detail: String)
+    /// A value given on the command line that differs from the one the file records
+    /// (`recorded` is `none` where the file's network has no such part).
+    case contradiction(key: String, given: String, recorded: String)
 
     public var description: String {
         switch self {
         case .missing(let key): "metadata '\(key)' is missing"
         case .unreadable(let key, let detail): "metadata '\(key)' is unreadable: \(detail)"
         case .invalid(let detail): "metadata gives an invalid model: \(detail)"
+        case .contradiction(let key, let given, let recorded): "\(key) \(given) contradicts the recorded \(key) \(recorded)"
         }
     }
 }
@@ -24,9 +28,9 @@ extension ModelConfiguration {
     /// The metadata key of the configuration's JSON form.
     public static let metadataKey = "heed.model"
 
-    /// Values given on the command line: they replace what a file records, and supply
-    /// what a file without Heed's metadata (a PyTorch `state_dict`) lacks.
-    public struct Overrides: Sendable {
+    /// Values given on the command line: they supply what a file without Heed's
+    /// metadata (a PyTorch `state_dict`) lacks, and must agree with what a file records.
+    public struct Flags: Sendable {
         public var depth: Int?
         public var width: Int?
         public var classes: Int?
@@ -47,28 +51,22 @@ extension ModelConfiguration {
             self.attentionGate = attentionGate
         }
 
-        func apply(to configuration: inout ModelConfiguration) throws {
+        /// Throws `contradiction` for the first given value that `configuration` does not have.
+        func check(_ configuration: ModelConfiguration) throws {
             switch configuration.backbone {
-            case .wideResNet(var trunk):
-                trunk.depth = depth ?? trunk.depth
-                trunk.width = width ?? trunk.width
-                trunk.classes = classes ?? trunk.classes
-                configuration.backbone = .wideResNet(trunk)
+            case .wideResNet(let trunk):
+                try agree("depth", depth, trunk.depth)
+                try agree("width", width, trunk.width)
+                try agree("classes", classes, trunk.classes)
             }
-            if attentionDepth == 0 {
-                configuration.attention = nil
-                configuration.coarse2fine = nil
-            } else if let attentionDepth, configuration.attention == nil {
-                guard let attentionWidth else { throw ModelMetadataError.missing(key: "attention_width") }
-                guard let attentionGate else { throw ModelMetadataError.missing(key: "attention_gate") }
-                configuration.attention = AttentionConfiguration(depth: attentionDepth, width: attentionWidth, gate: attentionGate)
-            }
-            if var attention = configuration.attention {
-                attention.depth = attentionDepth ?? attention.depth
-                attention.width = attentionWidth ?? attention.width
-                attention.gate = attentionGate ?? attention.gate
-                configuration.attention = attention
-            }
+            try agree("attention_depth", attentionDepth, configuration.attention?.depth ?? 0)
+            try agree("attention_width", attentionWidth, configuration.attention?.width)
+            try agree("attention_gate", attentionGate?.rawValue, configuration.attention?.gate.rawValue)
+        }
+
+        private func agree<T: Equatable>(_ key: String, _ given: T?, _ recorded: T?) throws {
+            guard let given, given != recorded else { return }
+            throw ModelMetadataError.contradiction(key: key, given: "\(given)", recorded: recorded.map { "\($0)" } ?? "none")
         }
     }
 
@@ -79,12 +77,13 @@ extension ModelConfiguration {
         return [Self.metadataKey: String(decoding: try encoder.encode(self), as: UTF8.self)]
     }
 
-    /// The configuration a file's metadata records, with `overrides` applied: the JSON
-    /// under `metadataKey`, else the separate keys `heed train` wrote before it
-    /// (`depth`, `width`, `classes`, `dropout`, `attention_depth`, `attention_width`,
-    /// `attention_gate`, `reg_weight`, `attention_init`, `coarse2fine`, `c2f_*`).
-    public init(metadata: [String: String], overrides: Overrides = Overrides()) throws {
-        var configuration: ModelConfiguration
+    /// The configuration a file's metadata records: the JSON under `metadataKey`, else
+    /// the separate keys `heed train` wrote before it (`depth`, `width`, `classes`,
+    /// `dropout`, `attention_depth`, `attention_width`, `attention_gate`, `reg_weight`,
+    /// `attention_init`, `coarse2fine`, `c2f_*`), with `flags` supplying the keys a file
+    /// lacks. A flag that differs from what the file records throws `contradiction`.
+    public init(metadata: [String: String], flags: Flags = Flags()) throws {
+        let configuration: ModelConfiguration
         if let json = metadata[Self.metadataKey] {
             do {
                 configuration = try JSONDecoder().decode(ModelConfiguration.self, from: Data(json.utf8))
@@ -92,9 +91,9 @@ extension ModelConfiguration {
                 throw ModelMetadataError.unreadable(key: Self.metadataKey, detail: error.summary)
             }
         } else {
-            configuration = try ModelConfiguration(legacy: LegacyMetadata(entries: metadata, overrides: overrides))
+            configuration = try ModelConfiguration(legacy: LegacyMetadata(entries: metadata, flags: flags))
         }
-        try overrides.apply(to: &configuration)
+        try flags.check(configuration)
         do {
             try configuration.validate()
         } catch let error as HeedError {
@@ -151,15 +150,15 @@ extension ModelConfiguration {
 /// files that follow them (Tests/Fixtures/models).
 private struct LegacyMetadata {
     let entries: [String: String]
-    let overrides: ModelConfiguration.Overrides
+    let flags: ModelConfiguration.Flags
 
-    /// The command line's value, else the file's, else `fallback`.
+    /// The file's value, else the command line's, else `fallback`.
     func value<T>(
-        _ key: String, given override: KeyPath<ModelConfiguration.Overrides, T?>? = nil, default fallback: T? = nil,
+        _ key: String, given flag: KeyPath<ModelConfiguration.Flags, T?>? = nil, default fallback: T? = nil,
         parse: (String) -> T?
     ) throws -> T {
-        if let override, let value = overrides[keyPath: override] { return value }
         guard let text = entries[key] else {
+            if let flag, let value = flags[keyPath: flag] { return value }
             guard let fallback else { throw ModelMetadataError.missing(key: key) }
             return fallback
         }
@@ -168,10 +167,10 @@ private struct LegacyMetadata {
     }
 
     func value<T: LosslessStringConvertible>(
-        _ key: String, given override: KeyPath<ModelConfiguration.Overrides, T?>? = nil,
+        _ key: String, given flag: KeyPath<ModelConfiguration.Flags, T?>? = nil,
         default fallback: T? = nil
     ) throws -> T {
-        try value(key, given: override, default: fallback, parse: T.init)
+        try value(key, given: flag, default: fallback, parse: T.init)
     }
 }
 

@@ -2,7 +2,7 @@ import HeedOps
 
 /// Everything that shapes a network: its backbone, the attention modules on it and the
 /// Coarse2Fine zoom. `heed train` stores it in its files (`metadata()`), every command
-/// that loads a model reads it back (`init(metadata:overrides:)`), and `makeModel` is
+/// that loads a model reads it back (`init(metadata:flags:)`), and `makeModel` is
 /// the one place a network is built from it.
 ///
 /// ```swift

@@ -56,8 +56,8 @@ public final class Trainer {
     public let train: BatchLoader
     public let test: BatchLoader
     public let configuration: TrainingConfiguration
-    /// The run's other options (data, recipe), stored beside the model's configuration
-    /// in every checkpoint.
+    /// The run's other options (data, recipe), stored in every checkpoint beside the
+    /// model's configuration, the class names and the evaluation transform (`DataMetadata`).
     public let options: [String: String]
 
     public init(
@@ -83,7 +83,12 @@ public final class Trainer {
         AtomicFile.removeAbandonedTemporaries(of: configuration.weightsURL)
         let optimizer = SGD(parameters: model.namedParameters, configuration: configuration.optimizer)
         let metrics = MetricsLog(url: configuration.metricsURL)
-        let metadata = try options.merging(model.configuration.metadata()) { $1 }
+        // What prediction needs besides the weights: the model's configuration, the class
+        // names and the evaluation transform (the test loader's: no augmentation).
+        let recorded = try model.configuration.metadata().merging(
+            DataMetadata.entries(classNames: test.dataset.classNames, transform: InputTransform(of: test))
+        ) { $1 }
+        let metadata = options.merging(recorded) { $1 }
         var position = TrainingCheckpoint(epoch: 0, batch: 0, step: 0, seed: train.seed, options: metadata)
         var lastCheckpoint: String? = resume ? configuration.checkpointURL.path : nil
         // Saves the position unless a tensor is not finite, which stops the run instead.
@@ -101,8 +106,8 @@ public final class Trainer {
                 from: configuration.checkpointURL, model: model, optimizer: optimizer, allowNonfinite: configuration.allowNonfinite)
             try position.check(epochs: configuration.epochs, batchesPerEpoch: train.batchCount, path: configuration.checkpointURL.path)
             try checkModelMatches(position.options)
-            // Checkpoints from before `heed.model` carry on in its form.
-            position.options.merge(try model.configuration.metadata()) { $1 }
+            // Checkpoints from before `heed.model`, `heed.classes` and `heed.input` carry on in their form.
+            position.options.merge(recorded) { $1 }
             if let dropped = try metrics.dropDamagedLastLine() {
                 warn("\(configuration.metricsURL.path): removed a damaged last line (\(dropped) bytes, from an interrupted run)")
             }

@@ -4,6 +4,7 @@ import HeedData
 import HeedGraph
 import HeedModels
 import HeedOps
+import HeedTraining
 import HeedVisualization
 
 /// `heed attention-maps`: pictures of where each attention head looks.
@@ -42,11 +43,12 @@ struct AttentionMaps: ParsableCommand {
 
     func run() throws {
         let backend = try device.openBackend()
-        let (network, metadata) = try saved.load(on: backend)
+        let model = try saved.load(on: backend)
+        let network = model.network
         guard let attention = network.attention else {
             throw ValidationError("\(saved.checkpoint) is a baseline network (attention depth 0): it has no attention maps")
         }
-        let (images, pictures, labels, normalization) = try loadImages(metadata: metadata)
+        let (images, pictures, labels, normalization) = try loadImages(model: model)
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let inputTensor = try Tensor(images.values, shape: images.shape, on: backend)
@@ -82,14 +84,13 @@ struct AttentionMaps: ParsableCommand {
             var zoomBox: (x0: Float, y0: Float, x1: Float, y1: Float)?
             var zoomedPicture: RGBImage?
             if let theta, let zoomed {
-                // θ = [[s, 0, tx], [0, s, ty]]: the zoomed view covers tx ± s, ty ± s.
-                let (s, tx, ty) = (theta[item * 6], theta[item * 6 + 2], theta[item * 6 + 5])
-                zoomBox = (tx - s, ty - s, tx + s, ty + s)
+                let zoom = ZoomWindow(theta: theta, item: item)
+                zoomBox = (zoom.x - zoom.scale, zoom.y - zoom.scale, zoom.x + zoom.scale, zoom.y + zoom.scale)
                 let planes = picture.width * picture.height * 3
                 zoomedPicture = self.picture(
                     from: Array(zoomed[item * planes..<(item + 1) * planes]),
                     height: picture.height, width: picture.width, normalization: normalization)
-                title += String(format: ", zoom s %.2f", s)
+                title += String(format: ", zoom s %.2f", zoom.scale)
             }
             let grid = AttentionMapRenderer.grid(
                 image: picture, modules: maps, title: title,
@@ -103,7 +104,7 @@ struct AttentionMaps: ParsableCommand {
 
     /// The network's inputs, the pictures to draw on, the labels and normalisation when known.
     private func loadImages(
-        metadata: [String: String]
+        model: SavedModel
     ) throws
         -> (values: (values: [Float], shape: [Int]), pictures: [RGBImage], labels: [Int32]?, normalization: Normalization?)
     {
@@ -119,19 +120,15 @@ struct AttentionMaps: ParsableCommand {
             }
             return ((values, tensor.shape), pictures, nil, nil)
         }
-        let seed = metadata["seed"].flatMap(UInt64.init) ?? 1
+        let seed = model.seed ?? 1
         let (train, test) = try data.load(seed: seed)
         if let bad = indices.first(where: { !(0..<test.count).contains($0) }) {
             throw ValidationError("--indices \(bad) is outside the test set's 0..<\(test.count)")
         }
-        let normalization = data.normalization(for: train, metadata: metadata)
+        let normalization = try model.normalization(else: data.normalization(for: train))
         let loader = BatchLoader(dataset: test, batchSize: 1, shuffle: false, dropLast: false, normalization: normalization, seed: seed)
         let batches = indices.map { loader.batch(epoch: 0, index: $0) }
-        let pictures = indices.map { index in
-            RGBImage(
-                width: test.width, height: test.height,
-                pixels: interleaved(Array(test.image(index)), height: test.height, width: test.width))
-        }
+        let pictures = indices.map { RGBImage(planar: Array(test.image($0)), width: test.width, height: test.height) }
         return (
             (batches.flatMap(\.images), [indices.count, test.channels, test.height, test.width]), pictures,
             batches.flatMap(\.labels), normalization
@@ -149,10 +146,6 @@ struct AttentionMaps: ParsableCommand {
                 ?? (value - low) / max(high - low, 1e-6)
             return UInt8(max(0, min(255, (unit * 255).rounded())))
         }
-        return RGBImage(width: width, height: height, pixels: interleaved(bytes, height: height, width: width))
-    }
-
-    private func interleaved(_ planes: [UInt8], height: Int, width: Int) -> [UInt8] {
-        (0..<(height * width * 3)).map { i in planes[(i % 3) * height * width + i / 3] }
+        return RGBImage(planar: bytes, width: width, height: height)
     }
 }

@@ -91,11 +91,7 @@ struct DataOptions: ParsableArguments {
         }
     }
 
-    func options(_ normalization: Normalization) -> [String: String] {
-        [
-            "dataset": dataset.rawValue, "batch_size": String(batchSize),
-            "normalization_mean": normalization.mean.map { String($0) }.joined(separator: ","),
-            "normalization_std": normalization.std.map { String($0) }.joined(separator: ","),
-        ]
-    }
+    /// The data options a checkpoint records (the trainer adds the class names and the
+    /// evaluation transform itself).
+    var options: [String: String] { ["dataset": dataset.rawValue, "batch_size": String(batchSize)] }
 }

@@ -13,7 +13,7 @@ struct Evaluate: ParsableCommand {
             Prints the accuracy of the gated mixture (the network's output), of each attention module \
             alone, of the classifier alone, the mean gate values, and (attention depth ≥ 2) of early \
             exit: predicting from the modules before the last group only, with the share of the \
-            convolution work that saves. The model's shape comes from the checkpoint.
+            convolution work that saves. The model's shape and normalisation come from the checkpoint.
             """)
 
     @OptionGroup var saved: SavedModelOptions
@@ -25,15 +25,16 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let backend = try device.openBackend()
-        let (network, metadata) = try saved.load(on: backend)
-        let seed = self.seed ?? metadata["seed"].flatMap(UInt64.init) ?? 1
+        let model = try saved.load(on: backend)
+        let network = model.network
+        let seed = self.seed ?? model.seed ?? 1
         let (train, test) = try data.load(seed: seed)
         guard test.classCount == network.classCount else {
             throw ValidationError("the test set has \(test.classCount) classes, the network \(network.classCount)")
         }
         let loader = BatchLoader(
             dataset: test, batchSize: data.batchSize, shuffle: false, dropLast: false,
-            normalization: data.normalization(for: train, metadata: metadata), seed: seed)
+            normalization: try model.normalization(else: data.normalization(for: train)), seed: seed)
         print("evaluating \(network.configuration) on \(test.name) (\(test.count) images) on \(backend.name)")
 
         var tally = PartTally()

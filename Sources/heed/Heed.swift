@@ -11,7 +11,9 @@ struct Heed: ParsableCommand {
             `heed devices` lists them.
             """,
         version: "0.1.0",
-        subcommands: [Devices.self, Verify.self, Bench.self, Train.self, Predict.self, Evaluate.self, AttentionMaps.self]
+        subcommands: [
+            Devices.self, Verify.self, Bench.self, Train.self, Predict.self, Evaluate.self, AttentionMaps.self, ExportImages.self,
+        ]
     )
 
 }

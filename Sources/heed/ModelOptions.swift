@@ -4,7 +4,7 @@ import HeedOps
 
 extension AggregationGate: ExpressibleByArgument {}
 
-/// The options that choose and shape a network (shared by train, predict, evaluate).
+/// The options that choose and shape a network to train.
 struct ModelOptions: ParsableArguments {
     enum AttentionInitialization: String, ExpressibleByArgument, CaseIterable {
         case kaiming, orthogonal

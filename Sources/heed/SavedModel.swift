@@ -6,36 +6,42 @@ import HeedModels
 import HeedOps
 import HeedSupport
 
-/// A trained network from a `heed train` file (`model.safetensors` or
-/// `checkpoint.safetensors`): its shape comes from the file's metadata, and any of
-/// these flags overrides it (for PyTorch files, which have none).
+/// A trained network from a file: `heed train`'s `model.safetensors` or
+/// `checkpoint.safetensors`, whose metadata gives the network's shape, or a PyTorch
+/// `state_dict`, whose shape these flags give. A flag given for a file that records its
+/// value must agree with it.
 struct SavedModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Weights or training checkpoint written by `heed train` (or PyTorch, with the model flags).")
+    @Option(
+        name: [.customLong("checkpoint"), .customLong("weights")],
+        help: "Weights or training checkpoint written by `heed train` (or a PyTorch state_dict, with the model flags).")
     var checkpoint: String
 
-    @Option(name: .long, help: "Override: WRN depth.") var depth: Int?
-    @Option(name: .long, help: "Override: WRN width.") var width: Int?
-    @Option(name: .long, help: "Override: number of classes.") var classes: Int?
-    @Option(name: .long, help: "Override: attention depth (0 for the baseline).") var attentionDepth: Int?
-    @Option(name: .long, help: "Override: attention width.") var attentionWidth: Int?
-    @Option(name: .long, help: "Override: attention gate, softmax or sigmoid.") var attentionGate: AggregationGate?
+    @Option(name: .long, help: "For files without heed metadata: WRN depth.") var depth: Int?
+    @Option(name: .long, help: "For files without heed metadata: WRN width.") var width: Int?
+    @Option(name: .long, help: "For files without heed metadata: number of classes.") var classes: Int?
+    @Option(name: .long, help: "For files without heed metadata: attention depth (0 for the baseline).") var attentionDepth: Int?
+    @Option(name: .long, help: "For files without heed metadata: attention width.") var attentionWidth: Int?
+    @Option(name: .long, help: "For files without heed metadata: attention gate, softmax or sigmoid.")
+    var attentionGate: AggregationGate?
 
     @Flag(name: .long, help: "Load NaN, infinite or negative-variance weights (debugging only).")
     var allowNonfinite = false
 
     /// The network with its weights, in evaluation mode, and the file's metadata.
-    func load(on backend: any Backend) throws -> (network: Network, metadata: [String: String]) {
+    func load(on backend: any Backend) throws -> SavedModel {
         let file = try SafeTensors.read(from: URL(fileURLWithPath: checkpoint))
-        let overrides = ModelConfiguration.Overrides(
+        let flags = ModelConfiguration.Flags(
             depth: depth, width: width, classes: classes, attentionDepth: attentionDepth,
             attentionWidth: attentionWidth, attentionGate: attentionGate)
         let configuration: ModelConfiguration
         do {
-            configuration = try ModelConfiguration(metadata: file.metadata, overrides: overrides)
+            configuration = try ModelConfiguration(metadata: file.metadata, flags: flags)
         } catch let ModelMetadataError.missing(key) {
-            throw ValidationError(
-                "\(checkpoint) does not record '\(key)' (not written by heed train?): pass --\(key.replacingOccurrences(of: "_", with: "-"))"
-            )
+            throw FileError(path: checkpoint, problem: "records no '\(key)' (not written by heed train?): pass \(flag(key))")
+        } catch let ModelMetadataError.contradiction(key, given, recorded) {
+            throw FileError(
+                path: checkpoint,
+                problem: "\(flag(key)) \(given) contradicts the checkpoint's \(key.replacingOccurrences(of: "_", with: " ")) \(recorded)")
         } catch let error as ModelMetadataError {
             throw FileError(path: checkpoint, problem: error.description)
         }
@@ -43,19 +49,49 @@ struct SavedModelOptions: ParsableArguments {
         let trainingState = Set(file.tensors.keys.filter { $0.hasPrefix("optimizer.") || $0.hasPrefix("training.") })
         try Checkpoint.load(file, into: network, path: checkpoint, ignoring: trainingState, allowNonfinite: allowNonfinite)
         network.eval()
-        return (network, file.metadata)
+        return SavedModel(network: network, metadata: file.metadata, path: checkpoint)
     }
+
+    /// `attention_depth` → `--attention-depth`.
+    private func flag(_ key: String) -> String { "--" + key.replacingOccurrences(of: "_", with: "-") }
 }
 
-extension DataOptions {
-    /// The normalisation the model was trained with (recorded in its file), else the default for the data.
-    func normalization(for train: ImageDataset, metadata: [String: String]) -> Normalization {
-        func floats(_ key: String) -> [Float]? { metadata[key]?.split(separator: ",").compactMap { Float($0) } }
-        if let mean = floats("normalization_mean"), let std = floats("normalization_std"), mean.count == train.channels,
-            std.count == mean.count
-        {
-            return Normalization(mean: mean, std: std)
+/// A loaded network and what its file records about the data it was trained on.
+struct SavedModel {
+    let network: Network
+    let metadata: [String: String]
+    let path: String
+
+    /// The training run's seed (of the synthetic set), if recorded.
+    var seed: UInt64? { metadata["seed"].flatMap(UInt64.init) }
+
+    /// The class names; `class 0`, `class 1`, ... for files that record none.
+    func classNames() throws -> [String] {
+        try recorded { try DataMetadata.classNames(in: metadata, classes: network.classCount) }
+    }
+
+    /// The evaluation transform the network was trained with, or an error saying it is not recorded.
+    func transform() throws -> InputTransform {
+        guard let transform = try recorded({ try DataMetadata.transform(in: metadata) }) else {
+            throw FileError(
+                path: path,
+                problem:
+                    "records no image size and normalisation (metadata '\(DataMetadata.inputKey)'; a PyTorch file, or trained on a folder before heed recorded them): predict normalised tensors with --input"
+            )
         }
-        return normalization(for: train)
+        return transform
+    }
+
+    /// The normalisation the network was trained with, else `fallback` (the data's default).
+    func normalization(else fallback: @autoclosure () -> Normalization) throws -> Normalization {
+        try recorded { try DataMetadata.normalization(in: metadata) } ?? fallback()
+    }
+
+    private func recorded<T>(_ read: () throws -> T) throws -> T {
+        do {
+            return try read()
+        } catch let error as DataMetadataError {
+            throw FileError(path: path, problem: error.description)
+        }
     }
 }

@@ -69,7 +69,7 @@ struct Train: ParsableCommand {
             epochs: optimisation.epochs, optimizer: optimisation.sgd, schedule: try optimisation.learningRateSchedule(),
             outputDirectory: outputURL, checkpointInterval: checkpointEvery, stopAfterStep: stopAfterStep, showProgress: !quiet,
             allowNonfinite: allowNonfinite)
-        let options = data.options(normalization).merging(["seed": String(seed)]) { $1 }
+        let options = data.options.merging(["seed": String(seed)]) { $1 }
 
         print("heed train: \(network.configuration) (\(network.parameterCount) parameters) on \(backend.name)")
         print(

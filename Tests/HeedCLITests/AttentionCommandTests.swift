@@ -50,7 +50,7 @@ final class AttentionCommandTests: XCTestCase {
         let overlay = try RGBImage.read(from: maps.appendingPathComponent("image_7_att1_head1.png"))
         XCTAssertEqual([overlay.width, overlay.height], [32, 32])
 
-        // predict with the same options reproduces evaluate's network output on an input file.
+        // predict with flags that agree with the checkpoint.
         var configuration = SyntheticFineGrained.Configuration()
         configuration.trainCount = 10
         configuration.testCount = 3
@@ -93,10 +93,7 @@ final class AttentionCommandTests: XCTestCase {
         try SafeTensors(tensors: ["input": .init(shape: [2, 3, 32, 32], floats: (0..<(2 * 3 * 32 * 32)).map { Float($0 % 7) / 7 })]).write(
             to: input)
         let output = scratch.appendingPathComponent("out.safetensors")
-        let predicted = try runHeed([
-            "predict", "--weights", weights.path, "--input", input.path, "--output", output.path,
-            "--classes", "10", "--coarse2fine", "--attention-width", "2",
-        ])
+        let predicted = try runHeed(["predict", "--checkpoint", weights.path, "--input", input.path, "--output", output.path])
         XCTAssertEqual(predicted.status, 0, predicted.standardError)
         XCTAssertEqual(try SafeTensors.read(from: output).tensors["log_probs"]?.shape, [2, 10])
 

@@ -195,12 +195,14 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(refused.standardError.contains("truncated"), refused.standardError)
         XCTAssertEqual(refused.standardError.split(separator: "\n").count, 1, refused.standardError)
 
-        let wrongShape = try runHeed([
+        let contradicting = try runHeed([
             "predict", "--weights", models.appendingPathComponent("wrn_baseline.safetensors").path,
             "--input", models.appendingPathComponent("wrn_baseline_io.safetensors").path,
             "--output", output.path, "--depth", "16", "--width", "2", "--classes", "5",
         ])
-        XCTAssertNotEqual(wrongShape.status, 0)
-        XCTAssertTrue(wrongShape.standardError.contains("missing tensor 'group_0.block_1"), wrongShape.standardError)
+        XCTAssertNotEqual(contradicting.status, 0)
+        XCTAssertTrue(
+            contradicting.standardError.contains("wrn_baseline.safetensors: --depth 16 contradicts the checkpoint's depth 10"),
+            contradicting.standardError)
     }
 }

@@ -6,7 +6,7 @@ import HeedTestSupport
 import XCTest
 
 /// The model configuration's two metadata forms (the `heed.model` JSON and the separate
-/// keys of older files) and the command line's overrides.
+/// keys of older files) and the command line's flags.
 final class ModelConfigurationTests: XCTestCase {
     private let coarse2fine = ModelConfiguration(
         backbone: .wideResNet(WideResNetConfiguration(depth: 16, width: 2, classes: 10, dropout: 0.25)),
@@ -42,27 +42,40 @@ final class ModelConfigurationTests: XCTestCase {
     }
 
     /// The PyTorch fixtures record the shape but not the gate: the command line supplies it.
-    func testOverridesSupplyWhatAFileLacks() throws {
+    func testFlagsSupplyWhatAFileLacks() throws {
         let pytorch = ["depth": "10", "width": "1", "classes": "3", "attention_depth": "3", "attention_width": "2", "reg_weight": "0.001"]
         XCTAssertThrowsError(try ModelConfiguration(metadata: pytorch)) {
             XCTAssertEqual($0 as? ModelMetadataError, .missing(key: "attention_gate"))
         }
-        let decoded = try ModelConfiguration(metadata: pytorch, overrides: .init(attentionGate: .softmax))
+        let decoded = try ModelConfiguration(metadata: pytorch, flags: .init(attentionGate: .softmax))
         XCTAssertEqual(decoded.attention, AttentionConfiguration(depth: 3, width: 2, gate: .softmax))
         XCTAssertThrowsError(try ModelConfiguration(metadata: [:])) { XCTAssertEqual($0 as? ModelMetadataError, .missing(key: "depth")) }
+        let flags = ModelConfiguration.Flags(depth: 16, width: 2, classes: 5)
+        XCTAssertEqual(
+            try ModelConfiguration(metadata: [:], flags: flags),
+            ModelConfiguration(backbone: .wideResNet(WideResNetConfiguration(depth: 16, width: 2, classes: 5))))
     }
 
-    func testOverridesReplaceWhatAFileRecords() throws {
-        let overrides = ModelConfiguration.Overrides(depth: 22, classes: 5, attentionWidth: 4, attentionGate: .softmax)
+    /// Flags that agree with a file are accepted; the first that does not is named with both values.
+    func testFlagsThatContradictTheFileAreErrors() throws {
         for metadata in [try coarse2fine.metadata(), legacyCoarse2Fine] {
-            var expected = coarse2fine
-            expected.backbone = .wideResNet(WideResNetConfiguration(depth: 22, width: 2, classes: 5, dropout: 0.25))
-            expected.attention?.width = 4
-            expected.attention?.gate = .softmax
-            XCTAssertEqual(try ModelConfiguration(metadata: metadata, overrides: overrides), expected)
-            let baseline = try ModelConfiguration(metadata: metadata, overrides: .init(attentionDepth: 0))
-            XCTAssertNil(baseline.attention)
-            XCTAssertNil(baseline.coarse2fine)
+            let agreeing = ModelConfiguration.Flags(
+                depth: 16, width: 2, classes: 10, attentionDepth: 3, attentionWidth: 2, attentionGate: .sigmoid)
+            XCTAssertEqual(try ModelConfiguration(metadata: metadata, flags: agreeing), coarse2fine)
+            for (flags, error) in [
+                (ModelConfiguration.Flags(depth: 22), ModelMetadataError.contradiction(key: "depth", given: "22", recorded: "16")),
+                (.init(classes: 5), .contradiction(key: "classes", given: "5", recorded: "10")),
+                (.init(attentionDepth: 0), .contradiction(key: "attention_depth", given: "0", recorded: "3")),
+                (.init(attentionGate: .softmax), .contradiction(key: "attention_gate", given: "softmax", recorded: "sigmoid")),
+            ] {
+                XCTAssertThrowsError(try ModelConfiguration(metadata: metadata, flags: flags)) {
+                    XCTAssertEqual($0 as? ModelMetadataError, error)
+                }
+            }
+        }
+        let baseline = try ModelConfiguration(backbone: .wideResNet(WideResNetConfiguration(depth: 10, width: 1, classes: 4))).metadata()
+        XCTAssertThrowsError(try ModelConfiguration(metadata: baseline, flags: .init(attentionWidth: 4))) {
+            XCTAssertEqual($0 as? ModelMetadataError, .contradiction(key: "attention_width", given: "4", recorded: "none"))
         }
     }
 
