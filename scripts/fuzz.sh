@@ -17,6 +17,8 @@ usage() { echo "usage: scripts/fuzz.sh image_decoder|safetensors SECONDS" >&2; e
 target=$1
 seconds=$2
 [[ "$seconds" =~ ^[0-9]+$ ]] || usage
+source scripts/system-packages.sh
+heed_ensure_system_packages
 
 build=.build/fuzz
 swift_bin=$(dirname "$(command -v swiftc)")
