@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Heed's whole test suite, set-up included: installs the system packages if
 # missing (as root), then builds and runs every test with `swift test`, then builds
-# and runs the example package Examples/TrainCustomModel for a few steps.
+# and runs the example package Examples/TrainCustomModel for a few steps, then
+# under CI (or with HEED_FUZZ_SECONDS set) fuzzes each file reader (scripts/fuzz.sh).
 # OpenCL tests run on the default device (HEED_DEVICE=P:D picks another).
 # Extra arguments go to `swift test` (e.g. --filter GemmTests).
 set -euo pipefail
@@ -21,6 +22,18 @@ example=Examples/TrainCustomModel
 if ! { swift build --package-path "$example" && swift run --package-path "$example" --skip-build TrainCustomModel --steps 3; }; then
     echo "heed: $example did not build or train" >&2
     [ "$status" -ne 0 ] || status=1
+fi
+
+# Each fuzz target for a minute under CI (or HEED_FUZZ_SECONDS elsewhere); a crash fails the run.
+fuzz_seconds=${HEED_FUZZ_SECONDS:-}
+[ -n "$fuzz_seconds" ] || [ "${CI:-}" != "true" ] || fuzz_seconds=60
+if [ -n "$fuzz_seconds" ]; then
+    for target in image_decoder safetensors; do
+        if ! scripts/fuzz.sh "$target" "$fuzz_seconds"; then
+            echo "heed: fuzzing $target found a crash (scripts/fuzz.sh $target)" >&2
+            [ "$status" -ne 0 ] || status=1
+        fi
+    done
 fi
 
 # The totals of XCTest's last summary, printed as the closing line.

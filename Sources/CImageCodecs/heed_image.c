@@ -117,7 +117,10 @@ static int read_png(FILE *file, size_t max_pixels, heed_image *image, char *erro
         png_image_free(&png);
         return -1;
     }
-    png.format = PNG_FORMAT_RGB;
+    // Without a background, the simplified API composites alpha onto the buffer's
+    // (uninitialised) contents; reading RGBA and packing to RGB drops alpha instead.
+    const int has_alpha = (png.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+    png.format = has_alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB;
     unsigned char *pixels = malloc(PNG_IMAGE_SIZE(png));
     if (!pixels) {
         png_image_free(&png);
@@ -128,6 +131,9 @@ static int read_png(FILE *file, size_t max_pixels, heed_image *image, char *erro
         snprintf(error, error_size, "corrupt PNG: %s", png.message);
         free(pixels);
         return -1;
+    }
+    if (has_alpha) {
+        for (size_t i = 0; i < (size_t)png.width * png.height; i++) memmove(pixels + 3 * i, pixels + 4 * i, 3);
     }
     image->width = (int)png.width;
     image->height = (int)png.height;

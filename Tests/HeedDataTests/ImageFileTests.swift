@@ -35,6 +35,15 @@ final class ImageFileTests: XCTestCase {
         }
     }
 
+    func testAlphaIsDroppedNotCompositedOntoUninitialisedMemory() throws {
+        let image = try RGBImage.read(from: fixtures.appendingPathComponent("gradient-alpha.png"))
+        for y in 0..<6 {
+            for x in 0..<8 {
+                XCTAssertEqual(image.pixels[(y * 8 + x) * 3..<(y * 8 + x) * 3 + 3].map(Int.init), expected(x, y), "(\(x), \(y))")
+            }
+        }
+    }
+
     func testGreyImagesBecomeRGB() throws {
         let image = try RGBImage.read(from: fixtures.appendingPathComponent("gradient-grey.png"))
         XCTAssertEqual(image.pixels.count, 8 * 6 * 3)

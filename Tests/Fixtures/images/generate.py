@@ -17,3 +17,7 @@ for y in range(6):
 image.save(os.path.join(here, "gradient.png"))
 image.save(os.path.join(here, "gradient.jpg"), quality=100, subsampling=0)
 image.convert("L").save(os.path.join(here, "gradient-grey.png"))
+# Alpha 32·x: the reader drops it, leaving the same colours as gradient.png.
+alpha = image.copy()
+alpha.putalpha(Image.frombytes("L", (8, 6), bytes(32 * x for y in range(6) for x in range(8))))
+alpha.save(os.path.join(here, "gradient-alpha.png"))
