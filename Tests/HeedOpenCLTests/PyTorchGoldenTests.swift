@@ -18,9 +18,7 @@ final class PyTorchGoldenTests: XCTestCase {
         let device = try TestDevices.requireOpenCL()
         for item in try PyTorchFixture.load("batch_norm").cases {
             let x = try item.tensor("input")
-            let d = BatchNormDescriptor(
-                batch: x.shape[0], channels: x.shape[1], spatial: x.shape.dropFirst(2).reduce(1, *),
-                epsilon: Float(try item.setting("eps")), momentum: Float(try item.setting("momentum")))
+            let d = try item.batchNormDescriptor()
             let (weight, bias) = (try item.tensor("weight").values, try item.tensor("bias").values)
             let (runningMean, runningVariance) = (try item.tensor("running_mean").values, try item.tensor("running_var").values)
             let training = try item.intSetting("training") == 1
@@ -70,10 +68,7 @@ final class PyTorchGoldenTests: XCTestCase {
         let device = try TestDevices.requireOpenCL()
         for item in try PyTorchFixture.load("softmax").cases {
             let x = try item.tensor("input")
-            let axis = try item.intSetting("dim")
-            XCTAssertEqual(axis, x.shape.count - 1, "the fixtures normalise the last axis")
-            let kind: SoftmaxKind = item.name.hasPrefix("log_") ? .logSoftmax : .softmax
-            let d = SoftmaxDescriptor(kind, outer: x.values.count / x.shape[axis], axis: x.shape[axis])
+            let d = try item.softmaxDescriptor()
             let yFloat = try item.tensor("output").values
             let output = try device.makeBuffer([Float](repeating: .nan, count: x.values.count))
             try device.softmaxForward(d, input: device.makeBuffer(x.values), output: output)
@@ -91,10 +86,7 @@ final class PyTorchGoldenTests: XCTestCase {
         let device = try TestDevices.requireOpenCL()
         for item in try PyTorchFixture.load("conv2d").cases {
             let (x, w, b) = (try item.tensor("input"), try item.tensor("weight"), try item.tensor("bias"))
-            let d = try Conv2dDescriptor(
-                input: x.shape, weight: w.shape, stride: try item.intSetting("stride"),
-                padding: try item.intSetting("padding"))
-            XCTAssertEqual(d.outputShape, try item.tensor("output").shape)
+            let d = try item.conv2dDescriptor()
             let double = { (values: [Float]) in values.map(Double.init) }
             // The device: sums of C·k·k (+ bias) terms, Σ|terms| from the reference on |x|, |w|, |b|.
             let output = try device.makeBuffer([Float](repeating: .nan, count: d.outputShape.reduce(1, *)))

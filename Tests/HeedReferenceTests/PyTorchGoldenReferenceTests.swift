@@ -32,9 +32,7 @@ final class PyTorchGoldenReferenceTests: XCTestCase {
     func testBatchNormMatchesPyTorch() throws {
         for item in try PyTorchFixture.load("batch_norm").cases {
             let x = try item.tensor("input")
-            let d = BatchNormDescriptor(
-                batch: x.shape[0], channels: x.shape[1], spatial: x.shape.dropFirst(2).reduce(1, *),
-                epsilon: Float(try item.setting("eps")), momentum: Float(try item.setting("momentum")))
+            let d = try item.batchNormDescriptor()
             let (weight, bias) = (try item.tensor("weight").values, try item.tensor("bias").values)
             let (runningMean, runningVariance) = (try item.tensor("running_mean").values, try item.tensor("running_var").values)
             let dy = try item.tensor("grad_output").values
@@ -71,10 +69,7 @@ final class PyTorchGoldenReferenceTests: XCTestCase {
     func testSoftmaxMatchesPyTorchIncludingHugeInputs() throws {
         for item in try PyTorchFixture.load("softmax").cases {
             let x = try item.tensor("input")
-            let axis = try item.intSetting("dim")
-            XCTAssertEqual(axis, x.shape.count - 1, "the fixtures normalise the last axis")
-            let kind: SoftmaxKind = item.name.hasPrefix("log_") ? .logSoftmax : .softmax
-            let d = SoftmaxDescriptor(kind, outer: x.values.count / x.shape[axis], axis: x.shape[axis])
+            let d = try item.softmaxDescriptor()
             let y = Reference.softmax(d, x.values.map(Double.init))
             assertOneULP(y, try item.tensor("output"), "\(item.name) output")
             // The backward from PyTorch's own (float32) output, as a device would hold it.
@@ -86,7 +81,7 @@ final class PyTorchGoldenReferenceTests: XCTestCase {
             let perturbed = Comparison(
                 actual: dx.map { Float($0) }, expected: try item.tensor("grad_input").values,
                 tolerance: .float32Sum(terms: 4),
-                scale: backwardScale(d, kind, y: yFloat, dy: dy))
+                scale: backwardScale(d, d.kind, y: yFloat, dy: dy))
             assertPassed(perturbed, "\(item.name) grad_input")
         }
     }
@@ -114,10 +109,7 @@ final class PyTorchGoldenReferenceTests: XCTestCase {
     func testStridedConvolutionMatchesPyTorch() throws {
         for item in try PyTorchFixture.load("conv2d").cases {
             let (x, w, b) = (try item.tensor("input"), try item.tensor("weight"), try item.tensor("bias"))
-            let d = try Conv2dDescriptor(
-                input: x.shape, weight: w.shape, stride: try item.intSetting("stride"),
-                padding: try item.intSetting("padding"))
-            XCTAssertEqual(d.outputShape, try item.tensor("output").shape)
+            let d = try item.conv2dDescriptor()
             let double = { (values: [Float]) in values.map(Double.init) }
             let dy = try item.tensor("grad_output").values
             assertOneULP(
