@@ -8,7 +8,7 @@ extension OpenCLBackend {
     /// Positions per item of `attended_sum_backward_mask` (its `MASK_BLOCK`: 4 vectors of 8).
     static let attentionMaskBlock = 32
 
-    static let attention: [OpImplementation<OpenCLBackend>] = [
+    public static let attention: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(AttentionOps.attendedSumForward) { backend, d, b in
             let op = AttentionOps.attendedSumForward.errorName
             let rows = d.count(.perClass)

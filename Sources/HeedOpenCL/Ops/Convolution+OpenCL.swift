@@ -32,7 +32,7 @@ extension OpenCLBackend {
     /// Work-items per channel of `bias_backward` (its `BIAS_GROUP`; a power of two).
     static let biasGroupSize = 64
 
-    static let convolution: [OpImplementation<OpenCLBackend>] = [
+    public static let convolution: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(ConvolutionOps.forward) { backend, d, b in
             try backend.conv2dForward(
                 d, input: b.input, weight: b.weight, bias: b.optional("bias"), output: b.output,

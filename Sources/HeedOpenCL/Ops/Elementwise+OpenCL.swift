@@ -5,7 +5,7 @@ extension OpenCLBackend {
     /// Work items per output element of `reduce_forward` (`REDUCE_WG`).
     static let reduceGroupSize = 64
 
-    static let elementwise: [OpImplementation<OpenCLBackend>] = [
+    public static let elementwise: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(ElementwiseOps.reluForward) { backend, d, b in
             try backend.elementwise(ElementwiseOps.reluForward, count: d.count, [b.input, b.output])
         },

@@ -8,7 +8,7 @@ import HeedOps
 /// an empty call does nothing, k = 0 scales C by β (kernel `scale_matrix`), a batch
 /// of one uses `CLBlastSgemm` and larger batches `CLBlastSgemmStridedBatched`.
 extension OpenCLBackend {
-    static let gemm: [OpImplementation<OpenCLBackend>] = [
+    public static let gemm: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(GemmOps.gemm) { backend, d, matrices in
             try backend.enqueueGemm(d, a: matrices.a, b: matrices.b, c: matrices.c)
         }

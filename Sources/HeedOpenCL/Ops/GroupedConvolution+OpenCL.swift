@@ -3,7 +3,7 @@ import HeedOps
 /// Grouped convolution with the direct kernels of `Kernels/grouped_conv.cl`, one work
 /// item per element written; the forward's bias is conv.cl's `bias_forward`.
 extension OpenCLBackend {
-    static let groupedConvolution: [OpImplementation<OpenCLBackend>] = [
+    public static let groupedConvolution: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(GroupedConvolutionOps.forward) { backend, d, b in
             try backend.launchGroupedConvolution(
                 "grouped_conv2d_forward", d, elements: b.output.count,

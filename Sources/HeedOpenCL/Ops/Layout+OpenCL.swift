@@ -2,7 +2,7 @@ import HeedOps
 
 /// Column-block copies with `Kernels/layout.cl`.
 extension OpenCLBackend {
-    static let layout: [OpImplementation<OpenCLBackend>] = [
+    public static let layout: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(LayoutOps.insertColumns) { backend, d, b in
             try backend.launchColumns("insert_columns", d, first: b.part, second: b.whole)
         },

@@ -3,7 +3,7 @@ import HeedOps
 /// Linear layers as GEMMs, with the bias kernels of `Kernels/conv.cl` (a linear layer's
 /// output is a convolution output with H'·W' = 1).
 extension OpenCLBackend {
-    static let linear: [OpImplementation<OpenCLBackend>] = [
+    public static let linear: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(LinearOps.forward) { backend, d, b in
             // y (N × out) = x (N × in) · Wᵀ, W stored (out × in).
             try backend.gemm(

@@ -7,7 +7,7 @@ extension OpenCLBackend {
     /// Work items of the reducing group (`LOSS_WG`).
     static let lossWorkGroup = 256
 
-    static let loss: [OpImplementation<OpenCLBackend>] = [
+    public static let loss: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(LossOps.nllForward) { backend, d, b in
             try backend.launchNLL(d, logp: b.logProbabilities, labels: b.labels, loss: b.loss)
         },

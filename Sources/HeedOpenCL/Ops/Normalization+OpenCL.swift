@@ -9,7 +9,7 @@ extension OpenCLBackend {
         device.kind == .cpu ? 1 : 256
     }
 
-    static let normalization: [OpImplementation<OpenCLBackend>] = [
+    public static let normalization: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(NormalizationOps.forwardTraining) { backend, d, b in
             let op = NormalizationOps.forwardTraining.errorName
             let group = backend.batchNormGroupSize

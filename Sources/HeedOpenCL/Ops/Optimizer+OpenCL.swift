@@ -2,7 +2,7 @@ import HeedOps
 
 /// Optimizer steps: kernels of `Kernels/optimizer.cl`.
 extension OpenCLBackend {
-    static let optimizer: [OpImplementation<OpenCLBackend>] = [
+    public static let optimizer: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(OptimizerOps.sgd) { backend, d, b in
             let op = OptimizerOps.sgd.errorName
             if let buffer = b.optional("momentumBuffer") {

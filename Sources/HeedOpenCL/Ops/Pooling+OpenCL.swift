@@ -3,7 +3,7 @@ import HeedOps
 /// Pooling kernels of `Kernels/pooling.cl`: one work item per output element, forward
 /// and backward (the backward kernels gather, so every element is written once).
 extension OpenCLBackend {
-    static let pooling: [OpImplementation<OpenCLBackend>] = [
+    public static let pooling: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(PoolingOps.globalAverageForward) { backend, d, b in
             let op = PoolingOps.globalAverageForward.errorName
             try checkIndexRange(op, b.input.count)

@@ -3,7 +3,7 @@ import HeedOps
 /// Dropout: kernels of `Kernels/random.cl`; dropout2d runs the same kernels with more
 /// elements per draw.
 extension OpenCLBackend {
-    static let random: [OpImplementation<OpenCLBackend>] = [
+    public static let random: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(RandomOps.dropoutForward) { backend, d, b in
             try backend.dropout(d, "dropout_forward", b.input, b.output)
         },

@@ -7,7 +7,7 @@ extension OpenCLBackend {
     /// The defines of every sampling launch, the same for all so the family is one program.
     static let samplingDefines = ["AFFINE_GRID_GROUP": "\(affineGridGroup)"]
 
-    static let sampling: [OpImplementation<OpenCLBackend>] = [
+    public static let sampling: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(SamplingOps.affineGridForward) { backend, d, b in
             let op = SamplingOps.affineGridForward.errorName
             try requireIndexable(d)

@@ -6,7 +6,7 @@ extension OpenCLBackend {
     /// Work items per row (`SOFTMAX_WG`); the launch's local size.
     static let softmaxWorkGroup = 64
 
-    static let softmax: [OpImplementation<OpenCLBackend>] = SoftmaxKind.allCases.flatMap { kind in
+    public static let softmax: [OpImplementation<OpenCLBackend>] = SoftmaxKind.allCases.flatMap { kind in
         [
             OpImplementation(SoftmaxOps.forward(kind)) { backend, d, b in
                 try backend.launchSoftmax(d, kernel: "\(d.op)_forward", [.buffer(b.input), .buffer(b.output)])

@@ -17,15 +17,57 @@ public struct OpImplementation<Backend: OpBackend>: Sendable {
 
 /// A backend whose ops are bodies registered per op of the table: `run` binds each call
 /// once and dispatches to the body.
+///
+/// Each family's file of the backend defines the family's list of bodies (`static let
+/// linear = [OpImplementation(LinearOps.forward) { … }, …]`); a new family is one more
+/// requirement here and one more case in `implementations(of:)`, and the compiler then asks
+/// every backend for its list. A test checks that the lists cover the table exactly.
 public protocol OpBackend: Backend {
     associatedtype Buffer: DeviceBuffer
     /// The backend's name in a foreign-buffer error (`OpenCL`).
     static var bufferKind: String { get }
-    /// The bodies of one family's ops.
-    static func implementations(of family: OpFamily) -> [OpImplementation<Self>]
     /// Every body by op name, built once from `implementations(of:)`: `static let
     /// implementationTable = OpImplementationTable<Self>()`.
     static var implementationTable: OpImplementationTable<Self> { get }
+
+    // MARK: The bodies, one list per op family
+
+    static var gemm: [OpImplementation<Self>] { get }
+    static var convolution: [OpImplementation<Self>] { get }
+    static var groupedConvolution: [OpImplementation<Self>] { get }
+    static var linear: [OpImplementation<Self>] { get }
+    static var pooling: [OpImplementation<Self>] { get }
+    static var elementwise: [OpImplementation<Self>] { get }
+    static var normalization: [OpImplementation<Self>] { get }
+    static var optimizer: [OpImplementation<Self>] { get }
+    static var random: [OpImplementation<Self>] { get }
+    static var softmax: [OpImplementation<Self>] { get }
+    static var loss: [OpImplementation<Self>] { get }
+    static var attention: [OpImplementation<Self>] { get }
+    static var sampling: [OpImplementation<Self>] { get }
+    static var layout: [OpImplementation<Self>] { get }
+}
+
+extension OpBackend {
+    /// The bodies of one family's ops.
+    public static func implementations(of family: OpFamily) -> [OpImplementation<Self>] {
+        switch family {
+        case .gemm: gemm
+        case .convolution: convolution
+        case .groupedConvolution: groupedConvolution
+        case .linear: linear
+        case .pooling: pooling
+        case .elementwise: elementwise
+        case .normalization: normalization
+        case .optimizer: optimizer
+        case .random: random
+        case .softmax: softmax
+        case .loss: loss
+        case .attention: attention
+        case .sampling: sampling
+        case .layout: layout
+        }
+    }
 }
 
 /// A backend's bodies by op name.

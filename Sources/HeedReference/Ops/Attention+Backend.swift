@@ -2,7 +2,7 @@ import HeedOps
 
 /// The attention ops on the reference backend: the `Reference` functions.
 extension ReferenceBackend {
-    static let attention: [OpImplementation<ReferenceBackend>] = [
+    public static let attention: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(AttentionOps.attendedSumForward) { _, d, b in
             b.output.floats = Reference.attendedSum(d, values: b.values.floats, mask: b.mask.floats)
         },

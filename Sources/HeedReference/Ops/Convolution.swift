@@ -110,7 +110,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let convolution: [OpImplementation<ReferenceBackend>] = [
+    public static let convolution: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(ConvolutionOps.forward) { _, d, b in
             b.output.floats = Reference.conv2dForward(
                 d, input: b.input.floats, weight: b.weight.floats,

@@ -89,7 +89,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let elementwise: [OpImplementation<ReferenceBackend>] = [
+    public static let elementwise: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(ElementwiseOps.reluForward) { _, _, b in b.output.floats = Reference.relu(b.input.floats) },
         OpImplementation(ElementwiseOps.reluBackward) { _, _, b in
             b.inputGradient.floats = Reference.reluBackward(input: b.input.floats, outputGradient: b.outputGradient.floats)

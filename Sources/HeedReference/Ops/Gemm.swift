@@ -27,7 +27,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let gemm: [OpImplementation<ReferenceBackend>] = [
+    public static let gemm: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(GemmOps.gemm) { _, d, matrices in
             Reference.gemm(d, a: matrices.a.floats, b: matrices.b.floats, c: &matrices.c.floats)
         }

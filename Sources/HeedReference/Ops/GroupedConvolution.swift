@@ -81,7 +81,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let groupedConvolution: [OpImplementation<ReferenceBackend>] = [
+    public static let groupedConvolution: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(GroupedConvolutionOps.forward) { _, d, b in
             b.output.floats = Reference.groupedConv2dForward(
                 d, input: b.input.floats, weight: b.weight.floats,

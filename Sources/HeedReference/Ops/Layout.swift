@@ -15,7 +15,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let layout: [OpImplementation<ReferenceBackend>] = [
+    public static let layout: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(LayoutOps.insertColumns) { _, d, b in Reference.insertColumns(d, part: b.part.floats, whole: &b.whole.floats) },
         OpImplementation(LayoutOps.extractColumns) { _, d, b in b.part.floats = Reference.extractColumns(d, whole: b.whole.floats) },
     ]

@@ -53,7 +53,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let linear: [OpImplementation<ReferenceBackend>] = [
+    public static let linear: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(LinearOps.forward) { _, d, b in
             b.output.floats = Reference.linearForward(
                 d, input: b.input.floats, weight: b.weight.floats,

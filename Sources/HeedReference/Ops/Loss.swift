@@ -38,7 +38,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let loss: [OpImplementation<ReferenceBackend>] = [
+    public static let loss: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(LossOps.nllForward) { _, d, b in
             b.loss.floats = [try Reference.nllLoss(d, logProbabilities: b.logProbabilities.floats, labels: b.labels.ints)]
         },

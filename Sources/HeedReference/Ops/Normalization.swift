@@ -73,7 +73,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let normalization: [OpImplementation<ReferenceBackend>] = [
+    public static let normalization: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(NormalizationOps.forwardTraining) { _, d, b in
             (b.output.floats, b.savedMean.floats, b.savedInverseStd.floats) = Reference.batchNormForwardTraining(
                 d, input: b.input.floats, weight: b.weight.floats, bias: b.bias.floats,

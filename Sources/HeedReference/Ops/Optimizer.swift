@@ -22,7 +22,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let optimizer: [OpImplementation<ReferenceBackend>] = [
+    public static let optimizer: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(OptimizerOps.sgd) { _, d, b in
             let buffer = b.optional("momentumBuffer")
             var state = buffer?.floats ?? []

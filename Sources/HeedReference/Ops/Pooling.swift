@@ -86,7 +86,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let pooling: [OpImplementation<ReferenceBackend>] = [
+    public static let pooling: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(PoolingOps.globalAverageForward) { _, d, b in
             b.output.floats = Reference.globalAveragePoolForward(d, input: b.input.floats)
         },

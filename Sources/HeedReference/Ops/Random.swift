@@ -14,7 +14,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let random: [OpImplementation<ReferenceBackend>] = [
+    public static let random: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(RandomOps.dropoutForward) { _, d, b in b.output.floats = Reference.dropout(d, b.input.floats) },
         OpImplementation(RandomOps.dropoutBackward) { _, d, b in
             b.inputGradient.floats = Reference.dropout(d, b.outputGradient.floats)

@@ -167,7 +167,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let sampling: [OpImplementation<ReferenceBackend>] = [
+    public static let sampling: [OpImplementation<ReferenceBackend>] = [
         OpImplementation(SamplingOps.affineGridForward) { _, d, b in
             b.grid.floats = Reference.affineGridForward(d, theta: b.theta.floats)
         },

@@ -42,7 +42,7 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    static let softmax: [OpImplementation<ReferenceBackend>] = SoftmaxKind.allCases.flatMap { kind in
+    public static let softmax: [OpImplementation<ReferenceBackend>] = SoftmaxKind.allCases.flatMap { kind in
         [
             OpImplementation(SoftmaxOps.forward(kind)) { _, d, b in
                 b.output.floats = Reference.softmax(d, b.input.floats)
