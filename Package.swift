@@ -121,6 +121,13 @@ let package = Package(
             resources: [.embedInCode("suites.json")]
         ),
 
+        // `heed tune`: kernel parameters searched per device, each candidate checked
+        // against the reference before it is timed.
+        .target(
+            name: "HeedTuning",
+            dependencies: ["HeedBench", "HeedOpenCL", "HeedOps", "HeedReference", "HeedVerify"]
+        ),
+
         // MARK: Command-line tool
 
         .executableTarget(
@@ -135,6 +142,7 @@ let package = Package(
                 "HeedReference",
                 "HeedSupport",
                 "HeedTraining",
+                "HeedTuning",
                 "HeedVerify",
                 "HeedVisualization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -189,6 +197,13 @@ let package = Package(
         .testTarget(
             name: "HeedBenchTests",
             dependencies: ["HeedBench"]
+        ),
+        .testTarget(
+            name: "HeedTuningTests",
+            dependencies: [
+                "HeedKernels", "HeedOpenCL", "HeedOps", "HeedReference", "HeedTuning", "HeedVerify", "HeedTestSupport",
+                "HeedOpenCLTestSupport",
+            ]
         ),
         .testTarget(
             name: "HeedCLITests",

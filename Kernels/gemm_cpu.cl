@@ -24,9 +24,10 @@
 // gemm_packed: work-group (jb, ib, b), local size (1, 1, 1), computes the block of C
 //   rows ib·mc_block … and columns jb·nc_block …, in steps of kc_block along k (so
 //   that the B panel being reused, kc·NR floats, stays in L1 and the A block, mc·kc,
-//   in L2). The micro-kernel holds MR × NV float16 accumulators (12 × 2 = 24 of the
-//   32 AVX-512 registers with the defaults) and, per p, loads NV vectors of B and
-//   broadcasts MR scalars of A: 2·MR·NV·16 flops per 16·NV + MR floats loaded. The
+//   in L2). The micro-kernel holds MR × NV accumulators of VW floats and, per p, loads
+//   NV vectors of B and broadcasts MR scalars of A: 2·MR·NV·VW flops per VW·NV + MR
+//   floats loaded. MR·NV + NV + 1 vectors must fit the vector registers or the
+//   accumulators spill: the host picks the tile from the device (PackedGemmKernel). The
 //   first step along k applies β (β = 0 writes C without reading it, as BLAS does);
 //   later steps add to C. Tiles at the right and bottom edges store element by element.
 //   ap_batch_stride / bp_batch_stride are 0 when every matrix of the batch shares A or
@@ -36,13 +37,23 @@
 // are size_t.
 // =================================================================================
 
+// The micro-tile, set by the host (PackedGemmKernel); these defaults are AVX-512's.
 #ifndef MR
-#define MR 12         // rows of C per micro-tile (broadcast operand)
+#define MR 12          // rows of C per micro-tile (broadcast operand)
+#endif
+#ifndef VW
+#define VW 16          // floats per vector: 4, 8 or 16
 #endif
 #ifndef NV
-#define NV 2          // float16 vectors per row of the micro-tile
+#define NV 2           // vectors per row of the micro-tile
 #endif
-#define NR (16 * NV)  // columns of C per micro-tile
+#define NR (VW * NV)   // columns of C per micro-tile
+
+#define HEED_CAT_(a, b) a##b
+#define HEED_CAT(a, b) HEED_CAT_(a, b)
+#define floatv HEED_CAT(float, VW)
+#define vloadv HEED_CAT(vload, VW)
+#define vstorev HEED_CAT(vstore, VW)
 
 // Packs `width` rows [row0, row0 + width) of a matrix X over depths [p0, p0 + kc) into
 // dst[p·width + r] (depth-major, as the micro-kernel reads it), zero for rows ≥ rows.
@@ -52,10 +63,10 @@ inline void pack_panel(__global float* restrict dst, __global const float* restr
                        const int row0, const int rows, const int p0, const int kc)
 {
     __global const float* src = x + row0 * r_step + p0 * p_step;
-    if (r_step == 1 && row0 + width <= rows && width % 16 == 0) {
+    if (r_step == 1 && row0 + width <= rows && width % VW == 0) {
         // Rows adjacent in memory (B not transposed): each depth is a run of whole vectors.
         for (int p = 0; p < kc; p++)
-            for (int v = 0; v < width / 16; v++) vstore16(vload16(v, src + p * p_step), v, dst + p * width);
+            for (int v = 0; v < width / VW; v++) vstorev(vloadv(v, src + p * p_step), v, dst + p * width);
     } else if (row0 + width <= rows) {
         for (int p = 0; p < kc; p++)
             for (int r = 0; r < width; r++) dst[p * width + r] = src[r * r_step + p * p_step];
@@ -127,19 +138,19 @@ void gemm_packed(const int m, const int n, const int k, const float alpha, const
                 __global const float* pa = ap + (size_t)p0 * m_panels * MR + (size_t)ip * kc * MR;
 
                 // The micro-kernel: fully unrolled over r and v, so acc stays in registers.
-                float16 acc[MR][NV];
+                floatv acc[MR][NV];
                 #pragma unroll
                 for (int r = 0; r < MR; r++) {
                     #pragma unroll
                     for (int v = 0; v < NV; v++) acc[r][v] = 0.0f;
                 }
                 for (int p = 0; p < kc; p++) {
-                    float16 bv[NV];
+                    floatv bv[NV];
                     #pragma unroll
-                    for (int v = 0; v < NV; v++) bv[v] = vload16(v, pb + p * NR);
+                    for (int v = 0; v < NV; v++) bv[v] = vloadv(v, pb + p * NR);
                     #pragma unroll
                     for (int r = 0; r < MR; r++) {
-                        const float16 av = (float16)(pa[p * MR + r]);
+                        const floatv av = (floatv)(pa[p * MR + r]);
                         #pragma unroll
                         for (int v = 0; v < NV; v++) acc[r][v] = fma(av, bv[v], acc[r][v]);
                     }
@@ -153,9 +164,9 @@ void gemm_packed(const int m, const int n, const int k, const float alpha, const
                         __global float* dst = c + (i + r) * ldc + j;
                         #pragma unroll
                         for (int v = 0; v < NV; v++) {
-                            float16 out = alpha * acc[r][v];
-                            if (c_scale != 0.0f) out = fma((float16)(c_scale), vload16(v, dst), out);
-                            vstore16(out, v, dst);
+                            floatv out = alpha * acc[r][v];
+                            if (c_scale != 0.0f) out = fma((floatv)(c_scale), vloadv(v, dst), out);
+                            vstorev(out, v, dst);
                         }
                     }
                 } else {
@@ -163,7 +174,7 @@ void gemm_packed(const int m, const int n, const int k, const float alpha, const
                         __global float* dst = c + (i + r) * ldc + j;
                         float row[NR];
                         #pragma unroll
-                        for (int v = 0; v < NV; v++) vstore16(alpha * acc[r][v], v, row);
+                        for (int v = 0; v < NV; v++) vstorev(alpha * acc[r][v], v, row);
                         for (int x = 0; x < NR && j + x < n; x++)
                             dst[x] = (c_scale != 0.0f) ? fma(c_scale, dst[x], row[x]) : row[x];
                     }

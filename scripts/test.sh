@@ -2,7 +2,7 @@
 # Heed's whole test suite, set-up included: installs the system packages if
 # missing (as root), then builds and runs every test with `swift test`, then builds
 # and runs the example package Examples/TrainCustomModel for a few steps, then
-# under CI (or with HEED_FUZZ_SECONDS set) fuzzes each file reader (scripts/fuzz.sh).
+# `heed tune --quick` and the GEMM cases with its result, then under CI (or with HEED_FUZZ_SECONDS set) fuzzes each file reader (scripts/fuzz.sh).
 # OpenCL tests run on the default device (HEED_DEVICE=P:D picks another).
 # Extra arguments go to `swift test` (e.g. --filter GemmTests).
 set -euo pipefail
@@ -23,6 +23,17 @@ if ! { swift build --package-path "$example" && swift run --package-path "$examp
     echo "heed: $example did not build or train" >&2
     [ "$status" -ne 0 ] || status=1
 fi
+
+# heed tune end to end on its tiny --quick space (a smoke test: it asserts no time),
+# then heed verify's GEMM cases with the parameters it chose.
+tuned=$(mktemp -d)
+if ! { swift run --skip-build heed tune --quick --output "$tuned/tuning.json" \
+        && HEED_TUNING="$tuned/tuning.json" swift run --skip-build heed verify --op gemm >"$tuned/verify.log"; }; then
+    cat "$tuned/verify.log" 2>/dev/null || true
+    echo "heed: heed tune --quick, or heed verify with its parameters, failed" >&2
+    [ "$status" -ne 0 ] || status=1
+fi
+rm -rf "$tuned"
 
 # Each fuzz target for a minute under CI (or HEED_FUZZ_SECONDS elsewhere); a crash fails the run.
 fuzz_seconds=${HEED_FUZZ_SECONDS:-}

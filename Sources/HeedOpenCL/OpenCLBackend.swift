@@ -29,16 +29,20 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     /// The environment variables this backend was opened with.
     public let settings: OpenCLSettings
+    /// The kernel parameters it runs with: `heed tune`'s file for this device, else the
+    /// device's defaults (see `KernelTuning`).
+    public let tuning: KernelTuning
 
     let context: OpenCLContext
     private let programs: ProgramCache
     private let sources: KernelSources
     private var kernels: [KernelKey: KernelHandle] = [:]
-    /// Guards the program and kernel caches, kernel arguments and profiling state.
-    let lock = NSLock()
+    /// Guards the program and kernel caches, kernel arguments and profiling state
+    /// (shared with the backends `retuned(_:)` makes, which share the caches).
+    let lock: NSLock
     private var profileState: KernelProfile?
     /// Packed copies of A and B for `packedGemm`.
-    let gemmScratch = PackedGemmScratch()
+    let gemmScratch: PackedGemmScratch
 
     /// Opens the chosen device (see `DeviceSelector.choose`).
     ///
@@ -47,22 +51,24 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///   - cacheDirectory: where compiled programs are kept; nil for the default (`HEED_CACHE_DIR`, …).
     ///   - diskCache: false keeps compiled programs in memory only.
     ///   - gemmEngine: what runs `gemm`; nil chooses by device kind and `HEED_GEMM` (see `GemmEngine`).
+    ///   - tuning: kernel parameters; nil loads `heed tune`'s file for the device, else
+    ///     takes the device defaults (see `KernelTuning`; `HEED_TUNING` steers the choice).
     ///   - settings: the `HEED_*` variables; by default this process's environment, read now.
     public convenience init(
         device selector: DeviceSelector? = nil, cacheDirectory: URL? = nil, diskCache: Bool = true,
-        gemmEngine: GemmEngine? = nil, settings: OpenCLSettings = .fromEnvironment()
+        gemmEngine: GemmEngine? = nil, tuning: KernelTuning? = nil, settings: OpenCLSettings = .fromEnvironment()
     ) throws {
         let device = try DeviceSelector.choose(
             from: OpenCLPlatforms.discover(), requested: selector,
             environment: settings.environment)
         try self.init(
             device: device, cacheDirectory: cacheDirectory, diskCache: diskCache, gemmEngine: gemmEngine,
-            settings: settings)
+            tuning: tuning, settings: settings)
     }
 
     public init(
         device: OpenCLDeviceInfo, cacheDirectory: URL? = nil, diskCache: Bool = true,
-        gemmEngine: GemmEngine? = nil, settings: OpenCLSettings = .fromEnvironment()
+        gemmEngine: GemmEngine? = nil, tuning: KernelTuning? = nil, settings: OpenCLSettings = .fromEnvironment()
     ) throws {
         self.device = device
         self.settings = settings
@@ -74,7 +80,39 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             ? ProgramBinaryStore(directory: cacheDirectory ?? ProgramBinaryStore.defaultDirectory(environment: settings.environment))
             : nil
         self.programs = ProgramCache(context: context, store: store)
-        self.sources = KernelSources(directory: KernelLibrary.overrideDirectory(in: settings.environment))
+        let sources = KernelSources(directory: KernelLibrary.overrideDirectory(in: settings.environment))
+        self.sources = sources
+        self.tuning =
+            tuning
+            ?? KernelTuning.resolve(device: device, environment: settings.environment) { family in
+                (try? sources.source(of: family)).map { String(format: "%016llx", $0.digest) }
+            }
+        self.lock = NSLock()
+        self.gemmScratch = PackedGemmScratch()
+    }
+
+    /// A backend on the same device, context and caches that runs with `tuning`: how
+    /// `heed tune` checks and times a candidate without building a context per candidate.
+    /// Buffers of either backend work with both.
+    public func retuned(_ tuning: KernelTuning) -> OpenCLBackend {
+        OpenCLBackend(sharing: self, tuning: tuning)
+    }
+
+    private init(sharing other: OpenCLBackend, tuning: KernelTuning) {
+        device = other.device
+        settings = other.settings
+        context = other.context
+        gemmEngine = other.gemmEngine
+        programs = other.programs
+        sources = other.sources
+        lock = other.lock
+        gemmScratch = other.gemmScratch
+        self.tuning = tuning
+    }
+
+    /// The hash a tuning file records for `family`'s program source (`TuningFile.Family.sourceHash`).
+    public func sourceHash(of family: String) throws -> String {
+        try lock.withLock { String(format: "%016llx", try sources.source(of: family).digest) }
     }
 
     /// Device time per kernel since profiling was switched on (see `KernelProfile`), or

@@ -36,6 +36,11 @@ public struct OpenCLDeviceInfo: @unchecked Sendable {
     public let globalMemoryBytes: UInt64
     public let localMemoryBytes: UInt64
     public let maxWorkGroupSize: Int
+    /// `CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT`: floats per vector register (8 for AVX2,
+    /// 16 for AVX-512 on PoCL; 1 on most GPUs).
+    public let nativeFloatVectorWidth: Int
+    /// `CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT`: the width the vendor advises kernels to use.
+    public let preferredFloatVectorWidth: Int
     public let supportsFP16: Bool
     public let supportsFP64: Bool
 
@@ -102,6 +107,8 @@ public enum OpenCLPlatforms {
         let doubleConfig: cl_device_fp_config = try deviceValue(id, CL_DEVICE_DOUBLE_FP_CONFIG)
         let computeUnits: cl_uint = try deviceValue(id, CL_DEVICE_MAX_COMPUTE_UNITS)
         let workGroup: Int = try deviceValue(id, CL_DEVICE_MAX_WORK_GROUP_SIZE)
+        let nativeWidth: cl_uint = try deviceValue(id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT)
+        let preferredWidth: cl_uint = try deviceValue(id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT)
         return OpenCLDeviceInfo(
             platformIndex: platformIndex,
             deviceIndex: deviceIndex,
@@ -115,6 +122,8 @@ public enum OpenCLPlatforms {
             globalMemoryBytes: try deviceValue(id, CL_DEVICE_GLOBAL_MEM_SIZE),
             localMemoryBytes: try deviceValue(id, CL_DEVICE_LOCAL_MEM_SIZE),
             maxWorkGroupSize: workGroup,
+            nativeFloatVectorWidth: Int(nativeWidth),
+            preferredFloatVectorWidth: Int(preferredWidth),
             supportsFP16: extensions.contains("cl_khr_fp16"),
             supportsFP64: extensions.contains("cl_khr_fp64") || doubleConfig != 0,
             id: id)

@@ -12,12 +12,14 @@ import HeedKernels
 /// - `HEED_DEVICE`: the device when none is requested (`DeviceSelector.choose`).
 /// - `HEED_GEMM`: what runs `gemm` when none is requested (`GemmEngine.choose`).
 /// - `HEED_CLBLAST_TUNING`: `off` keeps CLBlast's own parameters (`CLBlastTuning`).
+/// - `HEED_TUNING`: `defaults` ignores `heed tune`'s file; a path names the file to use (`KernelTuning`).
 /// - `HEED_CACHE_DIR`, `XDG_CACHE_HOME`: where compiled programs are kept (`ProgramBinaryStore`).
 /// - `HEED_KERNEL_DIR`: a folder of `.cl` files to use instead of the embedded ones (`KernelLibrary`).
 public struct OpenCLSettings: Sendable, Equatable {
     /// The names of the variables read.
     public static let variables = [
         DeviceSelector.environmentVariable, GemmEngine.environmentVariable, CLBlastTuning.environmentVariable,
+        TuningFile.environmentVariable,
         ProgramBinaryStore.environmentVariable, ProgramBinaryStore.xdgEnvironmentVariable,
         KernelLibrary.overrideDirectoryVariable,
     ]

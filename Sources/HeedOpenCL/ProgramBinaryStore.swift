@@ -25,13 +25,19 @@ struct ProgramBinaryStore: Sendable {
 
     /// The folder for `environment` (`OpenCLSettings`), as described above.
     static func defaultDirectory(environment: [String: String]) -> URL {
+        cacheRoot(environment: environment).appendingPathComponent("programs")
+    }
+
+    /// Heed's cache folder: `$HEED_CACHE_DIR`, else `$XDG_CACHE_HOME/heed`, else
+    /// `~/.cache/heed` (compiled programs and tuning files live under it).
+    static func cacheRoot(environment: [String: String]) -> URL {
         if let root = environment[environmentVariable], !root.isEmpty {
-            return URL(fileURLWithPath: root).appendingPathComponent("programs")
+            return URL(fileURLWithPath: root)
         }
         let cacheRoot =
             environment[xdgEnvironmentVariable].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
-        return cacheRoot.appendingPathComponent("heed").appendingPathComponent("programs")
+        return cacheRoot.appendingPathComponent("heed")
     }
 
     /// The binary stored for `key`, or nil when there is none or it does not match.

@@ -85,6 +85,7 @@ struct Bench: ParsableCommand {
 
     private func printTable(_ report: BenchmarkReport) {
         print("Device: \(report.device)")
+        if let tuning = report.tuning { print(tuning.prefix(1).uppercased() + tuning.dropFirst()) }
         print(
             String(
                 format: "Ceilings (same run): copy %.2f GB/s (%@ buffer, %@), best GEMM %.2f GFLOP/s (%@)",

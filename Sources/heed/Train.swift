@@ -72,6 +72,7 @@ struct Train: ParsableCommand {
         let options = data.options.merging(["seed": String(seed)]) { $1 }
 
         print("heed train: \(network.configuration) (\(network.parameterCount) parameters) on \(backend.name)")
+        print(backend.tuning.summary(gemmEngine: backend.gemmEngine))
         print(
             "data: \(train.name) \(train.count) images, \(test.name) \(test.count) images, \(train.classCount) classes, "
                 + "\(train.channels)×\(train.height)×\(train.width)")

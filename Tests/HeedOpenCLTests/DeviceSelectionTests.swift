@@ -81,7 +81,7 @@ final class DeviceSelectionTests: XCTestCase {
                 platformIndex: index, deviceIndex: deviceIndex, platformName: "platform \(index)",
                 name: "\(kind) \(deviceIndex)", vendor: "test", version: "OpenCL 1.2", driverVersion: "1",
                 kind: kind, computeUnits: 1, globalMemoryBytes: 1 << 30, localMemoryBytes: 1 << 15,
-                maxWorkGroupSize: 256, supportsFP16: false, supportsFP64: false,
+                maxWorkGroupSize: 256, nativeFloatVectorWidth: 8, preferredFloatVectorWidth: 8, supportsFP16: false, supportsFP64: false,
                 // Never passed to OpenCL: these tests only choose among descriptions.
                 id: OpaquePointer(bitPattern: 0x1000 + deviceIndex)!)
         }

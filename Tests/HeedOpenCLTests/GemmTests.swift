@@ -88,7 +88,7 @@ final class GemmEngineTests: XCTestCase {
         OpenCLDeviceInfo(
             platformIndex: 0, deviceIndex: 0, platformName: "test", name: "\(kind)", vendor: "test",
             version: "OpenCL 1.2", driverVersion: "1", kind: kind, computeUnits: 2, globalMemoryBytes: 1 << 30,
-            localMemoryBytes: 1 << 15, maxWorkGroupSize: 256, supportsFP16: false, supportsFP64: false,
+            localMemoryBytes: 1 << 15, maxWorkGroupSize: 256, nativeFloatVectorWidth: 8, preferredFloatVectorWidth: 8, supportsFP16: false, supportsFP64: false,
             // Never passed to OpenCL: only its kind is read.
             id: OpaquePointer(bitPattern: 0x1000)!)
     }
@@ -104,21 +104,39 @@ final class GemmEngineTests: XCTestCase {
     }
 
     func testBlocksCoverTheMatrixEvenlyWithSeveralWorkGroupsPerCore() {
-        for (m, n, k, batch) in [
-            (1, 1, 1, 1), (256, 256, 256, 1), (1024, 1024, 1024, 1), (160, 8192, 1440, 1),
-            (5760, 512, 640, 1), (7, 33, 65, 5), (40, 70, 600, 2), (37, 100, 520, 3),
-        ] {
-            let plan = PackedGemmPlan(m: m, n: n, k: k, batch: batch, computeUnits: 2)
-            let context = "\(m)×\(n)×\(k) batch \(batch): \(plan)"
-            XCTAssertEqual(plan.mc % PackedGemmPlan.microRows, 0, context)
-            XCTAssertEqual(plan.nc % PackedGemmPlan.microColumns, 0, context)
-            XCTAssertGreaterThanOrEqual(plan.rowBlocks * plan.mc, m, context)
-            XCTAssertLessThan((plan.rowBlocks - 1) * plan.mc, m, context)
-            XCTAssertGreaterThanOrEqual(plan.columnBlocks * plan.nc, n, context)
-            XCTAssertLessThan((plan.columnBlocks - 1) * plan.nc, n, context)
-            XCTAssertTrue((1...PackedGemmPlan.maximumDepth).contains(plan.kc), context)
-            XCTAssertEqual((k + plan.kc - 1) / plan.kc, (k + PackedGemmPlan.maximumDepth - 1) / PackedGemmPlan.maximumDepth, context)
-            if m * n >= 256 * 256 { XCTAssertGreaterThanOrEqual(plan.rowBlocks * plan.columnBlocks * batch, 8, context) }
+        for kernel in [PackedGemmKernel.defaults(nativeWidth: 8), .defaults(nativeWidth: 16), .defaults(nativeWidth: 4)] {
+            for (m, n, k, batch) in [
+                (1, 1, 1, 1), (256, 256, 256, 1), (1024, 1024, 1024, 1), (160, 8192, 1440, 1),
+                (5760, 512, 640, 1), (7, 33, 65, 5), (40, 70, 600, 2), (37, 100, 520, 3),
+            ] {
+                let plan = PackedGemmPlan(m: m, n: n, k: k, batch: batch, computeUnits: 2, kernel: kernel)
+                let context = "\(kernel): \(m)×\(n)×\(k) batch \(batch): \(plan)"
+                XCTAssertEqual(plan.mc % kernel.microRows, 0, context)
+                XCTAssertEqual(plan.nc % kernel.microColumns, 0, context)
+                XCTAssertGreaterThanOrEqual(plan.rowBlocks * plan.mc, m, context)
+                XCTAssertLessThan((plan.rowBlocks - 1) * plan.mc, m, context)
+                XCTAssertGreaterThanOrEqual(plan.columnBlocks * plan.nc, n, context)
+                XCTAssertLessThan((plan.columnBlocks - 1) * plan.nc, n, context)
+                XCTAssertLessThanOrEqual(plan.mc, max(kernel.rowBlock, kernel.microRows), context)
+                XCTAssertLessThanOrEqual(plan.nc, max(kernel.columnBlock, kernel.microColumns), context)
+                XCTAssertTrue((1...kernel.depthBlock).contains(plan.kc), context)
+                XCTAssertEqual((k + plan.kc - 1) / plan.kc, (k + kernel.depthBlock - 1) / kernel.depthBlock, context)
+                if m * n >= 256 * 256 { XCTAssertGreaterThanOrEqual(plan.rowBlocks * plan.columnBlocks * batch, 8, context) }
+            }
+        }
+    }
+
+    /// The tile a device gets without tuning fits its vector registers: AVX-512's 32
+    /// registers of 16 floats take 12 × 2·16, AVX2's 16 of 8 floats 6 × 2·8, never the
+    /// AVX-512 tile, which spills there.
+    func testDefaultTilesFitTheDevicesRegisters() {
+        let avx2 = PackedGemmKernel.defaults(nativeWidth: 8)
+        let avx512 = PackedGemmKernel.defaults(nativeWidth: 16)
+        XCTAssertEqual([avx2.microRows, avx2.vectorsPerRow, avx2.vectorWidth], [6, 2, 8])
+        XCTAssertEqual([avx512.microRows, avx512.vectorsPerRow, avx512.vectorWidth], [12, 2, 16])
+        XCTAssertFalse(avx512.fitsRegisters(nativeWidth: 8))
+        for width in [1, 2, 4, 8, 16] {
+            XCTAssertTrue(PackedGemmKernel.defaults(nativeWidth: width).fitsRegisters(nativeWidth: width), "native width \(width)")
         }
     }
 
@@ -151,7 +169,8 @@ final class GemmEngineTests: XCTestCase {
             Reference.gemm(d, a: a, b: b, c: &expected)
             let cBuffer = try backend.makeBuffer(c)
             // Room for the packed A and B (those not shared) of two matrices: slices of 2, 2 and 1.
-            let perMatrix = (d.aStride == 0 ? 0 : 24 * k) + (d.bStride == 0 ? 0 : 64 * k)
+            let (mr, nr) = (backend.tuning.packedGemm.microRows, backend.tuning.packedGemm.microColumns)
+            let perMatrix = (d.aStride == 0 ? 0 : (m + mr - 1) / mr * mr * k) + (d.bStride == 0 ? 0 : (n + nr - 1) / nr * nr * k)
             try backend.packedGemm(
                 d, a: backend.floats(backend.makeBuffer(a), "test", "A"),
                 b: backend.floats(backend.makeBuffer(b), "test", "B"),

@@ -128,7 +128,8 @@ public struct BenchmarkRunner {
             rows[index].fraction = rows[index].bound == .compute ? rows[index].gflops / gemm.gflops : rows[index].gbs.map { $0 / copy.gbs }
         }
         return BenchmarkReport(
-            version: version, device: backend.name, kind: deviceClass.rawValue, quick: options.quick,
+            version: version, device: backend.name, tuning: backend.tuning.summary(gemmEngine: backend.gemmEngine),
+            kind: deviceClass.rawValue, quick: options.quick,
             date: ISO8601DateFormatter().string(from: Date()), ceilings: ceilings, rows: rows)
     }
 

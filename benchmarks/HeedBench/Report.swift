@@ -83,6 +83,8 @@ public struct BenchmarkReport: Codable, Sendable {
     public var tool = "heed"
     public var version: String
     public var device: String
+    /// The kernel parameters the run used (`KernelTuning.summary`): a tuning file or the device defaults.
+    public var tuning: String?
     /// `cpu` or `gpu`: which sizes of `suites.json` the run used.
     public var kind: String
     public var quick: Bool

@@ -37,18 +37,11 @@ public enum GemmEngine: String, Sendable {
 
 /// Block sizes of one packed GEMM (see `Kernels/gemm_cpu.cl`).
 ///
-/// Each work-group computes an `mc × nc` block of C in steps of `kc` along k. The
-/// defaults keep a `kc × 32` panel of B in L1 and an `mc × kc` block of A in L2 of the
-/// Xeons Heed is developed on; smaller problems get smaller blocks so that every
-/// core has several work-groups (PoCL hands work-groups to its threads one at a time).
+/// Each work-group computes an `mc × nc` block of C in steps of `kc` along k, the
+/// largest the kernel's blocks (`PackedGemmKernel`) allow; smaller problems get
+/// smaller blocks so that every core has several work-groups (PoCL hands work-groups
+/// to its threads one at a time).
 struct PackedGemmPlan: Equatable {
-    /// The micro-tile of `gemm_cpu.cl` (`MR`, `16·NV`); the kernels are built with these defaults.
-    static let microRows = 12
-    static let microColumns = 32
-    static let defaultRowPanels = 12  // mc = 144
-    static let defaultColumnPanels = 8  // nc = 256
-    static let maximumDepth = 256  // kc ≤ 256
-
     var mc: Int
     var nc: Int
     var kc: Int
@@ -56,11 +49,12 @@ struct PackedGemmPlan: Equatable {
     var columnBlocks: Int
     var rowBlocks: Int
 
-    init(m: Int, n: Int, k: Int, batch: Int, computeUnits: Int) {
-        let rowPanels = (m + Self.microRows - 1) / Self.microRows
-        let columnPanels = (n + Self.microColumns - 1) / Self.microColumns
-        var rowsPerBlock = min(Self.defaultRowPanels, rowPanels)
-        var columnsPerBlock = min(Self.defaultColumnPanels, columnPanels)
+    init(m: Int, n: Int, k: Int, batch: Int, computeUnits: Int, kernel: PackedGemmKernel) {
+        let (microRows, microColumns) = (kernel.microRows, kernel.microColumns)
+        let rowPanels = (m + microRows - 1) / microRows
+        let columnPanels = (n + microColumns - 1) / microColumns
+        var rowsPerBlock = min(max(1, kernel.rowBlock / microRows), rowPanels)
+        var columnsPerBlock = min(max(1, kernel.columnBlock / microColumns), columnPanels)
         func blocks(_ panels: Int, _ perBlock: Int) -> Int { (panels + perBlock - 1) / perBlock }
         // Split further until there are a few work-groups per core, halving the side
         // that has fewer blocks (keeping blocks closer to square keeps packed A and B reuse balanced).
@@ -79,10 +73,10 @@ struct PackedGemmPlan: Equatable {
         // Spread the panels evenly over the blocks, so that the last block is not a sliver.
         rowBlocks = blocks(rowPanels, rowsPerBlock)
         columnBlocks = blocks(columnPanels, columnsPerBlock)
-        mc = blocks(rowPanels, rowBlocks) * Self.microRows
-        nc = blocks(columnPanels, columnBlocks) * Self.microColumns
-        // Likewise along k: equal steps of at most maximumDepth.
-        let steps = max(1, (k + Self.maximumDepth - 1) / Self.maximumDepth)
+        mc = blocks(rowPanels, rowBlocks) * microRows
+        nc = blocks(columnPanels, columnBlocks) * microColumns
+        // Likewise along k: equal steps of at most depthBlock.
+        let steps = max(1, (k + kernel.depthBlock - 1) / kernel.depthBlock)
         kc = max(1, (k + steps - 1) / steps)
     }
 }
@@ -116,15 +110,18 @@ extension OpenCLBackend {
     /// packed copies would be larger are packed and multiplied a slice at a time.
     static let packedGemmScratchLimit = 64 << 20
 
-    /// `gemm` through `Kernels/gemm_cpu.cl`; `d` is valid, non-empty and has k > 0.
-    /// `scratchLimit` (floats) is a parameter so that tests can make batches run in slices.
+    /// `gemm` through `Kernels/gemm_cpu.cl` with the backend's tuning; `d` is valid,
+    /// non-empty and has k > 0. `scratchLimit` (floats) is a parameter so that tests
+    /// can make batches run in slices.
     func packedGemm(
         _ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer,
         scratchLimit: Int = packedGemmScratchLimit
     ) throws {
-        let plan = PackedGemmPlan(m: d.m, n: d.n, k: d.k, batch: d.batchCount, computeUnits: device.computeUnits)
-        let mr = PackedGemmPlan.microRows
-        let nr = PackedGemmPlan.microColumns
+        let kernel = tuning.packedGemm
+        let plan = PackedGemmPlan(m: d.m, n: d.n, k: d.k, batch: d.batchCount, computeUnits: device.computeUnits, kernel: kernel)
+        let mr = kernel.microRows
+        let nr = kernel.microColumns
+        let defines = kernel.defines
         let packedA = (d.m + mr - 1) / mr * mr * d.k
         let packedB = (d.n + nr - 1) / nr * nr * d.k
         // A matrix shared by the whole batch (stride 0, as a convolution's weights) is packed once.
@@ -144,7 +141,7 @@ extension OpenCLBackend {
                 let packB = first == 0 || !shareB
                 let panels = (packA ? (d.m + mr - 1) / mr : 0) + (packB ? (d.n + nr - 1) / nr : 0)
                 try launch(
-                    family: "gemm_cpu", kernel: "gemm_pack",
+                    family: "gemm_cpu", kernel: "gemm_pack", defines: defines,
                     global: [panels, (d.k + plan.kc - 1) / plan.kc, count], local: [1, 1, 1],
                     arguments: [
                         // m = 0 (n = 0) leaves A (B) alone: the kernel then has no panels of it.
@@ -156,7 +153,7 @@ extension OpenCLBackend {
                         .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
                     ])
                 try launch(
-                    family: "gemm_cpu", kernel: "gemm_packed",
+                    family: "gemm_cpu", kernel: "gemm_packed", defines: defines,
                     global: [plan.columnBlocks, plan.rowBlocks, count], local: [1, 1, 1],
                     arguments: [
                         try .int(d.m, op), try .int(d.n, op), try .int(d.k, op), .float(d.alpha), .float(d.beta),

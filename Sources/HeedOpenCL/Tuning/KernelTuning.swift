@@ -1,0 +1,106 @@
+import Foundation
+import HeedOps
+
+/// The kernel parameters a backend runs with, and where they came from.
+///
+/// Without a tuning file, every knob takes its default from the device's properties
+/// (`PackedGemmKernel.defaults(for:)`), so an untuned run never gets a tile made for
+/// another machine. `heed tune` measures candidates and writes the winners to a
+/// `TuningFile`, which every backend then loads when it opens. Heed does not tune by
+/// itself on a first run: a search takes minutes and a benchmark or training run that
+/// silently spent them would be measured wrong, so commands say which tuning they use
+/// and point to `heed tune` instead.
+public struct KernelTuning: Sendable, Equatable {
+    public enum Origin: Sendable, Equatable {
+        /// Every knob from the device's properties.
+        case deviceDefaults
+        /// From this tuning file (families it does not hold, or holds for another source, use defaults).
+        case file(URL, created: String)
+        /// Given by the caller (`OpenCLBackend(device:tuning:)`, `heed tune`'s candidates).
+        case given
+    }
+
+    /// The packed CPU GEMM's micro-tile and blocks (used when `gemm` runs on the packed engine).
+    public var packedGemm: PackedGemmKernel
+    public var origin: Origin
+    /// Why a tuning file was not used, or not wholly: one line each. Commands print them.
+    public var warnings: [String] = []
+
+    public init(packedGemm: PackedGemmKernel, origin: Origin = .given) {
+        self.packedGemm = packedGemm
+        self.origin = origin
+    }
+
+    /// Every knob from `device`'s properties.
+    public static func deviceDefaults(for device: OpenCLDeviceInfo) -> KernelTuning {
+        KernelTuning(packedGemm: .defaults(for: device), origin: .deviceDefaults)
+    }
+
+    /// The kernel families a tuning file may hold.
+    public static let families = ["gemm_cpu"]
+
+    /// The tuning for `device` under `environment` (`OpenCLSettings`): the file `HEED_TUNING`
+    /// names, else the device's file in `TuningFile.directory` if there is one, else the
+    /// device defaults. `sourceHash(family)` gives the hash of the program source the
+    /// backend will build for a family; entries made for another source are ignored.
+    /// Never throws: a file that cannot be used leaves a warning and the defaults.
+    static func resolve(
+        device: OpenCLDeviceInfo, environment: [String: String], sourceHash: (String) -> String?
+    ) -> KernelTuning {
+        var tuning = deviceDefaults(for: device)
+        let requested = environment[TuningFile.environmentVariable] ?? ""
+        if requested == "defaults" { return tuning }
+        let url =
+            requested.isEmpty
+            ? TuningFile.url(for: device, in: TuningFile.directory(environment: environment))
+            : URL(fileURLWithPath: requested)
+        // No file is the ordinary untuned case, unless HEED_TUNING asked for one.
+        guard requested.isEmpty ? FileManager.default.fileExists(atPath: url.path) : true else { return tuning }
+        let file: TuningFile
+        do {
+            file = try TuningFile.read(from: url)
+        } catch {
+            tuning.warnings.append("warning: ignoring \(error); using the device defaults")
+            return tuning
+        }
+        guard file.device == device.name, file.driverVersion == device.driverVersion, file.platform == device.platformName else {
+            tuning.warnings.append(
+                "warning: ignoring tuning file \(url.path): made for \(file.device) (driver \(file.driverVersion)), "
+                    + "not \(device.name) (driver \(device.driverVersion)); run heed tune")
+            return tuning
+        }
+        var applied = 0
+        for (family, entry) in file.families.sorted(by: { $0.key < $1.key }) {
+            guard families.contains(family) else {
+                tuning.warnings.append("warning: tuning file \(url.path) has unknown kernel family \(family); ignored")
+                continue
+            }
+            guard entry.sourceHash == sourceHash(family) else {
+                tuning.warnings.append(
+                    "warning: tuning file \(url.path) was made for another version of Kernels/\(family).cl; "
+                        + "\(family) uses the device defaults (run heed tune)")
+                continue
+            }
+            do {
+                tuning.packedGemm = try PackedGemmKernel(knobs: entry.knobs)
+                applied += 1
+            } catch {
+                tuning.warnings.append("warning: ignoring \(family) in tuning file \(url.path): \(error)")
+            }
+        }
+        if applied > 0 { tuning.origin = .file(url, created: file.created) }
+        return tuning
+    }
+
+    /// One line for logs: where the parameters came from and what they are.
+    public func summary(gemmEngine: GemmEngine) -> String {
+        let source: String
+        switch origin {
+        case .deviceDefaults: source = "device defaults (heed tune measures better ones)"
+        case .file(let url, let created): source = "heed tune of \(created.prefix(10)) (\(url.path))"
+        case .given: source = "given by the caller"
+        }
+        let gemm = gemmEngine == .packed ? "packed GEMM \(packedGemm)" : "GEMM through CLBlast"
+        return "tuning: \(source); \(gemm)"
+    }
+}

@@ -1,0 +1,67 @@
+/// The search every tunable family runs: each candidate is checked against the
+/// reference first and timed only if it passed, so a kernel that computes nothing (or
+/// computes wrong) can never win however fast it runs. The baseline, the device
+/// defaults, is always measured first: the winner is reported against it.
+public struct TuningSearch<Candidate> {
+    /// What happened to one candidate, in the order they were tried.
+    public enum Outcome {
+        /// Passed the reference check; `seconds` is its score (see `Timing`).
+        case measured(seconds: Double)
+        /// Failed the reference check (or could not be built or run): never timed.
+        case rejected(reason: String)
+    }
+
+    public struct Trial {
+        public let candidate: Candidate
+        public let label: String
+        public let outcome: Outcome
+    }
+
+    public let label: (Candidate) -> String
+    /// Nil when the candidate agrees with the reference, else the first failure.
+    public let check: (Candidate) throws -> String?
+    /// Device seconds of the family's workload with the candidate (smaller is better).
+    public let time: (Candidate) throws -> Double
+
+    public init(
+        label: @escaping (Candidate) -> String,
+        check: @escaping (Candidate) throws -> String?,
+        time: @escaping (Candidate) throws -> Double
+    ) {
+        self.label = label
+        self.check = check
+        self.time = time
+    }
+
+    /// Checks, then times, one candidate. An error while building or running it rejects it.
+    public func trial(_ candidate: Candidate) -> Trial {
+        let outcome: Outcome
+        do {
+            if let failure = try check(candidate) {
+                outcome = .rejected(reason: failure)
+            } else {
+                outcome = .measured(seconds: try time(candidate))
+            }
+        } catch {
+            outcome = .rejected(reason: "\(error)")
+        }
+        return Trial(candidate: candidate, label: label(candidate), outcome: outcome)
+    }
+
+    /// The fastest of `trials` that passed, or nil when none did.
+    public static func fastest(of trials: [Trial]) -> Trial? {
+        trials.min { a, b in
+            switch (a.outcome, b.outcome) {
+            case (.measured(let x), .measured(let y)): x < y
+            case (.measured, .rejected): true
+            default: false
+            }
+        }.flatMap { if case .measured = $0.outcome { $0 } else { nil } }
+    }
+}
+
+extension TuningSearch.Outcome {
+    public var seconds: Double? {
+        if case .measured(let seconds) = self { seconds } else { nil }
+    }
+}
