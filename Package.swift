@@ -44,6 +44,13 @@ let package = Package(
             providers: [.apt(["libclblast-dev"])]
         ),
 
+        // CLBlast's tuners (C++ templates) behind C functions, for `heed tune` on GPUs.
+        .target(
+            name: "CCLBlastTuner",
+            dependencies: ["COpenCL"],
+            linkerSettings: [.linkedLibrary("clblast")]
+        ),
+
         // MARK: Kernels
 
         .target(
@@ -60,7 +67,7 @@ let package = Package(
         // The OpenCL runtime, CLBlast calls and the kernels.
         .target(
             name: "HeedOpenCL",
-            dependencies: ["COpenCL", "CCLBlast", "HeedKernels", "HeedOps"]
+            dependencies: ["COpenCL", "CCLBlast", "CCLBlastTuner", "HeedKernels", "HeedOps"]
         ),
         .target(
             name: "HeedReference",
@@ -125,7 +132,7 @@ let package = Package(
         // against the reference before it is timed.
         .target(
             name: "HeedTuning",
-            dependencies: ["HeedBench", "HeedOpenCL", "HeedOps", "HeedReference", "HeedVerify"]
+            dependencies: ["CCLBlastTuner", "HeedBench", "HeedOpenCL", "HeedOps", "HeedReference", "HeedVerify"]
         ),
 
         // MARK: Command-line tool

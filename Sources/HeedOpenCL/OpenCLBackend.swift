@@ -74,7 +74,6 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         self.settings = settings
         self.context = try OpenCLContext(device: device)
         self.gemmEngine = try gemmEngine ?? GemmEngine.choose(for: device, environment: settings.environment)
-        try CLBlastTuning.apply(to: device, environment: settings.environment)
         let store =
             diskCache
             ? ProgramBinaryStore(directory: cacheDirectory ?? ProgramBinaryStore.defaultDirectory(environment: settings.environment))
@@ -85,10 +84,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         self.tuning =
             tuning
             ?? KernelTuning.resolve(device: device, environment: settings.environment) { family in
-                (try? sources.source(of: family)).map { String(format: "%016llx", $0.digest) }
+                family == "clblast_xgemm"
+                    ? CLBlastTuning.sourceHash : (try? sources.source(of: family)).map { String(format: "%016llx", $0.digest) }
             }
         self.lock = NSLock()
         self.gemmScratch = PackedGemmScratch()
+        try CLBlastTuning.apply(to: device, environment: settings.environment, tuned: self.tuning.clblastXgemm)
     }
 
     /// A backend on the same device, context and caches that runs with `tuning`: how
@@ -110,9 +111,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         self.tuning = tuning
     }
 
-    /// The hash a tuning file records for `family`'s program source (`TuningFile.Family.sourceHash`).
+    /// The hash a tuning file records for `family`'s program source (`TuningFile.Family.sourceHash`);
+    /// for `clblast_xgemm`, CLBlast's version.
     public func sourceHash(of family: String) throws -> String {
-        try lock.withLock { String(format: "%016llx", try sources.source(of: family).digest) }
+        if family == "clblast_xgemm" { return CLBlastTuning.sourceHash }
+        return try lock.withLock { String(format: "%016llx", try sources.source(of: family).digest) }
     }
 
     /// Device time per kernel since profiling was switched on (see `KernelProfile`), or
@@ -236,8 +239,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     /// Runs `body` with the queue, under the lock, for libraries that enqueue on it
-    /// (CLBlast); when profiling, the queue is drained around it and the time filed under `name`.
-    func withQueue<T>(profiledAs name: String, _ body: (cl_command_queue) throws -> T) throws -> T {
+    /// (CLBlast, its tuners); when profiling, the queue is drained around it and the time filed under `name`.
+    public func withQueue<T>(profiledAs name: String, _ body: (cl_command_queue) throws -> T) throws -> T {
         try lock.withLock {
             guard profileState != nil else { return try body(context.queue) }
             try context.finish()

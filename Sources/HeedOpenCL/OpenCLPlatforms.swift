@@ -45,6 +45,8 @@ public struct OpenCLDeviceInfo: @unchecked Sendable {
     public let supportsFP64: Bool
 
     let id: cl_device_id
+    /// The OpenCL device, for libraries that take one (CLBlast's tuners).
+    public var handle: cl_device_id { id }
 
     /// `P:D`, the form `--device` and `HEED_DEVICE` take.
     public var selector: DeviceSelector { DeviceSelector(platform: platformIndex, device: deviceIndex) }

@@ -49,7 +49,9 @@ public struct PackedGemmTuning {
                 if let m = c.m, let n = c.n, let k = c.k, max(m, n, k) <= 1024 { shapes.append(GemmDescriptor(m: m, n: n, k: k)) }
             case .convGemm:
                 guard let name = c.layer, let layer = suites.layers[name], let pass = c.pass else { continue }
-                let (o, p, k) = (layer.outChannels, batch * layer.outputSize * layer.outputSize, layer.inChannels * layer.kernel * layer.kernel)
+                let (o, p, k) = (
+                    layer.outChannels, batch * layer.outputSize * layer.outputSize, layer.inChannels * layer.kernel * layer.kernel
+                )
                 switch pass {
                 case .forward: shapes.append(GemmDescriptor(m: o, n: p, k: k))  // W · col
                 case .input: shapes.append(GemmDescriptor(transposeA: true, m: k, n: p, k: o))  // Wᵀ · ∂Y

@@ -5,7 +5,7 @@ import HeedOpenCL
 /// stores the winners in the device's `TuningFile`, which every later backend loads.
 public enum Tuner {
     /// The families `--op` accepts.
-    public static let families = [PackedGemmTuning.family]
+    public static let families = [PackedGemmTuning.family, CLBlastGemmTuning.family]
 
     /// What one family's search ended with, for the summary table.
     public struct FamilyReport {
@@ -28,7 +28,8 @@ public enum Tuner {
     ) throws -> (reports: [FamilyReport], file: TuningFile, url: URL) {
         let url = url ?? TuningFile.url(for: backend.device, in: TuningFile.directory(environment: backend.settings.environment))
         // Entries of other families survive a retune of one; a damaged file is replaced.
-        var file = (try? TuningFile.read(from: url)).flatMap { $0.device == backend.device.name ? $0 : nil } ?? TuningFile(device: backend.device)
+        var file =
+            (try? TuningFile.read(from: url)).flatMap { $0.device == backend.device.name ? $0 : nil } ?? TuningFile(device: backend.device)
         var reports: [FamilyReport] = []
         for family in requested {
             switch family {
@@ -49,6 +50,30 @@ public enum Tuner {
                         defaultSeconds: result.defaultSeconds, winnerSeconds: result.winnerSeconds,
                         measured: result.trials.filter { $0.outcome.seconds != nil }.count,
                         rejected: result.trials.filter { $0.outcome.seconds == nil }.count))
+            case CLBlastGemmTuning.family:
+                guard backend.gemmEngine == .clblast else {
+                    progress(
+                        "\(family): skipped: \(backend.device.name) runs GEMM through Heed's packed kernels (HEED_GEMM=clblast tunes it anyway)"
+                    )
+                    continue
+                }
+                progress("\(family): CLBlast's Xgemm tuner\(quick ? " (quick: a tiny sample)" : "")")
+                let result = try CLBlastGemmTuning(device: backend, quick: quick).run(progress: progress)
+                if let winner = result.winner {
+                    file.families[family] = TuningFile.Family(
+                        sourceHash: CLBlastTuning.sourceHash, knobs: winner, defaultSeconds: result.previousSeconds,
+                        tunedSeconds: result.foundSeconds, candidates: 2)
+                } else {
+                    // The parameters CLBlast had won: an older entry is no better than them.
+                    file.families[family] = nil
+                }
+                reports.append(
+                    FamilyReport(
+                        family: family, defaults: "CLBlast's parameters",
+                        winner: result.winner == nil ? "CLBlast's parameters" : "TuneXgemm's best",
+                        defaultSeconds: result.previousSeconds,
+                        winnerSeconds: result.winner == nil ? result.previousSeconds : result.foundSeconds!,
+                        measured: result.foundSeconds == nil ? 1 : 2, rejected: result.foundSeconds == nil ? 1 : 0))
             default:
                 throw TunerError.unknownFamily(family)
             }

@@ -38,7 +38,9 @@ struct Tune: ParsableCommand {
     func run() throws {
         // The candidates are measured against the device defaults, never against an older tuning.
         let backend = try device.openBackend(ignoringTuningFile: true)
-        print("Tuning \(backend.name) (native float vector width \(backend.device.nativeFloatVectorWidth), \(backend.device.computeUnits) compute units)")
+        print(
+            "Tuning \(backend.name) (native float vector width \(backend.device.nativeFloatVectorWidth), \(backend.device.computeUnits) compute units)"
+        )
         let start = Date()
         let (reports, _, url) = try Tuner.tune(
             backend: backend, families: op == "all" ? Tuner.families : [op], quick: quick,

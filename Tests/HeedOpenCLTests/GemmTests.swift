@@ -88,7 +88,8 @@ final class GemmEngineTests: XCTestCase {
         OpenCLDeviceInfo(
             platformIndex: 0, deviceIndex: 0, platformName: "test", name: "\(kind)", vendor: "test",
             version: "OpenCL 1.2", driverVersion: "1", kind: kind, computeUnits: 2, globalMemoryBytes: 1 << 30,
-            localMemoryBytes: 1 << 15, maxWorkGroupSize: 256, nativeFloatVectorWidth: 8, preferredFloatVectorWidth: 8, supportsFP16: false, supportsFP64: false,
+            localMemoryBytes: 1 << 15, maxWorkGroupSize: 256, nativeFloatVectorWidth: 8, preferredFloatVectorWidth: 8, supportsFP16: false,
+            supportsFP64: false,
             // Never passed to OpenCL: only its kind is read.
             id: OpaquePointer(bitPattern: 0x1000)!)
     }
@@ -141,13 +142,22 @@ final class GemmEngineTests: XCTestCase {
     }
 
     /// The suite runs GEMM through the engine the device gets by default (packed kernels on
-    /// PoCL); this runs the same cases through CLBlast, which GPUs use.
+    /// PoCL); this runs the same cases through CLBlast, which GPUs use: as CLBlast chooses
+    /// (its direct kernel at these sizes), and through its indirect Xgemm kernel, whose
+    /// parameters Heed sets on PoCL (`CLBlastTuning`) and `heed tune` sets on GPUs.
     func testCLBlastMatchesTheReferenceToo() throws {
         let device = try TestDevices.requireOpenCL().device
         let clblast = try OpenCLBackend(device: device, gemmEngine: .clblast)
         for check in VerificationSuite.cases(matching: "gemm") {
             assertPassed(try check.run(clblast, TestDevices.reference), "gemm \(check.shape) through CLBlast")
         }
+        let threshold = try CLBlastTuning.parameters(of: "GemmRoutine", on: device)
+        try CLBlastTuning.withIndirectGemm(on: device) {
+            for check in VerificationSuite.cases(matching: "gemm") {
+                assertPassed(try check.run(clblast, TestDevices.reference), "gemm \(check.shape) through CLBlast's Xgemm")
+            }
+        }
+        XCTAssertEqual(try CLBlastTuning.parameters(of: "GemmRoutine", on: device), threshold, "the threshold was not put back")
     }
 
     /// A batch whose packed copies exceed the scratch limit runs a slice at a time;

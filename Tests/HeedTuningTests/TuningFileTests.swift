@@ -1,8 +1,9 @@
 import Foundation
 import HeedOpenCLTestSupport
-@testable import HeedOpenCL
 import HeedTestSupport
 import XCTest
+
+@testable import HeedOpenCL
 
 /// The tuning file: written whole, read back equal, and ignored with one warning when
 /// damaged, stale or made for another device.
@@ -37,7 +38,10 @@ final class TuningFileTests: XCTestCase {
         let url = TuningFile.url(for: device, in: TuningFile.directory(environment: environment))
         let file = TuningFile(
             device: device,
-            families: ["gemm_cpu": .init(sourceHash: hash ?? self.hash, knobs: knobs ?? tuned(device).knobs, defaultSeconds: 2, tunedSeconds: 1, candidates: 3)])
+            families: [
+                "gemm_cpu": .init(
+                    sourceHash: hash ?? self.hash, knobs: knobs ?? tuned(device).knobs, defaultSeconds: 2, tunedSeconds: 1, candidates: 3)
+            ])
         try file.write(to: url)
         return url
     }
@@ -93,7 +97,9 @@ final class TuningFileTests: XCTestCase {
             let tuning = resolve(device)
             XCTAssertEqual(tuning.packedGemm, .defaults(for: device))
             XCTAssertEqual(tuning.warnings.count, 1)
-            XCTAssertTrue(tuning.warnings.allSatisfy { $0.hasPrefix("warning: ignoring tuning file \(url.path): ") && !$0.contains("\n") }, "\(tuning.warnings)")
+            XCTAssertTrue(
+                tuning.warnings.allSatisfy { $0.hasPrefix("warning: ignoring tuning file \(url.path): ") && !$0.contains("\n") },
+                "\(tuning.warnings)")
         }
         // Knob values outside the search space are refused by name.
         var knobs = tuned(device).knobs

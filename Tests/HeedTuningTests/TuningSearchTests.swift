@@ -5,8 +5,9 @@ import HeedOpenCLTestSupport
 import HeedOps
 import HeedReference
 import HeedTestSupport
-@testable import HeedTuning
 import XCTest
+
+@testable import HeedTuning
 
 /// The search: only candidates that agree with the reference are timed, so a wrong
 /// kernel cannot win however fast it is.

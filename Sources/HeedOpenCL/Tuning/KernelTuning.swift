@@ -22,12 +22,16 @@ public struct KernelTuning: Sendable, Equatable {
 
     /// The packed CPU GEMM's micro-tile and blocks (used when `gemm` runs on the packed engine).
     public var packedGemm: PackedGemmKernel
+    /// CLBlast's Xgemm parameters from `heed tune` (used when `gemm` runs through CLBlast);
+    /// nil keeps CLBlast's database (or, on PoCL, Heed's set, `CLBlastTuning`).
+    public var clblastXgemm: [String: Int]?
     public var origin: Origin
     /// Why a tuning file was not used, or not wholly: one line each. Commands print them.
     public var warnings: [String] = []
 
-    public init(packedGemm: PackedGemmKernel, origin: Origin = .given) {
+    public init(packedGemm: PackedGemmKernel, clblastXgemm: [String: Int]? = nil, origin: Origin = .given) {
         self.packedGemm = packedGemm
+        self.clblastXgemm = clblastXgemm
         self.origin = origin
     }
 
@@ -37,7 +41,7 @@ public struct KernelTuning: Sendable, Equatable {
     }
 
     /// The kernel families a tuning file may hold.
-    public static let families = ["gemm_cpu"]
+    public static let families = ["gemm_cpu", "clblast_xgemm"]
 
     /// The tuning for `device` under `environment` (`OpenCLSettings`): the file `HEED_TUNING`
     /// names, else the device's file in `TuningFile.directory` if there is one, else the
@@ -82,7 +86,14 @@ public struct KernelTuning: Sendable, Equatable {
                 continue
             }
             do {
-                tuning.packedGemm = try PackedGemmKernel(knobs: entry.knobs)
+                if family == "clblast_xgemm" {
+                    guard !entry.knobs.isEmpty, entry.knobs.values.allSatisfy({ (0...65536).contains($0) }) else {
+                        throw HeedError.invalidArgument(op: family, "parameters out of range")
+                    }
+                    tuning.clblastXgemm = entry.knobs
+                } else {
+                    tuning.packedGemm = try PackedGemmKernel(knobs: entry.knobs)
+                }
                 applied += 1
             } catch {
                 tuning.warnings.append("warning: ignoring \(family) in tuning file \(url.path): \(error)")
@@ -100,7 +111,10 @@ public struct KernelTuning: Sendable, Equatable {
         case .file(let url, let created): source = "heed tune of \(created.prefix(10)) (\(url.path))"
         case .given: source = "given by the caller"
         }
-        let gemm = gemmEngine == .packed ? "packed GEMM \(packedGemm)" : "GEMM through CLBlast"
+        let gemm =
+            gemmEngine == .packed
+            ? "packed GEMM \(packedGemm)"
+            : "GEMM through CLBlast\(clblastXgemm == nil ? "" : " with tuned Xgemm parameters")"
         return "tuning: \(source); \(gemm)"
     }
 }

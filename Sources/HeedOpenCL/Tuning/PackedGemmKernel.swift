@@ -44,7 +44,7 @@ public struct PackedGemmKernel: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(microRows)x\(vectorsPerRow)x\(vectorWidth) tile, blocks \(rowBlock)x\(columnBlock)x\(depthBlock)"
+        "\(microRows)x\(microColumns) tile (\(vectorsPerRow) x float\(vectorWidth)), blocks \(rowBlock)x\(columnBlock)x\(depthBlock)"
     }
 
     // MARK: Device-derived choices
