@@ -86,27 +86,31 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let pooling: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(PoolingOps.globalAverageForward) { _, d, b in
-            b.output.floats = Reference.globalAveragePoolForward(d, input: b.input.floats)
-        },
-        OpImplementation(PoolingOps.globalAverageBackward) { _, d, b in
-            b.inputGradient.floats = Reference.globalAveragePoolBackward(d, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(PoolingOps.averageForward) { _, d, b in
-            b.output.floats = Reference.averagePool2dForward(d, input: b.input.floats)
-        },
-        OpImplementation(PoolingOps.averageBackward) { _, d, b in
-            b.inputGradient.floats = Reference.averagePool2dBackward(d, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(PoolingOps.maxForward) { _, d, b in
-            (b.output.floats, b.indices.ints) = Reference.maxPool2dForward(d, input: b.input.floats)
-        },
-        OpImplementation(PoolingOps.maxBackward) { _, d, b in
-            guard let sums = Reference.maxPool2dBackward(d, outputGradient: b.outputGradient.floats, indices: b.indices.ints) else {
-                throw HeedError.invalidArgument(op: PoolingOps.maxBackward.errorName, "an index lies outside its window, in \(d)")
-            }
-            b.inputGradient.floats = sums
-        },
-    ]
+    public static let pooling = bodies(poolingBodies(Float.self), poolingBodies(Double.self))
+
+    static func poolingBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(PoolingOps.globalAverageForward) { d, b in
+                b.output[T.self] = Reference.globalAveragePoolForward(d, input: b.input[T.self])
+            },
+            ReferenceBody(PoolingOps.globalAverageBackward) { d, b in
+                b.inputGradient[T.self] = Reference.globalAveragePoolBackward(d, outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(PoolingOps.averageForward) { d, b in
+                b.output[T.self] = Reference.averagePool2dForward(d, input: b.input[T.self])
+            },
+            ReferenceBody(PoolingOps.averageBackward) { d, b in
+                b.inputGradient[T.self] = Reference.averagePool2dBackward(d, outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(PoolingOps.maxForward) { d, b in
+                (b.output[T.self], b.indices.ints) = Reference.maxPool2dForward(d, input: b.input[T.self])
+            },
+            ReferenceBody(PoolingOps.maxBackward) { d, b in
+                guard let sums = Reference.maxPool2dBackward(d, outputGradient: b.outputGradient[T.self], indices: b.indices.ints) else {
+                    throw HeedError.invalidArgument(op: PoolingOps.maxBackward.errorName, "an index lies outside its window, in \(d)")
+                }
+                b.inputGradient[T.self] = sums
+            },
+        ]
+    }
 }
