@@ -33,9 +33,11 @@ extension Reference {
         return sums.map { T($0) }
     }
 
-    /// Largest element of each window and its flat index h·W + w in its plane, as PyTorch's
-    /// CPU kernel finds them: start from −∞ at the window's first element, scan row by row,
-    /// move on to an element that is larger or NaN. Returns the (N, C, H', W') values and indices.
+    /// Largest element of each window and its flat index h·W + w in its plane, by the rule of
+    /// PyTorch's CPU kernel as its source reads (the tests check ties and NaN by this rule,
+    /// not against PyTorch's output): start from −∞ at the window's first element, scan row
+    /// by row, move on to an element that is larger or NaN. Returns the (N, C, H', W') values
+    /// and indices.
     public static func maxPool2dForward<T: BinaryFloatingPoint>(_ d: Pool2dDescriptor, input: [T]) -> (values: [T], indices: [Int32]) {
         let count = d.outputShape.reduce(1, *)
         var values = [T](repeating: 0, count: count)
