@@ -184,6 +184,11 @@ let package = Package(
             name: "HeedGraphTests",
             dependencies: ["HeedGraph", "HeedOps", "HeedSupport", "HeedTestSupport"]
         ),
+        // Whole networks' composed gradients, in Double on the reference backend.
+        .testTarget(
+            name: "HeedModelsTests",
+            dependencies: ["HeedGraph", "HeedModels", "HeedOps", "HeedReference", "HeedTestSupport"]
+        ),
         .testTarget(
             name: "HeedDataTests",
             dependencies: ["HeedData", "HeedSupport"]

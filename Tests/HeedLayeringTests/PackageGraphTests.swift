@@ -8,7 +8,7 @@ final class PackageGraphTests: XCTestCase {
     static let cpuOnlyTargets = [
         "HeedOps", "HeedReference", "HeedVerify", "HeedSupport", "HeedGraph", "HeedModels", "HeedData",
         "HeedVisualization", "HeedTraining", "HeedTestSupport",
-        "HeedReferenceTests", "HeedGraphTests", "HeedDataTests", "HeedVisualizationTests",
+        "HeedReferenceTests", "HeedGraphTests", "HeedModelsTests", "HeedDataTests", "HeedVisualizationTests",
     ]
 
     func testCPUOnlyTargetsHaveNoPathToOpenCL() throws {

@@ -9,8 +9,9 @@ import XCTest
 ///     M = softmax_s conv(Z, Wa);  o = Σ_s conv(Z, Wo)·M;  out = Σ_k softmax_k tanh(Σ_s conv(Z, Ws)·M)·o
 ///     L = Σ out·u + λ·R(M)        (u random, R the head-separation regulariser)
 ///
-/// and the backward chain the graph layer runs (each op's reference backward, the two
-/// gradients reaching M added), for ∂L/∂Z, ∂L/∂Wa, ∂L/∂Wo, ∂L/∂Ws.
+/// and a backward chained here by hand from each op's reference backward (the two gradients
+/// reaching M added), for ∂L/∂Z, ∂L/∂Wa, ∂L/∂Wo, ∂L/∂Ws. The graph layer's own composition
+/// of the whole network's loss is checked in HeedModelsTests (`NetworkGradientTests`).
 final class AttentionModuleGradientTests: XCTestCase {
     let (batch, channels, height, width, heads, classes) = (2, 3, 4, 5, 2, 3)
     /// Large, so that the regulariser's share of ∂L/∂M (R is ~1e-4 for masks this

@@ -44,4 +44,23 @@ final class PoolingGradientTests: XCTestCase {
                 "max pool \(d)")
         }
     }
+
+    /// An index that names an element outside its own window (2 is in the second 2×2
+    /// window of a 2×4 plane, not the first) cannot have come from the forward: the
+    /// reference returns nil and the backend's op says so.
+    func testMaxPoolBackwardRefusesAnIndexOutsideItsWindow() throws {
+        let d = Pool2dDescriptor(batch: 1, channels: 1, height: 2, width: 4, kernelSize: 2)
+        XCTAssertNil(Reference.maxPool2dBackward(d, outputGradient: [1.0, 1.0], indices: [2, 2]))
+        XCTAssertNotNil(Reference.maxPool2dBackward(d, outputGradient: [1.0, 1.0], indices: [1, 2]))
+        let backend = TestDevices.reference
+        let gradient = try backend.makeBuffer(count: 8, of: Float.self)
+        assertThrows(
+            try backend.maxPool2dBackward(
+                d, outputGradient: backend.makeBuffer([1, 1] as [Float]), indices: backend.makeBuffer([2, 2] as [Int32]),
+                inputGradient: gradient),
+            as: HeedError.self
+        ) {
+            XCTAssertEqual("\($0)", "max_pool2d: invalid argument: an index lies outside its window, in \(d)")
+        }
+    }
 }

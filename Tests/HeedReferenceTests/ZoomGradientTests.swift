@@ -6,9 +6,10 @@ import XCTest
 /// The Coarse2Fine zoom path in Double (docs/design.md §5): pooled features f (B, C) → inverse
 /// mapping a = f·Wᵀ + b → s = s_min + (1 − s_min)·σ(a₀), tx = (1 − s)·tanh(a₁),
 /// ty = (1 − s)·tanh(a₂) → θ = [[s, 0, tx], [0, s, ty]] → affine grid → bilinear
-/// sampling of a fixed image. Central differences against the backward the graph layer
-/// composes (the reference backwards of sampling, grid and linear; the chain rule of
-/// the scalar maps), for ∂L/∂W and ∂L/∂f.
+/// sampling of a fixed image. Central differences against a backward chained here by hand
+/// from the reference backwards of sampling, grid and linear and the chain rule of the
+/// scalar maps, for ∂L/∂W and ∂L/∂f. The graph layer's own composition of the whole loss is
+/// checked in HeedModelsTests (`NetworkGradientTests`).
 final class ZoomGradientTests: XCTestCase {
     let (batch, features, channels, height, width) = (2, 5, 3, 6, 7)
     let minimumScale = 0.4

@@ -1,7 +1,6 @@
 import HeedOps
 
-// Optimiser updates (`OptimizerOps`): not differentiated, applied in place.
-// Each op runs one backend op (or a few) and, when recording, keeps what its backward needs.
+// Optimiser updates (`OptimizerOps`): not differentiated, applied in place; one backend op each.
 
 extension Tensor {
     /// One SGD step on this parameter in place (see `OptimizerOps.sgd`).

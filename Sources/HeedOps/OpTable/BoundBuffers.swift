@@ -2,8 +2,8 @@
 /// backend's body as that backend's own buffer type, by declared name.
 ///
 /// ```swift
-/// b.output.floats = Reference.linearForward(d, input: b.input.floats, weight: b.weight.floats,
-///                                           bias: b.optional("bias")?.floats)
+/// b.output[T.self] = Reference.linearForward(d, input: b.input[T.self], weight: b.weight[T.self],
+///                                            bias: b.optional("bias")?[T.self])
 /// ```
 @dynamicMemberLookup
 public struct BoundBuffers<Buffer: DeviceBuffer> {

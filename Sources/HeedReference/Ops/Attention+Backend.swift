@@ -2,39 +2,43 @@ import HeedOps
 
 /// The attention ops on the reference backend: the `Reference` functions.
 extension ReferenceBackend {
-    public static let attention: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(AttentionOps.attendedSumForward) { _, d, b in
-            b.output.floats = Reference.attendedSum(d, values: b.values.floats, mask: b.mask.floats)
-        },
-        OpImplementation(AttentionOps.attendedSumBackward) { _, d, b in
-            (b.valuesGradient.floats, b.maskGradient.floats) = Reference.attendedSumBackward(
-                d, values: b.values.floats, mask: b.mask.floats, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(AttentionOps.gatesForward) { _, d, b in
-            (b.gates.floats, b.output.floats) = Reference.attentionGates(
-                d, scores: b.scores.floats, mask: b.mask.floats, headOutputs: b.headOutputs.floats)
-        },
-        OpImplementation(AttentionOps.gatesBackward) { _, d, b in
-            (b.scoresGradient.floats, b.maskGradient.floats, b.headOutputsGradient.floats) = Reference.attentionGatesBackward(
-                d, scores: b.scores.floats, mask: b.mask.floats, headOutputs: b.headOutputs.floats,
-                outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(AttentionOps.aggregationForward) { _, d, b in
-            b.output.floats = Reference.aggregation(d, sources: b.sources.floats, gates: b.gates.floats)
-        },
-        OpImplementation(AttentionOps.aggregationBackward) { _, d, b in
-            (b.sourcesGradient.floats, b.gatesGradient.floats) = Reference.aggregationBackward(
-                d, sources: b.sources.floats, gates: b.gates.floats, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(AttentionOps.headSeparationForward) { _, d, b in
-            let result = Reference.headSeparation(d, masks: b.masks.floats)
-            b.gram.floats = result.gram
-            b.loss.floats = [result.loss]
-        },
-        OpImplementation(AttentionOps.headSeparationBackward) { _, d, b in
-            b.masksGradient.floats = Reference.headSeparationBackward(
-                d, masks: b.masks.floats, gram: b.gram.floats,
-                lossGradient: b.lossGradient.floats[0])
-        },
-    ]
+    public static let attention = bodies(attentionBodies(Float.self), attentionBodies(Double.self))
+
+    static func attentionBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(AttentionOps.attendedSumForward) { d, b in
+                b.output[T.self] = Reference.attendedSum(d, values: b.values[T.self], mask: b.mask[T.self])
+            },
+            ReferenceBody(AttentionOps.attendedSumBackward) { d, b in
+                (b.valuesGradient[T.self], b.maskGradient[T.self]) = Reference.attendedSumBackward(
+                    d, values: b.values[T.self], mask: b.mask[T.self], outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(AttentionOps.gatesForward) { d, b in
+                (b.gates[T.self], b.output[T.self]) = Reference.attentionGates(
+                    d, scores: b.scores[T.self], mask: b.mask[T.self], headOutputs: b.headOutputs[T.self])
+            },
+            ReferenceBody(AttentionOps.gatesBackward) { d, b in
+                (b.scoresGradient[T.self], b.maskGradient[T.self], b.headOutputsGradient[T.self]) = Reference.attentionGatesBackward(
+                    d, scores: b.scores[T.self], mask: b.mask[T.self], headOutputs: b.headOutputs[T.self],
+                    outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(AttentionOps.aggregationForward) { d, b in
+                b.output[T.self] = Reference.aggregation(d, sources: b.sources[T.self], gates: b.gates[T.self])
+            },
+            ReferenceBody(AttentionOps.aggregationBackward) { d, b in
+                (b.sourcesGradient[T.self], b.gatesGradient[T.self]) = Reference.aggregationBackward(
+                    d, sources: b.sources[T.self], gates: b.gates[T.self], outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(AttentionOps.headSeparationForward) { d, b in
+                let result = Reference.headSeparation(d, masks: b.masks[T.self])
+                b.gram[T.self] = result.gram
+                b.loss[T.self] = [result.loss]
+            },
+            ReferenceBody(AttentionOps.headSeparationBackward) { d, b in
+                b.masksGradient[T.self] = Reference.headSeparationBackward(
+                    d, masks: b.masks[T.self], gram: b.gram[T.self],
+                    lossGradient: b.lossGradient[T.self][0])
+            },
+        ]
+    }
 }

@@ -110,20 +110,26 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let convolution: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(ConvolutionOps.forward) { _, d, b in
-            b.output.floats = Reference.conv2dForward(
-                d, input: b.input.floats, weight: b.weight.floats,
-                bias: b.optional("bias")?.floats)
-        },
-        OpImplementation(ConvolutionOps.backwardInput) { _, d, b in
-            b.inputGradient.floats = Reference.conv2dBackwardInput(d, outputGradient: b.outputGradient.floats, weight: b.weight.floats)
-        },
-        OpImplementation(ConvolutionOps.backwardWeight) { _, d, b in
-            b.weightGradient.floats = Reference.conv2dBackwardWeight(d, input: b.input.floats, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(ConvolutionOps.backwardBias) { _, d, b in
-            b.biasGradient.floats = Reference.conv2dBackwardBias(d, outputGradient: b.outputGradient.floats)
-        },
-    ]
+    public static let convolution = bodies(convolutionBodies(Float.self), convolutionBodies(Double.self))
+
+    static func convolutionBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(ConvolutionOps.forward) { d, b in
+                b.output[T.self] = Reference.conv2dForward(
+                    d, input: b.input[T.self], weight: b.weight[T.self],
+                    bias: b.optional("bias")?[T.self])
+            },
+            ReferenceBody(ConvolutionOps.backwardInput) { d, b in
+                b.inputGradient[T.self] = Reference.conv2dBackwardInput(
+                    d, outputGradient: b.outputGradient[T.self], weight: b.weight[T.self])
+            },
+            ReferenceBody(ConvolutionOps.backwardWeight) { d, b in
+                b.weightGradient[T.self] = Reference.conv2dBackwardWeight(
+                    d, input: b.input[T.self], outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(ConvolutionOps.backwardBias) { d, b in
+                b.biasGradient[T.self] = Reference.conv2dBackwardBias(d, outputGradient: b.outputGradient[T.self])
+            },
+        ]
+    }
 }

@@ -89,36 +89,40 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let elementwise: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(ElementwiseOps.reluForward) { _, _, b in b.output.floats = Reference.relu(b.input.floats) },
-        OpImplementation(ElementwiseOps.reluBackward) { _, _, b in
-            b.inputGradient.floats = Reference.reluBackward(input: b.input.floats, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(ElementwiseOps.tanhForward) { _, _, b in b.output.floats = Reference.tanh(b.input.floats) },
-        OpImplementation(ElementwiseOps.tanhBackward) { _, _, b in
-            b.inputGradient.floats = Reference.tanhBackward(output: b.output.floats, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(ElementwiseOps.sigmoidForward) { _, _, b in b.output.floats = Reference.sigmoid(b.input.floats) },
-        OpImplementation(ElementwiseOps.sigmoidBackward) { _, _, b in
-            b.inputGradient.floats = Reference.sigmoidBackward(output: b.output.floats, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(ElementwiseOps.add) { _, _, b in b.output.floats = Reference.add(b.a.floats, b.b.floats) },
-        OpImplementation(ElementwiseOps.multiply) { _, _, b in b.output.floats = Reference.multiply(b.a.floats, b.b.floats) },
-        OpImplementation(ElementwiseOps.multiplyBackward) { _, _, b in
-            // Both inputs are read before either gradient is written: a gradient may be an input.
-            let (a, bValues, dy) = (b.a.floats, b.b.floats, b.outputGradient.floats)
-            b.aGradient.floats = Reference.multiply(dy, bValues)
-            b.bGradient.floats = Reference.multiply(dy, a)
-        },
-        OpImplementation(ElementwiseOps.scale) { _, d, b in b.output.floats = Reference.scale(d.alpha, b.input.floats) },
-        OpImplementation(ElementwiseOps.axpy) { _, d, b in b.y.floats = Reference.axpy(d.alpha, b.x.floats, b.y.floats) },
-        OpImplementation(ElementwiseOps.sumForward) { _, d, b in b.output.floats = Reference.reduce(d, b.input.floats) },
-        OpImplementation(ElementwiseOps.meanForward) { _, d, b in b.output.floats = Reference.reduce(d, b.input.floats) },
-        OpImplementation(ElementwiseOps.sumBackward) { _, d, b in
-            b.inputGradient.floats = Reference.reduceBackward(d, b.outputGradient.floats)
-        },
-        OpImplementation(ElementwiseOps.meanBackward) { _, d, b in
-            b.inputGradient.floats = Reference.reduceBackward(d, b.outputGradient.floats)
-        },
-    ]
+    public static let elementwise = bodies(elementwiseBodies(Float.self), elementwiseBodies(Double.self))
+
+    static func elementwiseBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(ElementwiseOps.reluForward) { _, b in b.output[T.self] = Reference.relu(b.input[T.self]) },
+            ReferenceBody(ElementwiseOps.reluBackward) { _, b in
+                b.inputGradient[T.self] = Reference.reluBackward(input: b.input[T.self], outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(ElementwiseOps.tanhForward) { _, b in b.output[T.self] = Reference.tanh(b.input[T.self]) },
+            ReferenceBody(ElementwiseOps.tanhBackward) { _, b in
+                b.inputGradient[T.self] = Reference.tanhBackward(output: b.output[T.self], outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(ElementwiseOps.sigmoidForward) { _, b in b.output[T.self] = Reference.sigmoid(b.input[T.self]) },
+            ReferenceBody(ElementwiseOps.sigmoidBackward) { _, b in
+                b.inputGradient[T.self] = Reference.sigmoidBackward(output: b.output[T.self], outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(ElementwiseOps.add) { _, b in b.output[T.self] = Reference.add(b.a[T.self], b.b[T.self]) },
+            ReferenceBody(ElementwiseOps.multiply) { _, b in b.output[T.self] = Reference.multiply(b.a[T.self], b.b[T.self]) },
+            ReferenceBody(ElementwiseOps.multiplyBackward) { _, b in
+                // Both inputs are read before either gradient is written: a gradient may be an input.
+                let (a, bValues, dy) = (b.a[T.self], b.b[T.self], b.outputGradient[T.self])
+                b.aGradient[T.self] = Reference.multiply(dy, bValues)
+                b.bGradient[T.self] = Reference.multiply(dy, a)
+            },
+            ReferenceBody(ElementwiseOps.scale) { d, b in b.output[T.self] = Reference.scale(T(d.alpha), b.input[T.self]) },
+            ReferenceBody(ElementwiseOps.axpy) { d, b in b.y[T.self] = Reference.axpy(T(d.alpha), b.x[T.self], b.y[T.self]) },
+            ReferenceBody(ElementwiseOps.sumForward) { d, b in b.output[T.self] = Reference.reduce(d, b.input[T.self]) },
+            ReferenceBody(ElementwiseOps.meanForward) { d, b in b.output[T.self] = Reference.reduce(d, b.input[T.self]) },
+            ReferenceBody(ElementwiseOps.sumBackward) { d, b in
+                b.inputGradient[T.self] = Reference.reduceBackward(d, b.outputGradient[T.self])
+            },
+            ReferenceBody(ElementwiseOps.meanBackward) { d, b in
+                b.inputGradient[T.self] = Reference.reduceBackward(d, b.outputGradient[T.self])
+            },
+        ]
+    }
 }

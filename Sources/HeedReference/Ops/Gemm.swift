@@ -27,9 +27,13 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let gemm: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(GemmOps.gemm) { _, d, matrices in
-            Reference.gemm(d, a: matrices.a.floats, b: matrices.b.floats, c: &matrices.c.floats)
-        }
-    ]
+    public static let gemm = bodies(gemmBodies(Float.self), gemmBodies(Double.self))
+
+    static func gemmBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(GemmOps.gemm) { d, matrices in
+                Reference.gemm(d, a: matrices.a[T.self], b: matrices.b[T.self], c: &matrices.c[T.self])
+            }
+        ]
+    }
 }

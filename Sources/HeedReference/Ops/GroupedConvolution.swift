@@ -81,21 +81,25 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let groupedConvolution: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(GroupedConvolutionOps.forward) { _, d, b in
-            b.output.floats = Reference.groupedConv2dForward(
-                d, input: b.input.floats, weight: b.weight.floats,
-                bias: b.optional("bias")?.floats)
-        },
-        OpImplementation(GroupedConvolutionOps.backwardInput) { _, d, b in
-            b.inputGradient.floats = Reference.groupedConv2dBackwardInput(
-                d, outputGradient: b.outputGradient.floats,
-                weight: b.weight.floats)
-        },
-        OpImplementation(GroupedConvolutionOps.backwardWeight) { _, d, b in
-            b.weightGradient.floats = Reference.groupedConv2dBackwardWeight(
-                d, input: b.input.floats,
-                outputGradient: b.outputGradient.floats)
-        },
-    ]
+    public static let groupedConvolution = bodies(groupedConvolutionBodies(Float.self), groupedConvolutionBodies(Double.self))
+
+    static func groupedConvolutionBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(GroupedConvolutionOps.forward) { d, b in
+                b.output[T.self] = Reference.groupedConv2dForward(
+                    d, input: b.input[T.self], weight: b.weight[T.self],
+                    bias: b.optional("bias")?[T.self])
+            },
+            ReferenceBody(GroupedConvolutionOps.backwardInput) { d, b in
+                b.inputGradient[T.self] = Reference.groupedConv2dBackwardInput(
+                    d, outputGradient: b.outputGradient[T.self],
+                    weight: b.weight[T.self])
+            },
+            ReferenceBody(GroupedConvolutionOps.backwardWeight) { d, b in
+                b.weightGradient[T.self] = Reference.groupedConv2dBackwardWeight(
+                    d, input: b.input[T.self],
+                    outputGradient: b.outputGradient[T.self])
+            },
+        ]
+    }
 }

@@ -15,8 +15,12 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let layout: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(LayoutOps.insertColumns) { _, d, b in Reference.insertColumns(d, part: b.part.floats, whole: &b.whole.floats) },
-        OpImplementation(LayoutOps.extractColumns) { _, d, b in b.part.floats = Reference.extractColumns(d, whole: b.whole.floats) },
-    ]
+    public static let layout = bodies(layoutBodies(Float.self), layoutBodies(Double.self))
+
+    static func layoutBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(LayoutOps.insertColumns) { d, b in Reference.insertColumns(d, part: b.part[T.self], whole: &b.whole[T.self]) },
+            ReferenceBody(LayoutOps.extractColumns) { d, b in b.part[T.self] = Reference.extractColumns(d, whole: b.whole[T.self]) },
+        ]
+    }
 }

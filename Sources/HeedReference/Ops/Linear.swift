@@ -53,20 +53,26 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let linear: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(LinearOps.forward) { _, d, b in
-            b.output.floats = Reference.linearForward(
-                d, input: b.input.floats, weight: b.weight.floats,
-                bias: b.optional("bias")?.floats)
-        },
-        OpImplementation(LinearOps.backwardInput) { _, d, b in
-            b.inputGradient.floats = Reference.linearBackwardInput(d, outputGradient: b.outputGradient.floats, weight: b.weight.floats)
-        },
-        OpImplementation(LinearOps.backwardWeight) { _, d, b in
-            b.weightGradient.floats = Reference.linearBackwardWeight(d, input: b.input.floats, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(LinearOps.backwardBias) { _, d, b in
-            b.biasGradient.floats = Reference.linearBackwardBias(d, outputGradient: b.outputGradient.floats)
-        },
-    ]
+    public static let linear = bodies(linearBodies(Float.self), linearBodies(Double.self))
+
+    static func linearBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(LinearOps.forward) { d, b in
+                b.output[T.self] = Reference.linearForward(
+                    d, input: b.input[T.self], weight: b.weight[T.self],
+                    bias: b.optional("bias")?[T.self])
+            },
+            ReferenceBody(LinearOps.backwardInput) { d, b in
+                b.inputGradient[T.self] = Reference.linearBackwardInput(
+                    d, outputGradient: b.outputGradient[T.self], weight: b.weight[T.self])
+            },
+            ReferenceBody(LinearOps.backwardWeight) { d, b in
+                b.weightGradient[T.self] = Reference.linearBackwardWeight(
+                    d, input: b.input[T.self], outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(LinearOps.backwardBias) { d, b in
+                b.biasGradient[T.self] = Reference.linearBackwardBias(d, outputGradient: b.outputGradient[T.self])
+            },
+        ]
+    }
 }

@@ -38,22 +38,26 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let loss: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(LossOps.nllForward) { _, d, b in
-            b.loss.floats = [try Reference.nllLoss(d, logProbabilities: b.logProbabilities.floats, labels: b.labels.ints)]
-        },
-        OpImplementation(LossOps.nllBackward) { _, d, b in
-            b.inputGradient.floats = try Reference.nllLossBackward(d, labels: b.labels.ints, lossGradient: b.lossGradient.floats[0])
-        },
-        OpImplementation(LossOps.crossEntropyForward) { _, d, b in
-            let result = try Reference.crossEntropy(d, logits: b.logits.floats, labels: b.labels.ints)
-            b.logProbabilities.floats = result.logProbabilities
-            b.loss.floats = [result.loss]
-        },
-        OpImplementation(LossOps.crossEntropyBackward) { _, d, b in
-            b.logitsGradient.floats = try Reference.crossEntropyBackward(
-                d, logProbabilities: b.logProbabilities.floats,
-                labels: b.labels.ints, lossGradient: b.lossGradient.floats[0])
-        },
-    ]
+    public static let loss = bodies(lossBodies(Float.self), lossBodies(Double.self))
+
+    static func lossBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(LossOps.nllForward) { d, b in
+                b.loss[T.self] = [try Reference.nllLoss(d, logProbabilities: b.logProbabilities[T.self], labels: b.labels.ints)]
+            },
+            ReferenceBody(LossOps.nllBackward) { d, b in
+                b.inputGradient[T.self] = try Reference.nllLossBackward(d, labels: b.labels.ints, lossGradient: b.lossGradient[T.self][0])
+            },
+            ReferenceBody(LossOps.crossEntropyForward) { d, b in
+                let result = try Reference.crossEntropy(d, logits: b.logits[T.self], labels: b.labels.ints)
+                b.logProbabilities[T.self] = result.logProbabilities
+                b.loss[T.self] = [result.loss]
+            },
+            ReferenceBody(LossOps.crossEntropyBackward) { d, b in
+                b.logitsGradient[T.self] = try Reference.crossEntropyBackward(
+                    d, logProbabilities: b.logProbabilities[T.self],
+                    labels: b.labels.ints, lossGradient: b.lossGradient[T.self][0])
+            },
+        ]
+    }
 }

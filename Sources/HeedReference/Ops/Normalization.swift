@@ -73,21 +73,25 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let normalization: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(NormalizationOps.forwardTraining) { _, d, b in
-            (b.output.floats, b.savedMean.floats, b.savedInverseStd.floats) = Reference.batchNormForwardTraining(
-                d, input: b.input.floats, weight: b.weight.floats, bias: b.bias.floats,
-                runningMean: &b.runningMean.floats, runningVariance: &b.runningVariance.floats)
-        },
-        OpImplementation(NormalizationOps.forwardInference) { _, d, b in
-            b.output.floats = Reference.batchNormForwardInference(
-                d, input: b.input.floats, weight: b.weight.floats, bias: b.bias.floats,
-                runningMean: b.runningMean.floats, runningVariance: b.runningVariance.floats)
-        },
-        OpImplementation(NormalizationOps.backward) { _, d, b in
-            (b.inputGradient.floats, b.weightGradient.floats, b.biasGradient.floats) = Reference.batchNormBackward(
-                d, input: b.input.floats, outputGradient: b.outputGradient.floats, weight: b.weight.floats,
-                savedMean: b.savedMean.floats, savedInverseStd: b.savedInverseStd.floats)
-        },
-    ]
+    public static let normalization = bodies(normalizationBodies(Float.self), normalizationBodies(Double.self))
+
+    static func normalizationBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(NormalizationOps.forwardTraining) { d, b in
+                (b.output[T.self], b.savedMean[T.self], b.savedInverseStd[T.self]) = Reference.batchNormForwardTraining(
+                    d, input: b.input[T.self], weight: b.weight[T.self], bias: b.bias[T.self],
+                    runningMean: &b.runningMean[T.self], runningVariance: &b.runningVariance[T.self])
+            },
+            ReferenceBody(NormalizationOps.forwardInference) { d, b in
+                b.output[T.self] = Reference.batchNormForwardInference(
+                    d, input: b.input[T.self], weight: b.weight[T.self], bias: b.bias[T.self],
+                    runningMean: b.runningMean[T.self], runningVariance: b.runningVariance[T.self])
+            },
+            ReferenceBody(NormalizationOps.backward) { d, b in
+                (b.inputGradient[T.self], b.weightGradient[T.self], b.biasGradient[T.self]) = Reference.batchNormBackward(
+                    d, input: b.input[T.self], outputGradient: b.outputGradient[T.self], weight: b.weight[T.self],
+                    savedMean: b.savedMean[T.self], savedInverseStd: b.savedInverseStd[T.self])
+            },
+        ]
+    }
 }

@@ -22,12 +22,16 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let optimizer: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(OptimizerOps.sgd) { _, d, b in
-            let buffer = b.optional("momentumBuffer")
-            var state = buffer?.floats ?? []
-            Reference.sgdUpdate(d, parameter: &b.parameter.floats, gradient: b.gradient.floats, momentumBuffer: &state)
-            buffer?.floats = state
-        }
-    ]
+    public static let optimizer = bodies(optimizerBodies(Float.self), optimizerBodies(Double.self))
+
+    static func optimizerBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(OptimizerOps.sgd) { d, b in
+                let buffer = b.optional("momentumBuffer")
+                var state = buffer?[T.self] ?? []
+                Reference.sgdUpdate(d, parameter: &b.parameter[T.self], gradient: b.gradient[T.self], momentumBuffer: &state)
+                buffer?[T.self] = state
+            }
+        ]
+    }
 }

@@ -33,9 +33,11 @@ extension Reference {
         return sums.map { T($0) }
     }
 
-    /// Largest element of each window and its flat index h·W + w in its plane, as PyTorch's
-    /// CPU kernel finds them: start from −∞ at the window's first element, scan row by row,
-    /// move on to an element that is larger or NaN. Returns the (N, C, H', W') values and indices.
+    /// Largest element of each window and its flat index h·W + w in its plane, by the rule of
+    /// PyTorch's CPU kernel as its source reads (the tests check ties and NaN by this rule,
+    /// not against PyTorch's output): start from −∞ at the window's first element, scan row
+    /// by row, move on to an element that is larger or NaN. Returns the (N, C, H', W') values
+    /// and indices.
     public static func maxPool2dForward<T: BinaryFloatingPoint>(_ d: Pool2dDescriptor, input: [T]) -> (values: [T], indices: [Int32]) {
         let count = d.outputShape.reduce(1, *)
         var values = [T](repeating: 0, count: count)
@@ -86,27 +88,31 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let pooling: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(PoolingOps.globalAverageForward) { _, d, b in
-            b.output.floats = Reference.globalAveragePoolForward(d, input: b.input.floats)
-        },
-        OpImplementation(PoolingOps.globalAverageBackward) { _, d, b in
-            b.inputGradient.floats = Reference.globalAveragePoolBackward(d, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(PoolingOps.averageForward) { _, d, b in
-            b.output.floats = Reference.averagePool2dForward(d, input: b.input.floats)
-        },
-        OpImplementation(PoolingOps.averageBackward) { _, d, b in
-            b.inputGradient.floats = Reference.averagePool2dBackward(d, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(PoolingOps.maxForward) { _, d, b in
-            (b.output.floats, b.indices.ints) = Reference.maxPool2dForward(d, input: b.input.floats)
-        },
-        OpImplementation(PoolingOps.maxBackward) { _, d, b in
-            guard let sums = Reference.maxPool2dBackward(d, outputGradient: b.outputGradient.floats, indices: b.indices.ints) else {
-                throw HeedError.invalidArgument(op: PoolingOps.maxBackward.errorName, "an index lies outside its window, in \(d)")
-            }
-            b.inputGradient.floats = sums
-        },
-    ]
+    public static let pooling = bodies(poolingBodies(Float.self), poolingBodies(Double.self))
+
+    static func poolingBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(PoolingOps.globalAverageForward) { d, b in
+                b.output[T.self] = Reference.globalAveragePoolForward(d, input: b.input[T.self])
+            },
+            ReferenceBody(PoolingOps.globalAverageBackward) { d, b in
+                b.inputGradient[T.self] = Reference.globalAveragePoolBackward(d, outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(PoolingOps.averageForward) { d, b in
+                b.output[T.self] = Reference.averagePool2dForward(d, input: b.input[T.self])
+            },
+            ReferenceBody(PoolingOps.averageBackward) { d, b in
+                b.inputGradient[T.self] = Reference.averagePool2dBackward(d, outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(PoolingOps.maxForward) { d, b in
+                (b.output[T.self], b.indices.ints) = Reference.maxPool2dForward(d, input: b.input[T.self])
+            },
+            ReferenceBody(PoolingOps.maxBackward) { d, b in
+                guard let sums = Reference.maxPool2dBackward(d, outputGradient: b.outputGradient[T.self], indices: b.indices.ints) else {
+                    throw HeedError.invalidArgument(op: PoolingOps.maxBackward.errorName, "an index lies outside its window, in \(d)")
+                }
+                b.inputGradient[T.self] = sums
+            },
+        ]
+    }
 }

@@ -14,14 +14,18 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let random: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(RandomOps.dropoutForward) { _, d, b in b.output.floats = Reference.dropout(d, b.input.floats) },
-        OpImplementation(RandomOps.dropoutBackward) { _, d, b in
-            b.inputGradient.floats = Reference.dropout(d, b.outputGradient.floats)
-        },
-        OpImplementation(RandomOps.dropout2dForward) { _, d, b in b.output.floats = Reference.dropout(d, b.input.floats) },
-        OpImplementation(RandomOps.dropout2dBackward) { _, d, b in
-            b.inputGradient.floats = Reference.dropout(d, b.outputGradient.floats)
-        },
-    ]
+    public static let random = bodies(randomBodies(Float.self), randomBodies(Double.self))
+
+    static func randomBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(RandomOps.dropoutForward) { d, b in b.output[T.self] = Reference.dropout(d, b.input[T.self]) },
+            ReferenceBody(RandomOps.dropoutBackward) { d, b in
+                b.inputGradient[T.self] = Reference.dropout(d, b.outputGradient[T.self])
+            },
+            ReferenceBody(RandomOps.dropout2dForward) { d, b in b.output[T.self] = Reference.dropout(d, b.input[T.self]) },
+            ReferenceBody(RandomOps.dropout2dBackward) { d, b in
+                b.inputGradient[T.self] = Reference.dropout(d, b.outputGradient[T.self])
+            },
+        ]
+    }
 }

@@ -167,23 +167,28 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let sampling: [OpImplementation<ReferenceBackend>] = [
-        OpImplementation(SamplingOps.affineGridForward) { _, d, b in
-            b.grid.floats = Reference.affineGridForward(d, theta: b.theta.floats)
-        },
-        OpImplementation(SamplingOps.affineGridBackward) { _, d, b in
-            b.thetaGradient.floats = Reference.affineGridBackward(d, gridGradient: b.gridGradient.floats)
-        },
-        OpImplementation(SamplingOps.gridSampleForward) { _, d, b in
-            b.output.floats = Reference.gridSampleForward(d, input: b.input.floats, grid: b.grid.floats)
-        },
-        OpImplementation(SamplingOps.gridSampleBackwardInput) { _, d, b in
-            b.inputGradient.floats = Reference.gridSampleBackwardInput(d, grid: b.grid.floats, outputGradient: b.outputGradient.floats)
-        },
-        OpImplementation(SamplingOps.gridSampleBackwardGrid) { _, d, b in
-            b.gridGradient.floats = Reference.gridSampleBackwardGrid(
-                d, input: b.input.floats, grid: b.grid.floats,
-                outputGradient: b.outputGradient.floats)
-        },
-    ]
+    public static let sampling = bodies(samplingBodies(Float.self), samplingBodies(Double.self))
+
+    static func samplingBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        [
+            ReferenceBody(SamplingOps.affineGridForward) { d, b in
+                b.grid[T.self] = Reference.affineGridForward(d, theta: b.theta[T.self])
+            },
+            ReferenceBody(SamplingOps.affineGridBackward) { d, b in
+                b.thetaGradient[T.self] = Reference.affineGridBackward(d, gridGradient: b.gridGradient[T.self])
+            },
+            ReferenceBody(SamplingOps.gridSampleForward) { d, b in
+                b.output[T.self] = Reference.gridSampleForward(d, input: b.input[T.self], grid: b.grid[T.self])
+            },
+            ReferenceBody(SamplingOps.gridSampleBackwardInput) { d, b in
+                b.inputGradient[T.self] = Reference.gridSampleBackwardInput(
+                    d, grid: b.grid[T.self], outputGradient: b.outputGradient[T.self])
+            },
+            ReferenceBody(SamplingOps.gridSampleBackwardGrid) { d, b in
+                b.gridGradient[T.self] = Reference.gridSampleBackwardGrid(
+                    d, input: b.input[T.self], grid: b.grid[T.self],
+                    outputGradient: b.outputGradient[T.self])
+            },
+        ]
+    }
 }

@@ -42,14 +42,19 @@ extension Reference {
 }
 
 extension ReferenceBackend {
-    public static let softmax: [OpImplementation<ReferenceBackend>] = SoftmaxKind.allCases.flatMap { kind in
-        [
-            OpImplementation(SoftmaxOps.forward(kind)) { _, d, b in
-                b.output.floats = Reference.softmax(d, b.input.floats)
-            },
-            OpImplementation(SoftmaxOps.backward(kind)) { _, d, b in
-                b.inputGradient.floats = Reference.softmaxBackward(d, output: b.output.floats, outputGradient: b.outputGradient.floats)
-            },
-        ]
+    public static let softmax = bodies(softmaxBodies(Float.self), softmaxBodies(Double.self))
+
+    static func softmaxBodies<T: ReferenceScalar>(_: T.Type) -> [ReferenceBody<T>] {
+        SoftmaxKind.allCases.flatMap { kind in
+            [
+                ReferenceBody(SoftmaxOps.forward(kind)) { d, b in
+                    b.output[T.self] = Reference.softmax(d, b.input[T.self])
+                },
+                ReferenceBody(SoftmaxOps.backward(kind)) { d, b in
+                    b.inputGradient[T.self] = Reference.softmaxBackward(
+                        d, output: b.output[T.self], outputGradient: b.outputGradient[T.self])
+                },
+            ]
+        }
     }
 }
