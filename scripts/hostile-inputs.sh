@@ -108,6 +108,17 @@ for folder, odd in [("folder-bomb", "bomb"), ("folder-fifo", "fifo")]:
     else:
         os.mkfifo(path(folder, "train", "cats", "x.png"))
 os.mkfifo(path("images", "fifo.png"))
+# A folder dataset whose green channel is constant (its variance rounds below zero), and
+# one whose class folder's name is Latin-1, not UTF-8.
+flat = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)) \
+    + chunk(b"IDAT", zlib.compress(b"".join(b"\0" + bytes(v for x in range(8) for v in (30 * x, 77, 20 * y)) for y in range(8)))) \
+    + chunk(b"IEND", b"")
+for split in ["train", "test"]:
+    for kind in ["cats", "dogs"]:
+        for i in range(2):
+            open(path("folder-constant-green", split, kind, f"{i}.png"), "wb").write(flat)
+        open(path("folder-latin1", split, kind, "a.png"), "wb").write(small)
+os.makedirs(os.path.join(work, "folder-latin1", "train").encode() + b"/caf\xe9")
 
 # Safetensors files broken in their header.
 f32 = lambda shape, end: '{"x":{"dtype":"F32","shape":%s,"data_offsets":[0,%d]}}' % (shape, end)
@@ -118,6 +129,10 @@ write_raw("st/promises-1TB.safetensors", f32("[262144,1048576]", 1 << 40), bytes
 write_raw("st/duplicate-names.safetensors",
           '{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', bytes(8))
 write_raw("st/fractional-offset.safetensors", f32("[1]", 4).replace("[0,4]", "[0.5,4]"), bytes(4))
+write_raw("st/shape-1.5.safetensors", f32("[1.5]", 4), bytes(4))
+write_raw("st/shape-true.safetensors", f32("[true]", 4), bytes(4))
+write_raw("st/zero-length-beside-another.safetensors",
+          '{"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', bytes(4))
 
 # Model metadata asking for networks no file of this size holds, or Heed does not build.
 legacy = lambda **keys: {k: str(v) for k, v in {"depth": 10, "width": 1, "classes": 10, **keys}.items()}
@@ -140,6 +155,11 @@ nan_tensors = dict(model_tensors)
 dtype, shape, raw = nan_tensors["conv0.weight"]
 nan_tensors["conv0.weight"] = (dtype, shape, struct.pack("<f", float("nan")) + raw[4:])
 write_safetensors("model/nan-weight.safetensors", model_meta, nan_tensors)
+variance = next(k for k in model_tensors if k.endswith("running_var"))
+negative = dict(model_tensors)
+dtype, shape, raw = negative[variance]
+negative[variance] = (dtype, shape, struct.pack("<f", -0.5) + raw[4:])
+write_safetensors("model/negative-variance.safetensors", model_meta, negative)
 counter = next(k for k in model_tensors if k.endswith("num_batches_tracked"))
 nan_counter = dict(model_tensors)
 nan_counter[counter] = ("F32", [], struct.pack("<f", float("nan")))
@@ -194,7 +214,7 @@ case_() {
     signal=$(sed -nE 's/.*terminated by signal ([0-9]+).*/\1/p' "$out/time")
     peak=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$out/time")
     lines=$(wc -l <"$out/stderr")
-    first=$(head -n 1 "$out/stderr" | cut -c 1-200 | tr '|' '/')
+    first=$(head -n 1 "$out/stderr" | sed "s|$work|\$WORK|g" | cut -c 1-240 | tr '|' '/')
     if $killed; then why+=("killed above 3 GiB"); elif [ -n "$signal" ]; then why+=("signal $signal"); fi
     [ "${status:-0}" != 124 ] || why+=("timed out after ${seconds}s")
     [ "${peak:-0}" -le "$limit_kb" ] || why+=("peak RSS above 1.5 GiB")
@@ -221,6 +241,11 @@ case_ image-size-3037000500 error -- train --dataset folder --data-dir "$w/folde
 case_ epochs-int-max error -- train --epochs 9223372036854775807 --output "$w/out"
 case_ lr-inf error -- train --lr inf --output "$w/out"
 case_ depth-600004 error -- train --depth 600004 --output "$w/out"
+case_ weight-decay-inf error -- train --weight-decay inf --output "$w/out"
+case_ schedule-1e31-diverges error -- train --depth 10 --width 1 --synthetic-train 40 --synthetic-test 20 --batch-size 20 --epochs 3 \
+    --schedule multistep:1:1e31 --quiet --output "$w/diverged-schedule"
+case_ output-unwritable error -- train "${run_options[@]}" --output /dev/null/run
+case_ lr-1e30-diverges error -- train "${run_options[@]}" --lr 1e30 --quiet --output "$w/diverged"
 case_ predict-batch-size-int-max ok -- predict --weights "$model" --batch-size 9223372036854775807 "$w/images/small.png"
 # CIFAR files.
 case_ cifar-2.15GB-valid ok -- export-images --dataset cifar10 --data-dir "$w/cifar-huge" --split train --count 2 --out "$w/exported"
@@ -241,6 +266,10 @@ case_ max-pixels--1 error HEED_MAX_IMAGE_PIXELS=-1 -- predict --weights "$model"
 case_ max-pixels-1e20 error HEED_MAX_IMAGE_PIXELS=99999999999999999999 -- predict --weights "$model" "$w/images/small.png"
 case_ max-pixels-47-folder error HEED_MAX_IMAGE_PIXELS=47 -- train --dataset folder --data-dir "$w/folder-fifo" --output "$w/out"
 case_ max-pixels-48 ok HEED_MAX_IMAGE_PIXELS=48 -- predict --weights "$model" "$w/images/small.png"
+case_ cmyk-jpeg ok -- predict --weights "$model" Tests/Fixtures/images/gradient-cmyk.jpg
+case_ folder-constant-green ok -- train --dataset folder --data-dir "$w/folder-constant-green" --image-size 8 --depth 10 --width 1 \
+    --epochs 1 --batch-size 2 --quiet --output "$w/constant-green"
+case_ folder-latin1-class error -- train --dataset folder --data-dir "$w/folder-latin1" --image-size 8 --output "$w/out"
 # Safetensors headers.
 for file in "$w"/st/*.safetensors; do
     case_ "st-$(basename "$file" .safetensors)" error -- predict --weights "$file" "$w/images/small.png"
@@ -270,6 +299,7 @@ machine="$(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), f
 {
     echo "# scripts/hostile-inputs.sh, $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources || echo '+changes')"
     echo "# machine: $machine; heed: release build; limits: ${seconds}s per case, 1.5 GiB peak RSS"
+    echo "# \$WORK: the temporary folder of the crafted inputs"
     echo
     cat "$table"
     echo
