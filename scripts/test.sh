@@ -39,7 +39,7 @@ rm -rf "$tuned"
 fuzz_seconds=${HEED_FUZZ_SECONDS:-}
 [ -n "$fuzz_seconds" ] || [ "${CI:-}" != "true" ] || fuzz_seconds=60
 if [ -n "$fuzz_seconds" ]; then
-    for target in image_decoder safetensors; do
+    for target in image_decoder safetensors cifar checkpoint; do
         if ! scripts/fuzz.sh "$target" "$fuzz_seconds"; then
             echo "heed: fuzzing $target found a crash (scripts/fuzz.sh $target)" >&2
             [ "$status" -ne 0 ] || status=1

@@ -23,24 +23,28 @@ public struct Normalization: Sendable, Equatable {
     /// published statistics (image folders, the synthetic set).
     public static func measured(on dataset: ImageDataset) -> Normalization {
         let plane = dataset.height * dataset.width
+        var sums = [Double](repeating: 0, count: dataset.channels)
+        var squares = [Double](repeating: 0, count: dataset.channels)
+        // Image by image, so a dataset read from files reads each image once.
+        for i in 0..<dataset.count {
+            let image = dataset.image(i)
+            for c in 0..<dataset.channels {
+                let start = image.startIndex + c * plane
+                for value in image[start..<start + plane] {
+                    let x = Double(value) / 255
+                    sums[c] += x
+                    squares[c] += x * x
+                }
+            }
+        }
+        let n = Double(dataset.count * plane)
         var mean = [Float]()
         var std = [Float]()
         for c in 0..<dataset.channels {
-            var sum = 0.0
-            var squares = 0.0
-            for i in 0..<dataset.count {
-                let start = i * dataset.imageSize + c * plane
-                for value in dataset.pixels[start..<start + plane] {
-                    let x = Double(value) / 255
-                    sum += x
-                    squares += x * x
-                }
-            }
-            let n = Double(dataset.count * plane)
-            let m = sum / n
+            let m = sums[c] / n
             mean.append(Float(m))
             // Rounding can make a constant channel's variance slightly negative.
-            let variance = max(squares / n - m * m, 0)
+            let variance = max(squares[c] / n - m * m, 0)
             std.append(Float(max(variance.squareRoot(), Normalization.minimumStd)))
         }
         return Normalization(mean: mean, std: std)

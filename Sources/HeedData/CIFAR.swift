@@ -39,26 +39,34 @@ public enum CIFAR {
 
     public enum Split: String, Sendable { case train, test }
 
-    /// Records read at a time (about 3 MB).
+    /// Records read at a time while the labels are checked (about 3 MB).
     static let chunkRecords = 1024
+
+    /// The most records a split may have: 2^24, 280 times CIFAR-100's 60,000. Its
+    /// labels and each epoch's shuffled order are held in memory (about 200 MB at the
+    /// limit); a larger file is refused from its size before anything is read.
+    public static let maximumRecords = 1 << 24
 
     /// Loads one split from `directory`, validating every file.
     ///
     /// Also looks in the sub-folders the official archives unpack to
     /// (`cifar-10-batches-bin`, `cifar-100-binary`).
     ///
-    /// The size is checked before anything is read, and the records are then read in
-    /// chunks, never the whole file at once.
+    /// Each file's size is checked before anything is read; then its labels are read in
+    /// chunks of records and checked. The pixels stay in the files, which stay open:
+    /// the dataset reads an image when a batch needs it, so memory does not grow
+    /// with the files.
     ///
     /// - Throws: `FileError` naming the file: missing folder or file, not a regular
-    ///   file, a size that is not a whole number of records, a label out of range.
+    ///   file, a size that is not a whole number of records, more than
+    ///   ``maximumRecords`` records in the split, a label out of range.
     public static func load(_ variant: Variant, split: Split, from directory: URL) throws -> ImageDataset {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder), isFolder.boolValue else {
             throw FileError(path: directory.path, problem: "no such folder (expected the CIFAR binary files there)")
         }
         let folder = resolveFolder(directory, variant: variant)
-        var pixels: [UInt8] = []
+        var files: [(file: RegularFile, records: Int)] = []
         var labels: [Int32] = []
         for name in variant.files(split) {
             let url = folder.appendingPathComponent(name)
@@ -76,14 +84,19 @@ public enum CIFAR {
                 )
             }
             let records = file.size / variant.recordSize
-            pixels.reserveCapacity(pixels.count + records * 3072)
-            // Read in chunks of records, so memory holds the pixels and one chunk, not the file twice.
+            guard records <= maximumRecords - labels.count else {
+                throw FileError(
+                    path: url.path,
+                    problem:
+                        "\(records) records make \(labels.count + records) in the \(split.rawValue) split, more than the limit of \(maximumRecords)"
+                )
+            }
+            labels.reserveCapacity(labels.count + records)
             for first in stride(from: 0, to: records, by: chunkRecords) {
                 let count = min(chunkRecords, records - first)
                 let bytes = try file.read(count * variant.recordSize)
                 for index in 0..<count {
-                    let start = index * variant.recordSize
-                    let label = Int(bytes[start + (variant == .cifar100 ? 1 : 0)])
+                    let label = Int(bytes[index * variant.recordSize + (variant == .cifar100 ? 1 : 0)])
                     guard label < variant.classCount else {
                         throw FileError(
                             path: url.path,
@@ -91,14 +104,15 @@ public enum CIFAR {
                                 "record \(first + index) has label \(label), outside 0..<\(variant.classCount) for \(variant.rawValue)")
                     }
                     labels.append(Int32(label))
-                    pixels += bytes[start + variant.labelBytes..<start + variant.recordSize]
                 }
             }
+            files.append((file, records))
         }
+        let records = RecordFiles(files: files, recordSize: variant.recordSize, imageOffset: variant.labelBytes, imageSize: 3072)
         return ImageDataset(
             name: "\(variant.rawValue)/\(split.rawValue)",
             classNames: variant.classNames,
-            channels: 3, height: 32, width: 32, pixels: pixels, labels: labels)
+            channels: 3, height: 32, width: 32, records: records, labels: labels)
     }
 
     private static func resolveFolder(_ directory: URL, variant: Variant) -> URL {

@@ -47,7 +47,15 @@ public enum DataMetadata {
     /// and CIFAR are 32×32; an image folder's size was not recorded). Nil when unknown.
     public static func transform(in metadata: [String: String]) throws -> InputTransform? {
         if let json = metadata[inputKey] {
-            return try decode(InputTransform.self, key: inputKey, expected: "{height, width, mean, std}", from: json)
+            let transform = try decode(InputTransform.self, key: inputKey, expected: "{height, width, mean, std}", from: json)
+            let sides = 1...InputTransform.maximumSide
+            guard sides.contains(transform.height), sides.contains(transform.width) else {
+                throw DataMetadataError(
+                    key: inputKey,
+                    detail: "image size \(transform.height)x\(transform.width): each side must be from 1 to \(sides.upperBound)")
+            }
+            try check(transform.normalization, key: inputKey)
+            return transform
         }
         guard let normalization = try legacyNormalization(metadata),
             let dataset = metadata["dataset"], ["synthetic", "cifar10", "cifar100", "cifar100-coarse"].contains(dataset)
@@ -66,10 +74,29 @@ public enum DataMetadata {
         guard let meanText = metadata["normalization_mean"], let stdText = metadata["normalization_std"] else { return nil }
         let mean = meanText.split(separator: ",").compactMap { Float($0) }
         let std = stdText.split(separator: ",").compactMap { Float($0) }
-        guard !mean.isEmpty, mean.count == std.count, mean.count == meanText.split(separator: ",").count else {
-            throw DataMetadataError(key: "normalization_mean", detail: "'\(meanText)' and std '\(stdText)'")
+        guard !mean.isEmpty, mean.count == std.count, mean.count == meanText.split(separator: ",").count,
+            std.count == stdText.split(separator: ",").count
+        else {
+            throw DataMetadataError(key: "normalization_mean", detail: "'\(meanText.prefix(80))' and std '\(stdText.prefix(80))'")
         }
-        return Normalization(mean: mean, std: std)
+        let normalization = Normalization(mean: mean, std: std)
+        try check(normalization, key: "normalization_mean")
+        return normalization
+    }
+
+    /// Refuses a recorded normalisation that images cannot go through: one mean and
+    /// standard deviation for each of the 3 colour channels, every mean finite and
+    /// every standard deviation finite and above zero (it divides).
+    private static func check(_ normalization: Normalization, key: String) throws {
+        guard normalization.mean.count == 3 else {
+            throw DataMetadataError(key: key, detail: "\(normalization.mean.count) means and standard deviations; images have 3 channels")
+        }
+        guard normalization.mean.allSatisfy(\.isFinite), normalization.std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw DataMetadataError(
+                key: key,
+                detail:
+                    "normalisation mean \(normalization.mean) and std \(normalization.std): means must be finite, stds finite and above 0")
+        }
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, key: String, expected: String, from json: String) throws -> T {

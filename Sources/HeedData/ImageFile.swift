@@ -16,19 +16,38 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// The variable that sets ``maximumPixels``.
+    public static let maximumPixelsVariable = "HEED_MAX_IMAGE_PIXELS"
+    /// Pillow's `MAX_IMAGE_PIXELS` default: a 1 MB PNG can otherwise decode to gigabytes.
+    public static let defaultMaximumPixels = 89_478_485
+    /// The largest limit `HEED_MAX_IMAGE_PIXELS` may set: 2^32 pixels, 12 GiB of RGB,
+    /// about the largest JPEG (65535×65535); a larger value is a typo, not a limit.
+    public static let largestMaximumPixels = 1 << 32
+
+    private static let configuredMaximumPixels = Result {
+        try EnvironmentSetting.integer(maximumPixelsVariable, in: 1...largestMaximumPixels, default: defaultMaximumPixels)
+    }
+
     /// The most pixels an image may have, checked from its header before it is decoded:
-    /// `HEED_MAX_IMAGE_PIXELS` when set to a number, else Pillow's `MAX_IMAGE_PIXELS`
-    /// default, 89,478,485 (a 1 MB PNG can otherwise decode to gigabytes).
-    public static let maximumPixels = ProcessInfo.processInfo.environment["HEED_MAX_IMAGE_PIXELS"].flatMap { Int($0) } ?? 89_478_485
+    /// `HEED_MAX_IMAGE_PIXELS` when set, else ``defaultMaximumPixels``.
+    ///
+    /// - Throws: `EnvironmentError` naming the variable and its value when it is set to
+    ///   anything but a whole number from 1 to ``largestMaximumPixels``.
+    public static var maximumPixels: Int {
+        get throws { try configuredMaximumPixels.get() }
+    }
 
     /// Decodes a JPEG or PNG file (told apart by signature, not by name).
     ///
+    /// - Parameter maximumPixels: the pixel limit; ``maximumPixels`` when nil.
     /// - Throws: `FileError` naming the file: missing, not a regular file, unreadable,
-    ///   not an image, more than `maximumPixels` pixels, corrupt.
-    public static func read(from url: URL, maximumPixels: Int = maximumPixels) throws -> RGBImage {
+    ///   not an image, more than the limit of pixels, corrupt; `EnvironmentError` for a
+    ///   bad `HEED_MAX_IMAGE_PIXELS`.
+    public static func read(from url: URL, maximumPixels: Int? = nil) throws -> RGBImage {
+        let limit = try maximumPixels ?? Self.maximumPixels
         var image = heed_image()
         var message = [CChar](repeating: 0, count: 512)
-        guard heed_image_read(url.path, max(0, maximumPixels), &image, &message, message.count) == 0 else {
+        guard heed_image_read(url.path, max(0, limit), &image, &message, message.count) == 0 else {
             throw FileError(path: url.path, problem: cText(message))
         }
         defer { heed_image_free(&image) }

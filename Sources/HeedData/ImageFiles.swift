@@ -9,8 +9,11 @@ public enum ImageFiles {
     /// files and folders (`.DS_Store`, macOS's `._name.jpg`), in sorted order of their
     /// paths below the folder. Paths keep the form they were given in.
     ///
-    /// - Throws: `FileError` naming a path that does not exist, or a folder without images.
+    /// - Throws: `FileError` naming a path that does not exist, or a folder without images;
+    ///   `EnvironmentError` for a bad `HEED_MAX_IMAGE_PIXELS`, so that it is one error
+    ///   before any image rather than one per image.
     public static func collect(_ paths: [String]) throws -> [String] {
+        _ = try RGBImage.maximumPixels
         let fileManager = FileManager.default
         var files: [String] = []
         for path in paths {

@@ -13,8 +13,10 @@ public enum ImageFolder {
     ///
     /// - Throws: `FileError` naming the folder or the first image that cannot be
     ///   decoded: a missing folder, a folder without class sub-folders or images,
-    ///   a name that is not UTF-8, an image that is not a regular file, unreadable or corrupt.
+    ///   a name that is not UTF-8, an image that is not a regular file, unreadable or corrupt;
+    ///   `EnvironmentError` for a bad `HEED_MAX_IMAGE_PIXELS`, before any image is read.
     public static func load(from root: URL, width: Int, height: Int, name: String? = nil) throws -> ImageDataset {
+        _ = try RGBImage.maximumPixels
         let fileManager = FileManager.default
         var isFolder: ObjCBool = false
         guard fileManager.fileExists(atPath: root.path, isDirectory: &isFolder), isFolder.boolValue else {

@@ -5,6 +5,9 @@ import HeedOps
 /// no-op at that size already), scaled to 0...1 and normalised per channel, exactly as
 /// the test-set loader of its training run prepared each test image.
 public struct InputTransform: Sendable, Equatable {
+    /// The largest side a recorded transform may have: `heed train`'s largest `--image-size`.
+    public static let maximumSide = 4096
+
     /// The training images' size, the network's input size.
     public var height: Int
     public var width: Int

@@ -45,6 +45,17 @@ struct SavedModelOptions: ParsableArguments {
         } catch let error as ModelMetadataError {
             throw FileError(path: checkpoint, problem: error.description)
         }
+        // Metadata of a few bytes (or the flags) can describe any network up to
+        // ModelConfiguration.maximumWeights (8 GiB of float32); a file holding fewer values than
+        // that network's weights cannot fill it, so it is refused before the network is built.
+        let stored = file.tensors.values.reduce(0) { $0 + $1.elementCount }
+        if let needed = configuration.weightCount, stored < needed {
+            throw FileError(
+                path: checkpoint,
+                problem:
+                    "holds \(stored) values, fewer than the \(needed) weights of the \(configuration) its metadata or the model flags describe (wrong metadata or flags?)"
+            )
+        }
         let network = try configuration.makeModel(on: backend, seed: 0)
         let trainingState = Set(file.tensors.keys.filter { $0.hasPrefix("optimizer.") || $0.hasPrefix("training.") })
         try Checkpoint.load(file, into: network, path: checkpoint, ignoring: trainingState, allowNonfinite: allowNonfinite)

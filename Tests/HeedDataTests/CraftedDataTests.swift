@@ -44,6 +44,90 @@ final class CraftedDataTests: XCTestCase {
             "\(url.path): record 0 has label 10, outside 0..<10 for cifar10")
     }
 
+    /// This process's resident memory in bytes (`VmRSS`).
+    private func residentBytes() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
+        return try XCTUnwrap(Int(line.split(separator: " ")[1])) * 1024
+    }
+
+    /// A valid CIFAR file of 2.15 GB (sparse: 700,000 records of label 0, black) loads
+    /// with memory for its labels, not its pixels, and its last image reads.
+    func testLargeValidCIFARFilesStayOnDisk() throws {
+        let url = scratch.appendingPathComponent("test_batch.bin")
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: 3073 * 700_000)
+        try handle.seek(toOffset: 3073 * 699_999)
+        try handle.write(contentsOf: Data([7] + Array(repeating: 200, count: 3072)))
+        try handle.close()
+        let before = try residentBytes()
+        let dataset = try CIFAR.load(.cifar10, split: .test, from: scratch)
+        // Held: 2.8 MB of labels; the file would be 2150 MB.
+        XCTAssertLessThan(try residentBytes() - before, 100_000_000)
+        XCTAssertEqual(dataset.count, 700_000)
+        XCTAssertEqual(dataset.labels.last, 7)
+        XCTAssertEqual(Array(dataset.image(699_999)), Array(repeating: 200, count: 3072))
+        XCTAssertEqual(Array(dataset.image(0)), Array(repeating: 0, count: 3072))
+    }
+
+    /// A split of more records than `CIFAR.maximumRecords` is refused from the file sizes,
+    /// before its labels are read (the sparse file is 51.6 GB).
+    func testCIFARSplitsOverTheRecordLimitAreRefusedFromTheirSize() throws {
+        let url = scratch.appendingPathComponent("test.bin")
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: UInt64(3074 * (CIFAR.maximumRecords + 1)))
+        try handle.close()
+        XCTAssertEqual(
+            problem { try CIFAR.load(.cifar100, split: .test, from: self.scratch) },
+            "\(url.path): 16777217 records make 16777217 in the test split, more than the limit of 16777216")
+    }
+
+    /// A file that shrinks after it was opened is an error naming it, at the read that finds it.
+    func testReadsAtAnOffsetPastTheEndOfAShrunkFileAreErrors() throws {
+        let url = scratch.appendingPathComponent("records")
+        try Data(Array(0..<100)).write(to: url)
+        let file = try RegularFile(path: url.path)
+        XCTAssertEqual(try file.read(3, at: 97), [97, 98, 99])
+        XCTAssertEqual(try file.read(2), [0, 1], "pread leaves the file position alone")
+        try Data(Array(0..<50)).write(to: url)
+        XCTAssertEqual(problem { try file.read(3, at: 97) }, "\(url.path): ends early (changed while reading?)")
+        XCTAssertEqual(problem { try file.read(3, at: 49) }, "\(url.path): ends early (changed while reading?)")
+        XCTAssertEqual(try file.read(3, at: 47), [47, 48, 49])
+    }
+
+    /// `HEED_MAX_IMAGE_PIXELS` set to anything but a whole number in range is an error naming it and its value.
+    func testBadPixelLimitsInTheEnvironmentAreErrorsNamingTheVariable() {
+        func limit(_ value: String?) -> String {
+            let environment = value.map { ["HEED_MAX_IMAGE_PIXELS": $0] } ?? [:]
+            do {
+                return String(
+                    try EnvironmentSetting.integer(
+                        RGBImage.maximumPixelsVariable, in: 1...RGBImage.largestMaximumPixels, default: RGBImage.defaultMaximumPixels,
+                        environment: environment))
+            } catch {
+                return "\(error)"
+            }
+        }
+        XCTAssertEqual(limit(nil), "89478485")
+        XCTAssertEqual(limit("48"), "48")
+        XCTAssertEqual(limit("4294967296"), "4294967296")
+        let expected = "is not a whole number from 1 to 4294967296"
+        XCTAssertEqual(limit("lots"), "HEED_MAX_IMAGE_PIXELS='lots' \(expected)")
+        XCTAssertEqual(limit(""), "HEED_MAX_IMAGE_PIXELS='' \(expected)")
+        XCTAssertEqual(limit("-1"), "HEED_MAX_IMAGE_PIXELS='-1' \(expected)")
+        XCTAssertEqual(limit("0"), "HEED_MAX_IMAGE_PIXELS='0' \(expected)")
+        XCTAssertEqual(limit("1e9"), "HEED_MAX_IMAGE_PIXELS='1e9' \(expected)")
+        XCTAssertEqual(limit("4294967297"), "HEED_MAX_IMAGE_PIXELS='4294967297' \(expected)")
+        XCTAssertEqual(limit("99999999999999999999"), "HEED_MAX_IMAGE_PIXELS='99999999999999999999' \(expected)")
+        XCTAssertEqual(limit("12\nx\u{e9}"), "HEED_MAX_IMAGE_PIXELS='12\\xax\\xc3\\xa9' \(expected)")
+        XCTAssertEqual(
+            limit(String(repeating: "9", count: 50)), "HEED_MAX_IMAGE_PIXELS='\(String(repeating: "9", count: 40))...' \(expected)")
+        // This process's own setting (none, or whatever the environment gives) is a valid limit.
+        XCTAssertNoThrow(try RGBImage.maximumPixels)
+    }
+
     /// The CRC-32 of PNG chunks (ISO 3309).
     private func crc32(_ bytes: [UInt8]) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF

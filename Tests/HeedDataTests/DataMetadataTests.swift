@@ -59,6 +59,52 @@ final class DataMetadataTests: XCTestCase {
         }
     }
 
+    /// A recorded transform no image can go through (a side that is 0, absurd or overflows
+    /// once multiplied out, other than 3 channels, a standard deviation that divides by
+    /// zero) is an error naming the key, before anything is resized or normalised.
+    func testTransformsNoImageCanGoThroughAreErrors() {
+        func problem(_ metadata: [String: String]) -> String {
+            do {
+                return "accepted \(String(describing: try DataMetadata.transform(in: metadata)))"
+            } catch {
+                return "\(error)"
+            }
+        }
+        func input(_ height: Int, _ width: Int, mean: String = "[0.5,0.5,0.5]", std: String = "[0.2,0.2,0.2]") -> [String: String] {
+            ["heed.input": #"{"height":\#(height),"width":\#(width),"mean":\#(mean),"std":\#(std)}"#]
+        }
+        XCTAssertEqual(problem(input(1, 4096)).prefix(8), "accepted")
+        for (height, width) in [(0, 32), (32, -1), (4097, 32), (3_037_000_500, 3_037_000_500)] {
+            XCTAssertEqual(
+                problem(input(height, width)),
+                "metadata 'heed.input' is unreadable: image size \(height)x\(width): each side must be from 1 to 4096")
+        }
+        XCTAssertEqual(
+            problem(input(32, 32, mean: "[0.5]", std: "[0.2]")),
+            "metadata 'heed.input' is unreadable: 1 means and standard deviations; images have 3 channels")
+        XCTAssertEqual(
+            problem(input(32, 32, std: "[0.2,0,0.2]")),
+            "metadata 'heed.input' is unreadable: normalisation mean [0.5, 0.5, 0.5] and std [0.2, 0.0, 0.2]: means must be finite, stds finite and above 0"
+        )
+        let legacy = ["dataset": "cifar10", "normalization_mean": "0.5,0.5,0.5", "normalization_std": "0.2,0.2,0.2"]
+        XCTAssertEqual(problem(legacy).prefix(8), "accepted")
+        XCTAssertEqual(
+            problem(legacy.merging(["normalization_mean": "nan,0.5,0.5"]) { $1 }),
+            "metadata 'normalization_mean' is unreadable: normalisation mean [nan, 0.5, 0.5] and std [0.2, 0.2, 0.2]: means must be finite, stds finite and above 0"
+        )
+        XCTAssertEqual(
+            problem(legacy.merging(["normalization_std": "0.2,-inf,0.2"]) { $1 }),
+            "metadata 'normalization_mean' is unreadable: normalisation mean [0.5, 0.5, 0.5] and std [0.2, -inf, 0.2]: means must be finite, stds finite and above 0"
+        )
+        XCTAssertEqual(
+            problem(legacy.merging(["normalization_mean": "0.5", "normalization_std": "0.2"]) { $1 }),
+            "metadata 'normalization_mean' is unreadable: 1 means and standard deviations; images have 3 channels")
+        XCTAssertEqual(
+            problem(legacy.merging(["normalization_std": "0.2,x,0.2,0.2"]) { $1 }),
+            "metadata 'normalization_mean' is unreadable: '0.5,0.5,0.5' and std '0.2,x,0.2,0.2'")
+        XCTAssertThrowsError(try DataMetadata.normalization(in: legacy.merging(["normalization_std": "0,0,0"]) { $1 }))
+    }
+
     /// PNG is lossless: a test image written out and read back becomes the very input the
     /// test-set loader gives the network.
     func testImageFilesNormaliseAsTheTestLoaderDoes() throws {

@@ -44,8 +44,37 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(train.image(1).first, 20)
         XCTAssertEqual(train.image(1)[train.image(1).startIndex + 1024], 21)
         XCTAssertEqual(train.image(1).last, 22)
+        // Records 8 and 9 are in the fifth file: fill 10, then 20 + 4.
+        XCTAssertEqual(Array(train.image(8)), (0..<3072).map { UInt8(10 + $0 / 1024) })
+        XCTAssertEqual(Array(train.image(9)), (0..<3072).map { UInt8(24 + $0 / 1024) })
+        XCTAssertEqual(train.pixels, (0..<10).flatMap { Array(train.image($0)) })
         let test = try CIFAR.load(.cifar10, split: .test, from: scratch)
         XCTAssertEqual(test.labels, [3])
+        XCTAssertEqual(Array(test.image(0)), (0..<3072).map { UInt8(7 + $0 / 1024) })
+    }
+
+    /// Images read from CIFAR files on demand batch exactly as the same images held in memory.
+    func testCIFARFilesBatchAsTheirImagesInMemory() throws {
+        var configuration = SyntheticFineGrained.Configuration()
+        configuration.trainCount = 30
+        configuration.testCount = 10
+        let inMemory = SyntheticFineGrained.make(configuration, seed: 2).train
+        try Data(CIFAR.encode(inMemory, as: .cifar100Coarse)).write(to: scratch.appendingPathComponent("train.bin"))
+        let fromFile = try CIFAR.load(.cifar100Coarse, split: .train, from: scratch)
+        XCTAssertEqual(fromFile.labels, inMemory.labels)
+        XCTAssertEqual(fromFile.pixels, inMemory.pixels)
+        let normalization = Normalization.measured(on: inMemory)
+        XCTAssertEqual(Normalization.measured(on: fromFile), normalization)
+        func loader(_ dataset: ImageDataset) -> BatchLoader {
+            BatchLoader(
+                dataset: dataset, batchSize: 7, shuffle: true, dropLast: false, augmentation: Augmentation(),
+                normalization: normalization, seed: 11)
+        }
+        let expected = Array(loader(inMemory).batches(epoch: 1))
+        let batches = Array(loader(fromFile).batches(epoch: 1))
+        XCTAssertEqual(batches.count, 5)
+        XCTAssertEqual(batches.map(\.labels), expected.map(\.labels))
+        XCTAssertEqual(batches.map(\.images), expected.map(\.images))
     }
 
     func testLoadsCIFAR100FineAndCoarseLabels() throws {
