@@ -2,7 +2,8 @@
 # Heed's whole test suite, set-up included: installs the system packages if
 # missing (as root), then builds and runs every test with `swift test`, then builds
 # and runs the example package Examples/TrainCustomModel for a few steps, then
-# `heed tune --quick` and the GEMM cases with its result, then under CI (or with HEED_FUZZ_SECONDS set) fuzzes each file reader (scripts/fuzz.sh).
+# `heed tune --quick` and the GEMM cases with its result, then under CI (or with
+# HEED_FUZZ_SECONDS set) fuzzes each file reader (scripts/fuzz.sh).
 # OpenCL tests run on the default device (HEED_DEVICE=P:D picks another).
 # Extra arguments go to `swift test` (e.g. --filter GemmTests).
 set -euo pipefail
