@@ -158,6 +158,17 @@ final class PredictCommandTests: XCTestCase {
             XCTAssertTrue(result.standardError.contains(message), "\(arguments): \(result.standardError)")
         }
 
+        // A few hundred bytes of metadata describing a WRN-94-20 (2.3 GB of weights) are refused
+        // before the network is built (scripts/hostile-inputs.sh found it building the whole network).
+        var hollow = SafeTensors(metadata: ["depth": "94", "width": "20", "classes": "10"])
+        hollow.metadata.merge(try SafeTensors.read(from: weights).metadata.filter { $0.key != "heed.model" }) { a, _ in a }
+        let hollowURL = scratch.appendingPathComponent("hollow.safetensors")
+        try hollow.write(to: hollowURL)
+        let refused = try runHeed(["predict", "--checkpoint", hollowURL.path, images.path])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertEqual(refused.standardError.split(separator: "\n").count, 1, refused.standardError)
+        XCTAssertTrue(refused.standardError.contains("hollow.safetensors: holds 0 values, fewer than the"), refused.standardError)
+
         let skipping = try runHeed(["predict", "--checkpoint", weights.path, "--skip-bad-images", corrupt.path, images.path])
         XCTAssertNotEqual(skipping.status, 0)
         XCTAssertEqual(skipping.standardOutput.split(separator: "\n").count, 2, skipping.standardOutput)
