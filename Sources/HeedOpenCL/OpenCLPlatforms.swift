@@ -38,6 +38,11 @@ public struct OpenCLDeviceInfo: @unchecked Sendable {
     public let maxWorkGroupSize: Int
     public let supportsFP16: Bool
     public let supportsFP64: Bool
+    /// `CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT`: the float vector width the driver
+    /// suggests kernels use (8 on an AVX2 CPU under PoCL, 1 on most GPUs).
+    public internal(set) var preferredFloatVectorWidth = 1
+    /// `CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT`: floats in one of the device's vector registers.
+    public internal(set) var nativeFloatVectorWidth = 1
 
     let id: cl_device_id
 
@@ -102,6 +107,8 @@ public enum OpenCLPlatforms {
         let doubleConfig: cl_device_fp_config = try deviceValue(id, CL_DEVICE_DOUBLE_FP_CONFIG)
         let computeUnits: cl_uint = try deviceValue(id, CL_DEVICE_MAX_COMPUTE_UNITS)
         let workGroup: Int = try deviceValue(id, CL_DEVICE_MAX_WORK_GROUP_SIZE)
+        let preferredFloatWidth: cl_uint = try deviceValue(id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT)
+        let nativeFloatWidth: cl_uint = try deviceValue(id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT)
         return OpenCLDeviceInfo(
             platformIndex: platformIndex,
             deviceIndex: deviceIndex,
@@ -117,6 +124,8 @@ public enum OpenCLPlatforms {
             maxWorkGroupSize: workGroup,
             supportsFP16: extensions.contains("cl_khr_fp16"),
             supportsFP64: extensions.contains("cl_khr_fp64") || doubleConfig != 0,
+            preferredFloatVectorWidth: Int(preferredFloatWidth),
+            nativeFloatVectorWidth: Int(nativeFloatWidth),
             id: id)
     }
 
