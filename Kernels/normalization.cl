@@ -1,144 +1,310 @@
 // =================================================================================
 // normalization.cl: batch normalisation, PyTorch semantics (see NormalizationOps).
 //
-// Layout: x, y, dy, dx are float[N·C·S] in (N, C, S) order, S = H·W (1 for 1-d);
-// element j = n·S + s of channel c (0 ≤ j < M = N·S) is at (n·C + c)·S + s.
+// Layout: x, y, dy, dx are float[N·C·S] in (N, C, S) order, S = H·W (1 for 1-d):
+// channel c is N planes of S contiguous floats, plane n at (n·C + c)·S.
 // Per-channel buffers (gamma, beta, running_*, saved_*, dgamma, dbeta) are float[C].
 //
-// batch_norm_forward_training: one work group of BN_WG items per channel. The
-//   statistics take two passes over the channel (mean, then Σ(x − μ)²), which stays
-//   accurate when |μ| ≫ σ, where Σx² − M·μ² would cancel; each item sums a strided
-//   slice, then a tree in local memory. Item 0 writes saved_mean, saved_inv_std and
-//   updates running_mean, running_var in place (unbiased variance); a third pass
-//   writes y. global size (C·BN_WG), local size BN_WG.
-// batch_norm_forward_inference: y from the running statistics; work item i owns y[i];
-//   global size N·C·S.
-// batch_norm_backward: one work group per channel: one pass sums dy and dy·x̂, item 0
-//   writes dbeta, dgamma, a second pass writes dx. global (C·BN_WG), local BN_WG.
+// Every kernel runs one work-group of BN_WG items per channel: global size C·BN_WG,
+// local size BN_WG. The items share the channel's planes as `bn_share` says.
+//
+// batch_norm_forward_training: the statistics take two passes over the channel (mean,
+//   then Σ(x − μ)²), which stays accurate when |μ| ≫ σ, where Σx² − M·μ² would cancel;
+//   item 0 writes saved_mean, saved_inv_std and updates running_mean, running_var in
+//   place (unbiased variance); a third pass writes y.
+// batch_norm_forward_inference: y from the running statistics, one pass.
+// batch_norm_backward: one pass sums dy and dy·(x − μ), item 0 writes dbeta, dgamma,
+//   a second pass writes dx.
+//
+// Sums: each item adds a plane's floats into BN_VECTOR lanes (a short sum: S / BN_VECTOR
+// terms a lane at most), then adds each plane's lanes into a Kahan-compensated total,
+// so the long sum over the N planes loses no more than a couple of roundings; the lanes,
+// then the group's items (group_sum, a fixed tree), are added pairwise at the end.
 // =================================================================================
 
+// Knobs (NormalizationLaunch in Normalization+OpenCL.swift lists their values and picks
+// them per device; the host always passes both).
 #ifndef BN_WG
-#define BN_WG 256 // work items per channel in the training kernels (a power of two)
+#define BN_WG 1      // work items per channel, a power of two: 1 on CPUs (one item reads its channel front to back)
+#endif
+#ifndef BN_VECTOR
+#define BN_VECTOR 16 // floats per load and store: 1, 2, 4, 8 or 16
 #endif
 
 // group_sum (over BN_WG items) comes from reductions.cl, which the host puts ahead of this file.
 
-// The elements of channel c that work item `lid` owns, j = lid, lid + BN_WG, … < M, as
-// (image n, position s), stepped without a division per element (two divisions per item
-// instead of two per element: a CPU device spent most of the kernel on them).
+#define BN_JOIN(a, b) a##b
+#define BN_JOINED(a, b) BN_JOIN(a, b)
+
+#if BN_VECTOR == 1
+typedef float bn_floats;
+#define bn_load(index, plane) ((plane)[index])
+#define bn_store(value, index, plane) ((plane)[index] = (value))
+#define bn_first(v) (v)
+#elif BN_VECTOR == 2 || BN_VECTOR == 4 || BN_VECTOR == 8 || BN_VECTOR == 16
+typedef BN_JOINED(float, BN_VECTOR) bn_floats;
+#define bn_load(index, plane) BN_JOINED(vload, BN_VECTOR)(index, plane)
+#define bn_store(value, index, plane) BN_JOINED(vstore, BN_VECTOR)(value, index, plane)
+#define bn_first(v) ((v).s0)
+#else
+#error "BN_VECTOR must be 1, 2, 4, 8 or 16"
+#endif
+
+#if defined(__clang__) && BN_VECTOR == 16
+// Clang warns that a float16 passed between functions changes the ABI on AVX2 without
+// AVX-512 (twice per call, in every build); these calls are inlined, so nothing is passed.
+#pragma clang diagnostic ignored "-Wpsabi"
+#endif
+
+// The lanes of v added pairwise.
+inline float bn_lane_sum(const bn_floats v)
+{
+#if BN_VECTOR == 16
+    const float8 a = v.lo + v.hi;
+#elif BN_VECTOR == 8
+    const float8 a = v;
+#endif
+#if BN_VECTOR >= 8
+    const float4 b = a.lo + a.hi;
+#elif BN_VECTOR == 4
+    const float4 b = v;
+#endif
+#if BN_VECTOR >= 4
+    const float2 d = b.lo + b.hi;
+#elif BN_VECTOR == 2
+    const float2 d = v;
+#endif
+#if BN_VECTOR >= 2
+    return d.x + d.y;
+#else
+    return v;
+#endif
+}
+
+// A Kahan-compensated sum, lane by lane: total + carry's correction (Higham §4.3).
 typedef struct {
-    int n, s;     // the current element
-    int dn, ds;   // BN_WG elements further on: dn images and ds positions
-} channel_walk;
+    bn_floats total, carry;
+} bn_kahan;
 
-inline channel_walk walk_from(const int lid, const int spatial)
+inline bn_kahan bn_kahan_zero(void)
 {
-    const channel_walk walk = { lid / spatial, lid % spatial, BN_WG / spatial, BN_WG % spatial };
-    return walk;
+    const bn_kahan k = { (bn_floats)(0.0f), (bn_floats)(0.0f) };
+    return k;
 }
 
-inline void walk_on(channel_walk* walk, const int spatial)
+inline void bn_kahan_add(bn_kahan* k, const bn_floats value)
 {
-    walk->n += walk->dn;
-    walk->s += walk->ds;
-    if (walk->s >= spatial) {
-        walk->s -= spatial;
-        walk->n += 1;
+    const bn_floats y = value - k->carry;
+    const bn_floats t = k->total + y;
+    k->carry = (t - k->total) - y;
+    k->total = t;
+}
+
+// Σ over the group of each item's compensated lanes.
+inline float bn_group_total(__local float* scratch, const bn_kahan k)
+{
+    const float mine = bn_lane_sum(k.total - k.carry);
+#if BN_WG == 1
+    return mine;
+#else
+    return group_sum(scratch, mine, BN_WG);
+#endif
+}
+
+// Which part of a channel work item `item` owns. A plane is `vectors` = S / BN_VECTOR
+// whole vectors, then S % BN_VECTOR single floats. The group's BN_WG items are `lanes`
+// items per plane times BN_WG / lanes planes at a time: lanes is the smallest power of two
+// that covers a plane's vectors (or its single floats), at most BN_WG. Item (plane p,
+// lane l) takes planes p, p + planes, …, and in each the vectors l, l + lanes, … and the
+// single floats l, l + lanes, …: consecutive items read consecutive vectors of a plane
+// (coalesced on GPUs), and no item idles on small planes. With BN_WG = 1 (CPUs) the one
+// item reads its channel plane by plane, front to back.
+typedef struct {
+    int lane, lanes, plane, planes, vectors;
+} bn_share;
+
+inline bn_share bn_share_of(const int item, const int spatial)
+{
+    const int vectors = spatial / BN_VECTOR;
+#if BN_WG == 1
+    const bn_share share = { 0, 1, 0, 1, vectors };
+#else
+    const int units = max(vectors, spatial % BN_VECTOR);
+    int lanes = 1;
+    while (lanes < units && lanes < BN_WG) lanes <<= 1;
+    const bn_share share = { item & (lanes - 1), lanes, item / lanes, BN_WG / lanes, vectors };
+#endif
+    return share;
+}
+
+// `for (index = start + offset; index < end; index += step) body`, written so that every
+// item of the group runs the same number of rounds (those of offset 0) and tests its own
+// index inside. PoCL 3.1 miscompiles the plain loop in batch_norm_backward when the items'
+// trip counts differ (BN_WG > 1): every item ran the rounds of item 0 and wrote past its
+// part of dx. With BN_WG = 1, offset 0 and step 1 reduce it to the plain loop.
+#define BN_SHARED_LOOP(index, start, end, step, offset)                                           \
+    for (int index##_round = (start), index = index##_round + (offset); index##_round < (end);   \
+         index##_round += (step), index = index##_round + (offset))                               \
+        if (index < (end))
+
+// The first float of plane n of channel c.
+inline int bn_plane_start(const int n, const int c, const int channels, const int spatial)
+{
+    return (n * channels + c) * spatial;
+}
+
+// Σ x over the share (one item's part of the channel), BN_VECTOR lanes, compensated.
+inline bn_kahan bn_share_sum(__global const float* x, const bn_share share, const int batch, const int c,
+                             const int channels, const int spatial)
+{
+    bn_kahan sum = bn_kahan_zero();
+    BN_SHARED_LOOP(n, 0, batch, share.planes, share.plane) {
+        __global const float* p = x + bn_plane_start(n, c, channels, spatial);
+        bn_floats part = (bn_floats)(0.0f);
+        BN_SHARED_LOOP(v, 0, share.vectors, share.lanes, share.lane) part += bn_load(v, p);
+        BN_SHARED_LOOP(s, share.vectors * BN_VECTOR, spatial, share.lanes, share.lane) bn_first(part) += p[s];
+        bn_kahan_add(&sum, part);
     }
+    return sum;
 }
 
-inline int walk_index(const channel_walk walk, const int c, const int channels, const int spatial)
+// Σ (x − mean)² over the share.
+inline bn_kahan bn_share_squares(__global const float* x, const float mean, const bn_share share, const int batch,
+                                 const int c, const int channels, const int spatial)
 {
-    return (walk.n * channels + c) * spatial + walk.s;
+    bn_kahan sum = bn_kahan_zero();
+    BN_SHARED_LOOP(n, 0, batch, share.planes, share.plane) {
+        __global const float* p = x + bn_plane_start(n, c, channels, spatial);
+        bn_floats part = (bn_floats)(0.0f);
+        BN_SHARED_LOOP(v, 0, share.vectors, share.lanes, share.lane) {
+            const bn_floats d = bn_load(v, p) - mean;
+            part += d * d;
+        }
+        BN_SHARED_LOOP(s, share.vectors * BN_VECTOR, spatial, share.lanes, share.lane) {
+            const float d = p[s] - mean;
+            bn_first(part) += d * d;
+        }
+        bn_kahan_add(&sum, part);
+    }
+    return sum;
+}
+
+// y = (x − mean)·scale + shift over the share.
+inline void bn_share_normalize(__global const float* x, __global float* y, const float mean, const float scale,
+                               const float shift, const bn_share share, const int batch, const int c,
+                               const int channels, const int spatial)
+{
+    BN_SHARED_LOOP(n, 0, batch, share.planes, share.plane) {
+        const int start = bn_plane_start(n, c, channels, spatial);
+        __global const float* p = x + start;
+        __global float* q = y + start;
+        BN_SHARED_LOOP(v, 0, share.vectors, share.lanes, share.lane) {
+            bn_store((bn_load(v, p) - mean) * scale + shift, v, q);
+        }
+        BN_SHARED_LOOP(s, share.vectors * BN_VECTOR, spatial, share.lanes, share.lane) {
+            q[s] = (p[s] - mean) * scale + shift;
+        }
+    }
 }
 
 __kernel void batch_norm_forward_training(__global const float* x, __global const float* gamma,
                                           __global const float* beta,
                                           __global float* running_mean, __global float* running_var,
                                           __global float* y, __global float* saved_mean, __global float* saved_inv_std,
-                                          const int channels, const int spatial, const int m,
+                                          const int channels, const int spatial, const int batch,
                                           const float epsilon, const float momentum)
 {
     __local float scratch[BN_WG];
     const int c = get_group_id(0);
-    const int lid = get_local_id(0);
+    const int item = get_local_id(0);
     if (c >= channels) return;   // whole groups only: barriers stay uniform
+    const int m = batch * spatial;
+    const bn_share share = bn_share_of(item, spatial);
 
-    float sum = 0.0f;
-    channel_walk walk = walk_from(lid, spatial);
-    for (int j = lid; j < m; j += BN_WG, walk_on(&walk, spatial)) sum += x[walk_index(walk, c, channels, spatial)];
-    const float mean = group_sum(scratch, sum, BN_WG) / (float)m;
-
-    float squares = 0.0f;
-    walk = walk_from(lid, spatial);
-    for (int j = lid; j < m; j += BN_WG, walk_on(&walk, spatial)) {
-        const float d = x[walk_index(walk, c, channels, spatial)] - mean;
-        squares += d * d;
-    }
-    const float total = group_sum(scratch, squares, BN_WG);
+    const float mean = bn_group_total(scratch, bn_share_sum(x, share, batch, c, channels, spatial)) / (float)m;
+    const float total = bn_group_total(scratch, bn_share_squares(x, mean, share, batch, c, channels, spatial));
     const float variance = total / (float)m;
     const float inv_std = rsqrt(variance + epsilon);
 
-    if (lid == 0) {
+    if (item == 0) {
         saved_mean[c] = mean;
         saved_inv_std[c] = inv_std;
         running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * mean;
         running_var[c] = (1.0f - momentum) * running_var[c] + momentum * (total / (float)(m - 1));
     }
-    const float g = gamma[c] * inv_std;
-    const float b = beta[c];
-    walk = walk_from(lid, spatial);
-    for (int j = lid; j < m; j += BN_WG, walk_on(&walk, spatial)) {
-        const int i = walk_index(walk, c, channels, spatial);
-        y[i] = (x[i] - mean) * g + b;
-    }
+    bn_share_normalize(x, y, mean, gamma[c] * inv_std, beta[c], share, batch, c, channels, spatial);
 }
 
 __kernel void batch_norm_forward_inference(__global const float* x, __global const float* gamma,
                                            __global const float* beta,
                                            __global const float* running_mean, __global const float* running_var,
-                                           __global float* y, const int count, const int channels, const int spatial,
+                                           __global float* y, const int channels, const int spatial, const int batch,
                                            const float epsilon)
 {
-    const int i = get_global_id(0);
-    if (i >= count) return;
-    const int c = (i / spatial) % channels;
-    y[i] = (x[i] - running_mean[c]) * (gamma[c] * rsqrt(running_var[c] + epsilon)) + beta[c];
+    const int c = get_group_id(0);
+    const int item = get_local_id(0);
+    if (c >= channels) return;
+    const bn_share share = bn_share_of(item, spatial);
+    const float scale = gamma[c] * rsqrt(running_var[c] + epsilon);
+    bn_share_normalize(x, y, running_mean[c], scale, beta[c], share, batch, c, channels, spatial);
 }
 
 __kernel void batch_norm_backward(__global const float* x, __global const float* dy, __global const float* gamma,
                                   __global const float* saved_mean, __global const float* saved_inv_std,
                                   __global float* dx, __global float* dgamma, __global float* dbeta,
-                                  const int channels, const int spatial, const int m)
+                                  const int channels, const int spatial, const int batch)
 {
     __local float scratch[BN_WG];
     const int c = get_group_id(0);
-    const int lid = get_local_id(0);
+    const int item = get_local_id(0);
     if (c >= channels) return;
+    const int m = batch * spatial;
+    const bn_share share = bn_share_of(item, spatial);
     const float mean = saved_mean[c];
     const float inv_std = saved_inv_std[c];
 
-    float sum_dy = 0.0f;
-    float sum_dy_xhat = 0.0f;
-    channel_walk walk = walk_from(lid, spatial);
-    for (int j = lid; j < m; j += BN_WG, walk_on(&walk, spatial)) {
-        const int i = walk_index(walk, c, channels, spatial);
-        sum_dy += dy[i];
-        sum_dy_xhat += dy[i] * ((x[i] - mean) * inv_std);
+    // Σ dy and Σ dy·(x − μ); Σ dy·x̂ = r·Σ dy·(x − μ).
+    bn_kahan sum_dy = bn_kahan_zero();
+    bn_kahan sum_dy_centered = bn_kahan_zero();
+    BN_SHARED_LOOP(n, 0, batch, share.planes, share.plane) {
+        const int start = bn_plane_start(n, c, channels, spatial);
+        __global const float* px = x + start;
+        __global const float* pdy = dy + start;
+        bn_floats part_dy = (bn_floats)(0.0f);
+        bn_floats part_dy_centered = (bn_floats)(0.0f);
+        BN_SHARED_LOOP(v, 0, share.vectors, share.lanes, share.lane) {
+            const bn_floats g = bn_load(v, pdy);
+            part_dy += g;
+            part_dy_centered += g * (bn_load(v, px) - mean);
+        }
+        BN_SHARED_LOOP(s, share.vectors * BN_VECTOR, spatial, share.lanes, share.lane) {
+            bn_first(part_dy) += pdy[s];
+            bn_first(part_dy_centered) += pdy[s] * (px[s] - mean);
+        }
+        bn_kahan_add(&sum_dy, part_dy);
+        bn_kahan_add(&sum_dy_centered, part_dy_centered);
     }
-    const float db = group_sum(scratch, sum_dy, BN_WG);
-    const float dg = group_sum(scratch, sum_dy_xhat, BN_WG);
-    if (lid == 0) {
+    const float db = bn_group_total(scratch, sum_dy);
+    const float dg = bn_group_total(scratch, sum_dy_centered) * inv_std;
+    if (item == 0) {
         dbeta[c] = db;
         dgamma[c] = dg;
     }
-    const float mean_dy = db / (float)m;
-    const float mean_dy_xhat = dg / (float)m;
+
+    // dx = γ·r·(dy − Σdy/M − x̂·Σdy·x̂/M) = g·(dy − mean_dy) − (x − μ)·k, k = g·r·Σdy·x̂/M.
     const float g = gamma[c] * inv_std;
-    walk = walk_from(lid, spatial);
-    for (int j = lid; j < m; j += BN_WG, walk_on(&walk, spatial)) {
-        const int i = walk_index(walk, c, channels, spatial);
-        const float xhat = (x[i] - mean) * inv_std;
-        dx[i] = g * (dy[i] - mean_dy - xhat * mean_dy_xhat);
+    const float mean_dy = db / (float)m;
+    const float k = g * inv_std * (dg / (float)m);
+    BN_SHARED_LOOP(n, 0, batch, share.planes, share.plane) {
+        const int start = bn_plane_start(n, c, channels, spatial);
+        __global const float* px = x + start;
+        __global const float* pdy = dy + start;
+        __global float* pdx = dx + start;
+        BN_SHARED_LOOP(v, 0, share.vectors, share.lanes, share.lane) {
+            bn_store(g * (bn_load(v, pdy) - mean_dy) - (bn_load(v, px) - mean) * k, v, pdx);
+        }
+        BN_SHARED_LOOP(s, share.vectors * BN_VECTOR, spatial, share.lanes, share.lane) {
+            pdx[s] = g * (pdy[s] - mean_dy) - (px[s] - mean) * k;
+        }
     }
 }

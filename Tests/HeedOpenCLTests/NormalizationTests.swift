@@ -1,10 +1,11 @@
-import HeedOpenCL
 import HeedOpenCLTestSupport
 import HeedOps
 import HeedReference
 import HeedTestSupport
 import HeedVerify
 import XCTest
+
+@testable import HeedOpenCL
 
 final class NormalizationTests: XCTestCase {
     /// Training forward (with the in-place running-statistics update), inference forward
@@ -16,6 +17,93 @@ final class NormalizationTests: XCTestCase {
         for check in cases {
             assertPassed(try check.run(device, TestDevices.reference), "\(check.op) \(check.shape)")
         }
+    }
+
+    /// Every value of every knob of `NormalizationLaunch` on this device, one knob varied
+    /// at a time from the defaults, passes the same cases: no value a tuner can reach is
+    /// untested. After each launch's cases, its three kernels must already be resolved with
+    /// its defines (a lookup is a hit in memory, nothing is built), so the cases did run
+    /// with that launch and not with the defaults.
+    func testEveryKnobValuePassesTheVerificationCases() throws {
+        let backend = try TestDevices.requireOpenCL()
+        let cases = VerificationSuite.cases(matching: "batch_norm")
+        let launches = NormalizationLaunch.oneKnobVariations(for: backend.device)
+        let valueCount = NormalizationLaunch.Knob.allCases.map { NormalizationLaunch.values(of: $0, for: backend.device).count }
+        XCTAssertEqual(launches.count, valueCount.reduce(0, +) - valueCount.count + 1)
+        XCTAssertEqual(Set(launches).count, launches.count)
+        for launch in launches {
+            try NormalizationLaunch.$override.withValue(launch) {
+                for check in cases {
+                    assertPassed(try check.run(backend, TestDevices.reference), "\(check.op) \(check.shape) with \(launch)")
+                }
+            }
+            let before = backend.programStatistics
+            for kernel in ["batch_norm_forward_training", "batch_norm_forward_inference", "batch_norm_backward"] {
+                _ = try backend.kernel(family: "normalization", kernel: kernel, defines: launch.defines)
+            }
+            let after = backend.programStatistics
+            XCTAssertEqual(after.memoryHits, before.memoryHits + 3, "\(launch)")
+            XCTAssertEqual(after.compiledFromSource + after.loadedFromDisk, before.compiledFromSource + before.loadedFromDisk, "\(launch)")
+        }
+    }
+
+    /// The defaults come from the device's properties: one item per channel and two native
+    /// vectors on a CPU; 256 items (or the device's largest power of two below that) and the
+    /// preferred width on a GPU. Every knob's default is one of its values.
+    func testLaunchDefaultsFollowTheDevice() {
+        let cpu = Self.device(.cpu, maxWorkGroupSize: 4096, preferred: 8, native: 8)
+        XCTAssertEqual(NormalizationLaunch.defaults(for: cpu), NormalizationLaunch(itemsPerChannel: 1, vectorWidth: 16))
+        XCTAssertEqual(NormalizationLaunch.values(of: .itemsPerChannel, for: cpu), [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
+        XCTAssertEqual(NormalizationLaunch.values(of: .vectorWidth, for: cpu), [1, 2, 4, 8, 16])
+        let sse = Self.device(.cpu, maxWorkGroupSize: 4096, preferred: 4, native: 4)
+        XCTAssertEqual(NormalizationLaunch.defaults(for: sse), NormalizationLaunch(itemsPerChannel: 1, vectorWidth: 8))
+        let avx512 = Self.device(.cpu, maxWorkGroupSize: 4096, preferred: 16, native: 16)
+        XCTAssertEqual(NormalizationLaunch.defaults(for: avx512), NormalizationLaunch(itemsPerChannel: 1, vectorWidth: 16))
+        let gpu = Self.device(.gpu, maxWorkGroupSize: 1024, preferred: 1, native: 1)
+        XCTAssertEqual(NormalizationLaunch.defaults(for: gpu), NormalizationLaunch(itemsPerChannel: 256, vectorWidth: 1))
+        let smallGPU = Self.device(.gpu, maxWorkGroupSize: 192, preferred: 4, native: 4)
+        XCTAssertEqual(NormalizationLaunch.defaults(for: smallGPU), NormalizationLaunch(itemsPerChannel: 128, vectorWidth: 4))
+        XCTAssertEqual(NormalizationLaunch.values(of: .itemsPerChannel, for: smallGPU), [1, 2, 4, 8, 16, 32, 64, 128])
+        for device in [cpu, sse, avx512, gpu, smallGPU] {
+            XCTAssertNoThrow(try NormalizationLaunch.defaults(for: device).validate(for: device))
+        }
+        XCTAssertEqual(NormalizationLaunch(itemsPerChannel: 4, vectorWidth: 2).defines, ["BN_WG": "4", "BN_VECTOR": "2"])
+    }
+
+    /// A launch outside the device's values (a tuning file from elsewhere, a typo) is a
+    /// one-line error naming the knob, not a failed build or a wrong result.
+    func testALaunchOutsideTheDeviceValuesIsAnError() throws {
+        let backend = try TestDevices.requireOpenCL()
+        let d = BatchNormDescriptor(batch: 2, channels: 3, spatial: 5)
+        let full = try backend.makeBuffer(count: d.count, of: Float.self)
+        let channel = try backend.makeBuffer(count: d.channels, of: Float.self)
+        let defaults = NormalizationLaunch.defaults(for: backend.device)
+        for (launch, knob) in [
+            (NormalizationLaunch(itemsPerChannel: defaults.itemsPerChannel, vectorWidth: 3), "BN_VECTOR=3"),
+            (NormalizationLaunch(itemsPerChannel: 3, vectorWidth: defaults.vectorWidth), "BN_WG=3"),
+        ] {
+            try NormalizationLaunch.$override.withValue(launch) {
+                assertThrows(
+                    try backend.batchNormForwardInference(
+                        d, input: full, weight: channel, bias: channel,
+                        runningMean: channel, runningVariance: channel, output: full),
+                    as: HeedError.self
+                ) {
+                    guard case .invalidArgument(op: "batch_norm", let message) = $0 else { return XCTFail("\($0)") }
+                    XCTAssertTrue(message.hasPrefix("\(knob) is not one of ["), message)
+                }
+            }
+        }
+    }
+
+    private static func device(_ kind: OpenCLDeviceInfo.Kind, maxWorkGroupSize: Int, preferred: Int, native: Int) -> OpenCLDeviceInfo {
+        OpenCLDeviceInfo(
+            platformIndex: 0, deviceIndex: 0, platformName: "test", name: "\(kind)", vendor: "test",
+            version: "OpenCL 1.2", driverVersion: "1", kind: kind, computeUnits: 2, globalMemoryBytes: 1 << 30,
+            localMemoryBytes: 1 << 15, maxWorkGroupSize: maxWorkGroupSize,
+            nativeFloatVectorWidth: native, preferredFloatVectorWidth: preferred, supportsFP16: false, supportsFP64: false,
+            // Never passed to OpenCL: only its properties are read.
+            id: OpaquePointer(bitPattern: 0x1000)!)
     }
 
     /// PyTorch's semantics on one channel worked by hand: x = [1, 2, 3, 4] has mean 2.5,
