@@ -153,7 +153,8 @@ public struct PackedGemmTuning {
             for (index, candidate) in candidates.enumerated() {
                 let trial = search.trial(candidate)
                 trials.append(trial)
-                progress(Self.line(trial, stage: stage, index: index + 1, of: candidates.count, baseline: trials.first?.outcome.seconds))
+                progress(
+                    TuningSearch.line(trial, stage: stage, index: index + 1, of: candidates.count, baseline: trials.first?.outcome.seconds))
             }
             return TuningSearch.fastest(of: trials)?.candidate
         }
@@ -178,17 +179,5 @@ public struct PackedGemmTuning {
         return Result(
             defaults: defaults, winner: best, defaultSeconds: trials[0].outcome.seconds!, winnerSeconds: winner.outcome.seconds!,
             trials: trials)
-    }
-
-    static func line(_ trial: TuningSearch<PackedGemmKernel>.Trial, stage: String, index: Int, of count: Int, baseline: Double?) -> String {
-        let position = "[\(stage) \(index)/\(count)]".padding(toLength: 12, withPad: " ", startingAt: 0)
-        let label = trial.label.padding(toLength: 44, withPad: " ", startingAt: 0)
-        switch trial.outcome {
-        case .measured(let seconds):
-            let ratio = baseline.map { String(format: "  %.2fx the defaults' time", seconds / $0) } ?? ""
-            return "  \(position) \(label) \(String(format: "%8.4f s", seconds))\(ratio)"
-        case .rejected(let reason):
-            return "  \(position) \(label) rejected: \(reason)"
-        }
     }
 }

@@ -5,7 +5,7 @@ import HeedOpenCL
 /// stores the winners in the device's `TuningFile`, which every later backend loads.
 public enum Tuner {
     /// The families `--op` accepts.
-    public static let families = [PackedGemmTuning.family, CLBlastGemmTuning.family]
+    public static let families = [PackedGemmTuning.family, CLBlastGemmTuning.family, NormalizationTuning.family]
 
     /// What one family's search ended with, for the summary table.
     public struct FamilyReport {
@@ -74,6 +74,18 @@ public enum Tuner {
                         defaultSeconds: result.previousSeconds,
                         winnerSeconds: result.winner == nil ? result.previousSeconds : result.foundSeconds!,
                         measured: result.foundSeconds == nil ? 1 : 2, rejected: result.foundSeconds == nil ? 1 : 0))
+            case NormalizationTuning.family:
+                progress("\(family): batch norm's work-group size and vector width\(quick ? " (quick: two launches)" : "")")
+                let result = try NormalizationTuning(device: backend, quick: quick).run(progress: progress)
+                let measured = result.trials.filter { $0.outcome.seconds != nil }.count
+                file.families[family] = TuningFile.Family(
+                    sourceHash: try backend.sourceHash(of: family), knobs: result.winner.knobs,
+                    defaultSeconds: result.defaultSeconds, tunedSeconds: result.winnerSeconds, candidates: measured)
+                reports.append(
+                    FamilyReport(
+                        family: family, defaults: result.defaults.description, winner: result.winner.description,
+                        defaultSeconds: result.defaultSeconds, winnerSeconds: result.winnerSeconds,
+                        measured: measured, rejected: result.trials.count - measured))
             default:
                 throw TunerError.unknownFamily(family)
             }

@@ -48,6 +48,19 @@ public struct TuningSearch<Candidate> {
         return Trial(candidate: candidate, label: label(candidate), outcome: outcome)
     }
 
+    /// One line of progress for `trial`, the `index`-th of `count` in `stage`, its time against `baseline`.
+    public static func line(_ trial: Trial, stage: String, index: Int, of count: Int, baseline: Double?) -> String {
+        let position = "[\(stage) \(index)/\(count)]".padding(toLength: 12, withPad: " ", startingAt: 0)
+        let label = trial.label.padding(toLength: 44, withPad: " ", startingAt: 0)
+        switch trial.outcome {
+        case .measured(let seconds):
+            let ratio = baseline.map { String(format: "  %.2fx the defaults' time", seconds / $0) } ?? ""
+            return "  \(position) \(label) \(String(format: "%8.4f s", seconds))\(ratio)"
+        case .rejected(let reason):
+            return "  \(position) \(label) rejected: \(reason)"
+        }
+    }
+
     /// The fastest of `trials` that passed, or nil when none did.
     public static func fastest(of trials: [Trial]) -> Trial? {
         trials.min { a, b in

@@ -32,10 +32,11 @@ final class NormalizationTests: XCTestCase {
         XCTAssertEqual(launches.count, valueCount.reduce(0, +) - valueCount.count + 1)
         XCTAssertEqual(Set(launches).count, launches.count)
         for launch in launches {
-            try NormalizationLaunch.$override.withValue(launch) {
-                for check in cases {
-                    assertPassed(try check.run(backend, TestDevices.reference), "\(check.op) \(check.shape) with \(launch)")
-                }
+            var tuning = backend.tuning
+            tuning.normalization = launch
+            let tuned = backend.retuned(tuning)
+            for check in cases {
+                assertPassed(try check.run(tuned, TestDevices.reference), "\(check.op) \(check.shape) with \(launch)")
             }
             let before = backend.programStatistics
             for kernel in ["batch_norm_forward_training", "batch_norm_forward_inference", "batch_norm_backward"] {
@@ -82,18 +83,22 @@ final class NormalizationTests: XCTestCase {
             (NormalizationLaunch(itemsPerChannel: defaults.itemsPerChannel, vectorWidth: 3), "BN_VECTOR=3"),
             (NormalizationLaunch(itemsPerChannel: 3, vectorWidth: defaults.vectorWidth), "BN_WG=3"),
         ] {
-            try NormalizationLaunch.$override.withValue(launch) {
-                assertThrows(
-                    try backend.batchNormForwardInference(
-                        d, input: full, weight: channel, bias: channel,
-                        runningMean: channel, runningVariance: channel, output: full),
-                    as: HeedError.self
-                ) {
-                    guard case .invalidArgument(op: "batch_norm", let message) = $0 else { return XCTFail("\($0)") }
-                    XCTAssertTrue(message.hasPrefix("\(knob) is not one of ["), message)
-                }
+            var tuning = backend.tuning
+            tuning.normalization = launch
+            assertThrows(
+                try backend.retuned(tuning).batchNormForwardInference(
+                    d, input: full, weight: channel, bias: channel,
+                    runningMean: channel, runningVariance: channel, output: full),
+                as: HeedError.self
+            ) {
+                guard case .invalidArgument(op: "batch_norm", let message) = $0 else { return XCTFail("\($0)") }
+                XCTAssertTrue(message.hasPrefix("\(knob) is not one of ["), message)
             }
+            XCTAssertThrowsError(try NormalizationLaunch(knobs: launch.knobs, for: backend.device), "\(launch) from a tuning file")
         }
+        XCTAssertEqual(try NormalizationLaunch(knobs: defaults.knobs, for: backend.device), defaults)
+        XCTAssertThrowsError(try NormalizationLaunch(knobs: ["BN_WG": 1], for: backend.device))
+        XCTAssertThrowsError(try NormalizationLaunch(knobs: defaults.knobs.merging(["BN_SIZE": 2]) { a, _ in a }, for: backend.device))
     }
 
     private static func device(_ kind: OpenCLDeviceInfo.Kind, maxWorkGroupSize: Int, preferred: Int, native: Int) -> OpenCLDeviceInfo {

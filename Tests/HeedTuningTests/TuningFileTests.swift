@@ -31,7 +31,9 @@ final class TuningFileTests: XCTestCase {
     }
 
     private func resolve(_ device: OpenCLDeviceInfo, environment: [String: String]? = nil) -> KernelTuning {
-        KernelTuning.resolve(device: device, environment: environment ?? self.environment) { $0 == "gemm_cpu" ? self.hash : nil }
+        KernelTuning.resolve(device: device, environment: environment ?? self.environment) {
+            ["gemm_cpu", "normalization"].contains($0) ? self.hash : nil
+        }
     }
 
     private func writeFile(for device: OpenCLDeviceInfo, hash: String? = nil, knobs: [String: Int]? = nil) throws -> URL {
@@ -131,5 +133,30 @@ final class TuningFileTests: XCTestCase {
         let missing = resolve(device, environment: ["HEED_TUNING": folder.appendingPathComponent("missing.json").path])
         XCTAssertEqual(missing.packedGemm, .defaults(for: device))
         XCTAssertEqual(missing.warnings.count, 1, "a named file that is missing is worth a warning")
+    }
+
+    /// Batch norm's launch is a family of its own: loaded beside the GEMM's, and a value
+    /// this device does not allow costs a warning naming it, the other families still load.
+    func testANormalizationEntryLoadsAndABadOneIsRefusedByName() throws {
+        let device = try TestDevices.requireOpenCL().device
+        let defaults = NormalizationLaunch.defaults(for: device)
+        let launch = NormalizationLaunch(itemsPerChannel: defaults.itemsPerChannel == 1 ? 4 : 1, vectorWidth: 2)
+        let url = try writeFile(for: device)
+        var file = try TuningFile.read(from: url)
+        file.families["normalization"] = .init(sourceHash: hash, knobs: launch.knobs, defaultSeconds: 2, tunedSeconds: 1, candidates: 9)
+        try file.write(to: url)
+        let tuning = resolve(device)
+        XCTAssertEqual(tuning.normalization, launch)
+        XCTAssertEqual(tuning.packedGemm, tuned(device))
+        XCTAssertEqual(tuning.warnings, [])
+        XCTAssertTrue(tuning.summary(gemmEngine: .packed).hasSuffix("batch norm \(launch)"), tuning.summary(gemmEngine: .packed))
+
+        file.families["normalization"]!.knobs["BN_VECTOR"] = 3
+        try file.write(to: url)
+        let refused = resolve(device)
+        XCTAssertNil(refused.normalization)
+        XCTAssertEqual(refused.packedGemm, tuned(device))
+        XCTAssertEqual(refused.warnings.count, 1)
+        XCTAssertTrue(refused.warnings[0].contains("BN_VECTOR=3 is not one of"), "\(refused.warnings)")
     }
 }

@@ -236,3 +236,12 @@ struct KernelWorkloads {
         }
     }
 }
+
+extension BenchmarkSuites {
+    /// The ops of kernel case `c` at `batch` on `backend`, with their inputs made, ready to
+    /// run again and again: what `heed tune` times its candidates on.
+    public func kernelWorkload(_ c: KernelCase, batch: Int, on backend: OpenCLBackend) throws -> () throws -> Void {
+        var workloads = KernelWorkloads(layers: layers, batch: batch, quick: false, backend: backend)
+        return try workloads.make(c).run
+    }
+}

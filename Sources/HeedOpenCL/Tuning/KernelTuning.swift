@@ -25,13 +25,19 @@ public struct KernelTuning: Sendable, Equatable {
     /// CLBlast's Xgemm parameters from `heed tune` (used when `gemm` runs through CLBlast);
     /// nil keeps CLBlast's database (or, on PoCL, Heed's set, `CLBlastTuning`).
     public var clblastXgemm: [String: Int]?
+    /// Batch normalisation's launch (`Kernels/normalization.cl`); nil: `NormalizationLaunch.defaults(for:)`.
+    public var normalization: NormalizationLaunch?
     public var origin: Origin
     /// Why a tuning file was not used, or not wholly: one line each. Commands print them.
     public var warnings: [String] = []
 
-    public init(packedGemm: PackedGemmKernel, clblastXgemm: [String: Int]? = nil, origin: Origin = .given) {
+    public init(
+        packedGemm: PackedGemmKernel, clblastXgemm: [String: Int]? = nil, normalization: NormalizationLaunch? = nil,
+        origin: Origin = .given
+    ) {
         self.packedGemm = packedGemm
         self.clblastXgemm = clblastXgemm
+        self.normalization = normalization
         self.origin = origin
     }
 
@@ -41,7 +47,7 @@ public struct KernelTuning: Sendable, Equatable {
     }
 
     /// The kernel families a tuning file may hold.
-    public static let families = ["gemm_cpu", "clblast_xgemm"]
+    public static let families = ["gemm_cpu", "clblast_xgemm", "normalization"]
 
     /// The tuning for `device` under `environment` (`OpenCLSettings`): the file `HEED_TUNING`
     /// names, else the device's file in `TuningFile.directory` if there is one, else the
@@ -86,12 +92,15 @@ public struct KernelTuning: Sendable, Equatable {
                 continue
             }
             do {
-                if family == "clblast_xgemm" {
+                switch family {
+                case "clblast_xgemm":
                     guard !entry.knobs.isEmpty, entry.knobs.values.allSatisfy({ (0...65536).contains($0) }) else {
                         throw HeedError.invalidArgument(op: family, "parameters out of range")
                     }
                     tuning.clblastXgemm = entry.knobs
-                } else {
+                case "normalization":
+                    tuning.normalization = try NormalizationLaunch(knobs: entry.knobs, for: device)
+                default:
                     tuning.packedGemm = try PackedGemmKernel(knobs: entry.knobs)
                 }
                 applied += 1
@@ -115,6 +124,7 @@ public struct KernelTuning: Sendable, Equatable {
             gemmEngine == .packed
             ? "packed GEMM \(packedGemm)"
             : "GEMM through CLBlast\(clblastXgemm == nil ? "" : " with tuned Xgemm parameters")"
-        return "tuning: \(source); \(gemm)"
+        let normalization = self.normalization.map { "batch norm \($0)" } ?? "batch norm device defaults"
+        return "tuning: \(source); \(gemm); \(normalization)"
     }
 }

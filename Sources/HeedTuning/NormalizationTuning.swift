@@ -1,0 +1,113 @@
+import HeedBench
+import HeedOpenCL
+import HeedOps
+import HeedReference
+import HeedVerify
+
+/// `heed tune` for batch normalisation (`Kernels/normalization.cl`, `NormalizationLaunch`).
+///
+/// The two knobs are few enough to search whole: every work-group size the device
+/// allows with every vector width, the device defaults first. Each candidate must pass
+/// all of `heed verify`'s batch-norm cases (training forward, inference forward,
+/// backward) before it is timed.
+///
+/// The workload is the `batch_norm` cases of benchmarks/suites.json (the Wide ResNet's
+/// widest and deepest groups, forward and backward) at the device's kernel batch; a
+/// candidate's time is their total device time, each the fastest of a few runs.
+public struct NormalizationTuning {
+    public static let family = "normalization"
+
+    let device: OpenCLBackend
+    let reference = ReferenceBackend()
+    let quick: Bool
+    let suites: BenchmarkSuites
+    let cases: [KernelCase]
+    let batch: Int
+    let runs: Int
+
+    /// - Parameter quick: the defaults and one other launch at batch 1, to show the search
+    ///   works (CI's smoke test), not to tune.
+    public init(device: OpenCLBackend, quick: Bool) throws {
+        self.device = device
+        self.quick = quick
+        suites = try BenchmarkSuites.builtIn()
+        cases = suites.kernels.filter { $0.op == .batchNorm }
+        batch = quick ? suites.kernelBatch.quick : device.device.kind == .cpu ? suites.kernelBatch.cpu : suites.kernelBatch.gpu
+        runs = quick ? 1 : 5
+    }
+
+    /// The defaults first, then every other launch (one other in quick mode).
+    func candidates(around defaults: NormalizationLaunch) -> [NormalizationLaunch] {
+        let info = device.device
+        var all = [defaults]
+        for items in NormalizationLaunch.values(of: .itemsPerChannel, for: info) {
+            for width in NormalizationLaunch.values(of: .vectorWidth, for: info) {
+                let launch = NormalizationLaunch(itemsPerChannel: items, vectorWidth: width)
+                if launch != defaults { all.append(launch) }
+            }
+        }
+        return quick ? Array(all.prefix(2)) : all
+    }
+
+    func backend(with launch: NormalizationLaunch) -> OpenCLBackend {
+        var tuning = device.tuning
+        tuning.normalization = launch
+        return device.retuned(tuning)
+    }
+
+    /// The first batch-norm verification case the candidate fails, or nil.
+    func check(_ candidate: OpenCLBackend) throws -> String? {
+        for c in VerificationSuite.cases(matching: "batch_norm") {
+            let comparison = try c.run(candidate, reference)
+            if !comparison.passed { return "fails \(c.op) \(c.shape): \(comparison.firstFailure ?? "")" }
+        }
+        return nil
+    }
+
+    /// Total device seconds of the workload, each case the fastest of `runs` after a warm-up.
+    func time(_ candidate: OpenCLBackend) throws -> Double {
+        var total = 0.0
+        for c in cases {
+            let run = try suites.kernelWorkload(c, batch: batch, on: candidate)
+            try run()
+            var fastest = Double.infinity
+            for _ in 0..<runs {
+                fastest = min(fastest, try candidate.deviceSeconds { try run() })
+            }
+            total += fastest
+        }
+        return total
+    }
+
+    public struct Result {
+        public let defaults: NormalizationLaunch
+        public let winner: NormalizationLaunch
+        public let defaultSeconds: Double
+        public let winnerSeconds: Double
+        public let trials: [TuningSearch<NormalizationLaunch>.Trial]
+    }
+
+    /// Measures every candidate; `progress` gets a line per candidate as it finishes.
+    /// Throws when even the device defaults fail the reference check.
+    public func run(progress: (String) -> Void) throws -> Result {
+        let search = TuningSearch<NormalizationLaunch>(
+            label: { $0.description },
+            check: { try check(backend(with: $0)) },
+            time: { try time(backend(with: $0)) })
+        let defaults = NormalizationLaunch.defaults(for: device.device)
+        let candidates = candidates(around: defaults)
+        var trials: [TuningSearch<NormalizationLaunch>.Trial] = []
+        for (index, candidate) in candidates.enumerated() {
+            let trial = search.trial(candidate)
+            trials.append(trial)
+            progress(
+                TuningSearch.line(trial, stage: "launch", index: index + 1, of: candidates.count, baseline: trials.first?.outcome.seconds))
+        }
+        guard let baseline = trials.first?.outcome.seconds, let best = TuningSearch.fastest(of: trials) else {
+            let reason = trials.first.map { if case .rejected(let why) = $0.outcome { why } else { "" } } ?? ""
+            throw HeedError.invalidArgument(op: "heed tune", "the device defaults of normalization fail the reference check: \(reason)")
+        }
+        return Result(
+            defaults: defaults, winner: best.candidate, defaultSeconds: baseline, winnerSeconds: best.outcome.seconds!, trials: trials)
+    }
+}
