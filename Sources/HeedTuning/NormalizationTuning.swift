@@ -6,10 +6,11 @@ import HeedVerify
 
 /// `heed tune` for batch normalisation (`Kernels/normalization.cl`, `NormalizationLaunch`).
 ///
-/// The two knobs are few enough to search whole: every work-group size the device
-/// allows with every vector width, the device defaults first. Each candidate must pass
-/// all of `heed verify`'s batch-norm cases (training forward, inference forward,
-/// backward) before it is timed.
+/// Two stages, as the GEMM's: every vector width with the default work-group size, then
+/// every work-group size the device allows with the winning width (each candidate is a
+/// program to build, and the whole grid would cost minutes more for knobs that interact
+/// little). Each candidate must pass all of `heed verify`'s batch-norm cases (training
+/// forward, inference forward, backward) before it is timed.
 ///
 /// The workload is the `batch_norm` cases of benchmarks/suites.json (the Wide ResNet's
 /// widest and deepest groups, forward and backward) at the device's kernel batch; a
@@ -25,7 +26,7 @@ public struct NormalizationTuning {
     let batch: Int
     let runs: Int
 
-    /// - Parameter quick: the defaults and one other launch at batch 1, to show the search
+    /// - Parameter quick: the defaults and one other vector width at batch 1, to show the search
     ///   works (CI's smoke test), not to tune.
     public init(device: OpenCLBackend, quick: Bool) throws {
         self.device = device
@@ -36,17 +37,13 @@ public struct NormalizationTuning {
         runs = quick ? 1 : 5
     }
 
-    /// The defaults first, then every other launch (one other in quick mode).
-    func candidates(around defaults: NormalizationLaunch) -> [NormalizationLaunch] {
-        let info = device.device
-        var all = [defaults]
-        for items in NormalizationLaunch.values(of: .itemsPerChannel, for: info) {
-            for width in NormalizationLaunch.values(of: .vectorWidth, for: info) {
-                let launch = NormalizationLaunch(itemsPerChannel: items, vectorWidth: width)
-                if launch != defaults { all.append(launch) }
-            }
+    /// `base` with `knob` through each of its values on the device, `base` itself left out.
+    func variations(of base: NormalizationLaunch, in knob: NormalizationLaunch.Knob) -> [NormalizationLaunch] {
+        NormalizationLaunch.values(of: knob, for: device.device).compactMap { value in
+            var launch = base
+            launch[knob] = value
+            return launch == base ? nil : launch
         }
-        return quick ? Array(all.prefix(2)) : all
     }
 
     func backend(with launch: NormalizationLaunch) -> OpenCLBackend {
@@ -95,13 +92,19 @@ public struct NormalizationTuning {
             check: { try check(backend(with: $0)) },
             time: { try time(backend(with: $0)) })
         let defaults = NormalizationLaunch.defaults(for: device.device)
-        let candidates = candidates(around: defaults)
         var trials: [TuningSearch<NormalizationLaunch>.Trial] = []
-        for (index, candidate) in candidates.enumerated() {
-            let trial = search.trial(candidate)
-            trials.append(trial)
-            progress(
-                TuningSearch.line(trial, stage: "launch", index: index + 1, of: candidates.count, baseline: trials.first?.outcome.seconds))
+        func measure(_ candidates: [NormalizationLaunch], stage: String) {
+            for (index, candidate) in candidates.enumerated() {
+                let trial = search.trial(candidate)
+                trials.append(trial)
+                progress(
+                    TuningSearch.line(trial, stage: stage, index: index + 1, of: candidates.count, baseline: trials.first?.outcome.seconds))
+            }
+        }
+        let widths = [defaults] + variations(of: defaults, in: .vectorWidth)
+        measure(quick ? Array(widths.prefix(2)) : widths, stage: "vector")
+        if !quick, let best = TuningSearch.fastest(of: trials) {
+            measure(variations(of: best.candidate, in: .itemsPerChannel), stage: "group")
         }
         guard let baseline = trials.first?.outcome.seconds, let best = TuningSearch.fastest(of: trials) else {
             let reason = trials.first.map { if case .rejected(let why) = $0.outcome { why } else { "" } } ?? ""

@@ -75,7 +75,7 @@ public enum Tuner {
                         winnerSeconds: result.winner == nil ? result.previousSeconds : result.foundSeconds!,
                         measured: result.foundSeconds == nil ? 1 : 2, rejected: result.foundSeconds == nil ? 1 : 0))
             case NormalizationTuning.family:
-                progress("\(family): batch norm's work-group size and vector width\(quick ? " (quick: two launches)" : "")")
+                progress("\(family): batch norm's work-group size and vector width\(quick ? " (quick: two vector widths)" : "")")
                 let result = try NormalizationTuning(device: backend, quick: quick).run(progress: progress)
                 let measured = result.trials.filter { $0.outcome.seconds != nil }.count
                 file.families[family] = TuningFile.Family(

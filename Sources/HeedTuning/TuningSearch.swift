@@ -50,7 +50,8 @@ public struct TuningSearch<Candidate> {
 
     /// One line of progress for `trial`, the `index`-th of `count` in `stage`, its time against `baseline`.
     public static func line(_ trial: Trial, stage: String, index: Int, of count: Int, baseline: Double?) -> String {
-        let position = "[\(stage) \(index)/\(count)]".padding(toLength: 12, withPad: " ", startingAt: 0)
+        let tag = "[\(stage) \(index)/\(count)]"
+        let position = tag.count < 12 ? tag.padding(toLength: 12, withPad: " ", startingAt: 0) : tag
         let label = trial.label.padding(toLength: 44, withPad: " ", startingAt: 0)
         switch trial.outcome {
         case .measured(let seconds):

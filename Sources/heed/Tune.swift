@@ -55,7 +55,7 @@ struct Tune: ParsableCommand {
         }
         let table = TextTable(
             columns: ["family", "defaults", "winner", "defaults s", "winner s", "speed-up", "tried", "rejected"],
-            minimumWidths: [9, 38, 38, 10, 10, 8, 5])
+            minimumWidths: [Tuner.families.map(\.count).max()!, 38, 38, 10, 10, 8, 5])
         for r in reports {
             table.printRow([
                 r.family, r.defaults, r.winner, String(format: "%.4f", r.defaultSeconds), String(format: "%.4f", r.winnerSeconds),

@@ -23,7 +23,7 @@ final class TuneCommandTests: XCTestCase {
         let file = try JSONSerialization.jsonObject(with: Data(contentsOf: fileURL)) as! [String: Any]
         let gemm = (file["families"] as! [String: Any])["gemm_cpu"] as! [String: Any]
         XCTAssertEqual(Set((gemm["knobs"] as! [String: Int]).keys), ["MR", "VW", "NV", "mc", "nc", "kc"])
-        XCTAssertTrue(tune.standardOutput.contains("[launch 2/2]"), tune.standardOutput)
+        XCTAssertTrue(tune.standardOutput.contains("[vector 2/2]"), tune.standardOutput)
         let normalization = (file["families"] as! [String: Any])["normalization"] as! [String: Any]
         XCTAssertEqual(Set((normalization["knobs"] as! [String: Int]).keys), ["BN_WG", "BN_VECTOR"])
 
