@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Heed's whole test suite, set-up included: installs the system packages if
-# missing (as root), then builds and runs every test with `swift test`, then builds
+# missing (as root), then builds and runs every test with `swift test`, then the
+# OpenCL tests and `heed verify` again with a GPU's choices (HEED_TUNING=gpu), then builds
 # and runs the example package Examples/TrainCustomModel for a few steps, then
 # `heed tune --quick` and the GEMM cases with its result, then under CI (or with
 # HEED_FUZZ_SECONDS set) fuzzes each file reader (scripts/fuzz.sh).
@@ -17,6 +18,23 @@ trap 'rm -f "$log"' EXIT
 status=0
 # The suite is XCTest only; Swift Testing's empty run would print a misleading "0 tests".
 swift test --disable-swift-testing "$@" 2>&1 | tee "$log" || status=$?
+
+# The GPU code paths on this machine's device: HEED_TUNING=gpu makes every choice a GPU's
+# (GEMM through CLBlast, 256-item batch-norm groups, one image row per work item, GPU
+# scratch sizes), then the OpenCL tests and every heed verify case run again under it.
+# Skipped when arguments narrow the suite.
+if [ "$#" -eq 0 ]; then
+    gpu_log=$(mktemp)
+    if HEED_TUNING=gpu swift test --skip-build --disable-swift-testing --filter HeedOpenCLTests >"$gpu_log" 2>&1 \
+            && HEED_TUNING=gpu swift run --skip-build heed verify >>"$gpu_log" 2>&1; then
+        echo "heed: under HEED_TUNING=gpu: $(grep -E "Executed [0-9]+ tests?" "$gpu_log" | tail -n 1 | sed -E 's/^[[:space:]]*//'); heed verify: $(tail -n 1 "$gpu_log")"
+    else
+        grep -E "error|failed|FAIL" "$gpu_log" | head -n 40 >&2 || true
+        echo "heed: the OpenCL tests or heed verify failed under HEED_TUNING=gpu" >&2
+        [ "$status" -ne 0 ] || status=1
+    fi
+    rm -f "$gpu_log"
+fi
 
 # A package downstream of Heed builds against its library products alone and trains.
 example=Examples/TrainCustomModel

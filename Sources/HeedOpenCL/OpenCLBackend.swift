@@ -73,7 +73,6 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         self.device = device
         self.settings = settings
         self.context = try OpenCLContext(device: device)
-        self.gemmEngine = try gemmEngine ?? GemmEngine.choose(for: device, environment: settings.environment)
         let store =
             diskCache
             ? ProgramBinaryStore(directory: cacheDirectory ?? ProgramBinaryStore.defaultDirectory(environment: settings.environment))
@@ -87,9 +86,18 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                 family == "clblast_xgemm"
                     ? CLBlastTuning.sourceHash : (try? sources.source(of: family)).map { String(format: "%016llx", $0.digest) }
             }
+        self.gemmEngine =
+            try gemmEngine
+            ?? GemmEngine.choose(for: device.treated(as: self.tuning.deviceKind ?? device.kind), environment: settings.environment)
         self.lock = NSLock()
         self.gemmScratch = PackedGemmScratch()
         try CLBlastTuning.apply(to: device, environment: settings.environment, tuned: self.tuning.clblastXgemm)
+    }
+
+    /// The device as the launch shapes and defaults see it: its own kind, or the one
+    /// `tuning.deviceKind` names (`HEED_TUNING=gpu|cpu`).
+    public var shapedDevice: OpenCLDeviceInfo {
+        device.treated(as: tuning.deviceKind ?? device.kind)
     }
 
     /// A backend on the same device, context and caches that runs with `tuning`: how

@@ -31,7 +31,9 @@ public struct OpenCLDeviceInfo: @unchecked Sendable {
     /// `CL_DEVICE_VERSION`, e.g. `OpenCL 3.0 CUDA`.
     public let version: String
     public let driverVersion: String
-    public let kind: Kind
+    /// What the device reports itself as. `KernelTuning.deviceKind` may differ: the kind
+    /// the launch shapes and engine choices are made for (`HEED_TUNING=gpu|cpu`).
+    public internal(set) var kind: Kind
     public let computeUnits: Int
     public let globalMemoryBytes: UInt64
     public let localMemoryBytes: UInt64
@@ -47,6 +49,14 @@ public struct OpenCLDeviceInfo: @unchecked Sendable {
     let id: cl_device_id
     /// The OpenCL device, for libraries that take one (CLBlast's tuners).
     public var handle: cl_device_id { id }
+
+    /// This device as Heed's choices see it when made for `kind`: every property its
+    /// own but the kind (`KernelTuning.deviceKind`).
+    public func treated(as kind: Kind) -> OpenCLDeviceInfo {
+        var copy = self
+        copy.kind = kind
+        return copy
+    }
 
     /// `P:D`, the form `--device` and `HEED_DEVICE` take.
     public var selector: DeviceSelector { DeviceSelector(platform: platformIndex, device: deviceIndex) }

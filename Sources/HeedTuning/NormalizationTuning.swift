@@ -33,7 +33,7 @@ public struct NormalizationTuning {
         self.quick = quick
         suites = try BenchmarkSuites.builtIn()
         cases = suites.kernels.filter { $0.op == .batchNorm }
-        batch = quick ? suites.kernelBatch.quick : device.device.kind == .cpu ? suites.kernelBatch.cpu : suites.kernelBatch.gpu
+        batch = quick ? suites.kernelBatch.quick : device.shapedDevice.kind == .cpu ? suites.kernelBatch.cpu : suites.kernelBatch.gpu
         runs = quick ? 1 : 5
     }
 

@@ -31,6 +31,7 @@ struct Verify: ParsableCommand {
         let backend = try device.openBackend()
         let reference = ReferenceBackend()
         print("Verifying \(cases.count) cases on \(backend.name) against the reference")
+        print(backend.tuning.summary(gemmEngine: backend.gemmEngine))
 
         let table = TextTable(columns: ["op", "shape", "max abs err", "max rel err", "tolerance", "result"])
         var failures = 0

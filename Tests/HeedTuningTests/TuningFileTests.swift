@@ -159,4 +159,23 @@ final class TuningFileTests: XCTestCase {
         XCTAssertEqual(refused.warnings.count, 1)
         XCTAssertTrue(refused.warnings[0].contains("BN_VECTOR=3 is not one of"), "\(refused.warnings)")
     }
+
+    /// `HEED_TUNING=gpu|cpu`: that kind's defaults on this device, whatever the cache holds
+    /// (a damaged file there costs no warning: it is not read).
+    func testHEEDTUNINGCanAskForTheOtherKindsDefaults() throws {
+        let device = try TestDevices.requireOpenCL().device
+        let url = try writeFile(for: device)
+        try Data("damaged".utf8).write(to: url)
+        for (setting, kind) in [("gpu", OpenCLDeviceInfo.Kind.gpu), ("cpu", .cpu)] {
+            let tuning = resolve(device, environment: environment.merging(["HEED_TUNING": setting]) { $1 })
+            XCTAssertEqual(tuning.deviceKind, kind)
+            XCTAssertEqual(tuning.origin, .otherKind(kind))
+            XCTAssertEqual(tuning.warnings, [])
+            XCTAssertEqual(tuning.packedGemm, .defaults(for: device.treated(as: kind)))
+            XCTAssertTrue(
+                tuning.summary(gemmEngine: .clblast).contains("the defaults of a \(kind.rawValue) device"),
+                tuning.summary(gemmEngine: .clblast))
+        }
+        XCTAssertNil(resolve(device, environment: environment.merging(["HEED_TUNING": "defaults"]) { $1 }).deviceKind)
+    }
 }

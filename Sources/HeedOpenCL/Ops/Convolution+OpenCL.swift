@@ -26,7 +26,7 @@ extension OpenCLBackend {
     /// Xeon; the column matrix stays nearer the caches) and cut its peak memory from 848 to
     /// 620 MiB. GPUs: 2²⁵ (128 MiB), so their GEMMs stay large enough to fill the device.
     public var convolutionScratchLimit: Int {
-        device.kind == .cpu ? 1 << 22 : 1 << 25
+        shapedDevice.kind == .cpu ? 1 << 22 : 1 << 25
     }
 
     /// Work-items per channel of `bias_backward` (its `BIAS_GROUP`; a power of two).
@@ -130,7 +130,7 @@ extension OpenCLBackend {
     /// row per item slower), 1 on GPUs, which want many items. The tests run on a CPU, so 4
     /// rows over their 7- to 11-row images also check the partial last block.
     private var rowsPerItem: Int {
-        device.kind == .cpu ? 4 : 1
+        shapedDevice.kind == .cpu ? 4 : 1
     }
 
     private func im2col(_ plan: ConvolutionPlan, input: OpenCLBuffer, col: OpenCLBuffer, n0: Int, count: Int) throws {

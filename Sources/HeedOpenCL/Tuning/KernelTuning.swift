@@ -18,7 +18,16 @@ public struct KernelTuning: Sendable, Equatable {
         case file(URL, created: String)
         /// Given by the caller (`OpenCLBackend(device:tuning:)`, `heed tune`'s candidates).
         case given
+        /// The defaults of another kind of device, asked for with `HEED_TUNING=gpu|cpu`.
+        case otherKind(OpenCLDeviceInfo.Kind)
     }
+
+    /// The kind of device the launch shapes, scratch sizes, engine choice and defaults
+    /// are made for; nil: the device's own. `HEED_TUNING=gpu` or `cpu` sets it to ask
+    /// for that kind's. That runs a GPU's code paths (GEMM through CLBlast, 256-item
+    /// batch-norm groups, one image row per work item, 128 MiB convolution scratch) on
+    /// PoCL's CPU device, where every CI run can check them against the reference.
+    public var deviceKind: OpenCLDeviceInfo.Kind?
 
     /// The packed CPU GEMM's micro-tile and blocks (used when `gemm` runs on the packed engine).
     public var packedGemm: PackedGemmKernel
@@ -33,9 +42,10 @@ public struct KernelTuning: Sendable, Equatable {
 
     public init(
         packedGemm: PackedGemmKernel, clblastXgemm: [String: Int]? = nil, normalization: NormalizationLaunch? = nil,
-        origin: Origin = .given
+        deviceKind: OpenCLDeviceInfo.Kind? = nil, origin: Origin = .given
     ) {
         self.packedGemm = packedGemm
+        self.deviceKind = deviceKind
         self.clblastXgemm = clblastXgemm
         self.normalization = normalization
         self.origin = origin
@@ -46,12 +56,16 @@ public struct KernelTuning: Sendable, Equatable {
         KernelTuning(packedGemm: .defaults(for: device), origin: .deviceDefaults)
     }
 
+    /// The values `HEED_TUNING` takes besides a file's path.
+    public static let kindSettings: [String: OpenCLDeviceInfo.Kind] = ["gpu": .gpu, "cpu": .cpu]
+
     /// The kernel families a tuning file may hold.
     public static let families = ["gemm_cpu", "clblast_xgemm", "normalization"]
 
-    /// The tuning for `device` under `environment` (`OpenCLSettings`): the file `HEED_TUNING`
-    /// names, else the device's file in `TuningFile.directory` if there is one, else the
-    /// device defaults. `sourceHash(family)` gives the hash of the program source the
+    /// The tuning for `device` under `environment` (`OpenCLSettings`): the device defaults
+    /// for `HEED_TUNING=defaults`, a GPU's or a CPU's for `gpu` or `cpu` (no file is read),
+    /// the file `HEED_TUNING` names, else the device's file in `TuningFile.directory` if
+    /// there is one, else the device defaults. `sourceHash(family)` gives the hash of the program source the
     /// backend will build for a family; entries made for another source are ignored.
     /// Never throws: a file that cannot be used leaves a warning and the defaults.
     static func resolve(
@@ -60,6 +74,12 @@ public struct KernelTuning: Sendable, Equatable {
         var tuning = deviceDefaults(for: device)
         let requested = environment[TuningFile.environmentVariable] ?? ""
         if requested == "defaults" { return tuning }
+        if let kind = kindSettings[requested] {
+            var other = deviceDefaults(for: device.treated(as: kind))
+            other.deviceKind = kind
+            other.origin = .otherKind(kind)
+            return other
+        }
         let url =
             requested.isEmpty
             ? TuningFile.url(for: device, in: TuningFile.directory(environment: environment))
@@ -119,6 +139,7 @@ public struct KernelTuning: Sendable, Equatable {
         case .deviceDefaults: source = "device defaults (heed tune measures better ones)"
         case .file(let url, let created): source = "heed tune of \(created.prefix(10)) (\(url.path))"
         case .given: source = "given by the caller"
+        case .otherKind(let kind): source = "the defaults of a \(kind.rawValue) device, forced by HEED_TUNING"
         }
         let gemm =
             gemmEngine == .packed
