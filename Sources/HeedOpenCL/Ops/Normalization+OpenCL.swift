@@ -5,7 +5,7 @@ import HeedOps
 extension OpenCLBackend {
     /// The launch the normalization kernels use on this backend: the tuning's (a tuning
     /// file's winner, or a candidate of `heed tune` or a test), else the device's defaults.
-    var normalizationLaunch: NormalizationLaunch {
+    public var normalizationLaunch: NormalizationLaunch {
         get throws {
             guard let chosen = tuning.normalization else { return .defaults(for: shapedDevice) }
             try chosen.validate(for: device)
