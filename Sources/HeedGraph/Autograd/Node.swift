@@ -2,8 +2,8 @@ import HeedOps
 
 /// The record of one op for backward (PyTorch's `grad_fn`): where each input's gradient
 /// goes, the input shapes to check gradients against, the rule, and the tensors the rule
-/// saved. It holds no input tensor: a forward intermediate that no rule saved is freed
-/// as soon as the forward pass drops it.
+/// saved. It holds no input tensor other than leaves (parameters, which live anyway): a
+/// forward intermediate that no rule saved is freed as soon as the forward pass drops it.
 final class Node {
     /// Where the gradient of an input goes: the node that computed it, or the leaf
     /// (a parameter) that accumulates it.
