@@ -86,9 +86,11 @@ public final class Block: Module {
         if let dropout = self.dropout { register(child: dropout, as: "dropout") }
     }
 
-    /// u = relu(bn0(x)), the block's pre-activation (an attention module's input).
+    /// u = relu(bn0(x)), the block's pre-activation (an attention module's input). The
+    /// ReLU runs in place on the batch norm's output: batch norm saves its input, not its
+    /// output, and nothing else reads that.
     public func preActivation(_ x: Tensor) throws -> Tensor {
-        try bn0(x).relu()
+        try bn0(x).relu(inPlace: true)
     }
 
     /// Multiply-adds ×2 of the block's convolutions for an input of `height × width`.
@@ -98,14 +100,21 @@ public final class Block: Module {
             + (convReduce?.flops(outputHeight: h, outputWidth: w) ?? 0)
     }
 
-    /// The block's output, and u = relu(bn0(x)) (an attention module's input).
+    /// The block's output, and u = relu(bn0(x)) (an attention module's input). Both ReLUs
+    /// run in place on batch norm outputs, and the shortcut is added in place to z, which
+    /// no rule saved (a convolution saves its input, not its output).
     public func forward(_ x: Tensor) throws -> (output: Tensor, preActivation: Tensor) {
         let u = try preActivation(x)
-        var v = try bn1(conv0(u)).relu()
-        if let dropout { v = try dropout(v) }
-        let z = try conv1(v)
+        // v is a temporary, so that evaluation frees it as soon as conv1 has read it.
+        let z = try conv1(residualActivation(u))
         let shortcut = try convReduce.map { try $0(x) } ?? x
-        return (try z.adding(shortcut), u)
+        return (try z.adding(shortcut, inPlace: true), u)
+    }
+
+    /// v = relu(bn1(conv0(u))), after channel dropout in training when the block has it.
+    private func residualActivation(_ u: Tensor) throws -> Tensor {
+        let v = try bn1(conv0(u)).relu(inPlace: true)
+        return try dropout.map { try $0(v) } ?? v
     }
 }
 
@@ -126,10 +135,12 @@ public final class Group: Module {
         for (index, block) in blocks.enumerated() { register(child: block, as: "block_\(index)") }
     }
 
-    /// The group's output, and u of block 0 (an attention module's input).
+    /// The group's output, and u of block 0 (an attention module's input). Each block's
+    /// output replaces the last, so that evaluation frees each once the next has read it.
     public func forward(_ x: Tensor) throws -> (output: Tensor, firstPreActivation: Tensor) {
-        let (first, u) = try blocks[0].forward(x)
-        var output = first
+        let u: Tensor
+        var output: Tensor
+        (output, u) = try blocks[0].forward(x)
         for block in blocks.dropFirst() { output = try block.forward(output).output }
         return (output, u)
     }
@@ -182,22 +193,27 @@ public final class WideResNet: Module {
         register(child: classifier, as: "classifier")
     }
 
-    /// Runs the trunk on images (N, C, H, W).
+    /// Runs the trunk on images (N, C, H, W). Each stage's output replaces the last, so
+    /// that evaluation frees each once the next has read it.
     public func features(_ images: Tensor) throws -> Features {
-        var x = try conv0(images)
-        if let stemNorm { x = try stemNorm(x).relu() }
-        let g0 = try groups[0].forward(x).output
-        let (g1, u1) = try groups[1].forward(g0)
-        let (g2, u2) = try groups[2].forward(g1)
-        return Features(final: try finalNorm(g2).relu(), group1Input: u1, group2Input: u2)
+        var x = try stem(images)
+        x = try groups[0].forward(x).output
+        let (u1, u2): (Tensor, Tensor)
+        (x, u1) = try groups[1].forward(x)
+        (x, u2) = try groups[2].forward(x)
+        return Features(final: try finalNorm(x).relu(inPlace: true), group1Input: u1, group2Input: u2)
+    }
+
+    /// conv0, then relu(bn0(·)) in the attention network's stem.
+    private func stem(_ images: Tensor) throws -> Tensor {
+        let x = try conv0(images)
+        return try stemNorm.map { try $0(x).relu(inPlace: true) } ?? x
     }
 
     /// The inputs of attention modules att0 and att1 alone: the trunk up to u of
     /// group_2.block_0, without the rest of group 2 (evaluation: early exit).
     public func featuresBeforeLastGroup(_ images: Tensor) throws -> (group1Input: Tensor, group2Input: Tensor) {
-        var x = try conv0(images)
-        if let stemNorm { x = try stemNorm(x).relu() }
-        let g0 = try groups[0].forward(x).output
+        let g0 = try groups[0].forward(stem(images)).output
         let (g1, u1) = try groups[1].forward(g0)
         return (u1, try groups[2].blocks[0].preActivation(g1))
     }

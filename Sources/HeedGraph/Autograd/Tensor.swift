@@ -2,11 +2,13 @@ import HeedOps
 
 /// An n-dimensional float32 array on a backend, with reverse-mode autograd.
 ///
-/// A tensor produced by an op on tensors that require gradients remembers how it was
-/// made (its `origin`: the op's inputs and gradient rule); `backward()` on a scalar
-/// walks those records in reverse and accumulates `gradient` on every tensor that
-/// requires one (parameters). Inside `Tensor.withoutGradients { … }` nothing is
-/// recorded (evaluation).
+/// A tensor produced by an op on tensors that require gradients has a `node` (PyTorch's
+/// `grad_fn`): the op's gradient rule, the tensors that rule saved, and edges to its
+/// inputs' nodes, but not the inputs themselves, so an intermediate no rule saved is
+/// freed as soon as the forward pass drops it. `backward()` on a scalar walks the nodes
+/// in reverse, frees each node's saved tensors once its rule has run, and accumulates
+/// `gradient` on every leaf that requires one (parameters). Inside
+/// `Tensor.withoutGradients { … }` nothing is recorded (evaluation).
 ///
 /// ```swift
 /// let w = try Tensor(parameter: [1, 2, 3, 4], shape: [2, 2], on: backend)
@@ -27,36 +29,34 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// The accumulated ∂loss/∂self, for tensors that require gradients and are leaves
     /// (parameters). `zeroGradient()` clears it.
     public internal(set) var gradient: Tensor?
-    /// How this tensor was computed, when recorded for backward.
-    let origin: Origin?
+    /// How this tensor was computed, when recorded for backward (nil for leaves and constants).
+    let node: Node?
+    /// Writes in place to `storage` so far, shared with every tensor on the same storage.
+    let version: StorageVersion
 
-    /// The record of one op: its differentiable inputs and its gradient rule.
-    struct Origin {
-        let op: String
-        let inputs: [Tensor]
-        /// Maps ∂loss/∂output to ∂loss/∂input for each input (nil: no gradient).
-        let backward: (Tensor) throws -> [Tensor?]
-    }
-
-    init(shape: [Int], storage: any DeviceBuffer, backend: any Backend, requiresGradient: Bool, origin: Origin?) {
+    init(
+        shape: [Int], storage: any DeviceBuffer, backend: any Backend, requiresGradient: Bool, node: Node?,
+        version: StorageVersion = StorageVersion()
+    ) {
         precondition(shape.reduce(1, *) == storage.count, "shape \(shape) for \(storage.count) elements")
         self.shape = shape
         self.storage = storage
         self.backend = backend
         self.requiresGradient = requiresGradient
-        self.origin = origin
+        self.node = node
+        self.version = version
     }
 
     /// A constant tensor (no gradient) holding `values`.
     public convenience init(_ values: [Float], shape: [Int], on backend: any Backend) throws {
         try Self.checkShape(shape, count: values.count)
-        self.init(shape: shape, storage: try backend.makeBuffer(values), backend: backend, requiresGradient: false, origin: nil)
+        self.init(shape: shape, storage: try backend.makeBuffer(values), backend: backend, requiresGradient: false, node: nil)
     }
 
     /// A leaf that accumulates gradients: a learnable parameter.
     public convenience init(parameter values: [Float], shape: [Int], on backend: any Backend) throws {
         try Self.checkShape(shape, count: values.count)
-        self.init(shape: shape, storage: try backend.makeBuffer(values), backend: backend, requiresGradient: true, origin: nil)
+        self.init(shape: shape, storage: try backend.makeBuffer(values), backend: backend, requiresGradient: true, node: nil)
     }
 
     /// A constant tensor of `shape` filled with `value`.
@@ -70,7 +70,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     static func uninitialized(shape: [Int], on backend: any Backend) throws -> Tensor {
         Tensor(
             shape: shape, storage: try backend.makeBuffer(count: shape.reduce(1, *), of: Float.self),
-            backend: backend, requiresGradient: false, origin: nil)
+            backend: backend, requiresGradient: false, node: nil)
     }
 
     public var count: Int { storage.count }
@@ -90,6 +90,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// Overwrites the contents (for loading weights); shape and element count must match.
     public func assign(_ values: [Float]) throws {
         try backend.write(values, to: storage)
+        version.increment()
     }
 
     /// The same storage viewed with another shape of the same element count (no copy).
@@ -98,8 +99,10 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
         guard newShape.reduce(1, *) == count else {
             throw HeedError.shapeMismatch(op: "reshape", "\(shape) (\(count) elements) cannot become \(newShape)")
         }
-        return Tensor.result(op: "reshape", shape: newShape, storage: storage, inputs: [self]) { gradient in
-            [try gradient.reshaped(self.shape)]
+        let view = Tensor(shape: newShape, storage: storage, backend: backend, requiresGradient: false, node: nil, version: version)
+        let oldShape = shape
+        return Tensor.result(op: "reshape", output: view, inputs: [self]) { gradient, _ in
+            [try gradient.reshaped(oldShape)]
         }
     }
 

@@ -4,7 +4,8 @@ import HeedOps
 
 extension Tensor {
     /// Grouped 2-D convolution of (N, C, H, W) with weight (O, C/G, kh, kw) and optional
-    /// bias (O): PyTorch's `conv2d(…, groups: G)`. One group is `conv2d`.
+    /// bias (O): PyTorch's `conv2d(…, groups: G)`. One group is `conv2d`. Saves the input
+    /// and the weight.
     public func groupedConv2d(weight: Tensor, bias: Tensor?, stride: Int, padding: Int, groups: Int) throws -> Tensor {
         let descriptor = try GroupedConv2dDescriptor(
             input: shape, weight: weight.shape, stride: stride, padding: padding,
@@ -14,28 +15,30 @@ extension Tensor {
             descriptor, input: storage, weight: weight.storage, bias: bias?.storage,
             output: output.storage)
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
-        return Tensor.result(
-            op: GroupedConvolutionOps.forward.errorName, shape: output.shape, storage: output.storage,
-            inputs: inputs
-        ) { g in
+        let (backend, inputShape, weightShape, biasShape) = (backend, shape, weight.shape, bias?.shape)
+        let (needsInput, needsWeight) = (requiresGradient, weight.requiresGradient)
+        let op = GroupedConvolutionOps.forward.errorName
+        return Tensor.result(op: op, output: output, inputs: inputs, saving: [self, weight]) { g, saved in
+            let buffers = try saved.buffers(for: op)
+            let (input, weight) = (buffers[0], buffers[1])
             var gradients: [Tensor?] = [nil, nil]
-            if self.requiresGradient {
-                let dx = try self.fresh(self.shape)
-                try self.backend.groupedConv2dBackwardInput(
-                    descriptor, outputGradient: g.storage, weight: weight.storage,
+            if needsInput {
+                let dx = try Tensor.uninitialized(shape: inputShape, on: backend)
+                try backend.groupedConv2dBackwardInput(
+                    descriptor, outputGradient: g.storage, weight: weight,
                     inputGradient: dx.storage)
                 gradients[0] = dx
             }
-            if weight.requiresGradient {
-                let dw = try self.fresh(weight.shape)
-                try self.backend.groupedConv2dBackwardWeight(
-                    descriptor, input: self.storage, outputGradient: g.storage,
+            if needsWeight {
+                let dw = try Tensor.uninitialized(shape: weightShape, on: backend)
+                try backend.groupedConv2dBackwardWeight(
+                    descriptor, input: input, outputGradient: g.storage,
                     weightGradient: dw.storage)
                 gradients[1] = dw
             }
-            if let bias {
-                let db = try self.fresh(bias.shape)
-                try self.backend.conv2dBackwardBias(descriptor.sameOutput, outputGradient: g.storage, biasGradient: db.storage)
+            if let biasShape {
+                let db = try Tensor.uninitialized(shape: biasShape, on: backend)
+                try backend.conv2dBackwardBias(descriptor.sameOutput, outputGradient: g.storage, biasGradient: db.storage)
                 gradients.append(db)
             }
             return gradients

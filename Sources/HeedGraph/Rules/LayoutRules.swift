@@ -1,7 +1,8 @@
 import HeedOps
 
 // Copies of column blocks (`LayoutOps`): slicing, stacking, concatenation.
-// Each op runs one backend op (or a few) and, when recording, keeps what its backward needs.
+// Each op runs one backend op (or a few) and, when recording, saves what its backward reads:
+// none of them saves anything, their backward only moves gradients.
 
 extension Tensor {
     /// A (B, width) tensor whose columns at the given offsets are the (B, 1) `columns`
@@ -11,15 +12,16 @@ extension Tensor {
             throw HeedError.shapeMismatch(op: "place_columns", "needs (B, 1) columns, got \(columns.map(\.tensor.shape))")
         }
         let batch = first.shape[0]
-        let whole = try Tensor.filled(0, shape: [batch, width], on: first.backend)
+        let backend = first.backend
+        let whole = try Tensor.filled(0, shape: [batch, width], on: backend)
         let blocks = columns.map { ColumnBlockDescriptor(outer: batch, width: 1, wholeWidth: width, offset: $0.offset) }
         for ((column, _), block) in zip(columns, blocks) {
-            try first.backend.insertColumns(block, part: column.storage, whole: whole.storage)
+            try backend.insertColumns(block, part: column.storage, whole: whole.storage)
         }
-        return result(op: "place_columns", shape: whole.shape, storage: whole.storage, inputs: columns.map(\.tensor)) { g in
+        return result(op: "place_columns", output: whole, inputs: columns.map(\.tensor)) { g, _ in
             try blocks.map { block in
-                let d = try Tensor.uninitialized(shape: [batch, 1], on: first.backend)
-                try first.backend.extractColumns(block, whole: g.storage, part: d.storage)
+                let d = try Tensor.uninitialized(shape: [batch, 1], on: backend)
+                try backend.extractColumns(block, whole: g.storage, part: d.storage)
                 return d
             }
         }
@@ -33,9 +35,10 @@ extension Tensor {
         let block = ColumnBlockDescriptor(outer: shape[0], width: 1, wholeWidth: shape[1], offset: index)
         let part = try Tensor.uninitialized(shape: [shape[0], 1], on: backend)
         try backend.extractColumns(block, whole: storage, part: part.storage)
-        return Tensor.result(op: "column", shape: part.shape, storage: part.storage, inputs: [self]) { g in
-            let d = try Tensor.filled(0, shape: self.shape, on: self.backend)
-            try self.backend.insertColumns(block, part: g.storage, whole: d.storage)
+        let (backend, wholeShape) = (backend, shape)
+        return Tensor.result(op: "column", output: part, inputs: [self]) { g, _ in
+            let d = try Tensor.filled(0, shape: wholeShape, on: backend)
+            try backend.insertColumns(block, part: g.storage, whole: d.storage)
             return [d]
         }
     }
@@ -49,7 +52,8 @@ extension Tensor {
         }
         let total = parts.reduce(0) { $0 + $1.count }
         let shape = [parts.reduce(0) { $0 + $1.shape[0] }] + first.shape.dropFirst()
-        let whole = try uninitialized(shape: shape, on: first.backend)
+        let backend = first.backend
+        let whole = try uninitialized(shape: shape, on: backend)
         // Axis 0 is outermost: each part is one contiguous block of a single row.
         var offset = 0
         let blocks = parts.map { part -> ColumnBlockDescriptor in
@@ -57,12 +61,13 @@ extension Tensor {
             return ColumnBlockDescriptor(outer: 1, width: part.count, wholeWidth: total, offset: offset)
         }
         for (part, block) in zip(parts, blocks) {
-            try first.backend.insertColumns(block, part: part.storage, whole: whole.storage)
+            try backend.insertColumns(block, part: part.storage, whole: whole.storage)
         }
-        return result(op: "concatenate", shape: shape, storage: whole.storage, inputs: parts) { g in
-            try zip(parts, blocks).map { part, block in
-                let d = try uninitialized(shape: part.shape, on: first.backend)
-                try first.backend.extractColumns(block, whole: g.storage, part: d.storage)
+        let partShapes = parts.map(\.shape)
+        return result(op: "concatenate", output: whole, inputs: parts) { g, _ in
+            try zip(partShapes, blocks).map { partShape, block in
+                let d = try uninitialized(shape: partShape, on: backend)
+                try backend.extractColumns(block, whole: g.storage, part: d.storage)
                 return d
             }
         }
@@ -80,9 +85,10 @@ extension Tensor {
         let partShape = [shape[0], range.count] + shape.dropFirst(2)
         let part = try Tensor.uninitialized(shape: partShape, on: backend)
         try backend.extractColumns(block, whole: storage, part: part.storage)
-        return Tensor.result(op: "channels", shape: partShape, storage: part.storage, inputs: [self]) { g in
-            let d = try Tensor.filled(0, shape: self.shape, on: self.backend)
-            try self.backend.insertColumns(block, part: g.storage, whole: d.storage)
+        let (backend, wholeShape) = (backend, shape)
+        return Tensor.result(op: "channels", output: part, inputs: [self]) { g, _ in
+            let d = try Tensor.filled(0, shape: wholeShape, on: backend)
+            try backend.insertColumns(block, part: g.storage, whole: d.storage)
             return [d]
         }
     }
@@ -94,7 +100,7 @@ extension Tensor {
         }
         let outer = first.shape[0]
         let width = first.count / max(outer, 1)
-        let backend = first.backend
+        let (backend, partShape) = (first.backend, first.shape)
         let shape = [outer, parts.count] + first.shape.dropFirst()
         let whole = try uninitialized(shape: shape, on: backend)
         let blocks = parts.indices.map {
@@ -103,9 +109,9 @@ extension Tensor {
         for (part, block) in zip(parts, blocks) {
             try backend.insertColumns(block, part: part.storage, whole: whole.storage)
         }
-        return result(op: "stack", shape: shape, storage: whole.storage, inputs: parts) { g in
+        return result(op: "stack", output: whole, inputs: parts) { g, _ in
             try blocks.map { block in
-                let dPart = try uninitialized(shape: first.shape, on: backend)
+                let dPart = try uninitialized(shape: partShape, on: backend)
                 try backend.extractColumns(block, whole: g.storage, part: dPart.storage)
                 return dPart
             }

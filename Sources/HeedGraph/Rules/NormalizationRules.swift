@@ -1,12 +1,14 @@
 import HeedOps
 
 // Batch normalisation (`NormalizationOps`).
-// Each op runs one backend op (or a few) and, when recording, keeps what its backward needs.
+// Each op runs one backend op (or a few) and, when recording, saves what its backward reads.
 
 extension Tensor {
     /// Batch normalisation over the channels of (N, C, H, W) or (N, C); in training it
     /// updates the running statistics in place (see `NormalizationOps`). Evaluation mode
     /// is for inference: its result is a constant (no gradient flows through it).
+    /// Training saves the input, the weight and the batch's mean and inverse standard
+    /// deviation (C each), not its output: a ReLU after it may overwrite that in place.
     public func batchNorm(
         weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor,
         training: Bool, momentum: Float, epsilon: Float
@@ -34,14 +36,19 @@ extension Tensor {
             runningMean: runningMean.storage, runningVariance: runningVariance.storage,
             output: output.storage, savedMean: savedMean.storage,
             savedInverseStd: savedInverseStd.storage)
+        let (backend, inputShape, weightShape, biasShape) = (backend, shape, weight.shape, bias.shape)
+        let op = NormalizationOps.forwardTraining.errorName
         return Tensor.result(
-            op: NormalizationOps.forwardTraining.errorName, shape: shape, storage: output.storage,
-            inputs: [self, weight, bias]
-        ) { g in
-            let (dx, dw, db) = (try self.fresh(self.shape), try self.fresh(weight.shape), try self.fresh(bias.shape))
-            try self.backend.batchNormBackward(
-                descriptor, input: self.storage, outputGradient: g.storage, weight: weight.storage,
-                savedMean: savedMean.storage, savedInverseStd: savedInverseStd.storage,
+            op: op, output: output, inputs: [self, weight, bias], saving: [self, weight, savedMean, savedInverseStd]
+        ) { g, saved in
+            let buffers = try saved.buffers(for: op)
+            let (dx, dw, db) = (
+                try Tensor.uninitialized(shape: inputShape, on: backend), try Tensor.uninitialized(shape: weightShape, on: backend),
+                try Tensor.uninitialized(shape: biasShape, on: backend)
+            )
+            try backend.batchNormBackward(
+                descriptor, input: buffers[0], outputGradient: g.storage, weight: buffers[1],
+                savedMean: buffers[2], savedInverseStd: buffers[3],
                 inputGradient: dx.storage, weightGradient: dw.storage, biasGradient: db.storage)
             return [dx, dw, db]
         }
