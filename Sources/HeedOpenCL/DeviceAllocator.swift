@@ -9,8 +9,10 @@ import HeedSupport
 /// it can serve takes it, so a training step that repeats the same requests allocates
 /// nothing from the driver after the first.
 ///
-/// - Tensors: pools by size class (`sizeClass(of:)`); a request takes a buffer of
-///   exactly its class, which wastes less than 1/8 of its size (512 bytes below 4 KiB).
+/// - Tensors: pools by size class (`sizeClass(of:)`, which wastes less than 1/8 of a
+///   request, 512 bytes below 4 KiB); a request takes a buffer of its class, else of the
+///   smallest pooled class up to twice its own, so that a network's later, smaller stages
+///   reuse what its earlier ones freed instead of reserving more (waste below 1/2 then).
 /// - Scratch (the working space of one op call, see `OpenCLBuffer.scratch`): one pool
 ///   whose buffers serve any request they are large enough for (the smallest that fits),
 ///   so convolutions and GEMMs of every layer share the same few buffers instead of
@@ -43,6 +45,8 @@ final class DeviceAllocator: @unchecked Sendable {
     }
 
     private let context: cl_context
+    /// The context's queue, drained before the driver is asked again (see `createFromDriver`).
+    private let queue: cl_command_queue?
     private let createBuffer: CreateBuffer
     private let lock = NSLock()
     private var pools: [Int: [cl_mem]] = [:]
@@ -56,8 +60,12 @@ final class DeviceAllocator: @unchecked Sendable {
         return (memory, status)
     }
 
-    init(context: cl_context, limit: Int? = nil, createBuffer: @escaping CreateBuffer = DeviceAllocator.driverCreateBuffer) {
+    init(
+        context: cl_context, queue: cl_command_queue?, limit: Int? = nil,
+        createBuffer: @escaping CreateBuffer = DeviceAllocator.driverCreateBuffer
+    ) {
         self.context = context
+        self.queue = queue
         self.limitBytes = limit
         self.createBuffer = createBuffer
     }
@@ -144,18 +152,23 @@ final class DeviceAllocator: @unchecked Sendable {
             return Allocation(memory: taken.memory, bytes: taken.bytes, isScratch: true)
         }
         let size = Self.sizeClass(of: bytes)
-        guard let memory = pools[size]?.popLast() else { return nil }
-        return Allocation(memory: memory, bytes: size, isScratch: false)
+        let fits = pools.filter { $0.key >= size && $0.key <= 2 * size && !$0.value.isEmpty }.keys
+        guard let best = fits.min(), let memory = pools[best]?.popLast() else { return nil }
+        return Allocation(memory: memory, bytes: best, isScratch: false)
     }
 
     /// A new buffer of `bytes` from the driver, within the limit: on the limit or the
     /// driver's out-of-memory statuses, the pools are emptied and it is tried once more.
+    ///
+    /// A released buffer's memory is freed only once the commands that use it are done,
+    /// so after the driver's refusal the queue is drained before it is asked again.
     private func createFromDriver(_ bytes: Int) throws -> cl_mem {
         var driverStatus: cl_int?
         for attempt in 0..<2 {
             if attempt == 1 {
                 guard !pools.isEmpty || !scratchPool.isEmpty else { break }
                 releaseAllPooled()
+                if driverStatus != nil, let queue { clFinish(queue) }
             }
             if let limitBytes, usage.reservedBytes + bytes > limitBytes {
                 driverStatus = nil

@@ -31,7 +31,7 @@ final class OpenCLContext: @unchecked Sendable {
         }
         self.context = context
         self.queue = queue
-        self.memory = DeviceAllocator(context: context, limit: memoryLimit)
+        self.memory = DeviceAllocator(context: context, queue: queue, limit: memoryLimit)
     }
 
     deinit {

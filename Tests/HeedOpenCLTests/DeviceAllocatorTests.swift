@@ -59,6 +59,24 @@ final class DeviceAllocatorTests: XCTestCase {
         XCTAssertEqual(released.driverReleases, before.driverReleases + 1)
     }
 
+    func testARequestTakesAPooledBufferOfUpToTwiceItsClass() throws {
+        let backend = try TestDevices.requireOpenCL()
+        backend.releaseCachedMemory()
+        let before = backend.memoryUsage
+        // 192 KiB and exactly half of 256 KiB take the pooled 256 KiB buffer.
+        _ = try backend.makeBuffer(count: 1 << 16, of: Float.self)
+        _ = try backend.makeBuffer(count: 3 << 14, of: Float.self)
+        _ = try backend.makeBuffer(count: 1 << 15, of: Float.self)
+        XCTAssertEqual(backend.memoryUsage.driverAllocations, before.driverAllocations + 1)
+        XCTAssertEqual(backend.memoryUsage.poolHits, before.poolHits + 2)
+        // Under half of it (112 000 bytes, class 114 688): a new buffer, and the pooled one stays.
+        _ = try backend.makeBuffer(count: 28_000, of: Float.self)
+        let usage = backend.memoryUsage
+        XCTAssertEqual(usage.driverAllocations, before.driverAllocations + 2)
+        XCTAssertEqual(usage.pooledBytes, 262_144 + 114_688)
+        backend.releaseCachedMemory()
+    }
+
     func testScratchBuffersServeAnySmallerRequestAndOutgrownOnesAreReleased() throws {
         let backend = try TestDevices.requireOpenCL()
         backend.releaseCachedMemory()
@@ -112,7 +130,7 @@ final class DeviceAllocatorTests: XCTestCase {
         let backend = try TestDevices.requireOpenCL()
         var failures = 0
         var calls = 0
-        let allocator = DeviceAllocator(context: backend.context.context) { context, bytes in
+        let allocator = DeviceAllocator(context: backend.context.context, queue: backend.context.queue) { context, bytes in
             calls += 1
             if failures > 0 {
                 failures -= 1
@@ -147,7 +165,7 @@ final class DeviceAllocatorTests: XCTestCase {
         assertThrows(try allocator.allocate(bytes: 32768, scratch: false), as: OutOfDeviceMemory.self)
         XCTAssertEqual(calls, 1)
         // Other statuses are not out of memory: no retry, the driver's error.
-        let invalid = DeviceAllocator(context: backend.context.context) { _, _ in (nil, CL_INVALID_BUFFER_SIZE) }
+        let invalid = DeviceAllocator(context: backend.context.context, queue: nil) { _, _ in (nil, CL_INVALID_BUFFER_SIZE) }
         assertThrows(try invalid.allocate(bytes: 512, scratch: false), as: OpenCLError.self) {
             XCTAssertEqual($0, OpenCLError(call: "clCreateBuffer(512 bytes)", status: CL_INVALID_BUFFER_SIZE))
         }
