@@ -67,7 +67,7 @@ let package = Package(
         // The OpenCL runtime, CLBlast calls and the kernels.
         .target(
             name: "HeedOpenCL",
-            dependencies: ["COpenCL", "CCLBlast", "CCLBlastTuner", "HeedKernels", "HeedOps"]
+            dependencies: ["COpenCL", "CCLBlast", "CCLBlastTuner", "HeedKernels", "HeedOps", "HeedSupport"]
         ),
         .target(
             name: "HeedReference",
@@ -172,7 +172,7 @@ let package = Package(
         .testTarget(
             name: "HeedOpenCLTests",
             dependencies: [
-                "HeedKernels", "HeedOpenCL", "HeedOps", "HeedGraph", "HeedReference", "HeedVerify", "HeedTestSupport",
+                "HeedKernels", "HeedOpenCL", "HeedOps", "HeedGraph", "HeedReference", "HeedSupport", "HeedVerify", "HeedTestSupport",
                 "HeedOpenCLTestSupport",
             ]
         ),

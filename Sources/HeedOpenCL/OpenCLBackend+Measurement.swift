@@ -1,15 +1,36 @@
 import COpenCL
 import HeedOps
 
-/// Device memory in use: the buffers alive now and the most alive at once since the
-/// last `resetPeakMemory()` (or since the backend opened).
+/// Device memory of a backend: the bytes of buffers in use, the bytes reserved from the
+/// driver (in use and kept in the caching allocator's pools, see `DeviceAllocator`), their
+/// high-water marks since the last `resetPeakMemory()` (or since the backend opened), and
+/// counts of the allocator's events since the backend opened.
 public struct DeviceMemoryUsage: Sendable, Equatable {
-    public var liveBytes: Int
-    public var peakBytes: Int
+    /// Bytes of the buffers alive now (each counted at its size class).
+    public var liveBytes: Int = 0
+    /// The most `liveBytes` there have been at once.
+    public var peakBytes: Int = 0
+    /// Bytes held from the driver: `liveBytes` and the pooled buffers.
+    public var reservedBytes: Int = 0
+    /// The most `reservedBytes` there have been at once.
+    public var peakReservedBytes: Int = 0
+    /// Buffers created with `clCreateBuffer`.
+    public var driverAllocations: Int = 0
+    /// Pooled buffers released to the driver (`releaseCachedMemory()`, or to make room).
+    public var driverReleases: Int = 0
+    /// Requests served from a pool, with no driver call.
+    public var poolHits: Int = 0
+    /// Buffers given back to the pools.
+    public var frees: Int = 0
 
-    public init(liveBytes: Int, peakBytes: Int) {
-        self.liveBytes = liveBytes
-        self.peakBytes = peakBytes
+    public init() {}
+
+    /// Bytes in the pools, ready for reuse.
+    public var pooledBytes: Int { reservedBytes - liveBytes }
+
+    mutating func allocated(_ bytes: Int) {
+        liveBytes += bytes
+        peakBytes = max(peakBytes, liveBytes)
     }
 }
 
@@ -44,12 +65,27 @@ extension OpenCLBackend {
         return Double(try completionTime(of: end) &- completionTime(of: start)) * 1e-9
     }
 
-    /// Bytes of this backend's buffers alive now and their high-water mark.
-    public var memoryUsage: DeviceMemoryUsage { context.memory.usage }
+    /// Bytes of this backend's buffers in use and reserved, their high-water marks, and
+    /// the allocator's counts (shared with the backends `retuned(_:)` makes).
+    public var memoryUsage: DeviceMemoryUsage { context.memory.statistics }
 
-    /// Starts a new high-water mark from the bytes alive now.
+    /// Starts new high-water marks from the bytes in use and reserved now.
     public func resetPeakMemory() {
-        context.memory.resetPeak()
+        context.memory.resetPeaks()
+    }
+
+    /// Releases the buffers kept for reuse to the driver (buffers in use stay): what a
+    /// test or a benchmark calls to start from what is in use.
+    public func releaseCachedMemory() {
+        context.memory.releaseCachedMemory()
+    }
+
+    /// The most bytes this backend's context may hold from the driver (in use and pooled),
+    /// or nil for no cap but the driver's; `HEED_MEMORY_LIMIT` when it opened. A request
+    /// beyond it throws `OutOfDeviceMemory`.
+    public var memoryLimit: Int? {
+        get { context.memory.limit }
+        set { context.memory.limit = newValue }
     }
 
     /// Copies all of `source` into `destination` on the device (same element type and count).

@@ -41,8 +41,6 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// (shared with the backends `retuned(_:)` makes, which share the caches).
     let lock: NSLock
     private var profileState: KernelProfile?
-    /// Packed copies of A and B for `packedGemm`.
-    let gemmScratch: PackedGemmScratch
 
     /// Opens the chosen device (see `DeviceSelector.choose`).
     ///
@@ -54,6 +52,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///   - tuning: kernel parameters; nil loads `heed tune`'s file for the device, else
     ///     takes the device defaults (see `KernelTuning`; `HEED_TUNING` steers the choice).
     ///   - settings: the `HEED_*` variables; by default this process's environment, read now.
+    ///     `HEED_MEMORY_LIMIT` sets `memoryLimit`.
     public convenience init(
         device selector: DeviceSelector? = nil, cacheDirectory: URL? = nil, diskCache: Bool = true,
         gemmEngine: GemmEngine? = nil, tuning: KernelTuning? = nil, settings: OpenCLSettings = .fromEnvironment()
@@ -72,7 +71,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ) throws {
         self.device = device
         self.settings = settings
-        self.context = try OpenCLContext(device: device)
+        self.context = try OpenCLContext(device: device, memoryLimit: settings.memoryLimit())
         let store =
             diskCache
             ? ProgramBinaryStore(directory: cacheDirectory ?? ProgramBinaryStore.defaultDirectory(environment: settings.environment))
@@ -90,7 +89,6 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             try gemmEngine
             ?? GemmEngine.choose(for: device.treated(as: self.tuning.deviceKind ?? device.kind), environment: settings.environment)
         self.lock = NSLock()
-        self.gemmScratch = PackedGemmScratch()
         try CLBlastTuning.apply(to: device, environment: settings.environment, tuned: self.tuning.clblastXgemm)
     }
 
@@ -115,7 +113,6 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         programs = other.programs
         sources = other.sources
         lock = other.lock
-        gemmScratch = other.gemmScratch
         self.tuning = tuning
     }
 

@@ -1,44 +1,55 @@
 import COpenCL
 import HeedOps
 
-/// Device memory on an OpenCL context, released when the last reference goes away.
+/// Device memory on an OpenCL context, given back to the context's caching allocator
+/// (`DeviceAllocator`) when the last reference goes away.
+///
+/// Its contents are undefined until written: storage from the pools holds whatever its
+/// last owner left there.
 ///
 /// `@unchecked Sendable`: a `cl_mem` may be used from any thread; the contents are
 /// ordered by the backend's single in-order queue.
 public final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
     public let count: Int
     public let elementType: ElementType
-    let memory: cl_mem
-    /// Bytes of device storage (at least one element's), as counted by the context's ledger.
-    private let storageBytes: Int
+    /// The storage and its size as the allocator counts it (at least one element's).
+    private let allocation: DeviceAllocator.Allocation
     /// Keeps the context alive for as long as any of its buffers.
     private let context: OpenCLContext
 
-    init(context: OpenCLContext, count: Int, elementType: ElementType) throws {
+    var memory: cl_mem { allocation.memory }
+
+    /// A buffer of `count` elements, from the pool of its size class.
+    convenience init(context: OpenCLContext, count: Int, elementType: ElementType) throws {
+        try self.init(context: context, count: count, elementType: elementType, scratch: false)
+    }
+
+    /// Working space of one op call, released when the call returns: from the pool of
+    /// scratch buffers, which serve any request they are large enough for, so that the
+    /// calls of every layer share them (see `DeviceAllocator`).
+    static func scratch(context: OpenCLContext, floats count: Int) throws -> OpenCLBuffer {
+        try OpenCLBuffer(context: context, count: count, elementType: .float32, scratch: true)
+    }
+
+    private init(context: OpenCLContext, count: Int, elementType: ElementType, scratch: Bool) throws {
         guard count >= 0 else {
             throw HeedError.invalidArgument(op: "makeBuffer", "count \(count) is negative")
         }
         // OpenCL forbids zero-sized buffers; an empty buffer still gets one element
         // of storage so that every buffer is a valid kernel argument.
-        let bytes = max(count, 1) * elementType.byteSize
-        var status: cl_int = 0
-        guard let memory = clCreateBuffer(context.context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status),
-            status == CL_SUCCESS
-        else {
-            throw OpenCLError(call: "clCreateBuffer(\(bytes) bytes)", status: status)
+        let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: elementType.byteSize)
+        guard !overflow else {
+            throw HeedError.invalidArgument(op: "makeBuffer", "\(count) elements of \(elementType) exceed any device's memory")
         }
         self.count = count
         self.elementType = elementType
-        self.memory = memory
-        self.storageBytes = bytes
+        self.allocation = try context.memory.allocate(bytes: bytes, scratch: scratch)
         self.context = context
-        context.memory.allocated(bytes)
     }
 
     var byteCount: Int { count * elementType.byteSize }
 
     deinit {
-        clReleaseMemObject(memory)
-        context.memory.released(storageBytes)
+        context.memory.free(allocation)
     }
 }

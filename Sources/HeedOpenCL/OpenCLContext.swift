@@ -1,5 +1,4 @@
 import COpenCL
-import Foundation
 import HeedOps
 
 /// A context on one OpenCL device and its single in-order, profiling command queue.
@@ -14,10 +13,11 @@ final class OpenCLContext: @unchecked Sendable {
     let device: OpenCLDeviceInfo
     let context: cl_context
     let queue: cl_command_queue
-    /// Bytes of the buffers alive on this context, and their high-water mark.
-    let memory = MemoryLedger()
+    /// The caching allocator of every buffer on this context, with its counts.
+    let memory: DeviceAllocator
 
-    init(device: OpenCLDeviceInfo) throws {
+    /// - Parameter memoryLimit: the most bytes the allocator may reserve (`HEED_MEMORY_LIMIT`).
+    init(device: OpenCLDeviceInfo, memoryLimit: Int? = nil) throws {
         self.device = device
         var status: cl_int = 0
         var deviceID: cl_device_id? = device.id
@@ -31,46 +31,17 @@ final class OpenCLContext: @unchecked Sendable {
         }
         self.context = context
         self.queue = queue
+        self.memory = DeviceAllocator(context: context, queue: queue, limit: memoryLimit)
     }
 
     deinit {
         clFinish(queue)
+        memory.releaseCachedMemory()
         clReleaseCommandQueue(queue)
         clReleaseContext(context)
     }
 
     func finish() throws {
         try check(clFinish(queue), "clFinish")
-    }
-}
-
-/// Counts the bytes of live buffers and the most there have been at once.
-///
-/// Counted from Heed's own `clCreateBuffer` and release calls, so it is the memory Heed
-/// asked for (including scratch buffers released when their call returns), not what the
-/// driver reserves besides (CLBlast's temporary buffers and program binaries are not in it).
-final class MemoryLedger: @unchecked Sendable {
-    private let lock = NSLock()
-    private var live = 0
-    private var peak = 0
-
-    func allocated(_ bytes: Int) {
-        lock.withLock {
-            live += bytes
-            peak = max(peak, live)
-        }
-    }
-
-    func released(_ bytes: Int) {
-        lock.withLock { live -= bytes }
-    }
-
-    var usage: DeviceMemoryUsage {
-        lock.withLock { DeviceMemoryUsage(liveBytes: live, peakBytes: peak) }
-    }
-
-    /// Starts a new high-water mark from what is live now.
-    func resetPeak() {
-        lock.withLock { peak = live }
     }
 }

@@ -31,4 +31,25 @@ public enum EnvironmentSetting {
         }
         return value
     }
+
+    /// A number of bytes in variable `name`, or nil when it is not set: a whole number of
+    /// bytes (`536870912`) or of binary units with a suffix `K`, `M`, `G` or `T` (`512M`,
+    /// `2G`; 1024-based, case-insensitive, an optional `B` or `iB` after it).
+    ///
+    /// - Throws: `EnvironmentError` when the variable is set to anything else, to zero, or
+    ///   to more bytes than an `Int` holds.
+    public static func byteCount(
+        _ name: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> Int? {
+        guard let text = environment[name] else { return nil }
+        let error = EnvironmentError(name: name, value: text, expected: "a size in bytes such as 536870912, 512M or 2G")
+        let digits = text.prefix { ("0"..."9").contains($0) }
+        let suffix = text.dropFirst(digits.count).uppercased()
+        let shifts = [
+            "": 0, "B": 0, "K": 10, "KB": 10, "KIB": 10, "M": 20, "MB": 20, "MIB": 20, "G": 30, "GB": 30, "GIB": 30, "T": 40, "TB": 40,
+            "TIB": 40,
+        ]
+        guard let shift = shifts[suffix], let count = Int(digits), count > 0, count <= Int.max >> shift else { throw error }
+        return count << shift
+    }
 }

@@ -100,7 +100,12 @@ struct Bench: ParsableCommand {
             let fraction = row.fraction.map { String(format: "%.0f%% %@", 100 * $0, row.bound == .compute ? "GEMM" : "copy") } ?? "-"
             var notes: [String] = []
             if let images = row.imagesPerS { notes.append(String(format: "%.1f images/s", images)) }
-            if let peak = row.peakBytes { notes.append("peak memory \(formatBytes(peak))") }
+            if let peak = row.peakBytes, let inUse = row.peakInUseBytes {
+                notes.append("peak memory \(formatBytes(peak)) reserved, \(formatBytes(inUse)) in use")
+            }
+            if let allocations = row.driverAllocationsPerStep, let hits = row.poolHitsPerStep {
+                notes.append(String(format: "%.1f driver allocations and %.0f pool hits per step", allocations, hits))
+            }
             table.printRow([
                 row.id, row.batch.map(String.init) ?? "-", String(format: "%.3f", row.medianMs),
                 String(format: "%.3f–%.3f", row.minMs, row.maxMs), String(format: "%.2f", row.gflops),

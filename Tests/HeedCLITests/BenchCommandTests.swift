@@ -39,7 +39,11 @@ final class BenchCommandTests: XCTestCase {
             XCTAssertTrue(result.standardOutput.contains(id), "\(id) missing from the table")
             if row["suite"] as? String == "train" {
                 XCTAssertGreaterThan(row["images_per_s"] as! Double, 0, id)
-                XCTAssertGreaterThan(row["peak_bytes"] as! Int, 0, id)
+                // peak_bytes is the reserved peak, which holds the in-use one.
+                let (reserved, inUse) = (row["peak_bytes"] as! Int, row["peak_in_use_bytes"] as! Int)
+                XCTAssertTrue(0 < inUse && inUse <= reserved, "\(id): \(inUse) in use, \(reserved) reserved")
+                XCTAssertGreaterThanOrEqual(row["driver_allocations_per_step"] as! Double, 0, id)
+                XCTAssertGreaterThan(row["pool_hits_per_step"] as! Double, 0, id)
             }
         }
         XCTAssertTrue(result.standardOutput.contains("Ceilings (same run): copy"), result.standardOutput)

@@ -4,26 +4,38 @@ import HeedOps
 import HeedTestSupport
 import XCTest
 
-/// What benchmarks rely on: the memory ledger, the device clock and buffer copies.
+/// What benchmarks rely on: the allocator's counts, the device clock and buffer copies.
 final class MeasurementTests: XCTestCase {
-    func testMemoryUsageCountsLiveBuffersAndTheirHighWaterMark() throws {
+    func testMemoryUsageCountsBuffersInUseAndReservedAndTheirHighWaterMarks() throws {
         let backend = try TestDevices.requireOpenCL()
-        let before = backend.memoryUsage.liveBytes
+        backend.releaseCachedMemory()
+        let before = backend.memoryUsage
         backend.resetPeakMemory()
+        // Buffers count at their size class: 40 bytes take 512, 4000 take 4096.
         try withExtendedLifetime(try backend.makeBuffer(count: 10, of: Int32.self)) {
             withExtendedLifetime(try backend.makeBuffer(count: 1000, of: Float.self)) {
-                XCTAssertEqual(backend.memoryUsage.liveBytes, before + 4040)
+                XCTAssertEqual(backend.memoryUsage.liveBytes, before.liveBytes + 4608)
             }
-            XCTAssertEqual(backend.memoryUsage, DeviceMemoryUsage(liveBytes: before + 40, peakBytes: before + 4040))
+            // The freed 4096 bytes stay reserved, in the pool.
+            var usage = backend.memoryUsage
+            XCTAssertEqual(usage.liveBytes, before.liveBytes + 512)
+            XCTAssertEqual(usage.peakBytes, before.liveBytes + 4608)
+            XCTAssertEqual(usage.reservedBytes, before.reservedBytes + 4608)
+            XCTAssertEqual(usage.peakReservedBytes, before.reservedBytes + 4608)
+            XCTAssertEqual(usage.pooledBytes, 4096)
             backend.resetPeakMemory()
-            XCTAssertEqual(backend.memoryUsage.peakBytes, before + 40)
+            usage = backend.memoryUsage
+            XCTAssertEqual(usage.peakBytes, before.liveBytes + 512)
+            XCTAssertEqual(usage.peakReservedBytes, before.reservedBytes + 4608)
             // An empty buffer still holds one element of storage (OpenCL has no empty buffers).
             withExtendedLifetime(try backend.makeBuffer(count: 0, of: Float.self)) {
-                XCTAssertEqual(backend.memoryUsage.liveBytes, before + 44)
+                XCTAssertEqual(backend.memoryUsage.liveBytes, before.liveBytes + 1024)
             }
-            XCTAssertEqual(backend.memoryUsage.liveBytes, before + 40)
+            XCTAssertEqual(backend.memoryUsage.liveBytes, before.liveBytes + 512)
         }
-        XCTAssertEqual(backend.memoryUsage.liveBytes, before)
+        XCTAssertEqual(backend.memoryUsage.liveBytes, before.liveBytes)
+        backend.releaseCachedMemory()
+        XCTAssertEqual(backend.memoryUsage.reservedBytes, before.reservedBytes)
     }
 
     func testDeviceSecondsTimesTheEnqueuedWorkAndFinishesIt() throws {

@@ -103,19 +103,22 @@ public struct BenchmarkRunner {
         for (index, network) in networks.enumerated() {
             progress(.starting(index: kernels.count + index + 1, total: total, id: network.id))
             let networkBatch = network.batch.value(for: deviceClass, quick: options.quick)
+            // The buffers earlier cases left in the allocator's pools are not this case's memory.
+            backend.releaseCachedMemory()
             let workload = try TrainingWorkloads.make(network, batch: networkBatch, backend: backend)
+            var beforeTimed = DeviceMemoryUsage()
             let samples = try time(
                 workload, warmup: trainWarmup, runs: trainRuns,
                 beforeTimedRuns: {
                     try backend.synchronize()
                     backend.resetPeakMemory()
+                    beforeTimed = backend.memoryUsage
                 }
             ) { run, seconds in
                 progress(.run(id: network.id, run: run, of: trainRuns, seconds: seconds))
             }
             var row = BenchmarkRow(suite: "train", id: network.id, batch: networkBatch, samples: samples, workload: workload)
-            // The high-water mark since the reset: the most alive at once during the timed steps.
-            row.peakBytes = backend.memoryUsage.peakBytes
+            row.recordMemory(from: beforeTimed, to: backend.memoryUsage, steps: samples.seconds.count)
             rows.append(row)
             progress(.finished(row))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HeedOpenCL
 import HeedSupport
 
 /// What limits an op: arithmetic (compared with the GEMM ceiling) or memory traffic
@@ -45,8 +46,15 @@ public struct BenchmarkRow: Codable, Sendable {
     /// The rate as a fraction of the device's ceiling for `bound`.
     public var fraction: Double?
     public var imagesPerS: Double?
-    /// Most bytes of device buffers alive at once during the timed runs (training steps).
+    /// Most bytes of device memory held from the driver at once during the timed runs
+    /// (training steps): buffers in use and those the caching allocator keeps for reuse.
     public var peakBytes: Int?
+    /// Most bytes of device buffers in use at once during the timed runs.
+    public var peakInUseBytes: Int?
+    /// Buffers created with `clCreateBuffer` per timed run: 0 once the pools serve a steady step.
+    public var driverAllocationsPerStep: Double?
+    /// Buffer requests per timed run that a pool served.
+    public var poolHitsPerStep: Double?
 
     init(suite: String, id: String, batch: Int?, samples: Samples, workload: Workload) {
         self.suite = suite
@@ -62,6 +70,17 @@ public struct BenchmarkRow: Codable, Sendable {
         gbs = workload.bytes.map { Double($0) / samples.median * 1e-9 }
         bound = workload.bound
         if let images = workload.images { imagesPerS = Double(images) / samples.median }
+    }
+}
+
+extension BenchmarkRow {
+    /// The memory fields, from the device's counts before and after `steps` timed runs
+    /// (the peaks were reset before them).
+    mutating func recordMemory(from before: DeviceMemoryUsage, to after: DeviceMemoryUsage, steps: Int) {
+        peakBytes = after.peakReservedBytes
+        peakInUseBytes = after.peakBytes
+        driverAllocationsPerStep = Double(after.driverAllocations - before.driverAllocations) / Double(steps)
+        poolHitsPerStep = Double(after.poolHits - before.poolHits) / Double(steps)
     }
 }
 

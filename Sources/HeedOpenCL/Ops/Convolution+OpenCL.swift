@@ -6,9 +6,10 @@ import HeedOps
 /// The batch is processed in chunks of images whose scratch matrices (the column
 /// matrix, C·kh·kw × chunk·H'·W', and the packed output gradient, O × chunk·H'·W')
 /// each fit `convolutionScratchLimit` elements; a single image that does not fit
-/// alone still runs, as a chunk of one. Scratch buffers are allocated per
-/// call and released when it returns (OpenCL frees them once the queued work is done),
-/// so calls share no state and the backend holds no memory between them.
+/// alone still runs, as a chunk of one. The scratch buffers, sized from the call's plan,
+/// are taken from the allocator's scratch pool and given back when the call returns (the
+/// in-order queue runs their next use after this call's kernels), so the calls of every
+/// layer share the same few buffers (`DeviceAllocator`) and no layer keeps its own.
 ///
 /// Per chunk of m images, with P = H'·W' and K = C·kh·kw:
 /// - forward: im2col, one GEMM `W · col` (O × m·P), unpacked into NCHW; bias added
@@ -118,8 +119,8 @@ extension OpenCLBackend {
     private func scratch(_ plan: ConvolutionPlan) throws -> (col: OpenCLBuffer, packed: OpenCLBuffer) {
         let columns = plan.chunk * plan.plane
         return (
-            try OpenCLBuffer(context: context, count: plan.reduction * columns, elementType: .float32),
-            try OpenCLBuffer(context: context, count: plan.descriptor.outChannels * columns, elementType: .float32)
+            try OpenCLBuffer.scratch(context: context, floats: plan.reduction * columns),
+            try OpenCLBuffer.scratch(context: context, floats: plan.descriptor.outChannels * columns)
         )
     }
 

@@ -1,5 +1,4 @@
 import COpenCL
-import Foundation
 import HeedOps
 
 /// Which implementation runs `gemm` on an OpenCL device.
@@ -81,30 +80,6 @@ struct PackedGemmPlan: Equatable {
     }
 }
 
-/// The packed copies of A and B that `gemm_cpu.cl` reads, kept between calls and grown
-/// as needed. `lock` is held while one GEMM enqueues its kernels, so that two
-/// threads' GEMMs cannot interleave their uses of the buffers; the in-order queue then
-/// orders the next GEMM's packing after this one's product.
-final class PackedGemmScratch: @unchecked Sendable {
-    let lock = NSLock()
-    private var a: OpenCLBuffer?
-    private var b: OpenCLBuffer?
-
-    /// Buffers of at least these many floats (call under `lock`). A buffer replaced
-    /// here may still be read by enqueued kernels; OpenCL frees it after they finish.
-    func buffers(context: OpenCLContext, aCount: Int, bCount: Int) throws -> (OpenCLBuffer, OpenCLBuffer) {
-        if a == nil || a!.count < aCount {
-            a = nil
-            a = try OpenCLBuffer(context: context, count: aCount, elementType: .float32)
-        }
-        if b == nil || b!.count < bCount {
-            b = nil
-            b = try OpenCLBuffer(context: context, count: bCount, elementType: .float32)
-        }
-        return (a!, b!)
-    }
-}
-
 extension OpenCLBackend {
     /// The largest number of floats the two packed buffers hold together: batches whose
     /// packed copies would be larger are packed and multiplied a slice at a time.
@@ -130,39 +105,38 @@ extension OpenCLBackend {
         let perMatrix = (shareA ? 0 : packedA) + (shareB ? 0 : packedB)
         let slice = perMatrix == 0 ? d.batchCount : max(1, min(d.batchCount, scratchLimit / perMatrix))
 
-        try gemmScratch.lock.withLock {
-            let (aPacked, bPacked) = try gemmScratch.buffers(
-                context: context, aCount: packedA * (shareA ? 1 : slice), bCount: packedB * (shareB ? 1 : slice))
-            let op = "gemm"
-            for first in stride(from: 0, to: d.batchCount, by: slice) {
-                let count = min(slice, d.batchCount - first)
-                // Shared operands are packed with the first slice only; later slices reuse them.
-                let packA = first == 0 || !shareA
-                let packB = first == 0 || !shareB
-                let panels = (packA ? (d.m + mr - 1) / mr : 0) + (packB ? (d.n + nr - 1) / nr : 0)
-                try launch(
-                    family: "gemm_cpu", kernel: "gemm_pack", defines: defines,
-                    global: [panels, (d.k + plan.kc - 1) / plan.kc, count], local: [1, 1, 1],
-                    arguments: [
-                        // m = 0 (n = 0) leaves A (B) alone: the kernel then has no panels of it.
-                        try .int(packA ? d.m : 0, op), try .int(packB ? d.n : 0, op), try .int(d.k, op), try .int(plan.kc, op),
-                        .int(d.transposeA ? 1 : 0), .int(d.transposeB ? 1 : 0),
-                        .buffer(a), try .int(d.aOffset + first * d.aStride, op), try .int(d.lda, op), try .int(d.aStride, op),
-                        .buffer(b), try .int(d.bOffset + first * d.bStride, op), try .int(d.ldb, op), try .int(d.bStride, op),
-                        .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
-                        .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
-                    ])
-                try launch(
-                    family: "gemm_cpu", kernel: "gemm_packed", defines: defines,
-                    global: [plan.columnBlocks, plan.rowBlocks, count], local: [1, 1, 1],
-                    arguments: [
-                        try .int(d.m, op), try .int(d.n, op), try .int(d.k, op), .float(d.alpha), .float(d.beta),
-                        try .int(plan.mc, op), try .int(plan.nc, op), try .int(plan.kc, op),
-                        .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
-                        .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
-                        .buffer(c), try .int(d.cOffset + first * d.cStride, op), try .int(d.ldc, op), try .int(d.cStride, op),
-                    ])
-            }
+        // The packed copies of A and B, from the allocator's scratch pool for this call.
+        let aPacked = try OpenCLBuffer.scratch(context: context, floats: packedA * (shareA ? 1 : slice))
+        let bPacked = try OpenCLBuffer.scratch(context: context, floats: packedB * (shareB ? 1 : slice))
+        let op = "gemm"
+        for first in stride(from: 0, to: d.batchCount, by: slice) {
+            let count = min(slice, d.batchCount - first)
+            // Shared operands are packed with the first slice only; later slices reuse them.
+            let packA = first == 0 || !shareA
+            let packB = first == 0 || !shareB
+            let panels = (packA ? (d.m + mr - 1) / mr : 0) + (packB ? (d.n + nr - 1) / nr : 0)
+            try launch(
+                family: "gemm_cpu", kernel: "gemm_pack", defines: defines,
+                global: [panels, (d.k + plan.kc - 1) / plan.kc, count], local: [1, 1, 1],
+                arguments: [
+                    // m = 0 (n = 0) leaves A (B) alone: the kernel then has no panels of it.
+                    try .int(packA ? d.m : 0, op), try .int(packB ? d.n : 0, op), try .int(d.k, op), try .int(plan.kc, op),
+                    .int(d.transposeA ? 1 : 0), .int(d.transposeB ? 1 : 0),
+                    .buffer(a), try .int(d.aOffset + first * d.aStride, op), try .int(d.lda, op), try .int(d.aStride, op),
+                    .buffer(b), try .int(d.bOffset + first * d.bStride, op), try .int(d.ldb, op), try .int(d.bStride, op),
+                    .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
+                    .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
+                ])
+            try launch(
+                family: "gemm_cpu", kernel: "gemm_packed", defines: defines,
+                global: [plan.columnBlocks, plan.rowBlocks, count], local: [1, 1, 1],
+                arguments: [
+                    try .int(d.m, op), try .int(d.n, op), try .int(d.k, op), .float(d.alpha), .float(d.beta),
+                    try .int(plan.mc, op), try .int(plan.nc, op), try .int(plan.kc, op),
+                    .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
+                    .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
+                    .buffer(c), try .int(d.cOffset + first * d.cStride, op), try .int(d.ldc, op), try .int(d.cStride, op),
+                ])
         }
     }
 }
