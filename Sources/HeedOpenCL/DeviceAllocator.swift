@@ -42,6 +42,8 @@ final class DeviceAllocator: @unchecked Sendable {
         let memory: cl_mem
         let bytes: Int
         let isScratch: Bool
+        /// The bytes asked for (at most `bytes`).
+        let requestedBytes: Int
     }
 
     private let context: cl_context
@@ -102,7 +104,7 @@ final class DeviceAllocator: @unchecked Sendable {
         return try lock.withLock {
             if let pooled = takePooled(bytes: bytes, scratch: scratch) {
                 usage.poolHits += 1
-                usage.allocated(pooled.bytes)
+                usage.allocated(pooled.bytes, requested: bytes)
                 return pooled
             }
             let size = Self.sizeClass(of: bytes)
@@ -111,8 +113,8 @@ final class DeviceAllocator: @unchecked Sendable {
             usage.driverAllocations += 1
             usage.reservedBytes += size
             usage.peakReservedBytes = max(usage.peakReservedBytes, usage.reservedBytes)
-            usage.allocated(size)
-            return Allocation(memory: memory, bytes: size, isScratch: scratch)
+            usage.allocated(size, requested: bytes)
+            return Allocation(memory: memory, bytes: size, isScratch: scratch, requestedBytes: bytes)
         }
     }
 
@@ -120,6 +122,7 @@ final class DeviceAllocator: @unchecked Sendable {
     func free(_ allocation: Allocation) {
         lock.withLock {
             usage.liveBytes -= allocation.bytes
+            usage.requestedBytes -= allocation.requestedBytes
             usage.frees += 1
             if allocation.isScratch {
                 scratchPool.append((allocation.bytes, allocation.memory))
@@ -149,12 +152,12 @@ final class DeviceAllocator: @unchecked Sendable {
             let fits = scratchPool.indices.filter { scratchPool[$0].bytes >= bytes }
             guard let best = fits.min(by: { scratchPool[$0].bytes < scratchPool[$1].bytes }) else { return nil }
             let taken = scratchPool.remove(at: best)
-            return Allocation(memory: taken.memory, bytes: taken.bytes, isScratch: true)
+            return Allocation(memory: taken.memory, bytes: taken.bytes, isScratch: true, requestedBytes: bytes)
         }
         let size = Self.sizeClass(of: bytes)
         let fits = pools.filter { $0.key >= size && $0.key <= 2 * size && !$0.value.isEmpty }.keys
         guard let best = fits.min(), let memory = pools[best]?.popLast() else { return nil }
-        return Allocation(memory: memory, bytes: best, isScratch: false)
+        return Allocation(memory: memory, bytes: best, isScratch: false, requestedBytes: bytes)
     }
 
     /// A new buffer of `bytes` from the driver, within the limit: on the limit or the

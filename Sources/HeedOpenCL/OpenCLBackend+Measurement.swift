@@ -10,6 +10,9 @@ public struct DeviceMemoryUsage: Sendable, Equatable {
     public var liveBytes: Int = 0
     /// The most `liveBytes` there have been at once.
     public var peakBytes: Int = 0
+    /// Bytes the live buffers were asked for (`liveBytes` counts each at its size class):
+    /// what the tensors and scratch alive now hold.
+    public var requestedBytes: Int = 0
     /// Bytes held from the driver: `liveBytes` and the pooled buffers.
     public var reservedBytes: Int = 0
     /// The most `reservedBytes` there have been at once.
@@ -28,8 +31,9 @@ public struct DeviceMemoryUsage: Sendable, Equatable {
     /// Bytes in the pools, ready for reuse.
     public var pooledBytes: Int { reservedBytes - liveBytes }
 
-    mutating func allocated(_ bytes: Int) {
+    mutating func allocated(_ bytes: Int, requested: Int) {
         liveBytes += bytes
+        requestedBytes += requested
         peakBytes = max(peakBytes, liveBytes)
     }
 }

@@ -7,10 +7,10 @@ import HeedTestSupport
 import XCTest
 
 /// Device memory of training and evaluation, read from the OpenCL backend's ledger of
-/// live buffers (`OpenCLBackend.memoryUsage`), which counts every buffer alive, declared
-/// for backward or not.
+/// live buffers (`OpenCLBackend.memoryUsage`): the bytes every buffer alive was asked for
+/// (`requestedBytes`; the allocator's size classes aside), declared for backward or not.
 final class TrainingMemoryTests: XCTestCase {
-    private func liveBytes(_ backend: OpenCLBackend) -> Int { backend.memoryUsage.liveBytes }
+    private func liveBytes(_ backend: OpenCLBackend) -> Int { backend.memoryUsage.requestedBytes }
 
     private func images(_ shape: [Int], on backend: any Backend, seed: UInt64 = 5) throws -> Tensor {
         var random = SeededGenerator(seed: seed)
@@ -106,7 +106,7 @@ final class TrainingMemoryTests: XCTestCase {
         let layers = try (0..<8).map { _ in try Conv2d(4, 4, kernelSize: 3, padding: 1, on: backend, random: &random) }
         let x = try images([2, 4, 8, 8], on: backend)
         func peakAboveStart(_ count: Int) throws -> Int {
-            let start = liveBytes(backend)
+            let start = backend.memoryUsage.liveBytes  // as the peak counts: at size classes
             backend.resetPeakMemory()
             var h = x
             for layer in layers.prefix(count) { h = try layer(h).relu(inPlace: true) }
