@@ -26,15 +26,19 @@ extension Tensor {
 
     /// Back-propagates from this scalar: adds ∂self/∂p to `p.gradient` for every leaf p
     /// that requires a gradient. Gradients accumulate across calls until `zeroGradient()`.
-    public func backward() throws {
+    ///
+    /// `leafGradientIsFinal` is called with each leaf as soon as its gradient is complete
+    /// (leaves come in reverse topological order, so nothing adds to it later): data-parallel
+    /// training starts averaging that gradient over the replicas while backward goes on.
+    public func backward(leafGradientIsFinal: ((Tensor) throws -> Void)? = nil) throws {
         guard count == 1 else {
             throw HeedError.shapeMismatch(op: "backward", "needs a scalar loss, got shape \(shape)")
         }
-        try backward(seed: Tensor.filled(1, shape: shape, on: backend))
+        try backward(seed: Tensor.filled(1, shape: shape, on: backend), leafGradientIsFinal: leafGradientIsFinal)
     }
 
     /// Back-propagates `seed` = ∂loss/∂self.
-    public func backward(seed: Tensor) throws {
+    public func backward(seed: Tensor, leafGradientIsFinal: ((Tensor) throws -> Void)? = nil) throws {
         guard requiresGradient else { return }
         // Reverse topological order: every tensor after all tensors computed from it.
         var order: [Tensor] = []
@@ -57,6 +61,7 @@ extension Tensor {
             guard let gradient = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
             guard let origin = tensor.origin else {
                 tensor.gradient = try tensor.gradient.map { try $0.adding(gradient) } ?? gradient
+                try leafGradientIsFinal?(tensor)
                 continue
             }
             let inputGradients = try Tensor.withoutGradients { try origin.backward(gradient) }
