@@ -19,6 +19,7 @@ import HeedGraph
 public final class GradientAverager: @unchecked Sendable {
     /// Time spent in the allreduces and the part of it backward did not hide.
     public struct Timing: Sendable {
+        public var buckets = 0
         public var steps = 0
         /// Seconds the communication thread spent in `MPI_Allreduce`.
         public var allreduceSeconds = 0.0
@@ -82,9 +83,8 @@ public final class GradientAverager: @unchecked Sendable {
             for member in bucket.members { bucketOf[ObjectIdentifier(member)] = index }
         }
         self.bucketOf = bucketOf
+        timing.buckets = buckets.count
     }
-
-    public var bucketCount: Int { buckets.count }
 
     /// The hook for `backward(leafGradientIsFinal:)`.
     public func gradientIsFinal(_ leaf: Tensor) throws {

@@ -68,13 +68,16 @@ public final class Trainer {
     public let options: [String: String]
     /// The ranks of a data-parallel run; nil for one process.
     public let group: ProcessGroup?
+    /// Gradient values per allreduce bucket (`GradientAverager`).
+    public let bucketCapacity: Int
     private var isRoot: Bool { group?.isRoot ?? true }
     /// Allreduce times of the run's steps (data-parallel runs only).
     public private(set) var communicationTiming: GradientAverager.Timing?
 
     public init(
         model: any ClassificationModel, backend: any Backend, train: BatchLoader, test: BatchLoader,
-        configuration: TrainingConfiguration, options: [String: String], group: ProcessGroup? = nil
+        configuration: TrainingConfiguration, options: [String: String], group: ProcessGroup? = nil,
+        bucketCapacity: Int = 1 << 20
     ) {
         self.model = model
         self.backend = backend
@@ -83,6 +86,7 @@ public final class Trainer {
         self.configuration = configuration
         self.options = options
         self.group = group
+        self.bucketCapacity = bucketCapacity
     }
 
     /// Trains from scratch, or with `resume` from `checkpoint.safetensors` in the output folder.
@@ -148,7 +152,7 @@ public final class Trainer {
             try group.broadcast(&place)
             (position.epoch, position.batch, position.step) = (Int(place[0]), Int(place[1]), Int(place[2]))
             try group.broadcastState(of: model, optimizer: optimizer)
-            averager = GradientAverager(parameters: model.namedParameters.map(\.tensor), group: group)
+            averager = GradientAverager(parameters: model.namedParameters.map(\.tensor), group: group, bucketCapacity: bucketCapacity)
         }
         defer { communicationTiming = averager?.timing }
 

@@ -55,10 +55,14 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "Data-parallel: batch-norm statistics over the global batch, as torch.nn.SyncBatchNorm.")
     var syncBn = false
 
+    @Option(name: .long, help: "Data-parallel: gradient values per allreduce bucket (smaller: more overlap with backward, more calls).")
+    var allreduceBucket: Int = 1 << 20
+
     func validate() throws {
         try optimisation.validate()
         try OptionError.require("--checkpoint-every", checkpointEvery, in: 0...Int(Int32.max))
         if let stopAfterStep { try OptionError.require("--stop-after-step", stopAfterStep, in: 1...Int(Int32.max)) }
+        try OptionError.require("--allreduce-bucket", allreduceBucket, in: 1...Int(Int32.max))
     }
 
     func run() throws {
@@ -102,7 +106,7 @@ struct Train: ParsableCommand {
         let options = data.options.merging(["seed": String(seed), "sync_bn": String(syncBn)]) { $1 }
         let trainer = Trainer(
             model: network, backend: backend, train: trainLoader, test: testLoader,
-            configuration: configuration, options: options, group: group)
+            configuration: configuration, options: options, group: group, bucketCapacity: allreduceBucket)
         guard isRoot else {
             _ = try trainer.run(resume: resume)
             return
@@ -123,8 +127,8 @@ struct Train: ParsableCommand {
             let hidden = max(0, 1 - timing.exposedSeconds / timing.allreduceSeconds)
             print(
                 String(
-                    format: "gradient allreduce: %.2f ms per step, %.0f%% of it hidden behind backward (rank 0)",
-                    1000 * timing.allreduceSeconds / Double(timing.steps), 100 * hidden))
+                    format: "gradient allreduce: %.2f ms per step in %d buckets, %.0f%% of it hidden behind backward (rank 0)",
+                    1000 * timing.allreduceSeconds / Double(timing.steps), timing.buckets, 100 * hidden))
         }
         if let profile = backend.profile { print(profile.report) }
         guard summary.finished else {

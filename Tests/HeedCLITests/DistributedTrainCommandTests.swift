@@ -88,10 +88,15 @@ final class DistributedTrainCommandTests: XCTestCase {
     /// statistics, and each rank's running statistics averaged as the ranks' are.
     /// --lr 0.01: at 0.1 five steps amplify rounding differences (as between GEMM
     /// engines) past 1e-3; at 0.01 those stay near 1e-5 of the largest element.
+    /// Buckets of 5000 values split the 77k gradients into many, most sent during backward.
     func testGradientAveragingWithoutSyncBNMatchesTwoBatchesAveragedInOneProcess() throws {
-        let result = try MPIJob(ranks: 2, run("plain", extra: ["--batch-size", "8", "--lr", "0.01"])).wait(timeout: 300)
+        let result = try MPIJob(ranks: 2, run("plain", extra: ["--batch-size", "8", "--lr", "0.01", "--allreduce-bucket", "5000"]))
+            .wait(timeout: 300)
         XCTAssertEqual(result.status, 0, result.standardError)
         XCTAssertTrue(result.standardOutput.contains("batch norm per rank"), result.standardOutput)
+        let buckets = try XCTUnwrap(
+            result.standardOutput.firstMatch(of: /gradient allreduce: [0-9.]+ ms per step in (\d+) buckets/), result.standardOutput)
+        XCTAssertGreaterThanOrEqual(Int(buckets.1) ?? 0, 5)
         try assertClose(weights("plain"), emulateTwoRanks(learningRate: 0.01, steps: 5), tolerance: 1e-5, "MPI against emulation")
     }
 
