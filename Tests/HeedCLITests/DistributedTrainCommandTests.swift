@@ -68,10 +68,10 @@ final class DistributedTrainCommandTests: XCTestCase {
         let one = try MPIJob(ranks: 1, run("one", extra: ["--batch-size", "16", "--sync-bn"])).wait(timeout: 300)
         XCTAssertEqual(one.status, 0, one.standardError)
         let rankOneFolder = scratch.appendingPathComponent("rank-1-output")
-        let two = try MPIJob([
-            (1, run("two", extra: ["--batch-size", "8", "--sync-bn"]), [:]),
-            (1, run("rank-1-output", extra: ["--batch-size", "8", "--sync-bn"]), [:]),
-        ]).wait(timeout: 300)
+        // Small buckets: their allreduces run on the communication thread while backward's
+        // batch-norm allreduces run on the training thread.
+        let options = ["--batch-size", "8", "--sync-bn", "--allreduce-bucket", "5000"]
+        let two = try MPIJob([(1, run("two", extra: options), [:]), (1, run("rank-1-output", extra: options), [:])]).wait(timeout: 300)
         XCTAssertEqual(two.status, 0, two.standardError)
         XCTAssertTrue(two.standardOutput.contains("data-parallel: 2 ranks x batch 8 = global batch 16"), two.standardOutput)
         XCTAssertTrue(two.standardOutput.contains("done: 1 epochs, 5 steps"), two.standardOutput)
