@@ -97,10 +97,32 @@ final class DistributedTrainCommandTests: XCTestCase {
         let buckets = try XCTUnwrap(
             result.standardOutput.firstMatch(of: /gradient allreduce: [0-9.]+ ms per step in (\d+) buckets/), result.standardOutput)
         XCTAssertGreaterThanOrEqual(Int(buckets.1) ?? 0, 5)
-        try assertClose(weights("plain"), emulateTwoRanks(learningRate: 0.01, steps: 5), tolerance: 1e-5, "MPI against emulation")
+        let emulated = try emulateTwoRanks(learningRate: 0.01, steps: 5)
+        XCTAssertEqual(emulated.withoutGradient, [])
+        try assertClose(weights("plain"), emulated.weights, tolerance: 1e-5, "MPI against emulation")
     }
 
-    private func emulateTwoRanks(learningRate: Float, steps: Int) throws -> SafeTensors {
+    /// The same with Coarse2Fine in its coarse stage (epoch 1 of --c2f-start-epoch 1): the
+    /// zoom's parameters get no gradient, on every rank alike, and their buckets go out
+    /// without them; attention modules on top.
+    func testGradientAveragingSkipsParametersWithoutAGradient() throws {
+        let result = try MPIJob(
+            ranks: 2, run("coarse", extra: ["--batch-size", "8", "--lr", "0.01", "--allreduce-bucket", "5000", "--coarse2fine"])
+        ).wait(timeout: 300)
+        XCTAssertEqual(result.status, 0, result.standardError)
+        var model = ModelConfiguration(backbone: .wideResNet(WideResNetConfiguration(depth: 10, width: 1, classes: 2)))
+        model.attention = AttentionConfiguration(depth: 3, width: 4, orthogonalInitialization: true)
+        model.coarse2fine = Coarse2FineConfiguration(fineStartEpoch: 1)
+        let emulated = try emulateTwoRanks(learningRate: 0.01, steps: 5, model: model)
+        XCTAssertTrue(emulated.withoutGradient.contains { $0.hasPrefix("inverse_mapping.") }, "\(emulated.withoutGradient)")
+        try assertClose(weights("coarse"), emulated.weights, tolerance: 1e-5, "MPI against emulation, Coarse2Fine coarse stage")
+    }
+
+    private func emulateTwoRanks(
+        learningRate: Float, steps: Int,
+        model configuration: ModelConfiguration = ModelConfiguration(
+            backbone: .wideResNet(WideResNetConfiguration(depth: 10, width: 1, classes: 2)))
+    ) throws -> (weights: SafeTensors, withoutGradient: [String]) {
         let backend = try TestDevices.requireOpenCL()
         var data = SyntheticFineGrained.Configuration()
         (data.trainCount, data.testCount, data.classes, data.decoys) = (80, 10, 2, 2)
@@ -110,13 +132,13 @@ final class DistributedTrainCommandTests: XCTestCase {
                 dataset: train, batchSize: 8, shuffle: true, dropLast: true, normalization: .measured(on: train), seed: 1,
                 replicas: 2, rank: $0)
         }
-        let model = try ModelConfiguration(backbone: .wideResNet(WideResNetConfiguration(depth: 10, width: 1, classes: 2)))
-            .makeModel(on: backend, seed: 1)
+        let model = try configuration.makeModel(on: backend, seed: 1)
         let optimizer = SGD(parameters: model.namedParameters, configuration: SGD.Configuration(learningRate: learningRate))
         model.train()
         model.startEpoch(0)
         let buffers = model.namedBuffers.map(\.tensor)
         let counters = model.namedCounters(includingTransient: true).map(\.counter)
+        var withoutGradient: [String] = []
         for step in 0..<steps {
             let (before, counted) = (try buffers.map { try $0.values() }, counters.map(\.value))
             var after: [[[Float]]] = []
@@ -132,11 +154,13 @@ final class DistributedTrainCommandTests: XCTestCase {
                 try buffer.assign(zip(after[0][index], after[1][index]).map { ($0 + $1) / 2 })
             }
             for (_, parameter) in model.namedParameters {
-                try parameter.replaceGradient(with: XCTUnwrap(parameter.gradient).values().map { $0 * 0.5 })
+                guard let gradient = parameter.gradient else { continue }  // none reached it: SGD skips it
+                try parameter.replaceGradient(with: gradient.values().map { $0 * 0.5 })
             }
+            withoutGradient = model.namedParameters.filter { $0.tensor.gradient == nil }.map(\.name)
             try optimizer.step()
         }
-        return try Checkpoint.weights(of: model)
+        return (try Checkpoint.weights(of: model), withoutGradient)
     }
 
     /// A 2-rank run whose rank 1 is killed mid-epoch: every rank gone and mpirun non-zero
