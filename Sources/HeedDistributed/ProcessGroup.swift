@@ -21,7 +21,7 @@ public final class ProcessGroup: @unchecked Sendable {
     /// Initialises MPI when this process was started by `mpirun`; nil when it was started
     /// alone, unless `required` (`--distributed`), which is then an error.
     public static func start(environment: [String: String], required: Bool) throws -> ProcessGroup? {
-        guard let launch = MPILaunch(environment: environment) else {
+        guard MPILaunch.detected(in: environment) else {
             guard !required else {
                 throw MPIError(
                     "--distributed needs a launch by mpirun (no OMPI_COMM_WORLD_SIZE or PMIX_RANK in the environment): "
@@ -29,10 +29,10 @@ public final class ProcessGroup: @unchecked Sendable {
             }
             return nil
         }
-        return try ProcessGroup(launch: launch)
+        return try ProcessGroup()
     }
 
-    private init(launch: MPILaunch) throws {
+    private init() throws {
         var provided: Int32 = 0
         try MPIError.check(MPI_Init_thread(nil, nil, Int32(MPI_THREAD_MULTIPLE), &provided), "MPI_Init_thread")
         world = heed_mpi_comm_world()
@@ -46,16 +46,14 @@ public final class ProcessGroup: @unchecked Sendable {
         rank = Int(value)
         try MPIError.check(MPI_Comm_size(world, &value), "MPI_Comm_size")
         size = Int(value)
-        if let local = launch.localRank {
-            localRank = local
-        } else {
-            var node: MPI_Comm? = nil
-            try MPIError.check(
-                MPI_Comm_split_type(world, Int32(MPI_COMM_TYPE_SHARED), 0, heed_mpi_info_null(), &node), "MPI_Comm_split_type")
-            try MPIError.check(MPI_Comm_rank(node, &value), "MPI_Comm_rank")
-            localRank = Int(value)
-            try MPIError.check(MPI_Comm_free(&node), "MPI_Comm_free")
-        }
+        // The ranks sharing this host's memory, in world-rank order: what Open MPI's
+        // OMPI_COMM_WORLD_LOCAL_RANK says, from any MPI library.
+        var node: MPI_Comm? = nil
+        try MPIError.check(
+            MPI_Comm_split_type(world, Int32(MPI_COMM_TYPE_SHARED), 0, heed_mpi_info_null(), &node), "MPI_Comm_split_type")
+        try MPIError.check(MPI_Comm_rank(node, &value), "MPI_Comm_rank")
+        localRank = Int(value)
+        try MPIError.check(MPI_Comm_free(&node), "MPI_Comm_free")
         var duplicate: MPI_Comm? = nil
         try MPIError.check(MPI_Comm_dup(world, &duplicate), "MPI_Comm_dup")
         gradients = duplicate!

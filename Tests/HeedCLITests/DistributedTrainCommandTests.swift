@@ -203,6 +203,13 @@ final class DistributedTrainCommandTests: XCTestCase {
         }
         XCTAssertEqual(
             try String(contentsOf: scratch.appendingPathComponent("killed/metrics.jsonl"), encoding: .utf8).split(separator: "\n").count, 4)
+
+        // Batch b of an epoch means other images with another rank count: refused.
+        let alone = try runHeed(run("killed", extra: options + ["--resume"]))
+        XCTAssertNotEqual(alone.status, 0)
+        XCTAssertTrue(
+            alone.standardError.contains("the checkpoint was written by a run of 2 ranks, this run has 1: resume with 2"),
+            alone.standardError)
     }
 
     /// A rank that fails (here: rank 1 cannot open its device) prints a line naming itself
