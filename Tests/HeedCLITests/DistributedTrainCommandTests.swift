@@ -79,6 +79,22 @@ final class DistributedTrainCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: rankOneFolder.path), "rank 1 wrote its output folder")
         try assertClose(weights("two"), weights("one"), tolerance: 1e-5, "2 x 8 against 1 x 16")
         XCTAssertEqual(try weights("two").metadata["ranks"], "2")
+
+        // The metrics: training's summed over the ranks, evaluation sharded (5 test images
+        // each) and summed, against one rank's over all 10. Weights within 1e-5 give losses
+        // within ~1e-5; 1e-4 leaves room for the 10 log-probabilities' rounding.
+        let (shared, whole) = (try metrics("two"), try metrics("one"))
+        for key in ["train_loss", "test_loss"] {
+            XCTAssertEqual(try XCTUnwrap(shared[key] as? Double), try XCTUnwrap(whole[key] as? Double), accuracy: 1e-4, key)
+        }
+        for key in ["train_accuracy", "test_accuracy"] {
+            XCTAssertEqual(try XCTUnwrap(shared[key] as? Double), try XCTUnwrap(whole[key] as? Double), key)
+        }
+    }
+
+    private func metrics(_ name: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: scratch.appendingPathComponent(name).appendingPathComponent("metrics.jsonl"))
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
     /// Without --sync-bn each rank normalises its own 8 images, so no single-process run
