@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "HeedModels", targets: ["HeedModels"]),
         .library(name: "HeedData", targets: ["HeedData"]),
         .library(name: "HeedTraining", targets: ["HeedTraining"]),
+        .library(name: "HeedDistributed", targets: ["HeedDistributed"]),
         .library(name: "HeedVisualization", targets: ["HeedVisualization"]),
     ],
     dependencies: [
@@ -42,6 +43,13 @@ let package = Package(
             name: "CCLBlast",
             pkgConfig: "clblast",
             providers: [.apt(["libclblast-dev"])]
+        ),
+
+        // Open MPI, for data-parallel training under `mpirun` (docs/distributed.md).
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
 
         // CLBlast's tuners (C++ templates) behind C functions, for `heed tune` on GPUs.
@@ -107,12 +115,17 @@ let package = Package(
             name: "HeedModels",
             dependencies: ["HeedOps", "HeedGraph"]
         ),
+        // Data parallelism over MPI: the process group, gradient averaging, state broadcast.
+        .target(
+            name: "HeedDistributed",
+            dependencies: ["CMPI", "HeedGraph"]
+        ),
         // Its DocC catalog, HeedTraining.docc, holds the articles on the whole library: a
         // catalog belongs to one target, and in a combined build its articles can link to
         // the symbols of the targets it depends on: for this top library, all but the backends.
         .target(
             name: "HeedTraining",
-            dependencies: ["HeedData", "HeedOps", "HeedGraph", "HeedModels", "HeedSupport"]
+            dependencies: ["HeedData", "HeedDistributed", "HeedOps", "HeedGraph", "HeedModels", "HeedSupport"]
         ),
 
         // MARK: Benchmarks
@@ -123,7 +136,7 @@ let package = Package(
             name: "HeedBench",
             dependencies: ["HeedOps", "HeedOpenCL", "HeedGraph", "HeedModels", "HeedSupport"],
             path: "benchmarks",
-            exclude: ["README.md", "RESULTS.md", "compare_seeds.sh", "peers", "results"],
+            exclude: ["README.md", "RESULTS.md", "compare_seeds.sh", "scaling.sh", "peers", "results"],
             sources: ["HeedBench"],
             resources: [.embedInCode("suites.json")]
         ),
@@ -142,6 +155,7 @@ let package = Package(
             dependencies: [
                 "HeedBench",
                 "HeedData",
+                "HeedDistributed",
                 "HeedOps",
                 "HeedOpenCL",
                 "HeedGraph",
@@ -182,7 +196,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeedGraphTests",
-            dependencies: ["HeedGraph", "HeedOps", "HeedSupport", "HeedTestSupport"]
+            dependencies: ["HeedGraph", "HeedOps", "HeedReference", "HeedSupport", "HeedTestSupport"]
         ),
         // Whole networks' composed gradients, in Double on the reference backend.
         .testTarget(
@@ -219,7 +233,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeedCLITests",
-            dependencies: ["heed", "HeedData", "HeedGraph", "HeedTestSupport", "HeedOpenCLTestSupport"]
+            dependencies: ["heed", "HeedData", "HeedGraph", "HeedModels", "HeedTestSupport", "HeedOpenCLTestSupport"]
         ),
     ]
 )

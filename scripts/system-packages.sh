@@ -7,8 +7,10 @@
 #   pocl-opencl-icd     PoCL, OpenCL on the CPU (so every machine has a device)
 #   libjpeg-dev         libjpeg-turbo, to read JPEG image folders
 #   libpng-dev          libpng, to read PNG image folders and write attention maps
+#   libopenmpi-dev      Open MPI's headers and library, for data-parallel training
+#   openmpi-bin         mpirun, which starts the ranks (docs/distributed.md)
 
-HEED_SYSTEM_PACKAGES=(ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd libjpeg-dev libpng-dev)
+HEED_SYSTEM_PACKAGES=(ocl-icd-opencl-dev libclblast-dev pocl-opencl-icd libjpeg-dev libpng-dev libopenmpi-dev openmpi-bin)
 
 heed_ensure_system_packages() {
     if ! command -v swift >/dev/null 2>&1; then

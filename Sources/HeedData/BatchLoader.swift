@@ -16,6 +16,13 @@ public struct Batch: Sendable {
 /// epoch and each image's augmentation are drawn from generators seeded by those, not
 /// from one stream. So a run resumed at any batch sees exactly the batches an
 /// uninterrupted run would, and prefetching cannot change results.
+///
+/// In data-parallel training each of `replicas` ranks has a loader with its `rank`: every
+/// rank draws the same shuffled order of the epoch and takes every `replicas`-th image of it
+/// from its rank on, as PyTorch's `DistributedSampler`. Training pads the order with its
+/// first images to a multiple of `replicas`, so that every rank runs the same number of
+/// steps; evaluation does not (each image counted once). Batch b of the ranks together
+/// holds the images of batch b of one loader with a `replicas` times larger batch.
 public final class BatchLoader: Sendable {
     public let dataset: ImageDataset
     public let batchSize: Int
@@ -25,34 +32,51 @@ public final class BatchLoader: Sendable {
     public let augmentation: Augmentation
     public let normalization: Normalization
     public let seed: UInt64
+    public let replicas: Int
+    public let rank: Int
 
     public init(
         dataset: ImageDataset, batchSize: Int, shuffle: Bool, dropLast: Bool,
-        augmentation: Augmentation = .none, normalization: Normalization, seed: UInt64
+        augmentation: Augmentation = .none, normalization: Normalization, seed: UInt64,
+        replicas: Int = 1, rank: Int = 0
     ) {
         precondition(batchSize > 0, "batch size must be positive")
+        precondition(replicas > 0 && (0..<replicas).contains(rank), "rank \(rank) of \(replicas) replicas")
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
-        self.dropLast = dropLast && dataset.count >= batchSize
+        self.replicas = replicas
+        self.rank = rank
+        // Padding to equal shares goes with dropping the last partial batch: both are training's.
+        padsShares = dropLast
+        let shareCount = dropLast ? (dataset.count + replicas - 1) / replicas : (dataset.count - rank + replicas - 1) / replicas
+        self.dropLast = dropLast && shareCount >= batchSize
+        self.shareCount = shareCount
         self.augmentation = augmentation
         self.normalization = normalization
         self.seed = seed
     }
 
+    /// Images this rank sees per epoch (the whole dataset for one replica).
+    public let shareCount: Int
+    /// Whether the order is padded to equal shares (training).
+    private let padsShares: Bool
+
     /// Batches per epoch.
     public var batchCount: Int {
-        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        dropLast ? shareCount / batchSize : (shareCount + batchSize - 1) / batchSize
     }
 
-    /// The order of the dataset's images in `epoch`.
+    /// The order of this rank's images in `epoch`: its share of the epoch's shuffled order.
     public func order(epoch: Int) -> [Int] {
         var order = Array(0..<dataset.count)
         if shuffle {
             var random = SeededGenerator(seed: seed ^ (UInt64(epoch) &+ 1) &* 0x9E37_79B9_7F4A_7C15)
             order.shuffle(using: &random)
         }
-        return order
+        guard replicas > 1 else { return order }
+        if padsShares { order += order.prefix(shareCount * replicas - order.count) }
+        return Array(stride(from: rank, to: order.count, by: replicas).map { order[$0] })
     }
 
     /// Batch `index` of `epoch`, computed on the calling thread.

@@ -1,5 +1,6 @@
 import Foundation
 import HeedData
+import HeedDistributed
 import HeedGraph
 import HeedModels
 import HeedOps
@@ -50,6 +51,12 @@ public struct TrainingSummary: Sendable {
 
 /// Runs the training loop: batches, loss, backward, SGD, evaluation every epoch,
 /// metrics, progress and checkpoints; resumes exactly from a checkpoint.
+///
+/// Data-parallel under `mpirun` (with a `group`, docs/distributed.md): every rank trains
+/// a replica on its share of each batch (its loaders' `rank`); rank 0's state is broadcast
+/// at the start and after a resume, gradients are averaged over the ranks during backward
+/// (`GradientAverager`), batch-norm running statistics before evaluation and checkpoints,
+/// metrics after each epoch. Rank 0 alone reads and writes files and prints.
 public final class Trainer {
     public let model: any ClassificationModel
     public let backend: any Backend
@@ -59,10 +66,18 @@ public final class Trainer {
     /// The run's other options (data, recipe), stored in every checkpoint beside the
     /// model's configuration, the class names and the evaluation transform (`DataMetadata`).
     public let options: [String: String]
+    /// The ranks of a data-parallel run; nil for one process.
+    public let group: ProcessGroup?
+    /// Gradient values per allreduce bucket (`GradientAverager`).
+    public let bucketCapacity: Int
+    private var isRoot: Bool { group?.isRoot ?? true }
+    /// Allreduce times of the run's steps (data-parallel runs only).
+    public private(set) var communicationTiming: GradientAverager.Timing?
 
     public init(
         model: any ClassificationModel, backend: any Backend, train: BatchLoader, test: BatchLoader,
-        configuration: TrainingConfiguration, options: [String: String]
+        configuration: TrainingConfiguration, options: [String: String], group: ProcessGroup? = nil,
+        bucketCapacity: Int = 1 << 20
     ) {
         self.model = model
         self.backend = backend
@@ -70,17 +85,21 @@ public final class Trainer {
         self.test = test
         self.configuration = configuration
         self.options = options
+        self.group = group
+        self.bucketCapacity = bucketCapacity
     }
 
     /// Trains from scratch, or with `resume` from `checkpoint.safetensors` in the output folder.
     public func run(resume: Bool) throws -> TrainingSummary {
         let started = Date()
         let folder = configuration.outputDirectory
-        try FileError.naming(folder.path, "cannot create the output folder") {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        if isRoot {
+            try FileError.naming(folder.path, "cannot create the output folder") {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            }
+            AtomicFile.removeAbandonedTemporaries(of: configuration.checkpointURL)
+            AtomicFile.removeAbandonedTemporaries(of: configuration.weightsURL)
         }
-        AtomicFile.removeAbandonedTemporaries(of: configuration.checkpointURL)
-        AtomicFile.removeAbandonedTemporaries(of: configuration.weightsURL)
         let optimizer = SGD(parameters: model.namedParameters, configuration: configuration.optimizer)
         let metrics = MetricsLog(url: configuration.metricsURL)
         // What prediction needs besides the weights: the model's configuration, the class
@@ -88,11 +107,15 @@ public final class Trainer {
         let recorded = try model.configuration.metadata().merging(
             DataMetadata.entries(classNames: test.dataset.classNames, transform: InputTransform(of: test))
         ) { $1 }
-        let metadata = options.merging(recorded) { $1 }
+        let ranks = String(group?.size ?? 1)
+        let metadata = options.merging(recorded) { $1 }.merging([Self.ranksKey: ranks]) { $1 }
         var position = TrainingCheckpoint(epoch: 0, batch: 0, step: 0, seed: train.seed, options: metadata)
         var lastCheckpoint: String? = resume ? configuration.checkpointURL.path : nil
         // Saves the position unless a tensor is not finite, which stops the run instead.
+        // Collective in a data-parallel run: the ranks' running statistics are averaged first.
         func checkpoint(epoch: Int) throws {
+            try group?.averageBuffers(of: model)
+            guard isRoot else { return }
             do {
                 try position.save(model: model, optimizer: optimizer, to: configuration.checkpointURL)
             } catch let error as NonFiniteTensorError {
@@ -101,22 +124,37 @@ public final class Trainer {
             }
             lastCheckpoint = configuration.checkpointURL.path
         }
-        if resume {
+        if resume && isRoot {
             position = try TrainingCheckpoint.restore(
                 from: configuration.checkpointURL, model: model, optimizer: optimizer, allowNonfinite: configuration.allowNonfinite)
             try position.check(epochs: configuration.epochs, batchesPerEpoch: train.batchCount, path: configuration.checkpointURL.path)
             try checkModelMatches(position.options)
+            let saved = position.options[Self.ranksKey] ?? "1"
+            guard saved == ranks else {
+                // Batch b of an epoch means other images with another rank count.
+                throw HeedError.invalidArgument(
+                    op: "resume", "the checkpoint was written by a run of \(saved) ranks, this run has \(ranks): resume with \(saved)")
+            }
             // Checkpoints from before `heed.model`, `heed.classes` and `heed.input` carry on in their form.
             position.options.merge(recorded) { $1 }
             if let dropped = try metrics.dropDamagedLastLine() {
                 warn("\(configuration.metricsURL.path): removed a damaged last line (\(dropped) bytes, from an interrupted run)")
             }
             log("resuming at epoch \(position.epoch + 1), batch \(position.batch), step \(position.step)")
-        } else if FileManager.default.fileExists(atPath: configuration.metricsURL.path) {
+        } else if isRoot && !resume && FileManager.default.fileExists(atPath: configuration.metricsURL.path) {
             try FileError.naming(configuration.metricsURL.path, "cannot remove the old metrics") {
                 try FileManager.default.removeItem(at: configuration.metricsURL)
             }
         }
+        var averager: GradientAverager?
+        if let group {
+            var place = [Int64(position.epoch), Int64(position.batch), Int64(position.step)]
+            try group.broadcast(&place)
+            (position.epoch, position.batch, position.step) = (Int(place[0]), Int(place[1]), Int(place[2]))
+            try group.broadcastState(of: model, optimizer: optimizer)
+            averager = GradientAverager(parameters: model.namedParameters.map(\.tensor), group: group, bucketCapacity: bucketCapacity)
+        }
+        defer { communicationTiming = averager?.timing }
 
         while position.epoch < configuration.epochs {
             let epoch = position.epoch
@@ -125,7 +163,7 @@ public final class Trainer {
             model.train()
             model.startEpoch(epoch)
             let progress =
-                configuration.showProgress
+                configuration.showProgress && isRoot
                 ? ProgressBar(label: "epoch \(epoch + 1)/\(configuration.epochs)", total: train.batchCount) : nil
             var totals = RunningTotals()
             for batch in train.batches(epoch: epoch, startingAt: position.batch) {
@@ -133,7 +171,12 @@ public final class Trainer {
                     batch.images, shape: [batch.count, train.dataset.channels, train.dataset.height, train.dataset.width], on: backend)
                 let labels = try backend.makeBuffer(batch.labels)
                 let (loss, logp) = try model.trainingLoss(images: images, labels: labels)
-                try loss.backward()
+                if let averager {
+                    try loss.backward(leafGradientIsFinal: averager.gradientIsFinal)
+                    try averager.finish()
+                } else {
+                    try loss.backward()
+                }
                 try optimizer.step()
                 let lossValue = Double(try loss.item())
                 try totals.add(loss: lossValue, logProbabilities: logp.values(), labels: batch.labels)
@@ -147,7 +190,7 @@ public final class Trainer {
                 if let stop = configuration.stopAfterStep, position.step >= stop {
                     try checkpoint(epoch: epoch)
                     return TrainingSummary(
-                        epochs: try metrics.read(), steps: position.step, finished: false,
+                        epochs: isRoot ? try metrics.read() : [], steps: position.step, finished: false,
                         seconds: Date().timeIntervalSince(started))
                 }
                 if configuration.checkpointInterval > 0, position.step % configuration.checkpointInterval == 0 {
@@ -155,7 +198,9 @@ public final class Trainer {
                 }
             }
             progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart)), final: true)
+            if let group { try totals.sum(over: group) }
 
+            try group?.averageBuffers(of: model)
             let (testLoss, testAccuracy) = try evaluate(test)
             let seconds = Date().timeIntervalSince(epochStart)
             let record = EpochMetrics(
@@ -163,7 +208,7 @@ public final class Trainer {
                 trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
                 testLoss: testLoss, testAccuracy: testAccuracy, seconds: seconds,
                 imagesPerSecond: Double(totals.images) / seconds)
-            try metrics.append(record)
+            if isRoot { try metrics.append(record) }
             log(
                 String(
                     format: "epoch %d/%d: train loss %.4f, accuracy %.2f%% | test loss %.4f, accuracy %.2f%% | %.0f images/s",
@@ -172,6 +217,9 @@ public final class Trainer {
             position.epoch += 1
             position.batch = 0
             try checkpoint(epoch: epoch)
+        }
+        guard isRoot else {
+            return TrainingSummary(epochs: [], steps: position.step, finished: true, seconds: Date().timeIntervalSince(started))
         }
         let weights = try Checkpoint.weights(of: model, metadata: metadata)
         do {
@@ -187,7 +235,8 @@ public final class Trainer {
             seconds: Date().timeIntervalSince(started))
     }
 
-    /// Mean loss and accuracy of the model over a loader, in evaluation mode.
+    /// Mean loss (over images) and accuracy of the model over a loader, in evaluation mode;
+    /// in a data-parallel run over the ranks' shares together (collective).
     public func evaluate(_ loader: BatchLoader) throws -> (loss: Double, accuracy: Double) {
         model.eval()
         defer { model.train() }
@@ -199,10 +248,11 @@ public final class Trainer {
                 let logp = try model.logProbabilities(images: images).values()
                 let classes = logp.count / batch.count
                 let loss = batch.labels.enumerated().reduce(0.0) { $0 - Double(logp[$1.offset * classes + Int($1.element)]) }
-                try totals.add(loss: loss / Double(batch.count), logProbabilities: logp, labels: batch.labels)
+                try totals.add(loss: loss, logProbabilities: logp, labels: batch.labels)
             }
         }
-        return (totals.meanLoss, totals.accuracy)
+        if let group { try totals.sum(over: group) }
+        return (totals.lossPerImage, totals.accuracy)
     }
 
     /// A resumed run must build the network it continues: the checkpoint's model
@@ -222,8 +272,11 @@ public final class Trainer {
             "the checkpoint was trained with \(field)=\(was[field] ?? "none"), this run asks for \(field)=\(asked[field] ?? "none")")
     }
 
+    /// The option recording the rank count a checkpoint was written with.
+    static let ranksKey = "ranks"
+
     private func log(_ line: String) {
-        guard configuration.showProgress else { return }
+        guard configuration.showProgress && isRoot else { return }
         warn(line)
     }
 
@@ -242,6 +295,8 @@ struct RunningTotals {
     private var correct = 0
 
     var meanLoss: Double { batches == 0 ? .nan : lossSum / Double(batches) }
+    /// The loss summed per batch over the images: for totals of per-image sums.
+    var lossPerImage: Double { images == 0 ? .nan : lossSum / Double(images) }
     var accuracy: Double { images == 0 ? .nan : Double(correct) / Double(images) }
 
     mutating func add(loss: Double, logProbabilities: [Float], labels: [Int32]) throws {
@@ -253,6 +308,13 @@ struct RunningTotals {
         lossSum += loss
         batches += 1
         images += labels.count
+    }
+
+    /// The totals of every rank together (collective).
+    mutating func sum(over group: ProcessGroup) throws {
+        var values = [lossSum, Double(batches), Double(images), Double(correct)]
+        try group.allreduceSum(&values)
+        (lossSum, batches, images, correct) = (values[0], Int(values[1]), Int(values[2]), Int(values[3]))
     }
 
     func summary(elapsed: TimeInterval) -> String {

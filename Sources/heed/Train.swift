@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeedData
+import HeedDistributed
 import HeedGraph
 import HeedModels
 import HeedOpenCL
@@ -14,7 +15,9 @@ struct Train: ParsableCommand {
         discussion: """
             With no arguments: a WRN-10-1 on the embedded synthetic fine-grained dataset (no download), \
             a few minutes on a CPU. Writes checkpoint.safetensors (to resume), model.safetensors (weights, \
-            loadable in PyTorch) and metrics.jsonl into --output.
+            loadable in PyTorch) and metrics.jsonl into --output. Under `mpirun -np N` it trains data-parallel: \
+            N ranks, each on its own device with --batch-size images, a global batch of N x --batch-size \
+            (see docs/distributed.md).
             """)
 
     @OptionGroup(title: "Model") var model: ModelOptions
@@ -46,40 +49,87 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "Time every kernel on the device and print where the time went (slows training down).")
     var profile = false
 
+    @Flag(name: .long, help: "Train data-parallel under mpirun (detected without it); an error when not launched by mpirun.")
+    var distributed = false
+
+    @Flag(name: .long, help: "Data-parallel: batch-norm statistics over the global batch, as torch.nn.SyncBatchNorm.")
+    var syncBn = false
+
+    @Option(name: .long, help: "Data-parallel: gradient values per allreduce bucket (smaller: more overlap with backward, more calls).")
+    var allreduceBucket: Int = 1 << 20
+
     func validate() throws {
         try optimisation.validate()
         try OptionError.require("--checkpoint-every", checkpointEvery, in: 0...Int(Int32.max))
         if let stopAfterStep { try OptionError.require("--stop-after-step", stopAfterStep, in: 1...Int(Int32.max)) }
+        try OptionError.require("--allreduce-bucket", allreduceBucket, in: 1...Int(Int32.max))
     }
 
     func run() throws {
-        let backend = try device.openBackend()
+        guard let group = try ProcessGroup.start(environment: ProcessInfo.processInfo.environment, required: distributed) else {
+            guard !syncBn else { throw OptionError("--sync-bn needs a data-parallel run: mpirun -np N heed train --sync-bn ...") }
+            return try train(group: nil)
+        }
+        do {
+            try train(group: group)
+            try group.finalize()
+        } catch {
+            // The message first, then MPI_Abort: the other ranks may wait in a collective for ever.
+            FileHandle.standardError.write(Data("Error: rank \(group.rank) of \(group.size) failed: \(error)\n".utf8))
+            group.abort()
+        }
+    }
+
+    private func train(group: ProcessGroup?) throws {
+        let isRoot = group?.isRoot ?? true
+        let backend = try device.openBackend(localRank: group?.localRank)
         if profile { backend.profile = KernelProfile() }
         let (train, test) = try data.load(seed: seed)
         let network = try model.configuration(classes: train.classCount).makeModel(on: backend, seed: seed)
         let normalization = data.normalization(for: train)
+        let (replicas, rank) = (group?.size ?? 1, group?.rank ?? 0)
         let trainLoader = BatchLoader(
             dataset: train, batchSize: data.batchSize, shuffle: true, dropLast: true,
-            augmentation: data.augmentation, normalization: normalization, seed: seed)
+            augmentation: data.augmentation, normalization: normalization, seed: seed, replicas: replicas, rank: rank)
         let testLoader = BatchLoader(
             dataset: test, batchSize: data.batchSize, shuffle: false, dropLast: false,
-            normalization: normalization, seed: seed)
+            normalization: normalization, seed: seed, replicas: replicas, rank: rank)
+        if let group, syncBn {
+            let reduction = MPIReplicaReduction(group: group)
+            for case let layer as BatchNorm in network.moduleTree { layer.replicaReduction = reduction }
+        }
         let outputURL = URL(fileURLWithPath: output)
         let configuration = TrainingConfiguration(
             epochs: optimisation.epochs, optimizer: optimisation.sgd, schedule: try optimisation.learningRateSchedule(),
-            outputDirectory: outputURL, checkpointInterval: checkpointEvery, stopAfterStep: stopAfterStep, showProgress: !quiet,
+            outputDirectory: outputURL, checkpointInterval: checkpointEvery, stopAfterStep: stopAfterStep, showProgress: !quiet && isRoot,
             allowNonfinite: allowNonfinite)
-        let options = data.options.merging(["seed": String(seed)]) { $1 }
+        let options = data.options.merging(["seed": String(seed), "sync_bn": String(syncBn)]) { $1 }
+        let trainer = Trainer(
+            model: network, backend: backend, train: trainLoader, test: testLoader,
+            configuration: configuration, options: options, group: group, bucketCapacity: allreduceBucket)
+        guard isRoot else {
+            _ = try trainer.run(resume: resume)
+            return
+        }
 
         print("heed train: \(network.configuration) (\(network.parameterCount) parameters) on \(backend.name)")
         print(backend.tuning.summary(gemmEngine: backend.gemmEngine))
         print(
             "data: \(train.name) \(train.count) images, \(test.name) \(test.count) images, \(train.classCount) classes, "
                 + "\(train.channels)×\(train.height)×\(train.width)")
-        let trainer = Trainer(
-            model: network, backend: backend, train: trainLoader, test: testLoader,
-            configuration: configuration, options: options)
+        if let group {
+            print(
+                "data-parallel: \(group.size) ranks x batch \(data.batchSize) = global batch \(group.size * data.batchSize)"
+                    + (syncBn ? ", batch norm synchronised" : ", batch norm per rank"))
+        }
         let summary = try trainer.run(resume: resume)
+        if let timing = trainer.communicationTiming, timing.steps > 0, timing.allreduceSeconds > 0 {
+            let hidden = max(0, 1 - timing.exposedSeconds / timing.allreduceSeconds)
+            print(
+                String(
+                    format: "gradient allreduce: %.2f ms per step in %d buckets, %.0f%% of it hidden behind backward (rank 0)",
+                    1000 * timing.allreduceSeconds / Double(timing.steps), timing.buckets, 100 * hidden))
+        }
         if let profile = backend.profile { print(profile.report) }
         guard summary.finished else {
             print("stopped after step \(summary.steps); continue with --resume (checkpoint: \(configuration.checkpointURL.path))")

@@ -19,6 +19,35 @@ final class BatchLoaderTests: XCTestCase {
         XCTAssertNotEqual(loader.batches(epoch: 1).flatMap(\.labels), labels, "another epoch, another order")
     }
 
+    /// Three ranks of batch 2 over 10 images: the shares of one shuffled order, padded with
+    /// its first images to 12 so that each rank runs 2 steps, and batch b of the ranks
+    /// together is batch b of one loader of batch 6.
+    func testRanksShareOneShuffledOrderPaddedToEqualSteps() {
+        let whole = BatchLoader(dataset: dataset, batchSize: 6, shuffle: true, dropLast: true, normalization: identity, seed: 5)
+        let ranks = (0..<3).map {
+            BatchLoader(
+                dataset: dataset, batchSize: 2, shuffle: true, dropLast: true, normalization: identity, seed: 5, replicas: 3, rank: $0)
+        }
+        let order = whole.order(epoch: 2)
+        let padded = order + order.prefix(2)
+        for (rank, loader) in ranks.enumerated() {
+            XCTAssertEqual(loader.shareCount, 4)
+            XCTAssertEqual(loader.batchCount, 2)
+            XCTAssertEqual(loader.order(epoch: 2), [0, 3, 6, 9].map { padded[rank + $0] }, "rank \(rank)")
+        }
+        let wholeBatch = whole.batch(epoch: 2, index: 0).labels.sorted()
+        XCTAssertEqual(ranks.flatMap { $0.batch(epoch: 2, index: 0).labels }.sorted(), wholeBatch)
+
+        // Evaluation: no padding, every image once over the ranks.
+        let shares = (0..<3).map {
+            BatchLoader(
+                dataset: dataset, batchSize: 2, shuffle: false, dropLast: false, normalization: identity, seed: 5, replicas: 3, rank: $0)
+        }
+        XCTAssertEqual(shares.map(\.shareCount), [4, 3, 3])
+        XCTAssertEqual(shares.map(\.batchCount), [2, 2, 2])
+        XCTAssertEqual(shares.flatMap { $0.batches(epoch: 0).flatMap(\.labels) }.sorted(), (0..<10).map(Int32.init))
+    }
+
     func testResumingMidEpochGivesTheSameBatches() {
         let augmented = BatchLoader(
             dataset: dataset, batchSize: 4, shuffle: true, dropLast: true,

@@ -8,14 +8,20 @@ public struct CommandResult {
     public let standardError: String
 }
 
-/// Runs the `heed` executable that `swift build` put beside the test bundle, as a
-/// user would, with extra environment variables.
-public func runHeed(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CommandResult {
+/// The `heed` executable that `swift build` put beside the test bundle.
+public func heedExecutable() throws -> URL {
     let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let executable = folder.appendingPathComponent("heed")
     guard FileManager.default.isExecutableFile(atPath: executable.path) else {
         throw UnmetRequirement.error("no heed executable at \(executable.path); run `swift build` first")
     }
+    return executable
+}
+
+/// Runs the `heed` executable that `swift build` put beside the test bundle, as a
+/// user would, with extra environment variables.
+public func runHeed(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CommandResult {
+    let executable = try heedExecutable()
     // Output goes to files, not pipes, so a chatty child can never block on a full pipe.
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("heed-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)

@@ -36,15 +36,19 @@ extension Tensor {
     /// Each node's saved tensors are freed as soon as its rule has run, and each
     /// intermediate gradient once it has been used; a second `backward` through the same
     /// graph throws.
-    public func backward() throws {
+    ///
+    /// `leafGradientIsFinal` is called with each leaf as soon as its gradient is complete
+    /// (leaves come in reverse topological order, so nothing adds to it later): data-parallel
+    /// training starts averaging that gradient over the replicas while backward goes on.
+    public func backward(leafGradientIsFinal: ((Tensor) throws -> Void)? = nil) throws {
         guard count == 1 else {
             throw HeedError.shapeMismatch(op: "backward", "needs a scalar loss, got shape \(shape)")
         }
-        try backward(seed: Tensor.filled(1, shape: shape, on: backend))
+        try backward(seed: Tensor.filled(1, shape: shape, on: backend), leafGradientIsFinal: leafGradientIsFinal)
     }
 
     /// Back-propagates `seed` = ∂loss/∂self.
-    public func backward(seed: Tensor) throws {
+    public func backward(seed: Tensor, leafGradientIsFinal: ((Tensor) throws -> Void)? = nil) throws {
         guard requiresGradient else { return }
         let root: Node.Edge = node.map(Node.Edge.node) ?? .leaf(self)
         // Reverse topological order: every vertex after all vertices computed from it.
@@ -71,6 +75,7 @@ extension Tensor {
             case .leaf(let leaf):
                 guard let gradient else { continue }
                 leaf.gradient = try leaf.gradient.map { try $0.adding(gradient) } ?? gradient
+                try leafGradientIsFinal?(leaf)
             case .node(let node):
                 guard let gradient else {
                     node.release()

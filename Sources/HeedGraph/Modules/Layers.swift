@@ -46,6 +46,9 @@ public final class BatchNorm: Module {
     public let batchesTracked = Counter()
     public let momentum: Float
     public let epsilon: Float
+    /// Set for `--sync-bn`: training statistics over the batches of every replica this sums
+    /// over (`syncBatchNorm`). Nil: each replica normalises with its own batch.
+    public var replicaReduction: (any ReplicaReduction)?
 
     public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, on backend: any Backend) throws {
         weight = try Tensor(parameter: [Float](repeating: 1, count: channels), shape: [channels], on: backend)
@@ -64,6 +67,11 @@ public final class BatchNorm: Module {
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         if isTraining { batchesTracked.value += 1 }
+        if isTraining, let replicaReduction {
+            return try x.syncBatchNorm(
+                weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
+                momentum: momentum, epsilon: epsilon, reduction: replicaReduction)
+        }
         return try x.batchNorm(
             weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
             training: isTraining, momentum: momentum, epsilon: epsilon)

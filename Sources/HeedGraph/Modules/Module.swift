@@ -93,6 +93,9 @@ open class Module {
 
     public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.tensor.count } }
 
+    /// This module and every module below it, depth first.
+    public var moduleTree: [Module] { [self] + childEntries.flatMap { $0.module.moduleTree } }
+
     /// Switches this module and all its children to training or evaluation mode.
     public func train(_ training: Bool = true) {
         isTraining = training
