@@ -7,6 +7,9 @@
 #   bash benchmarks/scaling.sh                      # WRN-16-4 + attention, batch 16 per rank
 #   DEPTH=10 WIDTH=1 ATTENTION=0 STEPS=4 bash benchmarks/scaling.sh   # a quick smoke run
 #
+# One run's ratio varies by 10-20 % on a 2-core machine (the single rank's images/s moves
+# that much between runs); run it a few times (OUT=... per run) and report them all.
+#
 # Run it on a quiet machine (nothing else building or training): it times. It prints a
 # Markdown table (machine, images/s, speed-up, efficiency, the allreduce time per step and
 # the share of it backward hid, from rank 0's summary line) and writes it with the runs' logs
@@ -19,7 +22,7 @@ depth=${DEPTH:-16}
 width=${WIDTH:-4}
 attention=${ATTENTION:-3}
 batch=${BATCH:-16}
-steps=${STEPS:-8}
+steps=${STEPS:-24}
 [ -x "$heed" ] || swift build -c release --product heed
 command -v mpirun >/dev/null || { echo "scaling.sh: no mpirun; install openmpi-bin (scripts/system-packages.sh)" >&2; exit 1; }
 
@@ -42,8 +45,11 @@ run() {
         echo "scaling.sh: the $ranks-rank run failed; its log: $out/$name.log" >&2
         return 1
     }
+    # The weights are not results: only the metrics and the log are kept.
+    rm -f "$out/$name"/*.safetensors
     local rate
     rate=$(sed -n 2p "$out/$name/metrics.jsonl" | grep -o '"images_per_second":[0-9.e+-]*' | cut -d: -f2)
+    rate=$(awk -v r="$rate" 'BEGIN { printf "%.2f", r }')
     local allreduce
     allreduce=$(grep -o 'gradient allreduce: .*' "$out/$name.log" | sed 's/gradient allreduce: //' || true)
     echo "$ranks|$rate|${allreduce:--}"

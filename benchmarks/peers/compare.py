@@ -61,7 +61,10 @@ def run_heed(args, json_path: Path) -> str | None:
 
 def run_peer(args, tool: str, json_path: Path) -> str | None:
     script, module = PEERS[tool]
-    check = subprocess.run([args.python, "-c", f"import {module}"], capture_output=True, text=True)
+    try:
+        check = subprocess.run([args.python, "-c", f"import {module}"], capture_output=True, text=True)
+    except OSError as error:
+        return f"cannot run {args.python} ({error.strerror}); --python or $PYTHON names the peers' Python"
     if check.returncode != 0:
         last = (check.stderr.strip().splitlines() or ["?"])[-1]
         return f"{args.python} cannot import {module} ({last}); see benchmarks/peers/README.md"
