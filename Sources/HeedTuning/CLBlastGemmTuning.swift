@@ -66,16 +66,9 @@ public struct CLBlastGemmTuning {
     }
 
     func time(buffers: [(any DeviceBuffer, any DeviceBuffer, any DeviceBuffer)]) throws -> Double {
-        var total = 0.0
-        for (d, (a, b, c)) in zip(shapes, buffers) {
-            try device.gemm(d, a: a, b: b, c: c)
-            var fastest = Double.infinity
-            for _ in 0..<(quick ? 1 : 3) {
-                fastest = min(fastest, try device.deviceSeconds { try device.gemm(d, a: a, b: b, c: c) })
-            }
-            total += fastest
-        }
-        return total
+        try device.workloadSeconds(
+            runs: quick ? 1 : 3,
+            zip(shapes, buffers).map { d, operands in { try device.gemm(d, a: operands.0, b: operands.1, c: operands.2) } })
     }
 
     /// Runs CLBlast's tuner, then checks and times its result. `tuner` stands in for

@@ -63,17 +63,7 @@ public struct NormalizationTuning {
 
     /// Total device seconds of the workload, each case the fastest of `runs` after a warm-up.
     func time(_ candidate: OpenCLBackend) throws -> Double {
-        var total = 0.0
-        for c in cases {
-            let run = try suites.kernelWorkload(c, batch: batch, on: candidate)
-            try run()
-            var fastest = Double.infinity
-            for _ in 0..<runs {
-                fastest = min(fastest, try candidate.deviceSeconds { try run() })
-            }
-            total += fastest
-        }
-        return total
+        try candidate.workloadSeconds(runs: runs, cases.map { try suites.kernelWorkload($0, batch: batch, on: candidate) })
     }
 
     public struct Result {

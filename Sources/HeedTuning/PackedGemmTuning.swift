@@ -110,16 +110,8 @@ public struct PackedGemmTuning {
 
     /// Total device seconds of the workload, each GEMM the fastest of `runs` after a warm-up.
     func time(_ candidate: OpenCLBackend, buffers: [(any DeviceBuffer, any DeviceBuffer, any DeviceBuffer)]) throws -> Double {
-        var total = 0.0
-        for (d, (a, b, c)) in zip(shapes, buffers) {
-            try candidate.gemm(d, a: a, b: b, c: c)
-            var fastest = Double.infinity
-            for _ in 0..<runs {
-                fastest = min(fastest, try candidate.deviceSeconds { try candidate.gemm(d, a: a, b: b, c: c) })
-            }
-            total += fastest
-        }
-        return total
+        try candidate.workloadSeconds(
+            runs: runs, zip(shapes, buffers).map { d, operands in { try candidate.gemm(d, a: operands.0, b: operands.1, c: operands.2) } })
     }
 
     // MARK: The search
