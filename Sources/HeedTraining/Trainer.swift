@@ -166,6 +166,7 @@ public final class Trainer {
                 configuration.showProgress && isRoot
                 ? ProgressBar(label: "epoch \(epoch + 1)/\(configuration.epochs)", total: train.batchCount) : nil
             var totals = RunningTotals()
+            let ranks = group?.size ?? 1
             for batch in train.batches(epoch: epoch, startingAt: position.batch) {
                 let images = try Tensor(
                     batch.images, shape: [batch.count, train.dataset.channels, train.dataset.height, train.dataset.width], on: backend)
@@ -186,7 +187,7 @@ public final class Trainer {
                     throw TrainingDiverged(
                         epoch: epoch + 1, step: position.step, reason: "loss \(lossValue)", lastCheckpoint: lastCheckpoint)
                 }
-                progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart)))
+                progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart), ranks: ranks))
                 if let stop = configuration.stopAfterStep, position.step >= stop {
                     try checkpoint(epoch: epoch)
                     return TrainingSummary(
@@ -197,7 +198,8 @@ public final class Trainer {
                     try checkpoint(epoch: epoch)
                 }
             }
-            progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart)), final: true)
+            progress?.update(
+                position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart), ranks: ranks), final: true)
             if let group { try totals.sum(over: group) }
 
             try group?.averageBuffers(of: model)
@@ -317,7 +319,11 @@ struct RunningTotals {
         (lossSum, batches, images, correct) = (values[0], Int(values[1]), Int(values[2]), Int(values[3]))
     }
 
-    func summary(elapsed: TimeInterval) -> String {
-        String(format: "loss %.4f  acc %5.1f%%  %.0f img/s", meanLoss, 100 * accuracy, Double(images) / max(elapsed, 1e-9))
+    /// The progress bar's line: loss and accuracy of these totals (rank 0's share in data-parallel
+    /// training, summed over the ranks only at the epoch's end), images/s of all `ranks`
+    /// (every rank runs as many steps of as many images).
+    func summary(elapsed: TimeInterval, ranks: Int = 1) -> String {
+        String(
+            format: "loss %.4f  acc %5.1f%%  %.0f img/s", meanLoss, 100 * accuracy, Double(images * ranks) / max(elapsed, 1e-9))
     }
 }

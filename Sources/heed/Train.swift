@@ -125,10 +125,10 @@ struct Train: ParsableCommand {
         let summary = try trainer.run(resume: resume)
         if let timing = trainer.communicationTiming, timing.steps > 0, timing.allreduceSeconds > 0 {
             let hidden = max(0, 1 - timing.exposedSeconds / timing.allreduceSeconds)
-            print(
-                String(
-                    format: "gradient allreduce: %.2f ms per step in %d buckets, %.0f%% of it hidden behind backward (rank 0)",
-                    1000 * timing.allreduceSeconds / Double(timing.steps), timing.buckets, 100 * hidden))
+            let buckets = timing.buckets == 1 ? "1 bucket" : "\(timing.buckets) buckets"
+            let perStep = String(format: "%.2f ms", 1000 * timing.allreduceSeconds / Double(timing.steps))
+            let hiddenShare = String(format: "%.0f%%", 100 * hidden)
+            print("gradient allreduce: \(perStep) per step in \(buckets), \(hiddenShare) of it hidden behind backward (rank 0)")
         }
         if let profile = backend.profile { print(profile.report) }
         guard summary.finished else {
