@@ -119,7 +119,7 @@ struct Train: ParsableCommand {
                 + "\(train.channels)×\(train.height)×\(train.width)")
         if let group {
             print(
-                "data-parallel: \(group.size) ranks x batch \(data.batchSize) = global batch \(group.size * data.batchSize)"
+                "data-parallel: \(group.size == 1 ? "1 rank" : "\(group.size) ranks") x batch \(data.batchSize) = global batch \(group.size * data.batchSize)"
                     + (syncBn ? ", batch norm synchronised" : ", batch norm per rank"))
         }
         let summary = try trainer.run(resume: resume)
