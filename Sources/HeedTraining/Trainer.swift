@@ -166,7 +166,7 @@ public final class Trainer {
                 configuration.showProgress && isRoot
                 ? ProgressBar(label: "epoch \(epoch + 1)/\(configuration.epochs)", total: train.batchCount) : nil
             var totals = RunningTotals()
-            let ranks = group?.size ?? 1
+            let rankCount = group?.size ?? 1
             for batch in train.batches(epoch: epoch, startingAt: position.batch) {
                 let images = try Tensor(
                     batch.images, shape: [batch.count, train.dataset.channels, train.dataset.height, train.dataset.width], on: backend)
@@ -187,7 +187,7 @@ public final class Trainer {
                     throw TrainingDiverged(
                         epoch: epoch + 1, step: position.step, reason: "loss \(lossValue)", lastCheckpoint: lastCheckpoint)
                 }
-                progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart), ranks: ranks))
+                progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart), ranks: rankCount))
                 if let stop = configuration.stopAfterStep, position.step >= stop {
                     try checkpoint(epoch: epoch)
                     return TrainingSummary(
@@ -199,7 +199,7 @@ public final class Trainer {
                 }
             }
             progress?.update(
-                position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart), ranks: ranks), final: true)
+                position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart), ranks: rankCount), final: true)
             if let group { try totals.sum(over: group) }
 
             try group?.averageBuffers(of: model)
