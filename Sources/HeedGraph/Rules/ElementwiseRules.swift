@@ -50,13 +50,8 @@ extension Tensor {
         let output = inPlace ? try overwritable(ElementwiseOps.reluForward.errorName) : try fresh(shape)
         try backend.reluForward(count: count, input: storage, output: output.storage)
         if inPlace { version.increment() }
-        let (backend, shape, count) = (backend, shape, count)
-        let op = ElementwiseOps.reluForward.errorName
-        return Tensor.result(op: op, output: output, inputs: [self], saving: [output]) { g, saved in
-            let output = try saved.buffers(for: op)[0]
-            let dx = try Tensor.uninitialized(shape: shape, on: backend)
-            try backend.reluBackward(count: count, input: output, outputGradient: g.storage, inputGradient: dx.storage)
-            return [dx]
+        return activationResult(ElementwiseOps.reluForward.errorName, output: output) { backend, count, y, g, dx in
+            try backend.reluBackward(count: count, input: y, outputGradient: g, inputGradient: dx)
         }
     }
 
@@ -64,13 +59,8 @@ extension Tensor {
     public func tanh() throws -> Tensor {
         let output = try fresh(shape)
         try backend.tanhForward(count: count, input: storage, output: output.storage)
-        let (backend, shape, count) = (backend, shape, count)
-        let op = ElementwiseOps.tanhForward.errorName
-        return Tensor.result(op: op, output: output, inputs: [self], saving: [output]) { g, saved in
-            let output = try saved.buffers(for: op)[0]
-            let dx = try Tensor.uninitialized(shape: shape, on: backend)
-            try backend.tanhBackward(count: count, output: output, outputGradient: g.storage, inputGradient: dx.storage)
-            return [dx]
+        return activationResult(ElementwiseOps.tanhForward.errorName, output: output) { backend, count, y, g, dx in
+            try backend.tanhBackward(count: count, output: y, outputGradient: g, inputGradient: dx)
         }
     }
 
@@ -78,12 +68,22 @@ extension Tensor {
     public func sigmoid() throws -> Tensor {
         let output = try fresh(shape)
         try backend.sigmoidForward(count: count, input: storage, output: output.storage)
+        return activationResult(ElementwiseOps.sigmoidForward.errorName, output: output) { backend, count, y, g, dx in
+            try backend.sigmoidBackward(count: count, output: y, outputGradient: g, inputGradient: dx)
+        }
+    }
+
+    /// The result of an elementwise activation of self whose gradient reads only its output y
+    /// (saved): `inputGradient(backend, count, y, ∂L/∂y, ∂L/∂x)` writes the input's gradient.
+    private func activationResult(
+        _ op: String, output: Tensor,
+        inputGradient: @escaping (any Backend, Int, any DeviceBuffer, any DeviceBuffer, any DeviceBuffer) throws -> Void
+    ) -> Tensor {
         let (backend, shape, count) = (backend, shape, count)
-        let op = ElementwiseOps.sigmoidForward.errorName
         return Tensor.result(op: op, output: output, inputs: [self], saving: [output]) { g, saved in
-            let output = try saved.buffers(for: op)[0]
+            let y = try saved.buffers(for: op)[0]
             let dx = try Tensor.uninitialized(shape: shape, on: backend)
-            try backend.sigmoidBackward(count: count, output: output, outputGradient: g.storage, inputGradient: dx.storage)
+            try inputGradient(backend, count, y, g.storage, dx.storage)
             return [dx]
         }
     }
