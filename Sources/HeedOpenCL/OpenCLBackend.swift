@@ -275,13 +275,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         let buffer = try own(buffer, "write", "destination")
         try checkTransfer(buffer, Element.self, values.count, "write")
         if values.isEmpty { return }
-        try values.withUnsafeBytes { bytes in
-            try check(
-                clEnqueueWriteBuffer(
-                    context.queue, buffer.memory, cl_bool(CL_TRUE), 0, bytes.count,
-                    bytes.baseAddress, 0, nil, nil),
-                "clEnqueueWriteBuffer(\(bytes.count) bytes)")
-        }
+        // Copied into pinned staging and queued: later ops see the values (one in-order
+        // queue), and the host goes on while the device copies.
+        try values.withUnsafeBytes { bytes in try context.uploads.stage(bytes, into: buffer.memory) }
     }
 
     public func read<Element: BufferElement>(_ buffer: any DeviceBuffer, as type: Element.Type) throws -> [Element] {
@@ -313,6 +309,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     public func synchronize() throws {
         try context.finish()
+        try context.uploads.drain()
     }
 
     private func checkTransfer<Element: BufferElement>(_ buffer: OpenCLBuffer, _: Element.Type, _ count: Int, _ op: String) throws {

@@ -15,6 +15,8 @@ final class OpenCLContext: @unchecked Sendable {
     let queue: cl_command_queue
     /// The caching allocator of every buffer on this context, with its counts.
     let memory: DeviceAllocator
+    /// Pinned host blocks that uploads are copied into, so writes do not wait for the device.
+    let uploads: UploadStaging
 
     /// - Parameter memoryLimit: the most bytes the allocator may reserve (`HEED_MEMORY_LIMIT`).
     init(device: OpenCLDeviceInfo, memoryLimit: Int? = nil) throws {
@@ -32,10 +34,12 @@ final class OpenCLContext: @unchecked Sendable {
         self.context = context
         self.queue = queue
         self.memory = DeviceAllocator(context: context, queue: queue, limit: memoryLimit)
+        self.uploads = UploadStaging(context: context, queue: queue)
     }
 
     deinit {
         clFinish(queue)
+        uploads.releaseAll()
         memory.releaseCachedMemory()
         clReleaseCommandQueue(queue)
         clReleaseContext(context)

@@ -29,7 +29,8 @@ public protocol Backend: AnyObject, Sendable {
     /// A new buffer of `count` elements whose contents are undefined.
     func makeBuffer<Element: BufferElement>(count: Int, of type: Element.Type) throws -> any DeviceBuffer
 
-    /// Copies `values` into `buffer` (its element type and count must match).
+    /// Copies `values` into `buffer` (its element type and count must match). The copy
+    /// may finish after the call returns, but before any later op or read sees `buffer`.
     func write<Element: BufferElement>(_ values: [Element], to buffer: any DeviceBuffer) throws
 
     /// Copies the contents of `buffer` to the host, after all earlier work is done.

@@ -1,8 +1,9 @@
 import Foundation
 
 /// A one-line progress display on standard error: a bar, counts, the latest
-/// metrics and the time left. On a terminal it redraws in place; otherwise (logs,
-/// CI) it prints a line every `lineInterval` seconds and at the end.
+/// metrics and the time left. On a terminal it redraws in place every
+/// `redrawInterval` seconds; otherwise (logs, CI) it prints a line every
+/// `lineInterval` seconds; and always at the end.
 public final class ProgressBar {
     private let total: Int
     private let label: String
@@ -10,17 +11,26 @@ public final class ProgressBar {
     private let isTerminal = isatty(STDERR_FILENO) == 1
     private var lastLine = Date.distantPast
     private let lineInterval: TimeInterval
+    private let redrawInterval: TimeInterval
 
-    public init(label: String, total: Int, lineInterval: TimeInterval = 15) {
+    public init(label: String, total: Int, lineInterval: TimeInterval = 15, redrawInterval: TimeInterval = 0.25) {
         self.label = label
         self.total = max(total, 1)
         self.lineInterval = lineInterval
+        self.redrawInterval = redrawInterval
     }
 
-    /// Shows `done` of `total` with `metrics` such as "loss 0.532  acc 81.2%".
+    /// Whether an `update` now would show something: callers read their metrics back
+    /// from the device only then.
+    public var isDue: Bool {
+        Date().timeIntervalSince(lastLine) >= (isTerminal ? redrawInterval : lineInterval)
+    }
+
+    /// Shows `done` of `total` with `metrics` such as "loss 0.532  acc 81.2%", when it
+    /// `isDue` or is `final`.
     public func update(_ done: Int, metrics: String, final: Bool = false) {
         let now = Date()
-        guard isTerminal || final || now.timeIntervalSince(lastLine) >= lineInterval else { return }
+        guard final || isDue else { return }
         lastLine = now
         let elapsed = now.timeIntervalSince(start)
         let fraction = Double(done) / Double(total)

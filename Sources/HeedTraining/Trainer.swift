@@ -156,6 +156,9 @@ public final class Trainer {
         }
         defer { communicationTiming = averager?.timing }
 
+        // Each step's loss and correct count stay on the device until a progress update,
+        // a checkpoint or the epoch's end reads them back together (`StepTallies`).
+        let tallies = try StepTallies(backend: backend)
         while position.epoch < configuration.epochs {
             let epoch = position.epoch
             let epochStart = Date()
@@ -167,6 +170,17 @@ public final class Trainer {
                 ? ProgressBar(label: "epoch \(epoch + 1)/\(configuration.epochs)", total: train.batchCount) : nil
             var totals = RunningTotals()
             let rankCount = group?.size ?? 1
+            // Adds the steps tallied so far to the totals; a loss that is not finite stops
+            // the run at the step it appeared, before any later checkpoint is written.
+            func readTallies() throws {
+                for step in try tallies.drain() {
+                    guard step.loss.isFinite else {
+                        throw TrainingDiverged(
+                            epoch: epoch + 1, step: step.step, reason: "loss \(step.loss)", lastCheckpoint: lastCheckpoint)
+                    }
+                    totals.add(loss: Double(step.loss), correct: step.correct, images: step.items)
+                }
+            }
             for batch in train.batches(epoch: epoch, startingAt: position.batch) {
                 let images = try Tensor(
                     batch.images, shape: [batch.count, train.dataset.channels, train.dataset.height, train.dataset.width], on: backend)
@@ -179,25 +193,28 @@ public final class Trainer {
                     try loss.backward()
                 }
                 try optimizer.step()
-                let lossValue = Double(try loss.item())
-                try totals.add(loss: lossValue, logProbabilities: logp.values(), labels: batch.labels)
                 position.step += 1
                 position.batch += 1
-                guard lossValue.isFinite else {
-                    throw TrainingDiverged(
-                        epoch: epoch + 1, step: position.step, reason: "loss \(lossValue)", lastCheckpoint: lastCheckpoint)
+                try tallies.record(step: position.step, loss: loss, logProbabilities: logp, labels: labels, items: batch.count)
+                let showsProgress = progress?.isDue ?? false
+                if showsProgress || tallies.isFull { try readTallies() }
+                if showsProgress {
+                    progress?.update(
+                        position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart), ranks: rankCount))
                 }
-                progress?.update(position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart), ranks: rankCount))
                 if let stop = configuration.stopAfterStep, position.step >= stop {
+                    try readTallies()
                     try checkpoint(epoch: epoch)
                     return TrainingSummary(
                         epochs: isRoot ? try metrics.read() : [], steps: position.step, finished: false,
                         seconds: Date().timeIntervalSince(started))
                 }
                 if configuration.checkpointInterval > 0, position.step % configuration.checkpointInterval == 0 {
+                    try readTallies()
                     try checkpoint(epoch: epoch)
                 }
             }
+            try readTallies()
             progress?.update(
                 position.batch, metrics: totals.summary(elapsed: Date().timeIntervalSince(epochStart), ranks: rankCount), final: true)
             if let group { try totals.sum(over: group) }
@@ -250,7 +267,7 @@ public final class Trainer {
                 let logp = try model.logProbabilities(images: images).values()
                 let classes = logp.count / batch.count
                 let loss = batch.labels.enumerated().reduce(0.0) { $0 - Double(logp[$1.offset * classes + Int($1.element)]) }
-                try totals.add(loss: loss, logProbabilities: logp, labels: batch.labels)
+                totals.add(loss: loss, logProbabilities: logp, labels: batch.labels)
             }
         }
         if let group { try totals.sum(over: group) }
@@ -301,15 +318,23 @@ struct RunningTotals {
     var lossPerImage: Double { images == 0 ? .nan : lossSum / Double(images) }
     var accuracy: Double { images == 0 ? .nan : Double(correct) / Double(images) }
 
-    mutating func add(loss: Double, logProbabilities: [Float], labels: [Int32]) throws {
-        let classes = logProbabilities.count / max(labels.count, 1)
-        for (index, label) in labels.enumerated() {
-            let row = logProbabilities[index * classes..<(index + 1) * classes]
-            if row.indices.max(by: { row[$0] < row[$1] }).map({ $0 - row.startIndex }) == Int(label) { correct += 1 }
-        }
+    /// A batch's loss (its mean, or its sum over the images in evaluation) and the
+    /// images whose first largest log-probability is at their label.
+    mutating func add(loss: Double, correct: Int, images count: Int) {
         lossSum += loss
         batches += 1
-        images += labels.count
+        self.correct += correct
+        images += count
+    }
+
+    /// A batch's loss and its log-probabilities (N, L), read back, against its labels.
+    mutating func add(loss: Double, logProbabilities: [Float], labels: [Int32]) {
+        let classes = logProbabilities.count / max(labels.count, 1)
+        let correct = labels.indices.filter { index in
+            let row = logProbabilities[index * classes..<(index + 1) * classes]
+            return row.indices.max(by: { row[$0] < row[$1] }).map({ $0 - row.startIndex }) == Int(labels[index])
+        }.count
+        add(loss: loss, correct: correct, images: labels.count)
     }
 
     /// The totals of every rank together (collective).

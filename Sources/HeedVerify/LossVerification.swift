@@ -2,15 +2,19 @@ import Foundation
 import HeedOps
 import HeedReference
 
-/// NLL and cross-entropy, forward and backward: batches of 1 to 300 (more than the
-/// reducing group's 256 items), 1 to 33 classes.
+/// NLL and cross-entropy, forward and backward, and the step tally: batches of 1 to 300
+/// (more than the reducing group's 256 items), 1 to 100 classes.
 enum LossVerification {
     static let shapes = [(1, 1), (3, 7), (33, 10), (300, 33), (7, 100)]
 
-    static let cases: [VerificationCase] = shapes.flatMap { shape in
-        let d = LossDescriptor(batch: shape.0, classes: shape.1)
-        return [nllForward(d), nllBackward(d), crossEntropyForward(d), crossEntropyBackward(d)]
-    }
+    static let cases: [VerificationCase] =
+        shapes.flatMap { shape in
+            let d = LossDescriptor(batch: shape.0, classes: shape.1)
+            return [nllForward(d), nllBackward(d), crossEntropyForward(d), crossEntropyBackward(d)]
+        }
+        + zip(shapes, [1, 4, 2, 5, 3]).map { shape, slots in
+            stepTally(StepTallyDescriptor(batch: shape.0, classes: shape.1, slots: slots, slot: slots / 2))
+        }
 
     static func inputs(_ d: LossDescriptor) -> (logits: [Float], labels: [Int32], logp: [Float], g: Float) {
         var random = SeededGenerator(seed: UInt64(d.batch * 1009 + d.classes))
@@ -105,6 +109,31 @@ enum LossVerification {
             let tolerance = Tolerance(
                 atol: 0, rtol: (Float32Rounding.divide + Float32Rounding.exp + 3) * Float32Rounding.u, relativeToTerms: true)
             return Comparison(actual: actual[0], expected: expected[0], tolerance: tolerance, scale: scale)
+        }
+    }
+
+    /// Exact: a copied loss and a count. Scores are whole numbers in -2...2, so rows hold
+    /// ties (the first largest counts), some are NaN, and every seventh label is outside
+    /// 0..<L; the other rows of the tally hold values the op must leave as they are.
+    static func stepTally(_ d: StepTallyDescriptor) -> VerificationCase {
+        VerificationCase(op: LossOps.stepTally.name, shape: "\(d)") { device, reference in
+            var random = SeededGenerator(seed: UInt64(d.batch * 131 + d.classes))
+            let scores = (0..<d.batch * d.classes).map { e -> Float in
+                e % 11 == 5 ? .nan : Float(Int.random(in: -2...2, using: &random))
+            }
+            let labels = (0..<d.batch).map { n -> Int32 in
+                n % 7 == 6 ? (n % 2 == 0 ? -1 : Int32(d.classes)) : Int32.random(in: 0..<Int32(d.classes), using: &random)
+            }
+            var tally = (0..<2 * d.slots).map { Float($0) + 0.5 }
+            tally[2 * d.slot] = .nan
+            tally[2 * d.slot + 1] = .nan
+            let (actual, expected) = try OpHarness.run(
+                on: device, and: reference, inputs: [.floats(scores), .ints(labels), .floats([1.25])],
+                outputs: [.initialized(tally)]
+            ) { backend, inputs, outputs in
+                try backend.stepTally(d, logProbabilities: inputs[0], labels: inputs[1], loss: inputs[2], tally: outputs[0])
+            }
+            return Comparison(actual: actual[0], expected: expected[0], tolerance: .exact)
         }
     }
 }

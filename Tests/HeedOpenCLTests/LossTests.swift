@@ -7,13 +7,14 @@ import HeedVerify
 import XCTest
 
 final class LossTests: XCTestCase {
-    /// The cases `heed verify --op nll_loss` and `--op cross_entropy` run: batches of 1 to
-    /// 300 (past the reducing group), 1 to 100 classes, forward and backward.
+    /// The cases `heed verify --op nll_loss`, `--op cross_entropy` and `--op step_tally`
+    /// run: batches of 1 to 300 (past the reducing group), 1 to 100 classes, forward and
+    /// backward; the tally with ties, NaN scores and labels out of range.
     func testOpenCLMatchesTheReference() throws {
         let device = try TestDevices.requireOpenCL()
-        for op in ["nll_loss", "cross_entropy"] {
+        for (op, count) in [("nll_loss", 10), ("cross_entropy", 10), ("step_tally", 5)] {
             let cases = VerificationSuite.cases(matching: op)
-            XCTAssertEqual(cases.count, 10)
+            XCTAssertEqual(cases.count, count)
             for check in cases {
                 assertPassed(try check.run(device, TestDevices.reference), "\(check.op) \(check.shape)")
             }

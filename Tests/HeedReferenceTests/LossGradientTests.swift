@@ -52,4 +52,30 @@ final class LossGradientTests: XCTestCase {
             XCTAssertEqual($0, .invalidArgument(op: "nll_loss", "label -1 of item 0 is outside 0..<4"))
         }
     }
+
+    /// `step_tally` counts an item correct when its first largest score is at its label,
+    /// as the training loop's host code did with `max(by:)`: ties go to the first, a NaN
+    /// after the first element never wins, a NaN first element keeps index 0. Hand-made rows.
+    func testStepTallyCountsTheFirstLargestScore() {
+        let nan = Float.nan
+        let rows: [([Float], Int32, Bool)] = [
+            ([1, 3, 3], 1, true),  // a tie: the first of the two
+            ([1, 3, 3], 2, false),
+            ([nan, 5, 9], 0, true),  // NaN first: nothing compares greater than it
+            ([2, nan, 1], 0, true),
+            ([0, nan, 4], 2, true),
+            ([7, 7, 7], 0, true),
+            ([1, 2, 3], 3, false),  // a label outside 0..<3
+            ([1, 2, 3], -1, false),
+        ]
+        for (scores, label, correct) in rows {
+            XCTAssertEqual(
+                Reference.correctCount(batch: 1, classes: 3, logProbabilities: scores, labels: [label]), correct ? 1 : 0,
+                "\(scores) label \(label)")
+            let hostArgmax = scores.indices.max(by: { scores[$0] < scores[$1] })!
+            XCTAssertEqual(hostArgmax == Int(label), correct, "\(scores) label \(label)")
+        }
+        XCTAssertEqual(
+            Reference.correctCount(batch: rows.count, classes: 3, logProbabilities: rows.flatMap(\.0), labels: rows.map(\.1)), 5)
+    }
 }

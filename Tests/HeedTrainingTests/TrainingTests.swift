@@ -171,4 +171,38 @@ final class TrainingTests: XCTestCase {
                 "resume: invalid argument: the checkpoint was trained with backbone.dropout=0.2, this run asks for backbone.dropout=0.3")
         }
     }
+
+    /// The training loop reads nothing back per step: each step's loss and correct count
+    /// stay on the device until the epoch's end (no progress bar and no checkpoint in
+    /// between here), so an epoch of three times the steps makes as many reads. The
+    /// epoch's train loss and accuracy are those of the steps (a mean of 6 losses, and
+    /// a whole number of the 48 images right).
+    func testTheTrainingLoopDoesNotReadBackEveryStep() throws {
+        let device = try TestDevices.requireOpenCL()
+        func run(steps: Int) throws -> (reads: Int, epoch: EpochMetrics) {
+            let (train, test) = tinyData(train: 8 * steps, test: 8)
+            let backend = CountingBackend(wrapping: device)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("heed-reads-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let trainer = Trainer(
+                model: try baseline(tinyNetwork, on: backend, seed: 9), backend: backend,
+                train: BatchLoader(
+                    dataset: train, batchSize: 8, shuffle: true, dropLast: true, normalization: .measured(on: train), seed: 7),
+                test: BatchLoader(
+                    dataset: test, batchSize: 8, shuffle: false, dropLast: false, normalization: .measured(on: train), seed: 7),
+                configuration: TrainingConfiguration(
+                    epochs: 1, optimizer: .init(learningRate: 0.05), schedule: .constant, outputDirectory: folder,
+                    checkpointInterval: 0, showProgress: false),
+                options: ["depth": "10"])
+            let summary = try trainer.run(resume: false)
+            XCTAssertEqual(summary.steps, steps)
+            return (backend.reads, try XCTUnwrap(summary.epochs.first))
+        }
+        let short = try run(steps: 2)
+        let long = try run(steps: 6)
+        XCTAssertEqual(long.reads, short.reads)
+        XCTAssert(long.epoch.trainLoss.isFinite && long.epoch.trainLoss > 0, "\(long.epoch)")
+        let correct = long.epoch.trainAccuracy * 48
+        XCTAssertEqual(correct, correct.rounded(), "\(long.epoch)")
+    }
 }

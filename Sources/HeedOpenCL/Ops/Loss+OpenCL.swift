@@ -36,6 +36,17 @@ extension OpenCLBackend {
                     try .int(d.batch, op), try .int(d.classes, op),
                 ])
         },
+        OpImplementation(LossOps.stepTally) { backend, d, b in
+            let op = LossOps.stepTally.errorName
+            _ = try KernelArgument.int(d.batch * d.classes, op)
+            let group = OpenCLBackend.lossWorkGroup
+            try backend.launch(
+                family: "loss", kernel: "step_tally", defines: ["LOSS_WG": "\(group)"], global: [group], local: [group],
+                arguments: [
+                    .buffer(b.logProbabilities), .buffer(b.labels), .buffer(b.loss), .buffer(b.tally),
+                    try .int(d.batch, op), try .int(d.classes, op), try .int(d.slot, op),
+                ])
+        },
     ]
 
     private func launchNLL(_ d: LossDescriptor, logp: OpenCLBuffer, labels: OpenCLBuffer, loss: OpenCLBuffer) throws {

@@ -58,7 +58,25 @@ public enum LossOps {
         ]
     }
 
-    static let table = [nllForward.erased, nllBackward.erased, crossEntropyForward.erased, crossEntropyBackward.erased]
+    /// One training step's loss and correct count, written into row `slot` of a tally
+    /// (slots, 2), so that the training loop reads a whole run of steps back at once
+    /// instead of stalling the queue on every step:
+    /// `tally[slot] = (loss[0], #{n : argmax_l logp[n, l] = label[n]})`.
+    /// The argmax is the first largest element, as the host's `max(by:)` finds it: a
+    /// later element wins only when the one held compares less, so a NaN wins nothing
+    /// after the first element. An item whose label is outside `0..<L` is not correct.
+    /// The other rows are left as they are. Counts are exact in float32 (N ≤ 2²⁴).
+    /// Not differentiable: it only reports.
+    public static let stepTally = OpDefinition<StepTallyDescriptor>(
+        "step_tally", .loss, kernels: ["step_tally"], tolerance: .exact
+    ) { d in
+        [
+            .input("logProbabilities", [d.batch, d.classes], label: "log-probabilities"), .input("labels", [d.batch], .int32),
+            .input("loss", [1]), .update("tally", [d.slots, 2]),
+        ]
+    }
+
+    static let table = [nllForward.erased, nllBackward.erased, crossEntropyForward.erased, crossEntropyBackward.erased, stepTally.erased]
 }
 
 extension Backend {
@@ -88,6 +106,45 @@ extension Backend {
         lossGradient: any DeviceBuffer, logitsGradient: any DeviceBuffer
     ) throws {
         try run(LossOps.crossEntropyBackward, descriptor, [logProbabilities, labels, lossGradient, logitsGradient])
+    }
+
+    public func stepTally(
+        _ descriptor: StepTallyDescriptor, logProbabilities: any DeviceBuffer, labels: any DeviceBuffer,
+        loss: any DeviceBuffer, tally: any DeviceBuffer
+    ) throws {
+        try run(LossOps.stepTally, descriptor, [logProbabilities, labels, loss, tally])
+    }
+}
+
+/// A step of N items with L classes, tallied into row `slot` of `slots`.
+public struct StepTallyDescriptor: OpDescriptor, Equatable {
+    public var batch: Int
+    public var classes: Int
+    public var slots: Int
+    public var slot: Int
+
+    public init(batch: Int, classes: Int, slots: Int, slot: Int) {
+        self.batch = batch
+        self.classes = classes
+        self.slots = slots
+        self.slot = slot
+    }
+
+    public var description: String { "(N \(batch), L \(classes), slot \(slot) of \(slots))" }
+
+    /// The most items a count keeps exact in float32.
+    public static let maximumBatch = 1 << 24
+
+    public func validate() throws {
+        guard batch >= 1, classes >= 1 else {
+            throw HeedError.invalidArgument(op: "step_tally", "needs at least one item and one class, got \(self)")
+        }
+        guard batch <= Self.maximumBatch else {
+            throw HeedError.invalidArgument(op: "step_tally", "\(batch) items: counts are exact in float32 only up to \(Self.maximumBatch)")
+        }
+        guard slots >= 1, (0..<slots).contains(slot) else {
+            throw HeedError.invalidArgument(op: "step_tally", "slot \(slot) is outside 0..<\(slots)")
+        }
     }
 }
 

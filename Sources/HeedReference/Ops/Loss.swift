@@ -35,6 +35,16 @@ extension Reference {
         let dlogp = try nllLossBackward(d, labels: labels, lossGradient: g)
         return softmaxBackward(SoftmaxDescriptor(.logSoftmax, outer: d.batch, axis: d.classes), output: logp, outputGradient: dlogp)
     }
+
+    /// The items whose first largest log-probability is at their label (a label outside
+    /// `0..<L` never is).
+    public static func correctCount<T: BinaryFloatingPoint>(batch: Int, classes: Int, logProbabilities logp: [T], labels: [Int32]) -> Int {
+        (0..<batch).filter { n in
+            var best = 0
+            for l in 1..<classes where logp[n * classes + best] < logp[n * classes + l] { best = l }
+            return best == Int(labels[n])
+        }.count
+    }
 }
 
 extension ReferenceBackend {
@@ -57,6 +67,14 @@ extension ReferenceBackend {
                 b.logitsGradient[T.self] = try Reference.crossEntropyBackward(
                     d, logProbabilities: b.logProbabilities[T.self],
                     labels: b.labels.ints, lossGradient: b.lossGradient[T.self][0])
+            },
+            ReferenceBody(LossOps.stepTally) { d, b in
+                let correct = Reference.correctCount(
+                    batch: d.batch, classes: d.classes, logProbabilities: b.logProbabilities[T.self], labels: b.labels.ints)
+                var tally = b.tally[T.self]
+                tally[2 * d.slot] = b.loss[T.self][0]
+                tally[2 * d.slot + 1] = T(correct)
+                b.tally[T.self] = tally
             },
         ]
     }
