@@ -136,7 +136,7 @@ let package = Package(
             name: "HeedBench",
             dependencies: ["HeedOps", "HeedOpenCL", "HeedGraph", "HeedModels", "HeedSupport"],
             path: "benchmarks",
-            exclude: ["README.md", "RESULTS.md", "compare_seeds.sh", "scaling.sh", "peers", "results"],
+            exclude: ["README.md", "RESULTS.md", "compare_seeds.sh", "scaling.sh", "long-run.sh", "long-run.json", "peers", "results"],
             sources: ["HeedBench"],
             resources: [.embedInCode("suites.json")]
         ),

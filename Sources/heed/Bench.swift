@@ -106,6 +106,9 @@ struct Bench: ParsableCommand {
             if let allocations = row.driverAllocationsPerStep, let hits = row.poolHitsPerStep {
                 notes.append(String(format: "%.1f driver allocations and %.0f pool hits per step", allocations, hits))
             }
+            if let warmup = row.warmupDriverAllocations, let live = row.finalLiveBytes {
+                notes.append("\(warmup) driver allocations in the warm-up, \(formatBytes(live)) in use after")
+            }
             table.printRow([
                 row.id, row.batch.map(String.init) ?? "-", String(format: "%.3f", row.medianMs),
                 String(format: "%.3f–%.3f", row.minMs, row.maxMs), String(format: "%.2f", row.gflops),

@@ -106,6 +106,8 @@ public struct BenchmarkRunner {
             // The buffers earlier cases left in the allocator's pools are not this case's memory.
             backend.releaseCachedMemory()
             let workload = try TrainingWorkloads.make(network, batch: networkBatch, backend: backend)
+            try backend.synchronize()
+            let start = backend.memoryUsage
             var beforeTimed = DeviceMemoryUsage()
             let samples = try time(
                 workload, warmup: trainWarmup, runs: trainRuns,
@@ -118,7 +120,8 @@ public struct BenchmarkRunner {
                 progress(.run(id: network.id, run: run, of: trainRuns, seconds: seconds))
             }
             var row = BenchmarkRow(suite: "train", id: network.id, batch: networkBatch, samples: samples, workload: workload)
-            row.recordMemory(from: beforeTimed, to: backend.memoryUsage, steps: samples.seconds.count)
+            try backend.synchronize()
+            row.recordMemory(start: start, from: beforeTimed, to: backend.memoryUsage, steps: samples.seconds.count)
             rows.append(row)
             progress(.finished(row))
         }

@@ -55,6 +55,11 @@ public struct BenchmarkRow: Codable, Sendable {
     public var driverAllocationsPerStep: Double?
     /// Buffer requests per timed run that a pool served.
     public var poolHitsPerStep: Double?
+    /// Buffers created with `clCreateBuffer` during the warm-up runs (the pools filling).
+    public var warmupDriverAllocations: Int?
+    /// Bytes of device buffers still in use after the timed runs: the parameters,
+    /// gradients, momentum and what the workload keeps between steps.
+    public var finalLiveBytes: Int?
 
     init(suite: String, id: String, batch: Int?, samples: Samples, workload: Workload) {
         self.suite = suite
@@ -74,9 +79,11 @@ public struct BenchmarkRow: Codable, Sendable {
 }
 
 extension BenchmarkRow {
-    /// The memory fields, from the device's counts before and after `steps` timed runs
-    /// (the peaks were reset before them).
-    mutating func recordMemory(from before: DeviceMemoryUsage, to after: DeviceMemoryUsage, steps: Int) {
+    /// The memory fields, from the device's counts before the warm-up, before the `steps`
+    /// timed runs (the peaks were reset then) and after them.
+    mutating func recordMemory(start: DeviceMemoryUsage, from before: DeviceMemoryUsage, to after: DeviceMemoryUsage, steps: Int) {
+        warmupDriverAllocations = before.driverAllocations - start.driverAllocations
+        finalLiveBytes = after.liveBytes
         peakBytes = after.peakReservedBytes
         peakInUseBytes = after.peakBytes
         driverAllocationsPerStep = Double(after.driverAllocations - before.driverAllocations) / Double(steps)
