@@ -261,14 +261,14 @@ public final class Trainer {
     }
 
     /// The model's parameters grouped by learning-rate scale: the unscaled ones first, then
-    /// one group per scale; one group when nothing is scaled.
+    /// one group per scale (in increasing order); one group when nothing is scaled.
     private func parameterGroups() -> [SGD.ParameterGroup] {
         let parameters = model.namedParameters
         let scaleOf = { (name: String) in self.configuration.learningRateScales[name] ?? 1 }
         let scales = [1] + Set(parameters.map { scaleOf($0.name) }).subtracting([1]).sorted()
         return scales.map { scale in
             SGD.ParameterGroup(parameters: parameters.filter { scaleOf($0.name) == scale }, learningRateScale: scale)
-        }.filter { !$0.parameters.isEmpty || $0.learningRateScale == 1 }
+        }.filter { !$0.parameters.isEmpty }
     }
 
     /// A resumed run must build the network it continues: the checkpoint's model

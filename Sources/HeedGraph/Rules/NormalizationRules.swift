@@ -79,9 +79,16 @@ extension Tensor {
             descriptor, input: storage, weight: weight.storage, bias: bias.storage,
             runningMean: runningMean.storage, runningVariance: runningVariance.storage, output: output.storage)
         guard Tensor.isRecording, [self, weight, bias].contains(where: \.requiresGradient) else { return output }
-        let inverseStd = try Tensor(
-            runningVariance.values().map { Float(1 / (Double($0) + Double(epsilon)).squareRoot()) }, shape: [descriptor.channels],
-            on: backend)
+        // s = 1/sqrt(running_var + eps) on the device, as the inference op computes it: that op on
+        // ones with weight 1, bias 0, mean 0 (no copy to the host, so no wait for the queue).
+        let perChannel = BatchNormDescriptor(batch: 1, channels: descriptor.channels, epsilon: epsilon, momentum: 0)
+        let (ones, zeros) = (
+            try Tensor.filled(1, shape: [descriptor.channels], on: backend), try Tensor.filled(0, shape: [descriptor.channels], on: backend)
+        )
+        let inverseStd = try fresh([descriptor.channels])
+        try backend.batchNormForwardInference(
+            perChannel, input: ones.storage, weight: ones.storage, bias: zeros.storage, runningMean: zeros.storage,
+            runningVariance: runningVariance.storage, output: inverseStd.storage)
         let (backend, inputShape, weightShape) = (backend, shape, weight.shape)
         let op = NormalizationOps.forwardInference.errorName
         return Tensor.result(
