@@ -89,6 +89,9 @@ public final class AttentionModule: Module {
         outputHead = try HeadConvolution(channels, heads * classes, orthogonal: false, on: backend, random: &random)
         score = try HeadConvolution(channels, heads, orthogonal: false, on: backend, random: &random)
         super.init()
+        // The authors' AttentionHead registers 1 - I as a persistent buffer `diag` (the
+        // regulariser's mask; Heed's op builds its own): accepted and kept (docs/design.md §9).
+        attentionHead.register(constant: .offDiagonalMask(heads), as: "diag")
         register(child: attentionHead, as: "att_head")
         register(child: outputHead, as: "out_head")
         register(child: score, as: "score")

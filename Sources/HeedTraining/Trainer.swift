@@ -20,6 +20,9 @@ public struct TrainingConfiguration: Sendable {
     public var showProgress: Bool
     /// Resume from a checkpoint holding NaN, infinite or negative-variance values (for debugging).
     public var allowNonfinite: Bool
+    /// Learning-rate scales by parameter name (a fine-tuned backbone's): SGD parameter
+    /// groups, each parameter's rate the schedule's times its scale, 1 when not listed.
+    public var learningRateScales: [String: Float] = [:]
 
     public init(
         epochs: Int, optimizer: SGD.Configuration, schedule: LearningRateSchedule, outputDirectory: URL,
@@ -100,7 +103,7 @@ public final class Trainer {
             AtomicFile.removeAbandonedTemporaries(of: configuration.checkpointURL)
             AtomicFile.removeAbandonedTemporaries(of: configuration.weightsURL)
         }
-        let optimizer = SGD(parameters: model.namedParameters, configuration: configuration.optimizer)
+        let optimizer = SGD(groups: parameterGroups(), configuration: configuration.optimizer)
         let metrics = MetricsLog(url: configuration.metricsURL)
         // What prediction needs besides the weights: the model's configuration, the class
         // names and the evaluation transform (the test loader's: no augmentation).
@@ -272,6 +275,17 @@ public final class Trainer {
         }
         if let group { try totals.sum(over: group) }
         return (totals.lossPerImage, totals.accuracy)
+    }
+
+    /// The model's parameters grouped by learning-rate scale: the unscaled ones first, then
+    /// one group per scale (in increasing order); one group when nothing is scaled.
+    private func parameterGroups() -> [SGD.ParameterGroup] {
+        let parameters = model.namedParameters
+        let scaleOf = { (name: String) in self.configuration.learningRateScales[name] ?? 1 }
+        let scales = [1] + Set(parameters.map { scaleOf($0.name) }).subtracting([1]).sorted()
+        return scales.map { scale in
+            SGD.ParameterGroup(parameters: parameters.filter { scaleOf($0.name) == scale }, learningRateScale: scale)
+        }.filter { !$0.parameters.isEmpty }
     }
 
     /// A resumed run must build the network it continues: the checkpoint's model

@@ -23,6 +23,7 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Model") var model: ModelOptions
     @OptionGroup(title: "Data") var data: DataOptions
     @OptionGroup(title: "Optimisation") var optimisation: OptimisationOptions
+    @OptionGroup(title: "Fine-tuning") var fineTuning: FineTuningOptions
     @OptionGroup var device: DeviceOptions
 
     @Option(name: .long, help: "Folder for checkpoints and metrics.")
@@ -60,6 +61,9 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         try optimisation.validate()
+        try OptionError.require(
+            !(resume && fineTuning.pretrained != nil),
+            "--pretrained and --resume exclude each other (the checkpoint records the fine-tuning)")
         try OptionError.require("--checkpoint-every", checkpointEvery, in: 0...Int(Int32.max))
         if let stopAfterStep { try OptionError.require("--stop-after-step", stopAfterStep, in: 1...Int(Int32.max)) }
         try OptionError.require("--allreduce-bucket", allreduceBucket, in: 1...Int(Int32.max))
@@ -86,7 +90,11 @@ struct Train: ParsableCommand {
         if profile { backend.profile = KernelProfile() }
         let (train, test) = try data.load(seed: seed)
         let network = try model.configuration(classes: train.classCount).makeModel(on: backend, seed: seed)
-        let normalization = data.normalization(for: train)
+        let outputURL = URL(fileURLWithPath: output)
+        let fineTuningPlan = try fineTuning.plan(
+            for: network, resumingFrom: resume ? outputURL.appendingPathComponent("checkpoint.safetensors") : nil)
+        fineTuningPlan?.apply(to: network)
+        let normalization = fineTuningPlan?.normalization(else: data.normalization(for: train)) ?? data.normalization(for: train)
         let (replicas, rank) = (group?.size ?? 1, group?.rank ?? 0)
         let trainLoader = BatchLoader(
             dataset: train, batchSize: data.batchSize, shuffle: true, dropLast: true,
@@ -98,12 +106,13 @@ struct Train: ParsableCommand {
             let reduction = MPIReplicaReduction(group: group)
             for case let layer as BatchNorm in network.moduleTree { layer.replicaReduction = reduction }
         }
-        let outputURL = URL(fileURLWithPath: output)
-        let configuration = TrainingConfiguration(
+        var configuration = TrainingConfiguration(
             epochs: optimisation.epochs, optimizer: optimisation.sgd, schedule: try optimisation.learningRateSchedule(),
             outputDirectory: outputURL, checkpointInterval: checkpointEvery, stopAfterStep: stopAfterStep, showProgress: !quiet && isRoot,
             allowNonfinite: allowNonfinite)
+        configuration.learningRateScales = fineTuningPlan?.learningRateScales ?? [:]
         let options = data.options.merging(["seed": String(seed), "sync_bn": String(syncBn)]) { $1 }
+            .merging(fineTuningPlan?.options ?? [:]) { $1 }
         let trainer = Trainer(
             model: network, backend: backend, train: trainLoader, test: testLoader,
             configuration: configuration, options: options, group: group, bucketCapacity: allreduceBucket)
@@ -117,6 +126,7 @@ struct Train: ParsableCommand {
         print(
             "data: \(train.name) \(train.count) images, \(test.name) \(test.count) images, \(train.classCount) classes, "
                 + "\(train.channels)×\(train.height)×\(train.width)")
+        for line in fineTuningPlan?.summary ?? [] { print(line) }
         if let group {
             print(
                 "data-parallel: \(group.size == 1 ? "1 rank" : "\(group.size) ranks") x batch \(data.batchSize) = global batch \(group.size * data.batchSize)"

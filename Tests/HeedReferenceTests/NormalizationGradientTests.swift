@@ -38,3 +38,35 @@ final class NormalizationGradientTests: XCTestCase {
         }
     }
 }
+
+/// `Tensor.frozenBatchNorm`'s backward (the inference op on ∂y for ∂x; the training backward
+/// from the running mean and inverse deviation for ∂weight, ∂bias) against central differences
+/// of the inference forward, whose statistics are constants.
+final class FrozenNormalizationGradientTests: XCTestCase {
+    func testFrozenBackwardMatchesTheInferenceForward() throws {
+        for d in [BatchNormDescriptor(batch: 3, channels: 2, spatial: 5), BatchNormDescriptor(batch: 4, channels: 3)] {
+            let x = randomDoubles(d.count, in: -2...3, seed: 4)
+            let weight = randomDoubles(d.channels, in: 0.5...1.5, seed: 5)
+            let bias = randomDoubles(d.channels, seed: 6)
+            let mean = randomDoubles(d.channels, seed: 7)
+            let variance = randomDoubles(d.channels, in: 0.3...2, seed: 8)
+            func forward(_ x: [Double], _ weight: [Double], _ bias: [Double]) -> [Double] {
+                Reference.batchNormForwardInference(
+                    d, input: x, weight: weight, bias: bias, runningMean: mean, runningVariance: variance)
+            }
+            let zeros = [Double](repeating: 0, count: d.channels)
+            let inverseStd = variance.map { 1 / ($0 + Double(d.epsilon)).squareRoot() }
+            func backward(_ dy: [Double]) -> (input: [Double], weight: [Double], bias: [Double]) {
+                let dx = Reference.batchNormForwardInference(
+                    d, input: dy, weight: weight, bias: zeros, runningMean: zeros, runningVariance: variance)
+                let sums = Reference.batchNormBackward(
+                    d, input: x, outputGradient: dy, weight: weight, savedMean: mean, savedInverseStd: inverseStd)
+                return (dx, sums.weight, sums.bias)
+            }
+            try assertGradientMatches(at: x, forward: { forward($0, weight, bias) }, backward: { backward($0).input }, "\(d) ∂/∂x")
+            try assertGradientMatches(
+                at: weight, forward: { forward(x, $0, bias) }, backward: { backward($0).weight }, "\(d) ∂/∂γ")
+            try assertGradientMatches(at: bias, forward: { forward(x, weight, $0) }, backward: { backward($0).bias }, "\(d) ∂/∂β")
+        }
+    }
+}

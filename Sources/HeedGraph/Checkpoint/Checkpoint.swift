@@ -16,6 +16,9 @@ public enum Checkpoint {
         for (name, counter) in model.namedCounters() {
             file.tensors[name] = .init(shape: [], int64s: [counter.value])
         }
+        for (name, constant) in model.namedConstants where constant.isStored {
+            file.tensors[name] = .init(shape: constant.shape, floats: constant.values)
+        }
         return file
     }
 
@@ -25,6 +28,8 @@ public enum Checkpoint {
     /// another depth or width is refused, naming the first tensor that differs) and,
     /// unless `allowNonfinite`, hold only finite values, running variances none below
     /// zero. Counters (`num_batches_tracked`) are optional, and must hold an integer.
+    /// Constant buffers (`Module.register(constant:as:)`) are optional, must hold exactly
+    /// their value, and are marked stored when present.
     /// Entries the model does not have are an error unless listed in `ignoring`.
     ///
     /// - Parameters:
@@ -50,6 +55,10 @@ public enum Checkpoint {
             if let entry = file.tensors[name], !entry.bytes.isEmpty {
                 counter.value = try checkedCounter(entry, name: name, path: path)
             }
+            unused.remove(name)
+        }
+        for (name, constant) in model.namedConstants {
+            constant.isStored = try checkedConstant(file.tensors[name], constant, name: name, path: path)
             unused.remove(name)
         }
         let unexpected = unused.subtracting(extra).sorted()
@@ -79,6 +88,25 @@ public enum Checkpoint {
                     "tensor '\(name)' holds the negative variance \(values[index]) at element \(index) (--allow-nonfinite loads it anyway)")
         }
         return values
+    }
+
+    /// Whether the file holds constant buffer `name` (nil: it does not); refused unless it
+    /// holds exactly the constant's shape and values.
+    static func checkedConstant(_ entry: SafeTensors.Entry?, _ constant: ConstantBuffer, name: String, path: String) throws -> Bool {
+        guard let entry else { return false }
+        guard entry.shape == constant.shape else {
+            throw FileError(
+                path: path, problem: "tensor '\(name)' has shape \(entry.shape), it must be \(constant.meaning) of shape \(constant.shape)")
+        }
+        let values = entry.floats()
+        if let index = values.indices.first(where: { values[$0] != constant.values[$0] }) {
+            throw FileError(
+                path: path,
+                problem:
+                    "tensor '\(name)' must be \(constant.meaning), but holds \(values[index]) at element \(index), not \(constant.values[index])"
+            )
+        }
+        return true
     }
 
     /// The first value of counter tensor `name`, refused when it is not an integer

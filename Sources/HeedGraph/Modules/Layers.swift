@@ -49,6 +49,10 @@ public final class BatchNorm: Module {
     /// Set for `--sync-bn`: training statistics over the batches of every replica this sums
     /// over (`syncBatchNorm`). Nil: each replica normalises with its own batch.
     public var replicaReduction: (any ReplicaReduction)?
+    /// Set for `--freeze-bn`: in training too, normalise with the running statistics and
+    /// leave them (and `num_batches_tracked`) as they are, PyTorch's BN in eval mode inside
+    /// a training step; `weight` and `bias` still learn (`frozenBatchNorm`).
+    public var isFrozen = false
 
     public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, on backend: any Backend) throws {
         weight = try Tensor(parameter: [Float](repeating: 1, count: channels), shape: [channels], on: backend)
@@ -66,6 +70,10 @@ public final class BatchNorm: Module {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        if isTraining && isFrozen {
+            return try x.frozenBatchNorm(
+                weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance, epsilon: epsilon)
+        }
         if isTraining { batchesTracked.value += 1 }
         if isTraining, let replicaReduction {
             return try x.syncBatchNorm(

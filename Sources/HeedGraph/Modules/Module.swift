@@ -25,6 +25,7 @@ open class Module {
     private var bufferEntries: [(name: String, tensor: Tensor)] = []
     private var childEntries: [(name: String, module: Module)] = []
     private var counterEntries: [(name: String, counter: Counter, persistent: Bool)] = []
+    private var constantEntries: [(name: String, constant: ConstantBuffer)] = []
     /// Training mode (batch statistics, dropout) or evaluation mode (running statistics).
     public private(set) var isTraining = true
 
@@ -57,6 +58,14 @@ open class Module {
         counterEntries.append((name, counter, persistent))
     }
 
+    /// A buffer whose value the model's definition fixes, which a file may or may not
+    /// carry (the authors' `att_head.diag`, 1 - I): a loaded file's copy must equal it, and
+    /// is written back only if the file had it (`Checkpoint`), so weights from either
+    /// PyTorch definition load in Heed and return to the one they came from.
+    public func register(constant: ConstantBuffer, as name: String) {
+        constantEntries.append((name, constant))
+    }
+
     /// Every learnable tensor with its full dotted name, in registration order.
     public var namedParameters: [(name: String, tensor: Tensor)] {
         parameterEntries
@@ -80,6 +89,14 @@ open class Module {
                 child.module.namedCounters(includingTransient: includingTransient).map {
                     (Module.qualified(child.name, $0.name), $0.counter)
                 }
+            }
+    }
+
+    /// The constant buffers with their full names.
+    public var namedConstants: [(name: String, constant: ConstantBuffer)] {
+        constantEntries
+            + childEntries.flatMap { child in
+                child.module.namedConstants.map { (Module.qualified(child.name, $0.name), $0.constant) }
             }
     }
 
@@ -116,5 +133,30 @@ public final class Counter {
 
     public init(_ value: Int64 = 0) {
         self.value = value
+    }
+}
+
+/// A float tensor fixed by a model's definition and kept on the host (Heed's ops compute
+/// it themselves): `Module.register(constant:as:)`.
+public final class ConstantBuffer {
+    public let shape: [Int]
+    public let values: [Float]
+    /// What the values are, for errors ("1 - identity").
+    public let meaning: String
+    /// Whether the file the module was loaded from carried this buffer, so that the
+    /// module's own files carry it too.
+    public var isStored = false
+
+    public init(shape: [Int], values: [Float], meaning: String) {
+        precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not hold \(values.count) values")
+        self.shape = shape
+        self.values = values
+        self.meaning = meaning
+    }
+
+    /// (1, n, n) holding 1 - I: the mask of the off-diagonal entries of an n x n matrix.
+    public static func offDiagonalMask(_ n: Int) -> ConstantBuffer {
+        let values = (0..<n * n).map { $0 / n == $0 % n ? Float(0) : 1 }
+        return ConstantBuffer(shape: [1, n, n], values: values, meaning: "1 - identity")
     }
 }
