@@ -66,13 +66,7 @@ public struct NormalizationTuning {
         try candidate.workloadSeconds(runs: runs, cases.map { try suites.kernelWorkload($0, batch: batch, on: candidate) })
     }
 
-    public struct Result {
-        public let defaults: NormalizationLaunch
-        public let winner: NormalizationLaunch
-        public let defaultSeconds: Double
-        public let winnerSeconds: Double
-        public let trials: [TuningSearch<NormalizationLaunch>.Trial]
-    }
+    public typealias Result = TuningSearch<NormalizationLaunch>.Result
 
     /// Measures every candidate; `progress` gets a line per candidate as it finishes.
     /// Throws when even the device defaults fail the reference check.

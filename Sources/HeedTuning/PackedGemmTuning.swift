@@ -116,13 +116,7 @@ public struct PackedGemmTuning {
 
     // MARK: The search
 
-    public struct Result {
-        public let defaults: PackedGemmKernel
-        public let winner: PackedGemmKernel
-        public let defaultSeconds: Double
-        public let winnerSeconds: Double
-        public let trials: [TuningSearch<PackedGemmKernel>.Trial]
-    }
+    public typealias Result = TuningSearch<PackedGemmKernel>.Result
 
     /// Runs both stages; `progress` gets a line per candidate as it finishes.
     /// Throws when even the device defaults fail the reference check.

@@ -17,6 +17,16 @@ public struct TuningSearch<Candidate> {
         public let outcome: Outcome
     }
 
+    /// A family's search as `heed tune` reports it: the device defaults and the winner
+    /// with their times, and every candidate tried.
+    public struct Result {
+        public let defaults: Candidate
+        public let winner: Candidate
+        public let defaultSeconds: Double
+        public let winnerSeconds: Double
+        public let trials: [Trial]
+    }
+
     public let label: (Candidate) -> String
     /// Nil when the candidate agrees with the reference, else the first failure.
     public let check: (Candidate) throws -> String?
