@@ -88,12 +88,8 @@ struct Train: ParsableCommand {
         let network = try model.configuration(classes: train.classCount).makeModel(on: backend, seed: seed)
         let normalization = data.normalization(for: train)
         let (replicas, rank) = (group?.size ?? 1, group?.rank ?? 0)
-        let trainLoader = BatchLoader(
-            dataset: train, batchSize: data.batchSize, shuffle: true, dropLast: true,
-            augmentation: data.augmentation, normalization: normalization, seed: seed, replicas: replicas, rank: rank)
-        let testLoader = BatchLoader(
-            dataset: test, batchSize: data.batchSize, shuffle: false, dropLast: false,
-            normalization: normalization, seed: seed, replicas: replicas, rank: rank)
+        let trainLoader = data.loader(train, training: true, normalization: normalization, seed: seed, replicas: replicas, rank: rank)
+        let testLoader = data.loader(test, training: false, normalization: normalization, seed: seed, replicas: replicas, rank: rank)
         if let group, syncBn {
             let reduction = MPIReplicaReduction(group: group)
             for case let layer as BatchNorm in network.moduleTree { layer.replicaReduction = reduction }
@@ -131,6 +127,13 @@ struct Train: ParsableCommand {
             print("gradient allreduce: \(perStep) per step in \(buckets), \(hiddenShare) of it hidden behind backward (rank 0)")
         }
         if let profile = backend.profile { print(profile.report) }
+        if data.skipBadImages {
+            let skipped = [trainLoader, testLoader].map(\.skippedImages)
+            let files = Set(skipped.flatMap(\.files)).sorted()
+            print(
+                "skipped \(skipped.map(\.count).reduce(0, +)) images that failed to decode (\(files.count) files)"
+                    + (files.isEmpty ? "" : ": " + files.prefix(5).joined(separator: ", ") + (files.count > 5 ? ", ..." : "")))
+        }
         guard summary.finished else {
             print("stopped after step \(summary.steps); continue with --resume (checkpoint: \(configuration.checkpointURL.path))")
             return
