@@ -149,5 +149,8 @@ struct Train: ParsableCommand {
         print("weights: \(configuration.weightsURL.path)")
         print("checkpoint: \(configuration.checkpointURL.path)")
         print("metrics: \(configuration.metricsURL.path)")
+        let curves = configuration.outputDirectory.appendingPathComponent("curves.png")
+        try Plot.write(from: configuration.metricsURL, to: curves)
+        print("curves: \(curves.path)")
     }
 }

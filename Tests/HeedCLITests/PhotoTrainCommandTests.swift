@@ -56,6 +56,17 @@ final class PhotoTrainCommandTests: XCTestCase {
         let weights = try SafeTensors.read(from: output.appendingPathComponent("model.safetensors"))
         let transform = try XCTUnwrap(weights.metadata[DataMetadata.inputKey], "\(weights.metadata)")
         XCTAssertTrue(transform.contains("\"resize\":18"), transform)
+        // The run's curves, and `heed plot` drawing them again from its metrics.
+        let curves = try RGBImage.read(from: output.appendingPathComponent("curves.png"))
+        XCTAssertEqual([curves.width, curves.height], [800, 280])
+        let again = scratch.appendingPathComponent("again.png")
+        let plot = try runHeed(["plot", output.appendingPathComponent("metrics.jsonl").path, "--out", again.path])
+        XCTAssertEqual(plot.status, 0, plot.standardError)
+        XCTAssertEqual(try RGBImage.read(from: again), curves)
+        let empty = scratch.appendingPathComponent("empty.jsonl")
+        try Data().write(to: empty)
+        let refused = try runHeed(["plot", empty.path, "--out", again.path])
+        XCTAssertEqual(refused.standardError, "Error: \(empty.path): holds no epoch\n")
     }
 
     /// A photo that fails to decode mid-epoch: one line naming it, a non-zero exit, no
