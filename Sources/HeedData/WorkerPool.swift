@@ -45,9 +45,11 @@ final class WorkerPool: @unchecked Sendable {
         guard !closed else { return nil }
         let job = jobs[next]
         next += 1
-        // Forget run jobs now and then, so a long epoch's queue does not keep them all.
-        if next == jobs.count {
-            jobs.removeAll(keepingCapacity: true)
+        // Drop the jobs already taken once they are half the queue (amortised O(1)): a job
+        // holds its batch, so a queue that never empties (workers slower than the consumer)
+        // would otherwise keep every batch of the epoch.
+        if next * 2 >= jobs.count {
+            jobs.removeFirst(next)
             next = 0
         }
         return job

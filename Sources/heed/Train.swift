@@ -15,7 +15,7 @@ struct Train: ParsableCommand {
         discussion: """
             With no arguments: a WRN-10-1 on the embedded synthetic fine-grained dataset (no download), \
             a few minutes on a CPU. Writes checkpoint.safetensors (to resume), model.safetensors (weights, \
-            loadable in PyTorch) and metrics.jsonl into --output. Under `mpirun -np N` it trains data-parallel: \
+            loadable in PyTorch), metrics.jsonl and curves.png into --output. Under `mpirun -np N` it trains data-parallel: \
             N ranks, each on its own device with --batch-size images, a global batch of N x --batch-size \
             (see docs/distributed.md).
             """)

@@ -57,17 +57,19 @@ struct Generate: ParsableCommand {
         }
         let base = (0..<3).map { _ in Double.random(in: 60...190, using: &random) }
         let slope = (0..<3).map { _ in Double.random(in: -0.2...0.2, using: &random) }
+        // A Gaussian blob is separable: its weight at (x, y) is a column factor times a row factor.
+        let columns = blobs.map { blob in
+            (0..<width).map { exp(-(Double($0) - blob.x) * (Double($0) - blob.x) / (2 * blob.radius * blob.radius)) }
+        }
+        let rows = blobs.map { blob in
+            (0..<height).map { exp(-(Double($0) - blob.y) * (Double($0) - blob.y) / (2 * blob.radius * blob.radius)) }
+        }
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         for y in 0..<height {
             for x in 0..<width {
-                let weights = blobs.map { blob in
-                    exp(
-                        -((Double(x) - blob.x) * (Double(x) - blob.x) + (Double(y) - blob.y) * (Double(y) - blob.y))
-                            / (2 * blob.radius * blob.radius))
-                }
                 for c in 0..<3 {
                     var value = base[c] + slope[c] * Double(x - y)
-                    for (blob, weight) in zip(blobs, weights) { value += blob.colour[c] * weight }
+                    for b in blobs.indices { value += blobs[b].colour[c] * columns[b][x] * rows[b][y] }
                     value += Double(Int(random.next() & 15) - 8)
                     pixels[(y * width + x) * 3 + c] = UInt8(max(0, min(255, value.rounded())))
                 }
