@@ -149,6 +149,20 @@ final class PhotoDatasetTests: XCTestCase {
         XCTAssertNotEqual(heldOut.filter { labels[$0] == 1 }, Array(10..<16), "chosen by a shuffle, not the first images")
     }
 
+    /// `heed predict`'s transform of a model trained on photos (recorded with its weights)
+    /// prepares a photo bit for bit as the test loader did: shorter side resized, centre crop.
+    func testPredictionInputIsTheTestLoadersImage() throws {
+        try makeFolder(scratch, classes: ["a"], count: 2, seed: 5)
+        let dataset = try ImageFolder.dataset(from: scratch, transform: .resizeCentreCrop(resize: 10, size: 8))
+        let loader = BatchLoader(dataset: dataset, batchSize: 2, shuffle: false, dropLast: false, normalization: .cifar, seed: 1)
+        let transform = InputTransform(of: loader)
+        XCTAssertEqual(transform.resize, 10)
+        let batch = try loader.checkedBatch(epoch: 0, index: 0)
+        let photo = try RGBImage.read(from: try XCTUnwrap(dataset.files)[1])
+        XCTAssertEqual(transform.input(for: photo), Array(batch.images[(3 * 8 * 8)...]))
+        XCTAssertEqual(try JSONDecoder().decode(InputTransform.self, from: JSONEncoder().encode(transform)), transform)
+    }
+
     /// Measuring the normalisation of a large set of photos decodes a bounded sample of it.
     func testMeasuringPhotosDecodesABoundedSample() throws {
         try makeFolder(scratch, classes: ["a"], count: 3, seed: 4)
