@@ -7,7 +7,7 @@
 #   bash benchmarks/loader.sh                       # 2,000 and 20,000 images, all cores
 #   COUNTS="200 2000" WORKERS=1 bash benchmarks/loader.sh
 #
-# The JPEGs are generated into a temporary folder (about 40 KB each; removed at the end),
+# The JPEGs are generated into a temporary folder (about 34 KB each; removed at the end),
 # each count in its own process so one run's peak RSS is its own. It times: other builds
 # on the machine lower the images/s (say so with the numbers). It writes its output to
 # $OUT (default benchmarks/results/<date>-loader.txt) with the machine's CPU line.

@@ -108,17 +108,21 @@ struct Run: ParsableCommand {
         let start = Date()
         var images = 0
         var checksum: Float = 0
-        for batch in loader.batches(epoch: 0) {
+        // The peak so far after a tenth, a half and all of the epoch: flat once the pipeline is full.
+        var peaks: [Double] = []
+        for (index, batch) in loader.batches(epoch: 0).enumerated() {
             images += batch.count
             checksum += batch.images[0]
+            if index + 1 == max(loader.batchCount / 10, 1) || index + 1 == max(loader.batchCount / 2, 1) { peaks.append(peakResidentMiB()) }
         }
+        peaks.append(peakResidentMiB())
         let seconds = Date().timeIntervalSince(start)
         print(
             String(
                 format: "loader: %d images -> %dx%d RandomResizedCrop+flip, batch %d, %d workers, %d ahead: %.1f images/s (%.1f s); "
-                    + "peak RSS %.1f MiB (%.1f MiB after listing the folder) [checksum %.3f]",
-                images, imageSize, imageSize, batchSize, workers, prefetch, Double(images) / seconds, seconds, peakResidentMiB(), afterScan,
-                checksum))
+                    + "peak RSS %.1f MiB (%.1f MiB after listing the folder; %@ MiB after 10 %%, 50 %% of the epoch) [checksum %.3f]",
+                images, imageSize, imageSize, batchSize, workers, prefetch, Double(images) / seconds, seconds, peaks.last!, afterScan,
+                peaks.dropLast().map { String(format: "%.1f", $0) }.joined(separator: ", ") as NSString, checksum))
     }
 
     /// The process's peak resident set so far (getrusage's ru_maxrss: KiB on Linux).
