@@ -136,9 +136,19 @@ let package = Package(
             name: "HeedBench",
             dependencies: ["HeedOps", "HeedOpenCL", "HeedGraph", "HeedModels", "HeedSupport"],
             path: "benchmarks",
-            exclude: ["README.md", "RESULTS.md", "compare_seeds.sh", "scaling.sh", "long-run.sh", "long-run.json", "peers", "results"],
+            exclude: [
+                "README.md", "RESULTS.md", "compare_seeds.sh", "scaling.sh", "long-run.sh", "long-run.json", "loader.sh", "peers",
+                "results", "LoaderBench",
+            ],
             sources: ["HeedBench"],
             resources: [.embedInCode("suites.json")]
+        ),
+
+        // The streaming photo loader alone, for benchmarks/loader.sh (no device).
+        .executableTarget(
+            name: "heed-loader-bench",
+            dependencies: ["HeedData", "HeedOps", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "benchmarks/LoaderBench"
         ),
 
         // `heed tune`: kernel parameters searched per device, each candidate checked

@@ -200,3 +200,44 @@ int heed_png_write_rgb(const char *path, int width, int height, const unsigned c
     }
     return 0;
 }
+
+// MARK: JPEG writing (benchmark data: photo-sized JPEGs generated on the spot)
+
+int heed_jpeg_write_rgb(const char *path, int width, int height, const unsigned char *pixels, int quality,
+                        char *error, size_t error_size) {
+    FILE *file = fopen(path, "wb");
+    if (file == NULL) {
+        snprintf(error, error_size, "cannot create: %s", strerror(errno));
+        return -1;
+    }
+    struct jpeg_compress_struct info;
+    struct jpeg_failure failure;
+    info.err = jpeg_std_error(&failure.manager);
+    failure.manager.error_exit = jpeg_fail;
+    if (setjmp(failure.jump)) {
+        snprintf(error, error_size, "cannot write JPEG: %s", failure.message);
+        jpeg_destroy_compress(&info);
+        fclose(file);
+        return -1;
+    }
+    jpeg_create_compress(&info);
+    jpeg_stdio_dest(&info, file);
+    info.image_width = (JDIMENSION)width;
+    info.image_height = (JDIMENSION)height;
+    info.input_components = 3;
+    info.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&info);
+    jpeg_set_quality(&info, quality, TRUE);
+    jpeg_start_compress(&info, TRUE);
+    while (info.next_scanline < info.image_height) {
+        JSAMPROW row = (JSAMPROW)(pixels + (size_t)info.next_scanline * (size_t)width * 3);
+        jpeg_write_scanlines(&info, &row, 1);
+    }
+    jpeg_finish_compress(&info);
+    jpeg_destroy_compress(&info);
+    if (fclose(file) != 0) {
+        snprintf(error, error_size, "cannot write: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}

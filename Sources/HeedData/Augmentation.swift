@@ -19,15 +19,28 @@ public struct Normalization: Sendable, Equatable {
     /// The smallest standard deviation ``measured(on:)`` gives (that of a constant channel).
     public static let minimumStd: Double = 1e-3
 
+    /// How many photos ``measured(on:)`` decodes, evenly spread over a dataset of photos
+    /// (decoding them all would be a whole extra epoch of a large set).
+    public static let measuredPhotos = 512
+
     /// The per-channel mean and standard deviation of a dataset, for sources without
-    /// published statistics (image folders, the synthetic set).
+    /// published statistics (image folders, the synthetic set): of every image, or of
+    /// ``measuredPhotos`` spread evenly over a dataset of photos, as its transform makes them
+    /// (those that decode).
     public static func measured(on dataset: ImageDataset) -> Normalization {
+        let measuredCount = dataset.files == nil ? dataset.count : min(dataset.count, measuredPhotos)
         let plane = dataset.height * dataset.width
         var sums = [Double](repeating: 0, count: dataset.channels)
         var squares = [Double](repeating: 0, count: dataset.channels)
         // Image by image, so a dataset read from files reads each image once.
-        for i in 0..<dataset.count {
-            let image = dataset.image(i)
+        var measured = 0
+        for k in 0..<measuredCount {
+            // A photo that does not decode is left out here: the loader's policy (stop the run
+            // or skip it) deals with it when a batch needs it.
+            let index = k * dataset.count / measuredCount
+            var random = SeededGenerator(seed: UInt64(index))
+            guard let image = try? dataset.sample(index, random: &random) else { continue }
+            measured += 1
             for c in 0..<dataset.channels {
                 let start = image.startIndex + c * plane
                 for value in image[start..<start + plane] {
@@ -37,7 +50,7 @@ public struct Normalization: Sendable, Equatable {
                 }
             }
         }
-        let n = Double(dataset.count * plane)
+        let n = Double(max(measured, 1) * plane)
         var mean = [Float]()
         var std = [Float]()
         for c in 0..<dataset.channels {

@@ -12,7 +12,7 @@ public struct DataMetadataError: Error, Equatable, CustomStringConvertible {
 /// model's configuration, so that the checkpoint alone classifies new images:
 ///
 /// - `heed.classes`: the class names in label order, a JSON array;
-/// - `heed.input`: the evaluation transform, JSON `{"height", "width", "mean", "std"}`
+/// - `heed.input`: the evaluation transform, JSON `{"height", "width", "mean", "std"}` (and `"resize"` for photos)
 ///   (`InputTransform`).
 ///
 /// Files written before these keys still load: they show class indices, and carry the

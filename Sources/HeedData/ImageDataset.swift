@@ -1,11 +1,14 @@
 import Foundation
+import HeedOps
 
 /// Labelled images as 8-bit channels, the form every source has (CIFAR files,
 /// decoded JPEG/PNG, the synthetic set); converted to normalised floats one batch at
 /// a time.
 ///
-/// Decoded images and the synthetic set are held in memory; CIFAR files stay on disk
-/// and each image is read when a batch needs it, so a file of any size fits.
+/// The synthetic set is held in memory; CIFAR files stay on disk and each image is read
+/// when a batch needs it, so a file of any size fits; photos (JPEG/PNG files) are decoded
+/// and transformed (``PhotoTransform``) when a batch needs them, so memory does not grow
+/// with the number of photos.
 public struct ImageDataset: Sendable {
     /// A short name for logs, e.g. `cifar10/train`.
     public let name: String
@@ -23,6 +26,8 @@ public struct ImageDataset: Sendable {
         case memory([UInt8])
         /// Image i is record i, read on demand.
         case records(RecordFiles)
+        /// Image i is file i, decoded and transformed on demand.
+        case files([URL], PhotoTransform)
     }
 
     public init(
@@ -45,6 +50,16 @@ public struct ImageDataset: Sendable {
         )
     }
 
+    /// Photos decoded from `files` when a batch needs them, each made `transform.outputSize`
+    /// by `transform`; one label per file.
+    public init(name: String, classNames: [String], files: [URL], labels: [Int32], transform: PhotoTransform) {
+        precondition(files.count == labels.count, "\(files.count) files for \(labels.count) labels")
+        let (width, height) = transform.outputSize
+        self.init(
+            name: name, classNames: classNames, channels: 3, height: height, width: width, storage: .files(files, transform), labels: labels
+        )
+    }
+
     private init(name: String, classNames: [String], channels: Int, height: Int, width: Int, storage: Storage, labels: [Int32]) {
         self.name = name
         self.classNames = classNames
@@ -59,14 +74,63 @@ public struct ImageDataset: Sendable {
     public var classCount: Int { classNames.count }
     public var imageSize: Int { channels * height * width }
 
+    /// The files of a dataset of photos (nil for the others).
+    public var files: [URL]? {
+        if case .files(let files, _) = storage { return files }
+        return nil
+    }
+
+    /// The transform of a dataset of photos (nil for the others).
+    public var transform: PhotoTransform? {
+        if case .files(_, let transform) = storage { return transform }
+        return nil
+    }
+
+    /// The same photos with another transform (e.g. evaluation's for a held-out part of a training set).
+    public func with(transform: PhotoTransform, name: String? = nil) -> ImageDataset {
+        guard case .files(let files, _) = storage else { preconditionFailure("only a dataset of photos has a transform") }
+        return ImageDataset(name: name ?? self.name, classNames: classNames, files: files, labels: labels, transform: transform)
+    }
+
+    /// The images at `indices`, in that order.
+    public func subset(_ indices: [Int], name: String) -> ImageDataset {
+        let labels = indices.map { self.labels[$0] }
+        switch storage {
+        case .files(let files, let transform):
+            return ImageDataset(name: name, classNames: classNames, files: indices.map { files[$0] }, labels: labels, transform: transform)
+        case .memory, .records:
+            return ImageDataset(
+                name: name, classNames: classNames, channels: channels, height: height, width: width,
+                pixels: indices.flatMap { image($0) }, labels: labels)
+        }
+    }
+
+    /// Image `index` as a batch gets it, planar C×H×W: for photos, decoded and transformed
+    /// with draws from `random` (training's crop and flip); the others ignore `random`.
+    ///
+    /// - Throws: `FileError` naming a photo that cannot be read or decoded.
+    public func sample(_ index: Int, random: inout SeededGenerator) throws -> ArraySlice<UInt8> {
+        guard case .files(let files, let transform) = storage else { return image(index) }
+        return transform.apply(to: try RGBImage.read(from: files[index]), random: &random).planar[...]
+    }
+
     /// The channels of image `index`, planar C×H×W.
     ///
     /// For a dataset read from files, a file that shrank or became unreadable since it
     /// was loaded ends the process with a one-line error and exit status 1: batches are
     /// prepared on a background thread that has no caller to throw to, and a run whose
-    /// data changed under it cannot go on.
+    /// data changed under it cannot go on. A photo is transformed with draws from a
+    /// generator seeded by `index` (the same image every call); batches use ``sample(_:random:)``.
     public func image(_ index: Int) -> ArraySlice<UInt8> {
         switch storage {
+        case .files:
+            var random = SeededGenerator(seed: UInt64(index))
+            do {
+                return try sample(index, random: &random)
+            } catch {
+                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                exit(1)
+            }
         case .memory(let pixels):
             return pixels[index * imageSize..<(index + 1) * imageSize]
         case .records(let records):
@@ -86,7 +150,7 @@ public struct ImageDataset: Sendable {
     public var pixels: [UInt8] {
         switch storage {
         case .memory(let pixels): return pixels
-        case .records: return (0..<count).flatMap { image($0) }
+        case .records, .files: return (0..<count).flatMap { image($0) }
         }
     }
 }

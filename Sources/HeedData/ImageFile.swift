@@ -59,11 +59,25 @@ public struct RGBImage: Sendable, Equatable {
 
     /// Writes the image as a PNG file (atomically: a reader never sees half a picture).
     public func writePNG(to url: URL) throws {
+        try writeAtomically(to: url) { path, message in
+            heed_png_write_rgb(path, Int32(width), Int32(height), pixels, &message, message.count)
+        }
+    }
+
+    /// Writes the image as a baseline JPEG file of `quality` (1...100), atomically.
+    public func writeJPEG(to url: URL, quality: Int = 90) throws {
+        precondition((1...100).contains(quality), "JPEG quality \(quality)")
+        try writeAtomically(to: url) { path, message in
+            heed_jpeg_write_rgb(path, Int32(width), Int32(height), pixels, Int32(quality), &message, message.count)
+        }
+    }
+
+    private func writeAtomically(to url: URL, _ write: (String, inout [CChar]) -> Int32) throws {
         let folder = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         var message = [CChar](repeating: 0, count: 512)
-        guard heed_png_write_rgb(temporary.path, Int32(width), Int32(height), pixels, &message, message.count) == 0 else {
+        guard write(temporary.path, &message) == 0 else {
             try? FileManager.default.removeItem(at: temporary)
             throw FileError(path: url.path, problem: cText(message))
         }

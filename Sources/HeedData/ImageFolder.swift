@@ -9,13 +9,13 @@ public enum ImageFolder {
     /// File extensions read (case-insensitive); other files are ignored.
     public static let extensions: Set<String> = ["jpg", "jpeg", "png"]
 
-    /// Decodes every image, resized to `width × height`, in parallel.
+    /// The images of a folder and their labels, found without decoding any: a training run
+    /// decodes each when a batch needs it (``ImageDataset/init(name:classNames:files:labels:transform:)``).
     ///
-    /// - Throws: `FileError` naming the folder or the first image that cannot be
-    ///   decoded: a missing folder, a folder without class sub-folders or images,
-    ///   a name that is not UTF-8, an image that is not a regular file, unreadable or corrupt;
-    ///   `EnvironmentError` for a bad `HEED_MAX_IMAGE_PIXELS`, before any image is read.
-    public static func load(from root: URL, width: Int, height: Int, name: String? = nil) throws -> ImageDataset {
+    /// - Throws: `FileError` naming the folder or file: a missing folder, a folder without
+    ///   class sub-folders or images, a name that is not UTF-8, an image that is not a
+    ///   regular file; `EnvironmentError` for a bad `HEED_MAX_IMAGE_PIXELS`, before any image is read.
+    public static func scan(_ root: URL) throws -> (classNames: [String], files: [URL], labels: [Int32]) {
         _ = try RGBImage.maximumPixels
         let fileManager = FileManager.default
         var isFolder: ObjCBool = false
@@ -29,37 +29,52 @@ public enum ImageFolder {
         guard !classNames.isEmpty else {
             throw FileError(path: root.path, problem: "no class sub-folders (expected root/<class>/<image>.jpg)")
         }
-        var found: [(url: URL, label: Int32)] = []
+        var files: [URL] = []
+        var labels: [Int32] = []
         for (label, className) in classNames.enumerated() {
             let folder = root.appendingPathComponent(className)
             let images = try entries(of: folder)
                 .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }
                 .sorted()
-            found += images.map { (folder.appendingPathComponent($0), Int32(label)) }
+            for image in images {
+                let url = folder.appendingPathComponent(image)
+                try requireRegularFile(url)
+                files.append(url)
+                labels.append(Int32(label))
+            }
         }
-        let files = found
         guard !files.isEmpty else {
             throw FileError(path: root.path, problem: "the class folders hold no .jpg, .jpeg or .png files")
         }
+        return (classNames, files, labels)
+    }
 
-        let imageSize = 3 * width * height
-        let results = Results(count: files.count)
-        DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            do {
-                let image = try RGBImage.read(from: files[index].url).resized(width: width, height: height)
-                results.set(index, .success(image.planar))
-            } catch {
-                results.set(index, .failure(error))
-            }
-        }
-        var pixels: [UInt8] = []
-        pixels.reserveCapacity(files.count * imageSize)
-        for result in results.values {
-            pixels += try result!.get()
-        }
+    /// The folder's images as a dataset decoded on demand, each made `transform.outputSize`
+    /// by `transform`.
+    ///
+    /// - Throws: as ``scan(_:)``.
+    public static func dataset(from root: URL, transform: PhotoTransform, name: String? = nil) throws -> ImageDataset {
+        let (classNames, files, labels) = try scan(root)
         return ImageDataset(
-            name: name ?? root.lastPathComponent, classNames: classNames, channels: 3,
-            height: height, width: width, pixels: pixels, labels: files.map(\.label))
+            name: name ?? root.lastPathComponent, classNames: classNames, files: files, labels: labels, transform: transform)
+    }
+
+    /// The folder's images squashed to `width × height` (``PhotoTransform/resize(width:height:)``),
+    /// decoded on demand.
+    ///
+    /// - Throws: as ``scan(_:)``.
+    public static func load(from root: URL, width: Int, height: Int, name: String? = nil) throws -> ImageDataset {
+        try dataset(from: root, transform: .resize(width: width, height: height), name: name)
+    }
+
+    /// A path that exists and is a regular file (or a link to one): a FIFO named like an
+    /// image would block its decoder, a folder named like one would fail mid-run.
+    static func requireRegularFile(_ url: URL) throws {
+        var status = stat()
+        guard stat(url.path, &status) == 0 else {
+            throw FileError(path: url.path, problem: "cannot be read: \(String(cString: strerror(errno)))")
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: url.path, problem: "not a regular file") }
     }
 
     /// The names in `folder`, read as bytes: Foundation drops or mangles a name that is
@@ -80,17 +95,5 @@ public enum ImageFolder {
             if name != "." && name != ".." { names.append(name) }
         }
         return names
-    }
-
-    /// Slots filled from concurrent decoders; each index is written once.
-    private final class Results: @unchecked Sendable {
-        private let lock = NSLock()
-        private(set) var values: [Result<[UInt8], any Error>?]
-
-        init(count: Int) { values = Array(repeating: nil, count: count) }
-
-        func set(_ index: Int, _ value: Result<[UInt8], any Error>) {
-            lock.withLock { values[index] = value }
-        }
     }
 }

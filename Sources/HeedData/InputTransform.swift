@@ -2,8 +2,10 @@ import HeedOps
 
 /// The evaluation transform of a trained model: how an image becomes the network's
 /// input. The image is resized to `width × height` (bilinear, `RGBImage.resized`; a
-/// no-op at that size already), scaled to 0...1 and normalised per channel, exactly as
-/// the test-set loader of its training run prepared each test image.
+/// no-op at that size already), or, with `resize`, its shorter side resized to `resize`
+/// and the centre `width × height` cropped (``PhotoTransform/resizeCentreCrop(resize:size:)``),
+/// then scaled to 0...1 and normalised per channel, exactly as the test-set loader of its
+/// training run prepared each test image.
 public struct InputTransform: Sendable, Equatable {
     /// The largest side a recorded transform may have: `heed train`'s largest `--image-size`.
     public static let maximumSide = 4096
@@ -11,23 +13,32 @@ public struct InputTransform: Sendable, Equatable {
     /// The training images' size, the network's input size.
     public var height: Int
     public var width: Int
+    /// The shorter side before the centre crop (photos: `heed train --resize`), or nil.
+    public var resize: Int?
     /// The training run's per-channel mean and standard deviation (of 0...1 values).
     public var normalization: Normalization
 
-    public init(height: Int, width: Int, normalization: Normalization) {
+    public init(height: Int, width: Int, resize: Int? = nil, normalization: Normalization) {
+        precondition(resize == nil || height == width, "a centre crop is square")
         self.height = height
         self.width = width
+        self.resize = resize
         self.normalization = normalization
     }
 
     /// The transform of the loader that evaluates on `dataset`'s images.
     public init(of loader: BatchLoader) {
-        self.init(height: loader.dataset.height, width: loader.dataset.width, normalization: loader.normalization)
+        var resize: Int? = nil
+        if case .resizeCentreCrop(let side, _) = loader.dataset.transform { resize = side }
+        self.init(height: loader.dataset.height, width: loader.dataset.width, resize: resize, normalization: loader.normalization)
     }
 
     /// The network's input for one image: planar 3×height×width floats.
     public func input(for image: RGBImage) -> [Float] {
-        let resized = image.resized(width: width, height: height)
+        var unusedDraws = SeededGenerator(seed: 0)
+        let resized =
+            resize.map { PhotoTransform.resizeCentreCrop(resize: $0, size: width).apply(to: image, random: &unusedDraws) }
+            ?? image.resized(width: width, height: height)
         var output = [Float](repeating: 0, count: 3 * height * width)
         // The loader's own path with no augmentation (it draws nothing from the
         // generator), so an image from a file and the same image from a dataset
@@ -42,7 +53,7 @@ public struct InputTransform: Sendable, Equatable {
 
 extension InputTransform: Codable {
     private enum CodingKeys: String, CodingKey {
-        case height, width, mean, std
+        case height, width, resize, mean, std
     }
 
     public init(from decoder: any Decoder) throws {
@@ -52,15 +63,20 @@ extension InputTransform: Codable {
             throw DecodingError.dataCorruptedError(
                 forKey: .std, in: container, debugDescription: "\(mean.count) means and \(std.count) standard deviations")
         }
-        self.init(
-            height: try container.decode(Int.self, forKey: .height), width: try container.decode(Int.self, forKey: .width),
-            normalization: Normalization(mean: mean, std: std))
+        let (height, width) = (try container.decode(Int.self, forKey: .height), try container.decode(Int.self, forKey: .width))
+        let resize = try container.decodeIfPresent(Int.self, forKey: .resize)
+        if let resize, resize < min(height, width) || height != width || resize > InputTransform.maximumSide {
+            throw DecodingError.dataCorruptedError(
+                forKey: .resize, in: container, debugDescription: "resize \(resize) for a \(width)x\(height) centre crop")
+        }
+        self.init(height: height, width: width, resize: resize, normalization: Normalization(mean: mean, std: std))
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(height, forKey: .height)
         try container.encode(width, forKey: .width)
+        try container.encodeIfPresent(resize, forKey: .resize)
         try container.encode(normalization.mean, forKey: .mean)
         try container.encode(normalization.std, forKey: .std)
     }

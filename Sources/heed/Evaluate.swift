@@ -32,9 +32,8 @@ struct Evaluate: ParsableCommand {
         guard test.classCount == network.classCount else {
             throw ValidationError("the test set has \(test.classCount) classes, the network \(network.classCount)")
         }
-        let loader = BatchLoader(
-            dataset: test, batchSize: data.batchSize, shuffle: false, dropLast: false,
-            normalization: try model.normalization(else: data.normalization(for: train)), seed: seed)
+        let loader = data.loader(
+            test, training: false, normalization: try model.normalization(else: data.normalization(for: train)), seed: seed)
         print("evaluating \(network.configuration) on \(test.name) (\(test.count) images) on \(backend.name)")
 
         var tally = PartTally()

@@ -12,7 +12,7 @@ struct Heed: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Devices.self, Verify.self, Tune.self, Bench.self, Train.self, Predict.self, Evaluate.self, AttentionMaps.self, ExportImages.self,
+            Devices.self, Verify.self, Tune.self, Bench.self, Train.self, Predict.self, Evaluate.self, AttentionMaps.self, ExportImages.self, Plot.self,
         ]
     )
 

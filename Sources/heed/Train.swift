@@ -15,7 +15,7 @@ struct Train: ParsableCommand {
         discussion: """
             With no arguments: a WRN-10-1 on the embedded synthetic fine-grained dataset (no download), \
             a few minutes on a CPU. Writes checkpoint.safetensors (to resume), model.safetensors (weights, \
-            loadable in PyTorch) and metrics.jsonl into --output. Under `mpirun -np N` it trains data-parallel: \
+            loadable in PyTorch), metrics.jsonl and curves.png into --output. Under `mpirun -np N` it trains data-parallel: \
             N ranks, each on its own device with --batch-size images, a global batch of N x --batch-size \
             (see docs/distributed.md).
             """)
@@ -96,12 +96,8 @@ struct Train: ParsableCommand {
         fineTuningPlan?.apply(to: network)
         let normalization = fineTuningPlan?.normalization(else: data.normalization(for: train)) ?? data.normalization(for: train)
         let (replicas, rank) = (group?.size ?? 1, group?.rank ?? 0)
-        let trainLoader = BatchLoader(
-            dataset: train, batchSize: data.batchSize, shuffle: true, dropLast: true,
-            augmentation: data.augmentation, normalization: normalization, seed: seed, replicas: replicas, rank: rank)
-        let testLoader = BatchLoader(
-            dataset: test, batchSize: data.batchSize, shuffle: false, dropLast: false,
-            normalization: normalization, seed: seed, replicas: replicas, rank: rank)
+        let trainLoader = data.loader(train, training: true, normalization: normalization, seed: seed, replicas: replicas, rank: rank)
+        let testLoader = data.loader(test, training: false, normalization: normalization, seed: seed, replicas: replicas, rank: rank)
         if let group, syncBn {
             let reduction = MPIReplicaReduction(group: group)
             for case let layer as BatchNorm in network.moduleTree { layer.replicaReduction = reduction }
@@ -141,6 +137,13 @@ struct Train: ParsableCommand {
             print("gradient allreduce: \(perStep) per step in \(buckets), \(hiddenShare) of it hidden behind backward (rank 0)")
         }
         if let profile = backend.profile { print(profile.report) }
+        if data.skipBadImages {
+            let skipped = [trainLoader, testLoader].map(\.skippedImages)
+            let files = Set(skipped.flatMap(\.files)).sorted()
+            print(
+                "skipped \(skipped.map(\.count).reduce(0, +)) images that failed to decode (\(files.count) files)"
+                    + (files.isEmpty ? "" : ": " + files.prefix(5).joined(separator: ", ") + (files.count > 5 ? ", ..." : "")))
+        }
         guard summary.finished else {
             print("stopped after step \(summary.steps); continue with --resume (checkpoint: \(configuration.checkpointURL.path))")
             return
@@ -156,5 +159,8 @@ struct Train: ParsableCommand {
         print("weights: \(configuration.weightsURL.path)")
         print("checkpoint: \(configuration.checkpointURL.path)")
         print("metrics: \(configuration.metricsURL.path)")
+        let curves = configuration.outputDirectory.appendingPathComponent("curves.png")
+        try Plot.write(from: configuration.metricsURL, to: curves)
+        print("curves: \(curves.path)")
     }
 }

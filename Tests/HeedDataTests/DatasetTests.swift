@@ -129,9 +129,13 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(dataset.labels, [0, 1, 1])
         XCTAssertEqual([dataset.channels, dataset.height, dataset.width], [3, 3, 4])
 
+        // Images are decoded when a batch needs them: a corrupt one is found then, not when the folder is read.
         try Data("broken".utf8).write(to: scratch.appendingPathComponent("sparrow/zz.png"))
+        let broken = try ImageFolder.load(from: scratch, width: 4, height: 3)
+        XCTAssertEqual(broken.labels, [0, 1, 1, 1])
+        let loader = BatchLoader(dataset: broken, batchSize: 4, shuffle: false, dropLast: false, normalization: .cifar, seed: 1)
         assertFileError(
-            try ImageFolder.load(from: scratch, width: 4, height: 3),
+            try loader.checkedBatch(epoch: 0, index: 0),
             scratch.appendingPathComponent("sparrow/zz.png").path, "not a JPEG or PNG file")
         let missing = scratch.appendingPathComponent("missing")
         assertFileError(

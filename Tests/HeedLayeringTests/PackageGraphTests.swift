@@ -7,7 +7,7 @@ final class PackageGraphTests: XCTestCase {
     static let openCLTargets: Set = ["COpenCL", "CCLBlast", "HeedKernels", "HeedOpenCL", "HeedOpenCLTestSupport"]
     static let cpuOnlyTargets = [
         "HeedOps", "HeedReference", "HeedVerify", "HeedSupport", "HeedGraph", "HeedModels", "HeedData",
-        "HeedVisualization", "HeedTraining", "HeedTestSupport",
+        "HeedVisualization", "HeedTraining", "HeedTestSupport", "heed-loader-bench",
         "HeedReferenceTests", "HeedGraphTests", "HeedModelsTests", "HeedDataTests", "HeedVisualizationTests",
     ]
 

@@ -30,4 +30,9 @@ void heed_image_free(heed_image *image);
 int heed_png_write_rgb(const char *path, int width, int height, const unsigned char *pixels,
                        char *error, size_t error_size);
 
+/// Writes 8-bit RGB pixels (width * height * 3 bytes) as a baseline JPEG of `quality` (1-100).
+/// Returns 0 on success; otherwise writes a one-line reason into `error`.
+int heed_jpeg_write_rgb(const char *path, int width, int height, const unsigned char *pixels, int quality,
+                        char *error, size_t error_size);
+
 #endif
