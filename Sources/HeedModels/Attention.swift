@@ -234,6 +234,12 @@ public final class AttentionHeads: Module {
     /// The mean over modules of reg_w·R, the head-separation regulariser (a scalar; 0 when reg_w is 0).
     public func regularizer(_ analysis: Analysis) throws -> Tensor {
         guard configuration.regularizerWeight > 0 else { return try Tensor.filled(0, shape: [1], on: analysis.output.backend) }
+        for (tap, result) in zip(taps, analysis.modules) where result.masks.shape[2] < 2 || result.masks.shape[3] < 2 {
+            throw HeedError.invalidArgument(
+                op: "attention",
+                "att\(tap.index) reads \(tap.name) at \(result.masks.shape[2])x\(result.masks.shape[3]); the regulariser pools its masks 2x2: use larger images or a shallower tap"
+            )
+        }
         var separation = try analysis.modules[0].masks.headSeparation()
         for result in analysis.modules.dropFirst() { separation = try separation.adding(result.masks.headSeparation()) }
         return try separation.scaled(by: configuration.regularizerWeight / Float(modules.count))

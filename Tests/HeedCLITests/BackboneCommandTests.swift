@@ -75,6 +75,20 @@ final class BackboneCommandTests: XCTestCase {
         }
     }
 
+    /// layer4 of a 32×32 image is 1×1: the regulariser cannot pool it, and the run says so
+    /// in one line instead of failing inside the pooling op.
+    func testAModuleOnAMapSmallerThan2x2IsAnErrorNamingTheTap() throws {
+        let result = try runHeed([
+            "train", "--arch", "resnet18", "--attention-at", "layer4", "--synthetic-train", "20", "--synthetic-test", "10",
+            "--epochs", "1", "--batch-size", "10", "--output", scratch.appendingPathComponent("run").path,
+        ])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(
+            result.standardError.contains(
+                "att4 reads layer4 at 1x1; the regulariser pools its masks 2x2: use larger images or a shallower tap"),
+            result.standardError)
+    }
+
     /// A state_dict with torchvision's names and no heed metadata (the fixture's formula
     /// weights, as torchvision's `save_file(model.state_dict())` would write them): its
     /// backbone from `--arch`, its classes from `fc.weight`; the output is torchvision's.
