@@ -6,7 +6,8 @@ extension AggregationGate: Codable {}
 
 /// The options of the attention network (docs/design.md §4).
 public struct AttentionConfiguration: Codable, Sendable, Equatable {
-    /// Attention depth AD: modules at groups 2, 1, 0, the first AD of them (1…3).
+    /// Attention depth AD: the number of modules. Without `taps`, the modules sit on the
+    /// AD deepest taps of the trunk (the Wide ResNet's groups 2, 1, 0: 1…3).
     public var depth: Int
     /// Attention width AW: heads K per module.
     public var width: Int
@@ -15,16 +16,20 @@ public struct AttentionConfiguration: Codable, Sendable, Equatable {
     public var regularizerWeight: Float
     /// Orthogonal rows for the attention-head weights (docs/design.md §5.1) instead of Kaiming.
     public var orthogonalInitialization: Bool
+    /// The trunk's taps the modules sit on (`layer3`, `layer4`; see `FeatureTap`), `depth`
+    /// of them; nil for the AD deepest. Absent from the files of networks without it.
+    public var taps: [String]?
 
     public init(
         depth: Int, width: Int, gate: AggregationGate = .softmax, regularizerWeight: Float = 0.001,
-        orthogonalInitialization: Bool = false
+        orthogonalInitialization: Bool = false, taps: [String]? = nil
     ) {
         self.depth = depth
         self.width = width
         self.gate = gate
         self.regularizerWeight = regularizerWeight
         self.orthogonalInitialization = orthogonalInitialization
+        self.taps = taps
     }
 
     /// The most heads per module Heed builds, checked before anything is built.
@@ -34,11 +39,27 @@ public struct AttentionConfiguration: Codable, Sendable, Equatable {
         guard width <= Self.maximumWidth else {
             throw HeedError.invalidArgument(op: "attention", "attention width \(width) is more than the limit of \(Self.maximumWidth)")
         }
-        guard (1...3).contains(depth) else {
-            throw HeedError.invalidArgument(op: "attention", "attention depth \(depth) must be 1, 2 or 3 (0 is the baseline network)")
+        if let taps {
+            guard !taps.isEmpty, taps.count == depth else {
+                throw HeedError.invalidArgument(op: "attention", "attention depth \(depth) but \(taps.count) taps \(taps): they must agree")
+            }
+        } else {
+            guard (1...3).contains(depth) else {
+                throw HeedError.invalidArgument(op: "attention", "attention depth \(depth) must be 1, 2 or 3 (0 is the baseline network)")
+            }
         }
         guard width >= 1 else { throw HeedError.invalidArgument(op: "attention", "attention width \(width) must be at least 1") }
         guard regularizerWeight >= 0 else { throw HeedError.invalidArgument(op: "attention", "regulariser weight must be 0 or more") }
+    }
+
+    /// The taps the modules sit on among a trunk's `available` ones, deepest first: `taps`,
+    /// or the `depth` deepest. Throws naming an unknown tap and listing the valid ones.
+    public func resolvedTaps(_ available: [FeatureTap], backbone: String) throws -> [FeatureTap] {
+        if let taps { return try FeatureTap.select(taps, from: available, backbone: backbone) }
+        guard depth <= available.count else {
+            throw HeedError.invalidArgument(op: "attention", "attention depth \(depth): \(backbone) has \(available.count) taps")
+        }
+        return Array(available.sorted { $0.index > $1.index }.prefix(depth))
     }
 }
 
@@ -132,13 +153,16 @@ public final class OutputGate: Module {
 }
 
 /// The attention parts of "Pay Attention to the Activations" (Rodriguez et al., 2019)
-/// for a Wide ResNet trunk, exactly as docs/design.md §4 fixes them: modules `att2`, `att1`,
-/// `att0` on relu(bn_g2(g2)), on u of group_2.block_0 and on u of group_1.block_0 (the
-/// first AD of them), and the output gate that mixes their outputs and the
-/// classifier's logits after a log-softmax each.
+/// on any trunk, as docs/design.md §4 fixes them: modules `att{i}` on the trunk's taps
+/// (the Wide ResNet's default: `att2`, `att1`, `att0` on relu(bn_g2(g2)), on u of
+/// group_2.block_0 and on u of group_1.block_0, the first AD of them), and the output gate
+/// on the pooled final features that mixes their outputs and the classifier's logits after
+/// a log-softmax each.
 public final class AttentionHeads: Module {
     public let configuration: AttentionConfiguration
-    /// The modules in source order: att2, att1, att0 (those present).
+    /// The taps the modules read, deepest first (the source order).
+    public let taps: [FeatureTap]
+    /// The modules in source order (att2, att1, att0 on a Wide ResNet).
     public let modules: [AttentionModule]
     public let outputGate: OutputGate
 
@@ -146,41 +170,48 @@ public final class AttentionHeads: Module {
     public struct Analysis {
         /// The network's output (B, L): a mixture of log-probabilities.
         public let output: Tensor
-        /// Sources in order att2, att1, att0, classifier: (B, AD+1, L) raw scores.
+        /// Sources in module order, then the classifier: (B, AD+1, L) raw scores.
         public let sources: Tensor
         /// Global gate values after tanh (B, AD+1).
         public let globalGates: Tensor
         public let modules: [AttentionModule.Result]
-        /// relu(bn_g2(g2)) (B, 64k, h, w): the input of att2, the deepest module.
+        /// The trunk's final features (B, C, h, w) before pooling (relu(bn_g2(g2)) on a
+        /// Wide ResNet: the input of att2, the deepest module).
         public let finalFeatures: Tensor
     }
 
     /// - Parameters:
-    ///   - trunk: the trunk the modules attach to (its widths and classes).
+    ///   - taps: the maps the modules read, deepest first (`AttentionConfiguration.resolvedTaps`).
+    ///   - finalChannels: the channels of the pooled final features the output gate reads.
     ///   - seed: the network's seed; the heads draw from a generator of their own.
-    init(_ configuration: AttentionConfiguration, trunk: WideResNetConfiguration, on backend: any Backend, seed: UInt64) throws {
+    init(
+        _ configuration: AttentionConfiguration, taps: [FeatureTap], finalChannels: Int, classes: Int,
+        on backend: any Backend, seed: UInt64
+    ) throws {
         try configuration.validate()
         self.configuration = configuration
+        self.taps = taps
         var random = SeededGenerator(seed: seed ^ 0xA77E_4710)
-        let widths = trunk.groupWidths
-        // att2 on the final features, att1 on group 2's input (32k), att0 on group 1's input (16k).
-        let channels = [widths[2], widths[1], widths[0]].prefix(configuration.depth)
-        modules = try channels.map {
+        modules = try taps.map {
             try AttentionModule(
-                channels: $0, classes: trunk.classes, heads: configuration.width,
+                channels: $0.channels, classes: classes, heads: configuration.width,
                 orthogonal: configuration.orthogonalInitialization, on: backend, random: &random)
         }
-        outputGate = try OutputGate(features: widths[2], sources: configuration.depth + 1, on: backend, random: &random)
+        outputGate = try OutputGate(features: finalChannels, sources: taps.count + 1, on: backend, random: &random)
         super.init()
-        for (index, module) in modules.enumerated() { register(child: module, as: "att\(2 - index)") }
+        for (tap, module) in zip(taps, modules) { register(child: module, as: "att\(tap.index)") }
         register(child: outputGate, as: "output_gate")
     }
 
     /// The modules, the output gate and the mixture on the trunk's features; the
     /// classifier's logits are the last source.
-    func analyse(_ features: WideResNet.Features, classifier: Linear) throws -> Analysis {
-        let inputs = [features.final, features.group2Input, features.group1Input]
-        let results = try zip(modules, inputs).map { module, input in try module(input) }
+    func analyse(_ features: TrunkFeatures, classifier: Linear) throws -> Analysis {
+        let results = try zip(modules, taps).map { module, tap in
+            guard let input = features.taps[tap.name] else {
+                throw HeedError.invalidArgument(op: "attention", "the trunk did not compute tap '\(tap.name)'")
+            }
+            return try module(input)
+        }
         let pooled = try features.final.globalAveragePool()
         let logits = try classifier(pooled)
         let sources = try Tensor.stack(results.map(\.output) + [logits])
@@ -206,15 +237,22 @@ public final class AttentionHeads: Module {
     /// The mean over modules of reg_w·R, the head-separation regulariser (a scalar; 0 when reg_w is 0).
     public func regularizer(_ analysis: Analysis) throws -> Tensor {
         guard configuration.regularizerWeight > 0 else { return try Tensor.filled(0, shape: [1], on: analysis.output.backend) }
+        for (tap, result) in zip(taps, analysis.modules) where result.masks.shape[2] < 2 || result.masks.shape[3] < 2 {
+            throw HeedError.invalidArgument(
+                op: "attention",
+                "att\(tap.index) reads \(tap.name) at \(result.masks.shape[2])x\(result.masks.shape[3]); the regulariser pools its masks 2x2: use larger images or a shallower tap"
+            )
+        }
         var separation = try analysis.modules[0].masks.headSeparation()
         for result in analysis.modules.dropFirst() { separation = try separation.adding(result.masks.headSeparation()) }
         return try separation.scaled(by: configuration.regularizerWeight / Float(modules.count))
     }
 
     /// The head convolutions' flops of each module, in source order (att2, att1, att0),
-    /// each at its input's size, for images of `height × width`.
+    /// each at its input's size (the image's side over the tap's scale), for images of
+    /// `height × width`.
     func moduleFlops(height: Int, width: Int) -> [Int] {
-        let sizes = [(height / 4, width / 4), (height / 2, width / 2), (height, width)]  // att2, att1, att0 inputs
+        let sizes = taps.map { (height / $0.scale, width / $0.scale) }
         return zip(modules, sizes).map { module, size in
             [module.attentionHead, module.outputHead, module.score].reduce(0) {
                 $0 + $1.conv.flops(outputHeight: size.0, outputWidth: size.1)

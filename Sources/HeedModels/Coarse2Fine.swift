@@ -58,14 +58,14 @@ public final class Coarse2FineZoom: Module {
     }
 
     /// - Parameters:
-    ///   - trunk: the trunk whose final features (64k) the inverse mapping reads.
+    ///   - finalChannels: the channels of the trunk's final features (64k), which the inverse mapping reads.
     ///   - seed: the network's seed; the mapping draws from a generator of its own.
-    init(_ configuration: Coarse2FineConfiguration, trunk: WideResNetConfiguration, on backend: any Backend, seed: UInt64) throws {
+    init(_ configuration: Coarse2FineConfiguration, finalChannels: Int, on backend: any Backend, seed: UInt64) throws {
         try configuration.validate()
         self.configuration = configuration
         fineStageActive = configuration.fineStartEpoch == 0
         var random = SeededGenerator(seed: seed ^ 0xC0A2_5E2F)
-        let fanIn = trunk.groupWidths[2]
+        let fanIn = finalChannels
         inverseMapping = try Linear(fanIn, 3, on: backend, random: &random)
         // Start near a mild, centred zoom: a bias giving s = s_min + (1 − s_min)·σ(2) ≈ 0.93
         // (s_min 0.4) and t = 0, and weights a tenth of Kaiming's. Not zero: the gradient

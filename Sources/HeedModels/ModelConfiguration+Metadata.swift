@@ -31,6 +31,8 @@ extension ModelConfiguration {
     /// Values given on the command line: they supply what a file without Heed's
     /// metadata (a PyTorch `state_dict`) lacks, and must agree with what a file records.
     public struct Flags: Sendable {
+        /// `wrn` or one of torchvision's constructor names (`ResNetConfiguration.names`).
+        public var arch: String?
         public var depth: Int?
         public var width: Int?
         public var classes: Int?
@@ -40,9 +42,10 @@ extension ModelConfiguration {
         public var attentionGate: AggregationGate?
 
         public init(
-            depth: Int? = nil, width: Int? = nil, classes: Int? = nil, attentionDepth: Int? = nil,
+            arch: String? = nil, depth: Int? = nil, width: Int? = nil, classes: Int? = nil, attentionDepth: Int? = nil,
             attentionWidth: Int? = nil, attentionGate: AggregationGate? = nil
         ) {
+            self.arch = arch
             self.depth = depth
             self.width = width
             self.classes = classes
@@ -55,8 +58,14 @@ extension ModelConfiguration {
         func check(_ configuration: ModelConfiguration) throws {
             switch configuration.backbone {
             case .wideResNet(let trunk):
+                try agree("arch", arch, "wrn")
                 try agree("depth", depth, trunk.depth)
                 try agree("width", width, trunk.width)
+                try agree("classes", classes, trunk.classes)
+            case .resNet(let trunk):
+                try agree("arch", arch, trunk.arch)
+                try agree("depth", depth, nil)
+                try agree("width", width, nil)
                 try agree("classes", classes, trunk.classes)
             }
             try agree("attention_depth", attentionDepth, configuration.attention?.depth ?? 0)
@@ -81,7 +90,9 @@ extension ModelConfiguration {
     /// the separate keys `heed train` wrote before it (`depth`, `width`, `classes`,
     /// `dropout`, `attention_depth`, `attention_width`, `attention_gate`, `reg_weight`,
     /// `attention_init`, `coarse2fine`, `c2f_*`), with `flags` supplying the keys a file
-    /// lacks. A flag that differs from what the file records throws `contradiction`.
+    /// lacks. A file without `heed.model` is a Wide ResNet unless `flags.arch` names one of
+    /// torchvision's ResNets (a plain torchvision `state_dict`: its classes from `flags`).
+    /// A flag that differs from what the file records throws `contradiction`.
     public init(metadata: [String: String], flags: Flags = Flags()) throws {
         let configuration: ModelConfiguration
         if let json = metadata[Self.metadataKey] {
@@ -103,11 +114,15 @@ extension ModelConfiguration {
     }
 
     private init(legacy metadata: LegacyMetadata) throws {
-        let trunk = WideResNetConfiguration(
-            depth: try metadata.value("depth", given: \.depth), width: try metadata.value("width", given: \.width),
-            classes: try metadata.value("classes", given: \.classes),
-            dropout: try metadata.value("dropout", default: 0))
-        self.init(backbone: .wideResNet(trunk))
+        if let arch = metadata.flags.arch, arch != "wrn" {
+            self.init(backbone: .resNet(ResNetConfiguration(arch: arch, classes: try metadata.value("classes", given: \.classes))))
+        } else {
+            let trunk = WideResNetConfiguration(
+                depth: try metadata.value("depth", given: \.depth), width: try metadata.value("width", given: \.width),
+                classes: try metadata.value("classes", given: \.classes),
+                dropout: try metadata.value("dropout", default: 0))
+            self.init(backbone: .wideResNet(trunk))
+        }
         let attentionDepth = try metadata.value("attention_depth", given: \.attentionDepth, default: 0)
         guard attentionDepth > 0 else { return }
         var attention = AttentionConfiguration(

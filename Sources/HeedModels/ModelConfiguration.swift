@@ -16,11 +16,14 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     public enum Backbone: Codable, Sendable, Equatable {
         /// A Wide ResNet as the attention paper's reference code builds it (docs/design.md §3).
         case wideResNet(WideResNetConfiguration)
+        /// One of torchvision's ResNets, ResNeXts and Wide ResNet-50/101-2 (docs/design.md §9).
+        case resNet(ResNetConfiguration)
 
         /// Coded flat, the trunk's fields beside a `kind` naming the backbone, so that
         /// other backbones can join without changing the form of this one.
         private enum Kind: String, Codable {
             case wideResNet
+            case resNet
         }
 
         private enum CodingKeys: String, CodingKey {
@@ -30,6 +33,7 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         public init(from decoder: any Decoder) throws {
             switch try decoder.container(keyedBy: CodingKeys.self).decode(Kind.self, forKey: .kind) {
             case .wideResNet: self = .wideResNet(try WideResNetConfiguration(from: decoder))
+            case .resNet: self = .resNet(try ResNetConfiguration(from: decoder))
             }
         }
 
@@ -39,6 +43,25 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
             case .wideResNet(let trunk):
                 try container.encode(Kind.wideResNet, forKey: .kind)
                 try trunk.encode(to: encoder)
+            case .resNet(let trunk):
+                try container.encode(Kind.resNet, forKey: .kind)
+                try trunk.encode(to: encoder)
+            }
+        }
+
+        /// The maps attention modules may read, shallowest first (`FeatureTap`).
+        public var taps: [FeatureTap] {
+            switch self {
+            case .wideResNet(let trunk): trunk.taps
+            case .resNet(let trunk): trunk.taps
+            }
+        }
+
+        /// `WRN-28-10`, or torchvision's constructor name.
+        public var name: String {
+            switch self {
+            case .wideResNet(let trunk): "WRN-\(trunk.depth)-\(trunk.width)"
+            case .resNet(let trunk): trunk.arch
             }
         }
     }
@@ -59,6 +82,7 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     public var classes: Int {
         switch backbone {
         case .wideResNet(let trunk): trunk.classes
+        case .resNet(let trunk): trunk.classes
         }
     }
 
@@ -71,11 +95,20 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     public func validate() throws {
         switch backbone {
         case .wideResNet(let trunk): try trunk.validate()
+        case .resNet(let trunk): try trunk.validate()
         }
         try attention?.validate()
+        if let attention { _ = try attention.resolvedTaps(backbone.taps, backbone: backbone.name) }
         try coarse2fine?.validate()
         if coarse2fine != nil && attention == nil {
             throw HeedError.invalidArgument(op: "coarse2fine", "needs attention modules: attention depth 1, 2 or 3")
+        }
+        if coarse2fine != nil, case .resNet = backbone {
+            throw HeedError.invalidArgument(
+                op: "coarse2fine", "is built for the Wide ResNet backbone only (--arch wrn), not \(backbone.name)")
+        }
+        if coarse2fine != nil && attention?.taps != nil {
+            throw HeedError.invalidArgument(op: "coarse2fine", "needs the default taps (--attention-depth), not --attention-at")
         }
         guard let weights = weightCount, weights <= Self.maximumWeights else {
             throw HeedError.invalidArgument(
@@ -109,14 +142,17 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
                     return nil
                 }
             }
-            if let attention {
-                for channels in widths.reversed().prefix(attention.depth) {
-                    guard add(channels, 9, attention.width, trunk.classes + 2) else { return nil }
-                }
-                guard add(widths[3], attention.depth + 1) else { return nil }
-            }
-            if coarse2fine != nil, !add(widths[3], 3) { return nil }
+        case .resNet(let trunk):
+            guard let weights = trunk.weightCount, add(weights) else { return nil }
         }
+        if let attention {
+            guard let taps = try? attention.resolvedTaps(backbone.taps, backbone: backbone.name) else { return nil }
+            for tap in taps {
+                guard add(tap.channels, 9, attention.width, classes + 2) else { return nil }
+            }
+            guard let final = backbone.taps.last?.channels, add(final, attention.depth + 1) else { return nil }
+        }
+        if case .wideResNet(let trunk) = backbone, coarse2fine != nil, !add(trunk.groupWidths[2], 3) { return nil }
         return total
     }
 
@@ -131,13 +167,14 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
 }
 
 extension ModelConfiguration: CustomStringConvertible {
-    /// `WRN-28-10` or `WRN-28-10 + attention (AD 3, AW 4, softmax gate) + Coarse2Fine`.
+    /// `WRN-28-10` or `WRN-28-10 + attention (AD 3, AW 4, softmax gate) + Coarse2Fine`;
+    /// `resnet50 + attention (at layer3, layer4, AW 4, softmax gate)`.
     public var description: String {
-        var text: String
-        switch backbone {
-        case .wideResNet(let trunk): text = "WRN-\(trunk.depth)-\(trunk.width)"
+        var text = backbone.name
+        if let attention {
+            let placement = attention.taps.map { "at \($0.joined(separator: ", "))" } ?? "AD \(attention.depth)"
+            text += " + attention (\(placement), AW \(attention.width), \(attention.gate.rawValue) gate)"
         }
-        if let attention { text += " + attention (AD \(attention.depth), AW \(attention.width), \(attention.gate.rawValue) gate)" }
         if coarse2fine != nil { text += " + Coarse2Fine" }
         return text
     }

@@ -1,27 +1,39 @@
 import HeedGraph
 import HeedOps
 
-/// A network Heed trains: a Wide ResNet trunk, with attention modules (docs/design.md §4) when
-/// its configuration has them, and the Coarse2Fine zoom (§5) on top of those.
+/// A network Heed trains: a trunk (a Wide ResNet or one of torchvision's ResNets), with
+/// attention modules (docs/design.md §4) on its taps when its configuration has them, and
+/// the Coarse2Fine zoom (§5, Wide ResNet only) on top of those.
 ///
 /// The parts are flattened into one namespace, so the tensors carry the names of the
 /// reference's single PyTorch module: `conv0.weight`, `group_1.block_0.conv_reduce.weight`,
-/// `bn_g2.*`, `att2.att_head.conv.weight`, `output_gate.gates.weight`, `inverse_mapping.*`.
+/// `bn_g2.*`, `att2.att_head.conv.weight`, `output_gate.gates.weight`, `inverse_mapping.*`
+/// (torchvision's `conv1.weight`, `layer1.0.bn1.*`, `fc.weight` beside `att4.*`).
 /// Built by `ModelConfiguration.makeModel(on:seed:)`.
 public final class Network: Module, ClassificationModel {
     public let configuration: ModelConfiguration
-    public let trunk: WideResNet
+    public let trunk: any Trunk
     public let attention: AttentionHeads?
     public let coarse2fine: Coarse2FineZoom?
 
     init(_ configuration: ModelConfiguration, on backend: any Backend, seed: UInt64) throws {
         try configuration.validate()
         self.configuration = configuration
+        let trunk: any Trunk
         switch configuration.backbone {
         case .wideResNet(let trunkConfiguration):
             trunk = try WideResNet(trunkConfiguration, attentionStem: configuration.attention != nil, on: backend, seed: seed)
-            attention = try configuration.attention.map { try AttentionHeads($0, trunk: trunkConfiguration, on: backend, seed: seed) }
-            coarse2fine = try configuration.coarse2fine.map { try Coarse2FineZoom($0, trunk: trunkConfiguration, on: backend, seed: seed) }
+        case .resNet(let trunkConfiguration):
+            trunk = try ResNet(trunkConfiguration, on: backend, seed: seed)
+        }
+        self.trunk = trunk
+        attention = try configuration.attention.map {
+            try AttentionHeads(
+                $0, taps: $0.resolvedTaps(trunk.taps, backbone: configuration.backbone.name), finalChannels: trunk.finalChannels,
+                classes: configuration.classes, on: backend, seed: seed)
+        }
+        coarse2fine = try configuration.coarse2fine.map {
+            try Coarse2FineZoom($0, finalChannels: trunk.finalChannels, on: backend, seed: seed)
         }
         super.init()
         // PyTorch's order: the trunk, then the attention modules and gate, then the zoom.
@@ -33,7 +45,8 @@ public final class Network: Module, ClassificationModel {
     /// The attention network's output and everything behind it, for images (B, C, H, W).
     /// Needs attention modules.
     public func analyse(_ images: Tensor) throws -> AttentionHeads.Analysis {
-        try requireAttention("analyse").analyse(trunk.features(images), classifier: trunk.classifier)
+        let attention = try requireAttention("analyse")
+        return try attention.analyse(trunk.features(images, taps: Set(attention.taps.map(\.name))), classifier: trunk.classifier)
     }
 
     /// Both views of a batch of images (B, C, H, W). Needs the Coarse2Fine zoom.
@@ -53,19 +66,20 @@ public final class Network: Module, ClassificationModel {
 
     /// The prediction of early exit: the mean of the log-softmax outputs of the modules
     /// before the last group (att1 and att0), computing the trunk only up to their
-    /// inputs. Needs attention depth 2 or 3.
+    /// inputs. Needs a Wide ResNet with attention depth 2 or 3 at its default taps.
     public func earlyExitLogProbabilities(_ images: Tensor) throws -> Tensor {
-        let attention = try requireAttention("early exit")
+        let (trunk, attention) = try requireEarlyExit()
         let (u1, u2) = try trunk.featuresBeforeLastGroup(images)
         return try attention.earlyExitLogProbabilities(group1Input: u1, group2Input: u2)
     }
 
     /// The share of the full network's convolution work that early exit skips, for
     /// images of `height × width` (each module counted at its input's size); for
-    /// attention depth 2 or 3.
-    public func earlyExitSavings(height: Int, width: Int) -> Double {
+    /// what `earlyExitLogProbabilities(_:)` accepts.
+    public func earlyExitSavings(height: Int, width: Int) throws -> Double {
+        let (trunk, attention) = try requireEarlyExit()
         let trunkFlops = trunk.trunkFlops(height: height, width: width)
-        let moduleFlops = attention?.moduleFlops(height: height, width: width) ?? []
+        let moduleFlops = attention.moduleFlops(height: height, width: width)
         let full = trunkFlops.early + trunkFlops.lastGroup + moduleFlops.reduce(0, +)
         let early = trunkFlops.early + moduleFlops.dropFirst().reduce(0, +)
         return 1 - Double(early) / Double(full)
@@ -75,11 +89,27 @@ public final class Network: Module, ClassificationModel {
     /// layers of one forward pass of one view per image of `height × width`: trunk,
     /// classifier, attention heads and the output gate's linear layer.
     public func forwardFlops(height: Int, width: Int) -> Int {
-        let trunkFlops = trunk.trunkFlops(height: height, width: width)
         let attentionFlops = attention.map {
             $0.moduleFlops(height: height, width: width).reduce(0, +) + 2 * $0.outputGate.gates.weight.count
         }
-        return trunkFlops.early + trunkFlops.lastGroup + (attentionFlops ?? 0)
+        return trunk.forwardFlops(height: height, width: width) + (attentionFlops ?? 0)
+    }
+
+    /// Whether `earlyExitLogProbabilities(_:)` applies: a Wide ResNet with modules before its last group.
+    public var hasEarlyExit: Bool {
+        trunk is WideResNet && (attention?.modules.count ?? 0) >= 2 && attention?.configuration.taps == nil
+    }
+
+    /// Early exit reads u of group_2.block_0 and group_1.block_0 where att1 and att0 sit
+    /// by default: a Wide ResNet whose modules are on its default taps.
+    private func requireEarlyExit() throws -> (WideResNet, AttentionHeads) {
+        let attention = try requireAttention("early exit")
+        guard let trunk = trunk as? WideResNet, attention.configuration.taps == nil else {
+            throw HeedError.invalidArgument(
+                op: "early exit",
+                "is built for the Wide ResNet with its default taps only (--arch wrn, --attention-depth), not \(configuration)")
+        }
+        return (trunk, attention)
     }
 
     private func requireAttention(_ op: String) throws -> AttentionHeads {
@@ -98,7 +128,7 @@ public final class Network: Module, ClassificationModel {
     /// once the fine stage is on, NLL(coarse) + λ·NLL(fine) + the coarse view's regulariser.
     public func trainingLoss(images: Tensor, labels: any DeviceBuffer) throws -> (loss: Tensor, logProbabilities: Tensor) {
         guard let attention else {
-            let logp = try trunk(images).logSoftmax()
+            let logp = try trunk.logits(images).logSoftmax()
             return (try logp.nllLoss(labels: labels), logp)
         }
         guard let coarse2fine, coarse2fine.fineStageActive else {
@@ -115,7 +145,7 @@ public final class Network: Module, ClassificationModel {
     public func logProbabilities(images: Tensor) throws -> Tensor {
         if coarse2fine != nil { return try views(images).output }
         if attention != nil { return try analyse(images).output }
-        return try trunk(images).logSoftmax()
+        return try trunk.logits(images).logSoftmax()
     }
 
     public func startEpoch(_ epoch: Int) {

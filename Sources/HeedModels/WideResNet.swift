@@ -24,6 +24,18 @@ public struct WideResNetConfiguration: Codable, Sendable, Equatable {
     public var blocksPerGroup: Int { (depth - 4) / 6 }
     public var groupWidths: [Int] { [16 * width, 32 * width, 64 * width] }
 
+    /// The maps attention modules may read (docs/design.md §4), shallowest first: u of
+    /// group_1.block_0 (`group1_input`, att0), u of group_2.block_0 (`group2_input`, att1)
+    /// and relu(bn_g2(g2)) (`final`, att2).
+    public var taps: [FeatureTap] {
+        let widths = groupWidths
+        return [
+            FeatureTap(name: "group1_input", index: 0, channels: widths[0], scale: 1),
+            FeatureTap(name: "group2_input", index: 1, channels: widths[1], scale: 2),
+            FeatureTap(name: "final", index: 2, channels: widths[2], scale: 4),
+        ]
+    }
+
     /// Limits on the sizes a file's metadata or the command line may ask for, checked
     /// before anything is built (WRN-1000, 64k = 65,536 channels, 2^20 classes); the
     /// network's weight count has its own limit (`ModelConfiguration.maximumWeights`).
@@ -154,7 +166,7 @@ public final class Group: Module {
 /// With `attentionStem` (the attention network's trunk, docs/design.md §4) the stem is
 /// relu(bn0(conv0(x))) and the final normalisation is named `bn_g2`. A `Network`
 /// holds it as its backbone.
-public final class WideResNet: Module {
+public final class WideResNet: Module, Trunk {
     public let configuration: WideResNetConfiguration
     public let conv0: Conv2d
     public let stemNorm: BatchNorm?
@@ -233,6 +245,24 @@ public final class WideResNet: Module {
         }
         let stem = conv0.flops(outputHeight: height, outputWidth: width)
         return (stem + stages[0] + stages[1], stages[2] + classifier.weight.count * 2)
+    }
+
+    // MARK: Trunk
+
+    public var taps: [FeatureTap] { configuration.taps }
+    public var finalChannels: Int { configuration.groupWidths[2] }
+
+    /// The trunk computes all three taps' maps on its way (`features(_:)`); those not
+    /// asked for are dropped.
+    public func features(_ images: Tensor, taps names: Set<String>) throws -> TrunkFeatures {
+        let features = try features(images)
+        let maps = ["group1_input": features.group1Input, "group2_input": features.group2Input, "final": features.final]
+        return TrunkFeatures(final: features.final, taps: maps.filter { names.contains($0.key) })
+    }
+
+    public func forwardFlops(height: Int, width: Int) -> Int {
+        let flops = trunkFlops(height: height, width: width)
+        return flops.early + flops.lastGroup
     }
 
     /// Classifier logits (N, classes) from the trunk's features.

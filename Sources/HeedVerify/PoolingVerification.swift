@@ -3,8 +3,9 @@ import HeedReference
 
 /// Pooling cases: global average pooling; k×k average and max pooling at stride k (2×2 on
 /// 8×8 as the attention regulariser, odd sizes the floor truncates), overlapping windows
-/// (stride < k) and a 1×1 input. Max pooling on small integers has many ties, which must
-/// go to the first maximum.
+/// (stride < k), padded windows (torchvision's 3×3/2 pad 1 stem pool on odd sizes, k = 2
+/// pad 1, whose corner windows hold one input element) and a 1×1 input. Max pooling on
+/// small integers has many ties, which must go to the first maximum.
 enum PoolingVerification {
     static let globalShapes: [GlobalPoolDescriptor] = [
         GlobalPoolDescriptor(batch: 1, channels: 1, height: 1, width: 1),
@@ -19,6 +20,9 @@ enum PoolingVerification {
         Pool2dDescriptor(batch: 1, channels: 2, height: 9, width: 7, kernelSize: 3),
         Pool2dDescriptor(batch: 2, channels: 3, height: 7, width: 7, kernelSize: 3, stride: 2),
         Pool2dDescriptor(batch: 2, channels: 3, height: 7, width: 8, kernelSize: 3, stride: 1),
+        Pool2dDescriptor(batch: 2, channels: 3, height: 9, width: 11, kernelSize: 3, stride: 2, padding: 1),
+        Pool2dDescriptor(batch: 1, channels: 2, height: 5, width: 4, kernelSize: 2, stride: 1, padding: 1),
+        Pool2dDescriptor(batch: 3, channels: 1, height: 2, width: 3, kernelSize: 3, stride: 1, padding: 1),
     ]
 
     static let cases: [VerificationCase] =
@@ -40,7 +44,8 @@ enum PoolingVerification {
     }
 
     static func shape(_ d: Pool2dDescriptor, integers: Bool) -> String {
-        d.inputShape.map(String.init).joined(separator: "×") + " k\(d.kernelSize) s\(d.stride)" + (integers ? " int" : "")
+        d.inputShape.map(String.init).joined(separator: "×") + " k\(d.kernelSize) s\(d.stride)"
+            + (d.padding > 0 ? " p\(d.padding)" : "") + (integers ? " int" : "")
     }
 
     static func globalForward(_ d: GlobalPoolDescriptor) -> VerificationCase {

@@ -69,7 +69,7 @@ struct AttentionMaps: ParsableCommand {
             for (index, module) in moduleData.enumerated() {
                 let (k, h, w) = (module.shape[1], module.shape[2], module.shape[3])
                 let heads = (0..<k).map { head in Array(module.masks[((item * k) + head) * h * w..<((item * k) + head + 1) * h * w]) }
-                let name = "att\(2 - index)"
+                let name = "att\(attention.taps[index].index)"
                 maps.append(
                     ModuleMaps(name: name, heads: heads, height: h, width: w, gates: Array(module.gates[item * k..<(item + 1) * k])))
                 for (head, mask) in heads.enumerated() {

@@ -47,7 +47,7 @@ struct Evaluate: ParsableCommand {
                 let analysis = try network.analyse(images)
                 tally.add("network output (gated mixture)", try analysis.output.values(), batch.labels)
                 let sources = try analysis.sources.values()
-                let names = attention.modules.indices.map { "att\(2 - $0) alone" } + ["classifier alone"]
+                let names = attention.taps.map { "att\($0.index) alone" } + ["classifier alone"]
                 let classes = network.classCount
                 for (index, name) in names.enumerated() {
                     // Source `index` of every item: rows of the (B, sources, L) stack.
@@ -60,9 +60,9 @@ struct Evaluate: ParsableCommand {
                 }
                 tally.addGates(try analysis.globalGates.values(), sources: names.count, gate: attention.configuration.gate)
                 for (index, result) in analysis.modules.enumerated() {
-                    tally.addHeadGates("att\(2 - index)", try result.gates.values(), heads: attention.configuration.width)
+                    tally.addHeadGates("att\(attention.taps[index].index)", try result.gates.values(), heads: attention.configuration.width)
                 }
-                if attention.modules.count >= 2 {
+                if network.hasEarlyExit {
                     tally.add("early exit (att1, att0)", try network.earlyExitLogProbabilities(images).values(), batch.labels)
                 }
             }
@@ -71,7 +71,7 @@ struct Evaluate: ParsableCommand {
             print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%6.2f%%", 100 * accuracy))
         }
         if let attention = network.attention {
-            let names = attention.modules.indices.map { "att\(2 - $0)" } + ["classifier"]
+            let names = attention.taps.map { "att\($0.index)" } + ["classifier"]
             let weights = tally.meanGateWeights
             print(
                 "  mean output-gate weight: "
@@ -79,11 +79,11 @@ struct Evaluate: ParsableCommand {
             for (name, gates) in tally.meanHeadGates {
                 print("  mean attention gates of \(name): " + gates.map { String(format: "%.3f", $0) }.joined(separator: " "))
             }
-            if attention.modules.count >= 2 {
+            if network.hasEarlyExit {
                 print(
                     String(
                         format: "  early exit skips %.1f%% of the convolution work per image",
-                        100 * network.earlyExitSavings(height: test.height, width: test.width)))
+                        100 * (try network.earlyExitSavings(height: test.height, width: test.width))))
             }
         }
     }

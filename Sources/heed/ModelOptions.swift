@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HeedModels
 import HeedOps
 
@@ -9,6 +10,14 @@ struct ModelOptions: ParsableArguments {
     enum AttentionInitialization: String, ExpressibleByArgument, CaseIterable {
         case kaiming, orthogonal
     }
+
+    @Option(
+        name: .long,
+        help: """
+            The backbone: wrn (the Wide ResNet of --depth and --width) or a torchvision constructor name: \
+            \(ResNetConfiguration.names.joined(separator: ", ")).
+            """)
+    var arch: String = "wrn"
 
     @Option(name: .long, help: "Wide ResNet depth: 10, 16, 22, 28, 40, ... ((depth - 4) divisible by 6).")
     var depth: Int = 10
@@ -21,6 +30,15 @@ struct ModelOptions: ParsableArguments {
 
     @Option(name: .long, help: "Attention modules after groups 2, 1, 0: 0 (the baseline network) to 3 (default 0; 3 with --coarse2fine).")
     var attentionDepth: Int?
+
+    @Option(
+        name: .long,
+        help: """
+            Attention modules at these taps of the backbone, comma-separated names or stage indices \
+            (resnet: layer1 ... layer4 or 1 ... 4; wrn: group1_input, group2_input, final or 0, 1, 2); \
+            instead of --attention-depth.
+            """)
+    var attentionAt: String?
 
     @Option(name: .long, help: "Attention heads per module.")
     var attentionWidth: Int = 4
@@ -58,7 +76,25 @@ struct ModelOptions: ParsableArguments {
     var noFineGradient = false
 
     /// The attention depth in effect.
-    var resolvedAttentionDepth: Int { attentionDepth ?? (coarse2fine ? 3 : 0) }
+    var resolvedAttentionDepth: Int { attentionTapNames?.count ?? attentionDepth ?? (coarse2fine ? 3 : 0) }
+
+    /// The names given to --attention-at, as typed.
+    private var attentionTapNames: [String]? {
+        attentionAt.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    }
+
+    /// The backbone --arch names, for `classes` classes.
+    private func backbone(classes: Int) -> ModelConfiguration.Backbone {
+        guard arch != "wrn" else {
+            return .wideResNet(WideResNetConfiguration(depth: depth, width: width, classes: classes, dropout: dropout))
+        }
+        return .resNet(ResNetConfiguration(arch: arch, classes: classes))
+    }
+
+    /// --attention-at's taps by name, deepest first (stage indices turned into names).
+    private func attentionTaps(on backbone: ModelConfiguration.Backbone) throws -> [String]? {
+        try attentionTapNames.map { try FeatureTap.select($0, from: backbone.taps, backbone: backbone.name).map(\.name) }
+    }
 
     var orthogonalInitialization: Bool {
         if let attentionInit { return attentionInit == .orthogonal }
@@ -66,7 +102,24 @@ struct ModelOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard (0...3).contains(resolvedAttentionDepth) else { throw ValidationError("--attention-depth must be 0, 1, 2 or 3") }
+        guard arch == "wrn" || ResNetConfiguration.architectures[arch] != nil else {
+            throw OptionError("unknown --arch '\(arch)'; valid: wrn, \(ResNetConfiguration.names.joined(separator: ", "))")
+        }
+        if attentionAt != nil {
+            if attentionDepth != nil { throw OptionError("--attention-at and --attention-depth contradict each other: give one") }
+            do {
+                _ = try attentionTaps(on: backbone(classes: 2))
+            } catch HeedError.invalidArgument(_, let detail) {
+                throw OptionError("--attention-at: \(detail)")
+            }
+        }
+        if arch != "wrn" && coarse2fine {
+            throw OptionError("--coarse2fine is built for --arch wrn only, not \(arch)")
+        }
+        let taps = backbone(classes: 2).taps.count
+        guard (0...min(3, taps)).contains(resolvedAttentionDepth) || attentionAt != nil else {
+            throw ValidationError("--attention-depth must be 0, 1, 2 or 3")
+        }
         if coarse2fine && resolvedAttentionDepth == 0 {
             throw ValidationError("--coarse2fine needs attention modules: --attention-depth 1, 2 or 3")
         }
@@ -87,12 +140,13 @@ struct ModelOptions: ParsableArguments {
 
     /// The network these flags describe, for a task of `classes` classes.
     func configuration(classes: Int) -> ModelConfiguration {
-        var configuration = ModelConfiguration(
-            backbone: .wideResNet(WideResNetConfiguration(depth: depth, width: width, classes: classes, dropout: dropout)))
+        var configuration = ModelConfiguration(backbone: backbone(classes: classes))
         if resolvedAttentionDepth > 0 {
             configuration.attention = AttentionConfiguration(
                 depth: resolvedAttentionDepth, width: attentionWidth, gate: attentionGate,
-                regularizerWeight: regWeight, orthogonalInitialization: orthogonalInitialization)
+                regularizerWeight: regWeight, orthogonalInitialization: orthogonalInitialization,
+                // validate() has resolved the names already.
+                taps: (try? attentionTaps(on: configuration.backbone)) ?? attentionTapNames)
         }
         if coarse2fine {
             configuration.coarse2fine = Coarse2FineConfiguration(

@@ -16,6 +16,12 @@ struct SavedModelOptions: ParsableArguments {
         help: "Weights or training checkpoint written by `heed train` (or a PyTorch state_dict, with the model flags).")
     var checkpoint: String
 
+    @Option(
+        name: .long,
+        help:
+            "For files without heed metadata: the backbone, wrn (the default) or a torchvision constructor name (resnet18, resnet50, resnext50_32x4d, ...)."
+    )
+    var arch: String?
     @Option(name: .long, help: "For files without heed metadata: WRN depth.") var depth: Int?
     @Option(name: .long, help: "For files without heed metadata: WRN width.") var width: Int?
     @Option(name: .long, help: "For files without heed metadata: number of classes.") var classes: Int?
@@ -30,14 +36,17 @@ struct SavedModelOptions: ParsableArguments {
     /// The network with its weights, in evaluation mode, and the file's metadata.
     func load(on backend: any Backend) throws -> SavedModel {
         let file = try SafeTensors.read(from: URL(fileURLWithPath: checkpoint))
+        // A plain torchvision state_dict says its class count in fc.weight's rows.
+        let fcRows = arch.flatMap { $0 == "wrn" ? nil : file.tensors["fc.weight"]?.shape.first }
         let flags = ModelConfiguration.Flags(
-            depth: depth, width: width, classes: classes, attentionDepth: attentionDepth,
+            arch: arch, depth: depth, width: width, classes: classes ?? fcRows, attentionDepth: attentionDepth,
             attentionWidth: attentionWidth, attentionGate: attentionGate)
         let configuration: ModelConfiguration
         do {
             configuration = try ModelConfiguration(metadata: file.metadata, flags: flags)
         } catch let ModelMetadataError.missing(key) {
-            throw FileError(path: checkpoint, problem: "records no '\(key)' (not written by heed train?): pass \(flag(key))")
+            let alternative = ["depth", "width"].contains(key) ? " (a Wide ResNet), or --arch for a torchvision ResNet" : ""
+            throw FileError(path: checkpoint, problem: "records no '\(key)' (not written by heed train?): pass \(flag(key))\(alternative)")
         } catch let ModelMetadataError.contradiction(key, given, recorded) {
             throw FileError(
                 path: checkpoint,

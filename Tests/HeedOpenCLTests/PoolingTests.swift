@@ -8,7 +8,8 @@ import XCTest
 
 final class PoolingTests: XCTestCase {
     /// The cases `heed verify` runs for global_average_pool, average_pool2d and max_pool2d:
-    /// forward and backward, k = s = 1, 2, 3, overlapping windows, odd sizes the floor cuts.
+    /// forward and backward, k = s = 1, 2, 3, overlapping windows, odd sizes the floor cuts,
+    /// padded windows.
     func testOpenCLMatchesTheReference() throws {
         let device = try TestDevices.requireOpenCL()
         var count = 0
@@ -18,7 +19,7 @@ final class PoolingTests: XCTestCase {
                 assertPassed(try check.run(device, TestDevices.reference), "\(check.op) \(check.shape)")
             }
         }
-        XCTAssertEqual(count, 54)
+        XCTAssertEqual(count, 78)
     }
 
     /// Pooling worked out by hand on the 3×5 plane 1…15: the floor drops the last row and
@@ -41,6 +42,44 @@ final class PoolingTests: XCTestCase {
         let global = GlobalPoolDescriptor(batch: 1, channels: 1, height: 3, width: 5)
         XCTAssertEqual(Reference.globalAveragePoolForward(global, input: plane), [8])
         XCTAssertEqual(Reference.globalAveragePoolBackward(global, outputGradient: [30]), [Double](repeating: 2, count: 15))
+    }
+
+    /// torchvision's stem pool (3×3, stride 2, padding 1) worked out by hand on the 2×3 plane
+    /// −1…−6, on both backends: padded positions are −∞ to the maximum (all inputs are below
+    /// 0, so a zero padding would win) and zeros in the average, which divides by 9.
+    func testPaddedPoolsOnANegativePlane() throws {
+        let d = Pool2dDescriptor(batch: 1, channels: 1, height: 2, width: 3, kernelSize: 3, stride: 2, padding: 1)
+        XCTAssertEqual(d.outputShape, [1, 1, 1, 2])
+        let x: [Float] = [-1, -2, -3, -4, -5, -6]
+        for backend in [TestDevices.reference, try TestDevices.requireOpenCL()] as [any Backend] {
+            let output = try backend.makeBuffer(count: 2, of: Float.self)
+            let indices = try backend.makeBuffer(count: 2, of: Int32.self)
+            try backend.maxPool2dForward(d, input: backend.makeBuffer(x), output: output, indices: indices)
+            XCTAssertEqual(try backend.read(output, as: Float.self), [-1, -2], backend.name)
+            XCTAssertEqual(try backend.read(indices, as: Int32.self), [0, 1], backend.name)
+            let gradient = try backend.makeBuffer(count: 6, of: Float.self)
+            try backend.maxPool2dBackward(
+                d, outputGradient: backend.makeBuffer([3, 5] as [Float]), indices: indices, inputGradient: gradient)
+            XCTAssertEqual(try backend.read(gradient, as: Float.self), [3, 5, 0, 0, 0, 0], backend.name)
+
+            try backend.averagePool2dForward(d, input: backend.makeBuffer(x), output: output)
+            // Windows {−1, −2, −4, −5} and {−2, −3, −5, −6}, each over 9 positions; OpenCL's
+            // division may be 2.5 ulp off, so to 1e-6 (3 ulp at 1.8).
+            let averages = try backend.read(output, as: Float.self)
+            for (actual, expected) in zip(averages, [-12 / 9, -16 / 9] as [Float]) {
+                XCTAssertEqual(actual, expected, accuracy: 1e-6, backend.name)
+            }
+            try backend.averagePool2dBackward(d, outputGradient: backend.makeBuffer([9, 18] as [Float]), inputGradient: gradient)
+            XCTAssertEqual(try backend.read(gradient, as: Float.self), [1, 3, 2, 1, 3, 2], backend.name)
+        }
+        let tooMuch = Pool2dDescriptor(batch: 1, channels: 1, height: 4, width: 4, kernelSize: 3, stride: 2, padding: 2)
+        assertThrows(try tooMuch.validate(), as: HeedError.self) {
+            XCTAssertEqual(
+                $0,
+                .invalidArgument(
+                    op: "pool2d",
+                    "padding = 2 must lie in 0...1 (half the window), in pool2d(input (1, 1, 4, 4), kernel 3, stride 2, padding 2)"))
+        }
     }
 
     /// Ties go to the first maximum in row-major order, and a NaN wins its window, on

@@ -5,10 +5,13 @@ import XCTest
 
 /// The pooling backward passes of the reference against central differences, in Double.
 final class PoolingGradientTests: XCTestCase {
-    /// Stride k with a remainder the floor drops, and overlapping windows (stride < k).
+    /// Stride k with a remainder the floor drops, overlapping windows (stride < k), and
+    /// padded windows (torchvision's 3×3/2 pad 1 stem pool at odd sizes; k = 2 pad 1).
     static let windows = [
         Pool2dDescriptor(batch: 2, channels: 2, height: 5, width: 7, kernelSize: 2),
         Pool2dDescriptor(batch: 1, channels: 2, height: 7, width: 6, kernelSize: 3, stride: 2),
+        Pool2dDescriptor(batch: 1, channels: 2, height: 7, width: 5, kernelSize: 3, stride: 2, padding: 1),
+        Pool2dDescriptor(batch: 2, channels: 1, height: 3, width: 4, kernelSize: 2, stride: 1, padding: 1),
     ]
 
     func testGlobalAveragePoolGradient() throws {

@@ -114,4 +114,68 @@ final class ModelConfigurationTests: XCTestCase {
         XCTAssertTrue(network.namedCounters().map(\.name).contains("group_0.block_0.bn0.num_batches_tracked"))
         XCTAssertEqual("\(network.configuration)", "WRN-16-2 + attention (AD 3, AW 2, sigmoid gate) + Coarse2Fine")
     }
+
+    /// A torchvision backbone with attention at named taps: stored flat beside its kind,
+    /// read back to the same configuration; the Wide ResNet's JSON keeps its form.
+    func testResNetConfigurationRoundTrips() throws {
+        let configuration = ModelConfiguration(
+            backbone: .resNet(ResNetConfiguration(arch: "resnext50_32x4d", classes: 200)),
+            attention: AttentionConfiguration(depth: 2, width: 4, taps: ["layer4", "layer3"]))
+        let metadata = try configuration.metadata()
+        XCTAssertEqual(try ModelConfiguration(metadata: metadata), configuration)
+        let json = try XCTUnwrap(metadata[ModelConfiguration.metadataKey])
+        XCTAssertTrue(json.contains(#""backbone":{"arch":"resnext50_32x4d","classes":200,"kind":"resNet"}"#), json)
+        XCTAssertTrue(json.contains(#""taps":["layer4","layer3"]"#), json)
+        XCTAssertEqual(configuration.description, "resnext50_32x4d + attention (at layer4, layer3, AW 4, softmax gate)")
+        XCTAssertEqual(
+            try ModelConfiguration(metadata: metadata, flags: .init(arch: "resnext50_32x4d", classes: 200)), configuration)
+        XCTAssertThrowsError(try ModelConfiguration(metadata: metadata, flags: .init(arch: "resnet50"))) {
+            XCTAssertEqual($0 as? ModelMetadataError, .contradiction(key: "arch", given: "resnet50", recorded: "resnext50_32x4d"))
+        }
+        XCTAssertThrowsError(try ModelConfiguration(metadata: metadata, flags: .init(depth: 28))) {
+            XCTAssertEqual($0 as? ModelMetadataError, .contradiction(key: "depth", given: "28", recorded: "none"))
+        }
+    }
+
+    /// A plain torchvision state_dict has no metadata: `--arch` and the classes make its configuration.
+    func testArchFlagGivesTheBackboneOfAFileWithoutMetadata() throws {
+        XCTAssertEqual(
+            try ModelConfiguration(metadata: [:], flags: .init(arch: "resnet50", classes: 1000)),
+            ModelConfiguration(backbone: .resNet(ResNetConfiguration(arch: "resnet50", classes: 1000))))
+        XCTAssertThrowsError(try ModelConfiguration(metadata: [:], flags: .init(arch: "resnet50"))) {
+            XCTAssertEqual($0 as? ModelMetadataError, .missing(key: "classes"))
+        }
+        XCTAssertThrowsError(try ModelConfiguration(metadata: [:], flags: .init(arch: "resnet51", classes: 10))) {
+            XCTAssertEqual(
+                "\($0)",
+                "metadata gives an invalid model: ResNet: invalid argument: unknown arch 'resnet51'; valid: wrn, "
+                    + ResNetConfiguration.names.joined(separator: ", "))
+        }
+    }
+
+    /// Unknown and repeated taps are refused naming the valid ones; stage indices name taps;
+    /// the weight count is torchvision's parameter count less biases and batch norm.
+    func testTapsAndWeightCounts() throws {
+        let resnet = ModelConfiguration.Backbone.resNet(ResNetConfiguration(arch: "resnet18", classes: 10))
+        XCTAssertEqual(resnet.taps.map(\.name), ["layer1", "layer2", "layer3", "layer4"])
+        XCTAssertEqual(resnet.taps.map(\.channels), [64, 128, 256, 512])
+        XCTAssertEqual(try FeatureTap.select(["3", "layer4"], from: resnet.taps, backbone: "resnet18").map(\.name), ["layer4", "layer3"])
+        XCTAssertThrowsError(try FeatureTap.select(["layer5"], from: resnet.taps, backbone: "resnet18")) {
+            XCTAssertEqual(
+                "\($0)",
+                "attention: invalid argument: resnet18 has no tap 'layer5'; valid taps: layer1 (1), layer2 (2), layer3 (3), layer4 (4)")
+        }
+        XCTAssertThrowsError(try FeatureTap.select(["layer4", "4"], from: resnet.taps, backbone: "resnet18")) {
+            XCTAssertEqual("\($0)", "attention: invalid argument: tap 'layer4' is named twice")
+        }
+        // torchvision's parameter counts (sum of numel) less batch norm and fc.bias, for 1000 classes.
+        let counts = ["resnet18": 11_689_512 - 9_600 - 1_000, "resnet50": 25_557_032 - 53_120 - 1_000]
+        for (arch, count) in counts {
+            let configuration = ModelConfiguration(backbone: .resNet(ResNetConfiguration(arch: arch, classes: 1000)))
+            XCTAssertEqual(configuration.weightCount, count, arch)
+        }
+        let network = try ModelConfiguration(backbone: .resNet(ResNetConfiguration(arch: "resnet18", classes: 1000)))
+            .makeModel(on: TestDevices.reference, seed: 1)
+        XCTAssertEqual(network.parameterCount, 11_689_512)
+    }
 }

@@ -73,7 +73,7 @@ final class TrainingTests: XCTestCase {
     func testCheckpointSaveAndLoadIsBitExact() throws {
         let backend = try TestDevices.requireOpenCL()
         let model = try baseline(tinyNetwork, on: backend, seed: 1)
-        model.trunk.groups[0].blocks[0].bn0.batchesTracked.value = 42
+        try XCTUnwrap(model.trunk as? WideResNet).groups[0].blocks[0].bn0.batchesTracked.value = 42
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("heed-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try Checkpoint.weights(of: model, metadata: ["depth": "10"]).write(to: url)
@@ -83,7 +83,7 @@ final class TrainingTests: XCTestCase {
         for ((name, a), (_, b)) in zip(model.state, other.state) {
             XCTAssertEqual(try a.values().map(\.bitPattern), try b.values().map(\.bitPattern), name)
         }
-        XCTAssertEqual(other.trunk.groups[0].blocks[0].bn0.batchesTracked.value, 42)
+        XCTAssertEqual(try XCTUnwrap(other.trunk as? WideResNet).groups[0].blocks[0].bn0.batchesTracked.value, 42)
         // PyTorch's names, including the int64 counters.
         let names = Set(try SafeTensors.read(from: url).tensors.keys)
         XCTAssertTrue(

@@ -18,11 +18,11 @@ extension Tensor {
     }
 
     /// The largest element of each `kernelSize × kernelSize` window, `stride` apart
-    /// (default: the kernel size), PyTorch's `max_pool2d` without padding:
-    /// (N, C, H, W) → (N, C, H', W'). Saves the indices of the chosen elements (int32,
-    /// the output's size), not the input.
-    public func maxPool2d(kernelSize: Int, stride: Int? = nil) throws -> Tensor {
-        let descriptor = try Pool2dDescriptor(input: shape, kernelSize: kernelSize, stride: stride)
+    /// (default: the kernel size), PyTorch's `max_pool2d` with `padding` positions of −∞ on
+    /// every side (at most half the window): (N, C, H, W) → (N, C, H', W'). Saves the
+    /// indices of the chosen elements (int32, the output's size), not the input.
+    public func maxPool2d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) throws -> Tensor {
+        let descriptor = try Pool2dDescriptor(input: shape, kernelSize: kernelSize, stride: stride, padding: padding)
         let output = try fresh(descriptor.outputShape)
         let indices = try backend.makeBuffer(count: output.count, of: Int32.self)
         try backend.maxPool2dForward(descriptor, input: storage, output: output.storage, indices: indices)

@@ -65,7 +65,7 @@ extension OpenCLBackend {
 
     /// The size arguments every windowed pooling kernel takes after its buffers.
     private static func poolGeometry(_ d: Pool2dDescriptor, _ op: String) throws -> [KernelArgument] {
-        try [d.batch * d.channels, d.height, d.width, d.kernelSize, d.stride, d.outputHeight, d.outputWidth]
+        try [d.batch * d.channels, d.height, d.width, d.kernelSize, d.stride, d.padding, d.outputHeight, d.outputWidth]
             .map { try .int($0, op) }
     }
 }

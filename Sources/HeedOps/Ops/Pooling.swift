@@ -1,5 +1,5 @@
 /// Pooling over the spatial plane of NCHW float32 tensors, with PyTorch's semantics
-/// (no padding, output sizes rounded down). Outputs are overwritten.
+/// (zero or symmetric padding, output sizes rounded down). Outputs are overwritten.
 public enum PoolingOps {
     /// OpenCL allows float32 division 2.5 ulp of error, ≤ 5u·|q| with u = 2⁻²⁴, and the
     /// reference rounds its quotient once more (u·|q|); these terms cover both.
@@ -23,8 +23,10 @@ public enum PoolingOps {
         [.input("outputGradient", d.outputShape), .output("inputGradient", d.inputShape)]
     }
 
-    /// `avg_pool2d(k, s)`: each output (N, C, H', W') is the mean of its k×k window,
-    /// whose top-left corner is (y·s, x·s). Terms: k² inputs plus the division.
+    /// `avg_pool2d(k, s, p)`: each output (N, C, H', W') is the mean of its k×k window,
+    /// whose top-left corner is (y·s − p, x·s − p); padded positions count as zeros
+    /// (PyTorch's default `count_include_pad=True`: the sum is divided by k²).
+    /// Terms: k² inputs plus the division.
     public static let averageForward = OpDefinition<Pool2dDescriptor>(
         "average_pool2d.forward", .pooling, kernels: ["average_pool2d_forward"],
         tolerance: .sums { $0.kernelSize * $0.kernelSize + divisionTerms }
@@ -42,10 +44,12 @@ public enum PoolingOps {
         [.input("outputGradient", d.outputShape), .output("inputGradient", d.inputShape)]
     }
 
-    /// `max_pool2d(k, s, return_indices=True)`: each output (N, C, H', W') is the largest
+    /// `max_pool2d(k, s, p, return_indices=True)`: each output (N, C, H', W') is the largest
     /// element of its window and `indices` (int32, same shape) its flat position h·W + w
-    /// in the input plane. Ties go to the first in row-major order; a NaN wins (as PyTorch
-    /// on the CPU: the last NaN of the window). Values and indices both exact: it only selects.
+    /// in the input plane. Padded positions are −∞, as in PyTorch: they never win, and every
+    /// window holds an input element because p ≤ k/2. Ties go to the first in row-major
+    /// order; a NaN wins (as PyTorch on the CPU: the last NaN of the window). Values and
+    /// indices both exact: it only selects.
     public static let maxForward = OpDefinition<Pool2dDescriptor>(
         "max_pool2d.forward", .pooling, kernels: ["max_pool2d_forward"]
     ) { d in
@@ -152,9 +156,10 @@ public struct GlobalPoolDescriptor: OpDescriptor, Equatable {
     }
 }
 
-/// The sizes of a k×k pooling with stride s and no padding: input (N, C, H, W), output
-/// (N, C, H', W') with `H' = ⌊(H − k) / s⌋ + 1` (likewise W'). `avg_pool2d(k)` and
-/// `max_pool2d(k)` have s = k.
+/// The sizes of a k×k pooling with stride s and padding p on every side: input
+/// (N, C, H, W), output (N, C, H', W') with `H' = ⌊(H + 2p − k) / s⌋ + 1` (likewise W').
+/// `avg_pool2d(k)` and `max_pool2d(k)` have s = k and p = 0; torchvision's ResNet stem
+/// pools with k = 3, s = 2, p = 1.
 public struct Pool2dDescriptor: OpDescriptor, Equatable {
     public var batch: Int
     public var channels: Int
@@ -162,30 +167,32 @@ public struct Pool2dDescriptor: OpDescriptor, Equatable {
     public var width: Int
     public var kernelSize: Int
     public var stride: Int
+    public var padding: Int
 
     /// - Parameter stride: nil for `kernelSize`, PyTorch's default.
-    public init(batch: Int, channels: Int, height: Int, width: Int, kernelSize: Int, stride: Int? = nil) {
+    public init(batch: Int, channels: Int, height: Int, width: Int, kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
         self.batch = batch
         self.channels = channels
         self.height = height
         self.width = width
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
+        self.padding = padding
     }
 
     /// The pooling of an input of shape (N, C, H, W).
-    public init(input: [Int], kernelSize: Int, stride: Int? = nil) throws {
+    public init(input: [Int], kernelSize: Int, stride: Int? = nil, padding: Int = 0) throws {
         guard input.count == 4 else {
             throw HeedError.shapeMismatch(op: "pool2d", "input \(ShapeText.format(input)) is not (N, C, H, W)")
         }
         self.init(
             batch: input[0], channels: input[1], height: input[2], width: input[3],
-            kernelSize: kernelSize, stride: stride)
+            kernelSize: kernelSize, stride: stride, padding: padding)
         try validate()
     }
 
-    public var outputHeight: Int { (height - kernelSize) / stride + 1 }
-    public var outputWidth: Int { (width - kernelSize) / stride + 1 }
+    public var outputHeight: Int { (height + 2 * padding - kernelSize) / stride + 1 }
+    public var outputWidth: Int { (width + 2 * padding - kernelSize) / stride + 1 }
 
     public var inputShape: [Int] { [batch, channels, height, width] }
     public var outputShape: [Int] { [batch, channels, outputHeight, outputWidth] }
@@ -197,11 +204,13 @@ public struct Pool2dDescriptor: OpDescriptor, Equatable {
     }
 
     public var description: String {
-        "pool2d(input \(ShapeText.format(inputShape)), kernel \(kernelSize), stride \(stride))"
+        "pool2d(input \(ShapeText.format(inputShape)), kernel \(kernelSize), stride \(stride)"
+            + (padding > 0 ? ", padding \(padding))" : ")")
     }
 
-    /// Throws `HeedError.invalidArgument` unless every size is at least 1, and
-    /// `shapeMismatch` when the window is larger than the input.
+    /// Throws `HeedError.invalidArgument` unless every size is at least 1 and the padding
+    /// lies in 0…k/2 (PyTorch's limit: beyond it a window could hold only padding), and
+    /// `shapeMismatch` when the window is larger than the padded input.
     public func validate() throws {
         for (name, value) in [
             ("batch", batch), ("channels", channels), ("height", height), ("width", width),
@@ -210,7 +219,11 @@ public struct Pool2dDescriptor: OpDescriptor, Equatable {
         where value < 1 {
             throw HeedError.invalidArgument(op: "pool2d", "\(name) = \(value) must be at least 1, in \(self)")
         }
-        guard kernelSize <= height, kernelSize <= width else {
+        guard padding >= 0, 2 * padding <= kernelSize else {
+            throw HeedError.invalidArgument(
+                op: "pool2d", "padding = \(padding) must lie in 0...\(kernelSize / 2) (half the window), in \(self)")
+        }
+        guard kernelSize <= height + 2 * padding, kernelSize <= width + 2 * padding else {
             throw HeedError.shapeMismatch(op: "pool2d", "a \(kernelSize)x\(kernelSize) window does not fit, in \(self)")
         }
     }

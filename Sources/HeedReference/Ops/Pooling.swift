@@ -15,29 +15,32 @@ extension Reference {
         return (0..<d.batch * d.channels * plane).map { T(Double(outputGradient[$0 / plane]) / Double(plane)) }
     }
 
-    /// Mean of each k×k window, summed in Double. Returns (N, C, H', W').
+    /// Sum of each k×k window's input elements, in Double, divided by k² (padded positions
+    /// count as zeros, PyTorch's `count_include_pad`). Returns (N, C, H', W').
     public static func averagePool2dForward<T: BinaryFloatingPoint>(_ d: Pool2dDescriptor, input: [T]) -> [T] {
         var output = [T](repeating: 0, count: d.outputShape.reduce(1, *))
+        let window = Double(d.kernelSize * d.kernelSize)
         forEachWindow(d) { out, base, taps in
-            output[out] = T(taps.reduce(0.0) { $0 + Double(input[base + $1]) } / Double(taps.count))
+            output[out] = T(taps.reduce(0.0) { $0 + Double(input[base + $1]) } / window)
         }
         return output
     }
 
-    /// ∂L/∂input: every output gradient / k² added to each element of its window, in Double.
+    /// ∂L/∂input: every output gradient / k² added to each input element of its window, in Double.
     public static func averagePool2dBackward<T: BinaryFloatingPoint>(_ d: Pool2dDescriptor, outputGradient: [T]) -> [T] {
         var sums = [Double](repeating: 0, count: d.inputShape.reduce(1, *))
+        let window = Double(d.kernelSize * d.kernelSize)
         forEachWindow(d) { out, base, taps in
-            for tap in taps { sums[base + tap] += Double(outputGradient[out]) / Double(taps.count) }
+            for tap in taps { sums[base + tap] += Double(outputGradient[out]) / window }
         }
         return sums.map { T($0) }
     }
 
     /// Largest element of each window and its flat index h·W + w in its plane, by the rule of
     /// PyTorch's CPU kernel as its source reads (the tests check ties and NaN by this rule,
-    /// not against PyTorch's output): start from −∞ at the window's first element, scan row
-    /// by row, move on to an element that is larger or NaN. Returns the (N, C, H', W') values
-    /// and indices.
+    /// not against PyTorch's output): start from −∞ at the window's first input element, scan
+    /// row by row, move on to an element that is larger or NaN. Padded positions are never
+    /// looked at (they are −∞). Returns the (N, C, H', W') values and indices.
     public static func maxPool2dForward<T: BinaryFloatingPoint>(_ d: Pool2dDescriptor, input: [T]) -> (values: [T], indices: [Int32]) {
         let count = d.outputShape.reduce(1, *)
         var values = [T](repeating: 0, count: count)
@@ -70,15 +73,17 @@ extension Reference {
     }
 
     /// Calls `body(outputIndex, planeStart, taps)` for every window in output order, where
-    /// `taps` are the flat in-plane indices h·W + w of the window's elements, row by row,
-    /// and `planeStart` is the index of the plane's first input element.
+    /// `taps` are the flat in-plane indices h·W + w of the window's input elements (padded
+    /// positions left out), row by row, and `planeStart` is the index of the plane's first
+    /// input element.
     private static func forEachWindow(_ d: Pool2dDescriptor, _ body: (Int, Int, [Int]) -> Void) {
         let (oh, ow) = (d.outputHeight, d.outputWidth)
         for nc in 0..<d.batch * d.channels {
             for y in 0..<oh {
                 for x in 0..<ow {
-                    let taps = (0..<d.kernelSize * d.kernelSize).map { t in
-                        (y * d.stride + t / d.kernelSize) * d.width + x * d.stride + t % d.kernelSize
+                    let taps = (0..<d.kernelSize * d.kernelSize).compactMap { t -> Int? in
+                        let (h, w) = (y * d.stride - d.padding + t / d.kernelSize, x * d.stride - d.padding + t % d.kernelSize)
+                        return (0..<d.height).contains(h) && (0..<d.width).contains(w) ? h * d.width + w : nil
                     }
                     body((nc * oh + y) * ow + x, nc * d.height * d.width, taps)
                 }
