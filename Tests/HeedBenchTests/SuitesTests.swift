@@ -28,8 +28,15 @@ final class SuitesTests: XCTestCase {
         let attention = suites.kernels.filter { $0.op == .attention }
         XCTAssertEqual(Set(attention.compactMap(\.classes)), [10, 100])
         XCTAssertEqual(Set(attention.compactMap(\.heads)), [4])
-        let networks = suites.train.map { "\($0.depth)-\($0.width) AD\($0.attentionDepth) AW\($0.attentionWidth) \($0.pass)" }
-        XCTAssertEqual(Set(networks), ["16-4 AD3 AW4 train", "16-4 AD3 AW4 inference", "28-10 AD3 AW4 train", "28-10 AD3 AW4 inference"])
+        let networks = suites.train.map {
+            "\($0.arch ?? "wrn\($0.depth ?? 0)-\($0.width ?? 0)") AD\($0.attentionDepth) AW\($0.attentionWidth) \($0.size) \($0.pass)"
+        }
+        XCTAssertEqual(
+            Set(networks),
+            [
+                "wrn16-4 AD3 AW4 32 train", "wrn16-4 AD3 AW4 32 inference", "wrn28-10 AD3 AW4 32 train", "wrn28-10 AD3 AW4 32 inference",
+                "resnet50 AD2 AW4 224 train", "resnet50 AD2 AW4 224 inference",
+            ])
     }
 
     func testUnknownLayerIsNamed() throws {
@@ -71,5 +78,18 @@ final class SuitesTests: XCTestCase {
 
     private static func builtInText() throws -> String {
         String(decoding: PackageResources.suites_json, as: UTF8.self)
+    }
+
+    /// A network case is a Wide ResNet (depth and width) or a torchvision ResNet (arch), not both.
+    func testANetworkCaseHasArchOrDepthAndWidth() throws {
+        let json = try Self.builtInText().replacingOccurrences(
+            of: #""id": "resnet50 attention train 224", "arch": "resnet50","#,
+            with: #""id": "resnet50 attention train 224", "arch": "resnet50", "depth": 16,"#)
+        XCTAssertThrowsError(try BenchmarkSuites.decode(Data(json.utf8), source: "edited.json")) {
+            XCTAssertEqual(
+                "\($0)",
+                "invalid benchmark suites in edited.json: case 'resnet50 attention train 224': a network case has either 'arch' or both 'depth' and 'width'"
+            )
+        }
     }
 }

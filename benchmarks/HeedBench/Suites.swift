@@ -54,6 +54,13 @@ public struct BenchmarkSuites: Decodable, Sendable {
                 throw BenchmarkError.invalidSuites(source: source, "case '\(id)': \(problem)")
             }
         }
+        for network in train {
+            do {
+                try network.validate()
+            } catch let BenchmarkError.invalidCase(id, problem) {
+                throw BenchmarkError.invalidSuites(source: source, "case '\(id)': \(problem)")
+            }
+        }
     }
 }
 
@@ -190,15 +197,29 @@ public struct KernelCase: Decodable, Sendable {
 /// forward in evaluation mode on a batch of random images.
 public struct TrainCase: Decodable, Sendable {
     public var id: String
-    public var depth: Int
-    public var width: Int
+    /// torchvision's constructor name (`resnet50`) for a ResNet trunk; absent for the Wide
+    /// ResNet of `depth` and `width`.
+    public var arch: String?
+    public var depth: Int?
+    public var width: Int?
     public var attentionDepth: Int
     public var attentionWidth: Int
+    /// The trunk's taps the attention modules read (`layer3`, `layer4`); absent: the Wide
+    /// ResNet's default, its `attention_depth` deepest.
+    public var attentionAt: [String]?
     public var classes: Int
     public var size: Int
     public var pass: BenchmarkPass
     public var batch: BenchmarkSuites.PerDevice<Int>
     public var quick: Bool?
+
+    /// A Wide ResNet case has `depth` and `width`, a ResNet case `arch` and neither.
+    func validate() throws {
+        switch (arch, depth, width) {
+        case (nil, .some, .some), (.some, nil, nil): break
+        default: throw BenchmarkError.invalidCase(id: id, "a network case has either 'arch' or both 'depth' and 'width'")
+        }
+    }
 }
 
 /// A benchmark definition or run that cannot go on, and why.

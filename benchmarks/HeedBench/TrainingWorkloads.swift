@@ -3,16 +3,22 @@ import HeedModels
 import HeedOpenCL
 import HeedOps
 
-/// The whole-network cases: the attention network (docs/design.md §4) on a Wide ResNet, one SGD
-/// training step or one forward in evaluation mode on a batch of random images.
+/// The whole-network cases: the attention network (docs/design.md §4) on a Wide ResNet or a
+/// torchvision ResNet, one SGD training step or one forward in evaluation mode on a batch of
+/// random images.
 enum TrainingWorkloads {
     /// The optimiser of `heed train`'s defaults: momentum 0.9, Nesterov, weight decay 5·10⁻⁴.
     static let optimizer = SGD.Configuration(learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
 
     static func make(_ c: TrainCase, batch: Int, backend: OpenCLBackend) throws -> Workload {
+        let backbone: ModelConfiguration.Backbone =
+            if let arch = c.arch {
+                .resNet(ResNetConfiguration(arch: arch, classes: c.classes))
+            } else {
+                .wideResNet(WideResNetConfiguration(depth: c.depth ?? 0, width: c.width ?? 0, classes: c.classes))
+            }
         let model = try ModelConfiguration(
-            backbone: .wideResNet(WideResNetConfiguration(depth: c.depth, width: c.width, classes: c.classes)),
-            attention: AttentionConfiguration(depth: c.attentionDepth, width: c.attentionWidth)
+            backbone: backbone, attention: AttentionConfiguration(depth: c.attentionDepth, width: c.attentionWidth, taps: c.attentionAt)
         ).makeModel(on: backend, seed: 7)
         var random = SeededGenerator(seed: 0x1A6E)
         let images = try Tensor(random.uniform(batch * 3 * c.size * c.size, in: -2...2), shape: [batch, 3, c.size, c.size], on: backend)

@@ -163,6 +163,10 @@ def wrn_attention_macs(depth: int, width: int, classes: int, attention_depth: in
 def case_work(suites: dict, entry: dict, suite: str, batch: int, quick: bool) -> tuple[int, int | None, str]:
     """(flops, bytes, bound) of one case, by the formulas of benchmarks/README.md."""
     op, pass_, b = entry.get("op"), entry.get("pass"), batch
+    if suite == "train" and "arch" in entry:
+        macs = batch * resnet_attention_macs(entry["arch"], entry["classes"], entry["attention_at"],
+                                             entry["attention_width"], entry["size"])
+        return (3 if pass_ == "train" else 1) * 2 * macs, None, "compute"
     if suite == "train":
         macs = batch * wrn_attention_macs(entry["depth"], entry["width"], entry["classes"],
                                           entry["attention_depth"], entry["attention_width"], entry["size"])
@@ -207,6 +211,55 @@ def case_work(suites: dict, entry: dict, suite: str, batch: int, quick: bool) ->
 
 def sgd_count(entry: dict, quick: bool) -> int:
     return entry["quick_count"] if quick else entry["count"]
+
+
+# torchvision's constructors (torchvision/models/resnet.py): block, blocks per stage, groups, width per group.
+RESNETS = {
+    "resnet18": ("basic", [2, 2, 2, 2], 1, 64), "resnet34": ("basic", [3, 4, 6, 3], 1, 64),
+    "resnet50": ("bottleneck", [3, 4, 6, 3], 1, 64), "resnet101": ("bottleneck", [3, 4, 23, 3], 1, 64),
+    "resnet152": ("bottleneck", [3, 8, 36, 3], 1, 64), "resnext50_32x4d": ("bottleneck", [3, 4, 6, 3], 32, 4),
+    "resnext101_32x8d": ("bottleneck", [3, 4, 23, 3], 32, 8), "wide_resnet50_2": ("bottleneck", [3, 4, 6, 3], 1, 128),
+}
+
+
+def resnet_attention_macs(arch: str, classes: int, taps: list[str], attention_width: int, size: int) -> int:
+    """Multiply-adds of one image through torchvision's `arch` with attention modules on
+    `taps` (stage outputs `layer1` … `layer4`): every convolution and linear layer (trunk,
+    downsamples, attention heads, `fc`, the output gate). BN, ReLU, pooling, softmaxes and
+    the attention sums are not counted."""
+    if arch not in RESNETS:
+        raise SystemExit(f"suites.json: unknown arch {arch!r}; one of {', '.join(RESNETS)}")
+    block, layers, groups, width_per_group = RESNETS[arch]
+    expansion = 1 if block == "basic" else 4
+
+    def conv(ci, co, k, side, g=1):
+        return ci // g * co * k * k * side * side
+
+    def down(side, stride, k=3, pad=1):
+        return (side + 2 * pad - k) // stride + 1
+
+    side = down(size, 2, 7, 3)
+    macs = conv(3, 64, 7, side)
+    side = down(side, 2)                                              # the 3x3/2 max-pool
+    inputs, tap_maps = 64, {}
+    for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), layers), start=1):
+        for index in range(count):
+            stride = 2 if stage > 1 and index == 0 else 1
+            out_side = down(side, stride)
+            outputs = planes * expansion
+            if block == "basic":
+                macs += conv(inputs, planes, 3, out_side) + conv(planes, planes, 3, out_side)
+            else:
+                width = planes * width_per_group // 64 * groups
+                macs += conv(inputs, width, 1, side) + conv(width, width, 3, out_side, groups) + conv(width, outputs, 1, out_side)
+            if stride != 1 or inputs != outputs:
+                macs += conv(inputs, outputs, 1, out_side)            # downsample
+            inputs, side = outputs, out_side
+        tap_maps[f"layer{stage}"] = (inputs, side)
+    for tap in taps:
+        channels, tap_side = tap_maps[tap]
+        macs += conv(channels, attention_width * (2 + classes), 3, tap_side)   # att_head K, out_head K·L, score K
+    return macs + inputs * classes + inputs * (len(taps) + 1)         # fc, output gate
 
 
 def cases(suites: dict, suite: str, s: Settings, only: str | None = None) -> list[Case]:

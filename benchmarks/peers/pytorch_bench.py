@@ -22,7 +22,8 @@ What each kernel case runs:
                     5e-4) on one tensor of `count` parameters
 
 The training cases use the reference network of Tests/Fixtures/models/generate_attention.py
-(WideResNet with the softmax output gate).  A step is zero_grad, the forward in training
+(WideResNet with the softmax output gate), or for an "arch" case torchvision's ResNet with the
+attention parts of generate_torchvision.py on its "attention_at" stages (AttentionResNet).  A step is zero_grad, the forward in training
 mode, loss = NLL of the gated output + 0.001 × head-separation regulariser, backward, and
 the SGD step above; inference is the forward in eval mode under torch.no_grad().
 images/s = batch / median step time.  Ceilings (copy bandwidth of dst.copy_(src), bytes =
@@ -237,12 +238,51 @@ def peak_bytes(body: Callable[[], object], live: list, dev) -> int:
     return cpu_peak_bytes(body, tensor_bytes(live))
 
 
+class AttentionResNet(torch.nn.Module):
+    """torchvision's `arch` with attention modules on stage outputs (`layer3`, `layer4`), named
+    `att{stage}`, and the softmax output gate on the pooled final features, built from the
+    attention parts of Tests/Fixtures/models/generate_torchvision.py (written apart from Heed).
+    Returns what generate_attention.WideResNet returns: (out, _, _, reg_weight × regulariser)."""
+
+    def __init__(self, arch: str, classes: int, heads: int, taps: list[str]):
+        super().__init__()
+        sys.path.insert(0, str(bc.FIXTURE_MODELS))
+        import torchvision
+        from generate_torchvision import AttentionModule, OutputGate, separation
+        self.separation = separation
+        self.trunk = getattr(torchvision.models, arch)(num_classes=classes)
+        last = {f"layer{i}": getattr(self.trunk, f"layer{i}")[-1] for i in range(1, 5)}
+        channels = {tap: (block.conv3 if hasattr(block, "conv3") else block.conv2).out_channels for tap, block in last.items()}
+        self.taps = sorted(taps, reverse=True)                    # deepest first: the source order
+        self.heads = torch.nn.ModuleDict({t: AttentionModule(channels[t], classes, heads) for t in self.taps})
+        self.gate = OutputGate(self.trunk.fc.in_features, len(taps) + 1)
+        self.reg_weight = bc.REG_WEIGHT
+
+    def forward(self, x):
+        t = self.trunk
+        x = t.maxpool(t.relu(t.bn1(t.conv1(x))))
+        maps = {}
+        for i in range(1, 5):
+            x = getattr(t, f"layer{i}")(x)
+            maps[f"layer{i}"] = x
+        results = [self.heads[tap](maps[tap]) for tap in self.taps]
+        pooled = torch.flatten(t.avgpool(x), 1)
+        sources = torch.stack([r[0] for r in results] + [t.fc(pooled)], dim=1)
+        weights = torch.softmax(self.gate(pooled), dim=1)
+        out = (weights.unsqueeze(2) * torch.log_softmax(sources, dim=2)).sum(1)
+        reg = self.reg_weight * sum(self.separation(r[1]) for r in results) / len(results)
+        return out, None, None, reg
+
+
 def train_work(case: bc.Case, dev) -> tuple[Callable[[], object], Callable[[], int]]:
     """(the timed step or inference, a function measuring its peak bytes in one more call)."""
     e, b = case.spec, case.batch
     torch.manual_seed(0)
-    model = reference_model_class()(e["depth"], e["width"], e["classes"], e["attention_depth"],
-                                    e["attention_width"], "softmax").to(dev)
+    if "arch" in e:
+        model = AttentionResNet(e["arch"], e["classes"], e["attention_width"], e["attention_at"]).to(dev)
+    else:
+        model = reference_model_class()(e["depth"], e["width"], e["classes"], e["attention_depth"],
+                                        e["attention_width"], "softmax").to(dev)
     assert model.reg_weight == bc.REG_WEIGHT
     x = torch.randn(b, 3, e["size"], e["size"], device=dev)
     labels = torch.randint(e["classes"], (b,), device=dev)
