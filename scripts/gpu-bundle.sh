@@ -2,7 +2,8 @@
 # Builds a folder that runs `heed` on a machine with no Swift toolchain and no network,
 # for example an NVIDIA GPU machine with only its driver (docs/design.md §8, docs/gpu.md):
 #
-#   bash scripts/gpu-bundle.sh [FOLDER]      # default: .build/gpu-bundle
+#   bash scripts/gpu-bundle.sh [FOLDER]          # default: .build/gpu-bundle
+#   PACK=1 bash scripts/gpu-bundle.sh            # also FOLDER.tar.xz, stripped: what scripts/gpu-check.sh takes
 #
 # The folder holds a `heed` built with the Swift runtime linked in statically, the shared
 # libraries it loads that a bare machine may lack (the OpenCL ICD loader, CLBlast, libjpeg,
@@ -52,3 +53,10 @@ exec "$here/heed" "$@"
 WRAPPER
 chmod +x "$bundle/run-heed"
 echo "heed: bundle in $bundle ($(du -sh "$bundle" | cut -f1)); copy the folder and run $bundle/run-heed devices"
+
+# The device machines take at most 64 MiB of files: a stripped binary, compressed with the libraries.
+if [ "${PACK:-0}" = 1 ]; then
+    strip "$bundle/heed"
+    tar -C "$(dirname "$bundle")" -cJf "$bundle.tar.xz" "$(basename "$bundle")"
+    echo "heed: packed $bundle.tar.xz ($(du -sh "$bundle.tar.xz" | cut -f1)); scripts/gpu-check.sh unpacks it"
+fi

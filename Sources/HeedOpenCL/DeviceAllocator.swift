@@ -11,8 +11,11 @@ import HeedSupport
 ///
 /// - Tensors: pools by size class (`sizeClass(of:)`, which wastes less than 1/8 of a
 ///   request, 512 bytes below 4 KiB); a request takes a buffer of its class, else of the
-///   smallest pooled class up to twice its own, so that a network's later, smaller stages
-///   reuse what its earlier ones freed instead of reserving more (waste below 1/2 then).
+///   smallest pooled class up to half again as large, so that a network's later, smaller
+///   tensors reuse what its earlier ones freed instead of reserving more. Not larger: a
+///   buffer counts as in use at its whole size, and under a memory limit (or on a full GPU)
+///   the pools are emptied before a request is refused, so what decides the batch that fits
+///   is the bytes in use, which serving small requests from large buffers would fill with waste.
 /// - Scratch (the working space of one op call, see `OpenCLBuffer.scratch`): one pool
 ///   whose buffers serve any request they are large enough for (the smallest that fits),
 ///   so convolutions and GEMMs of every layer share the same few buffers instead of
@@ -155,7 +158,7 @@ final class DeviceAllocator: @unchecked Sendable {
             return Allocation(memory: taken.memory, bytes: taken.bytes, isScratch: true, requestedBytes: bytes)
         }
         let size = Self.sizeClass(of: bytes)
-        let fits = pools.filter { $0.key >= size && $0.key <= 2 * size && !$0.value.isEmpty }.keys
+        let fits = pools.filter { $0.key >= size && $0.key <= size + size / 2 && !$0.value.isEmpty }.keys
         guard let best = fits.min(), let memory = pools[best]?.popLast() else { return nil }
         return Allocation(memory: memory, bytes: best, isScratch: false, requestedBytes: bytes)
     }
