@@ -91,24 +91,29 @@ final class BackboneCommandTests: XCTestCase {
 
     /// A state_dict with torchvision's names and no heed metadata (the fixture's formula
     /// weights, as torchvision's `save_file(model.state_dict())` would write them): its
-    /// backbone from `--arch`, its classes from `fc.weight`; the output is torchvision's.
+    /// backbone from `--arch`, its classes from `fc.weight`; the output is torchvision's,
+    /// for ResNet-18 and ResNet-50 (basic blocks and bottlenecks).
     func testPredictTakesTheArchOfAPlainTorchvisionStateDict() throws {
-        let network = try ModelConfiguration(backbone: .resNet(ResNetConfiguration(arch: "resnet18", classes: 10)))
-            .makeModel(on: TestDevices.reference, seed: 0)
-        for (name, tensor) in network.state {
-            try tensor.assign(TorchvisionWeights.values(name: name, shape: tensor.shape))
-        }
-        let weights = scratch.appendingPathComponent("resnet18.safetensors")
-        try Checkpoint.weights(of: network, metadata: [:]).write(to: weights)
-        let io = models.appendingPathComponent("torchvision_resnet18_io.safetensors")
+        var weights = scratch.appendingPathComponent("none")
         let output = scratch.appendingPathComponent("out.safetensors")
-        let result = try runHeed(["predict", "--arch", "resnet18", "--weights", weights.path, "--input", io.path, "--output", output.path])
-        XCTAssertEqual(result.status, 0, result.standardError)
-        let predicted = try XCTUnwrap(SafeTensors.read(from: output).tensors["log_probs"])
-        let expected = try XCTUnwrap(SafeTensors.read(from: io).tensors["log_probs"])
-        XCTAssertEqual(predicted.shape, expected.shape)
-        // As TorchvisionInteropTests: float32 through 18 layers against float64.
-        for (a, e) in zip(predicted.floats(), expected.floats()) { XCTAssertEqual(a, e, accuracy: 1e-4) }
+        var io = weights
+        for arch in ["resnet18", "resnet50"] {
+            let network = try ModelConfiguration(backbone: .resNet(ResNetConfiguration(arch: arch, classes: 10)))
+                .makeModel(on: TestDevices.reference, seed: 0)
+            for (name, tensor) in network.state {
+                try tensor.assign(TorchvisionWeights.values(name: name, shape: tensor.shape))
+            }
+            weights = scratch.appendingPathComponent("\(arch).safetensors")
+            try Checkpoint.weights(of: network, metadata: [:]).write(to: weights)
+            io = models.appendingPathComponent("torchvision_\(arch)_io.safetensors")
+            let result = try runHeed(["predict", "--arch", arch, "--weights", weights.path, "--input", io.path, "--output", output.path])
+            XCTAssertEqual(result.status, 0, result.standardError)
+            let predicted = try XCTUnwrap(SafeTensors.read(from: output).tensors["log_probs"])
+            let expected = try XCTUnwrap(SafeTensors.read(from: io).tensors["log_probs"])
+            XCTAssertEqual(predicted.shape, expected.shape, arch)
+            // As TorchvisionInteropTests: float32 through 18 or 50 layers against float64.
+            for (a, e) in zip(predicted.floats(), expected.floats()) { XCTAssertEqual(a, e, accuracy: 1e-4, arch) }
+        }
 
         let withoutArch = try runHeed(["predict", "--weights", weights.path, "--input", io.path, "--output", output.path])
         XCTAssertNotEqual(withoutArch.status, 0)
