@@ -19,14 +19,16 @@ struct ModelOptions: ParsableArguments {
             """)
     var arch: String = "wrn"
 
-    @Option(name: .long, help: "Wide ResNet depth: 10, 16, 22, 28, 40, ... ((depth - 4) divisible by 6).")
-    var depth: Int = 10
+    // Optional, with their defaults applied below, so that giving one with a torchvision
+    // --arch (which has no such knob) is an error instead of being ignored.
+    @Option(name: .long, help: "Wide ResNet depth: 10, 16, 22, 28, 40, ... ((depth - 4) divisible by 6). Default 10.")
+    var depth: Int?
 
-    @Option(name: .long, help: "Wide ResNet widening factor k (group widths 16k, 32k, 64k).")
-    var width: Int = 1
+    @Option(name: .long, help: "Wide ResNet widening factor k (group widths 16k, 32k, 64k). Default 1.")
+    var width: Int?
 
-    @Option(name: .long, help: "Channel dropout inside each block, in [0, 1).")
-    var dropout: Float = 0
+    @Option(name: .long, help: "Wide ResNet: channel dropout inside each block, in [0, 1). Default 0.")
+    var dropout: Float?
 
     @Option(name: .long, help: "Attention modules after groups 2, 1, 0: 0 (the baseline network) to 3 (default 0; 3 with --coarse2fine).")
     var attentionDepth: Int?
@@ -86,7 +88,7 @@ struct ModelOptions: ParsableArguments {
     /// The backbone --arch names, for `classes` classes.
     private func backbone(classes: Int) -> ModelConfiguration.Backbone {
         guard arch != "wrn" else {
-            return .wideResNet(WideResNetConfiguration(depth: depth, width: width, classes: classes, dropout: dropout))
+            return .wideResNet(WideResNetConfiguration(depth: depth ?? 10, width: width ?? 1, classes: classes, dropout: dropout ?? 0))
         }
         return .resNet(ResNetConfiguration(arch: arch, classes: classes))
     }
@@ -113,6 +115,13 @@ struct ModelOptions: ParsableArguments {
                 throw OptionError("--attention-at: \(detail)")
             }
         }
+        if arch != "wrn" {
+            let given = [("--depth", depth != nil), ("--width", width != nil), ("--dropout", dropout != nil)].filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw OptionError(
+                    "\(given.joined(separator: ", ")) set\(given.count == 1 ? "s" : "") the Wide ResNet (--arch wrn), not \(arch)")
+            }
+        }
         if arch != "wrn" && coarse2fine {
             throw OptionError("--coarse2fine is built for --arch wrn only, not \(arch)")
         }
@@ -131,7 +140,7 @@ struct ModelOptions: ParsableArguments {
         }
         try OptionError.require("--attention-width", attentionWidth, in: 1...64)
         try OptionError.require(regWeight.isFinite && regWeight >= 0, "--reg-weight must be a finite number, 0 or more, not \(regWeight)")
-        try OptionError.require((0..<1).contains(dropout), "--dropout must be in [0, 1), not \(dropout)")
+        if let dropout { try OptionError.require((0..<1).contains(dropout), "--dropout must be in [0, 1), not \(dropout)") }
         try OptionError.require(
             fineWeight.isFinite && fineWeight >= 0, "--c2f-fine-weight must be a finite number, 0 or more, not \(fineWeight)")
         try OptionError.require(minimumScale > 0 && minimumScale < 1, "--c2f-min-scale must be in (0, 1), not \(minimumScale)")

@@ -67,6 +67,11 @@ final class BackboneCommandTests: XCTestCase {
                 "--attention-at and --attention-depth contradict each other: give one"
             ),
             (["--arch", "resnet50", "--coarse2fine"], "--coarse2fine is built for --arch wrn only, not resnet50"),
+            (["--arch", "resnet18", "--depth", "16"], "--depth sets the Wide ResNet (--arch wrn), not resnet18"),
+            (
+                ["--arch", "resnet34", "--width", "2", "--dropout", "0.3"],
+                "--width, --dropout set the Wide ResNet (--arch wrn), not resnet34"
+            ),
         ]
         for (arguments, message) in cases {
             let result = try runHeed(["train"] + arguments)
