@@ -23,6 +23,9 @@ public struct TrainingConfiguration: Sendable {
     /// Learning-rate scales by parameter name (a fine-tuned backbone's): SGD parameter
     /// groups, each parameter's rate the schedule's times its scale, 1 when not listed.
     public var learningRateScales: [String: Float] = [:]
+    /// Called (on rank 0) after each epoch's line is appended to `metrics.jsonl`: `heed train`
+    /// redraws its curves there, so a stopped or diverged run keeps the picture of its epochs.
+    public var epochEnded: (@Sendable () throws -> Void)?
 
     public init(
         epochs: Int, optimizer: SGD.Configuration, schedule: LearningRateSchedule, outputDirectory: URL,
@@ -230,7 +233,10 @@ public final class Trainer {
                 trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
                 testLoss: testLoss, testAccuracy: testAccuracy, seconds: seconds,
                 imagesPerSecond: Double(totals.images) / seconds)
-            if isRoot { try metrics.append(record) }
+            if isRoot {
+                try metrics.append(record)
+                try configuration.epochEnded?()
+            }
             log(
                 String(
                     format: "epoch %d/%d: train loss %.4f, accuracy %.2f%% | test loss %.4f, accuracy %.2f%% | %.0f images/s",

@@ -107,6 +107,8 @@ struct Train: ParsableCommand {
             outputDirectory: outputURL, checkpointInterval: checkpointEvery, stopAfterStep: stopAfterStep, showProgress: !quiet && isRoot,
             allowNonfinite: allowNonfinite)
         configuration.learningRateScales = fineTuningPlan?.learningRateScales ?? [:]
+        let curves = outputURL.appendingPathComponent("curves.png")
+        configuration.epochEnded = { [metrics = configuration.metricsURL] in try Plot.write(from: metrics, to: curves) }
         let options = data.options.merging(["seed": String(seed), "sync_bn": String(syncBn)]) { $1 }
             .merging(fineTuningPlan?.options ?? [:]) { $1 }
         let trainer = Trainer(
@@ -159,8 +161,6 @@ struct Train: ParsableCommand {
         print("weights: \(configuration.weightsURL.path)")
         print("checkpoint: \(configuration.checkpointURL.path)")
         print("metrics: \(configuration.metricsURL.path)")
-        let curves = configuration.outputDirectory.appendingPathComponent("curves.png")
-        try Plot.write(from: configuration.metricsURL, to: curves)
         print("curves: \(curves.path)")
     }
 }

@@ -144,6 +144,8 @@ final class TrainCommandTests: XCTestCase {
         let output = scratch.appendingPathComponent("resume")
         let first = try runHeed(tiny + ["--epochs", "2", "--stop-after-step", "6", "--output", output.path])
         XCTAssertEqual(first.status, 0, first.standardError)
+        // The stopped run finished its first epoch: its curves are drawn already.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent("curves.png").path))
         let metrics = output.appendingPathComponent("metrics.jsonl")
         let handle = try FileHandle(forWritingTo: metrics)
         try handle.seekToEnd()
