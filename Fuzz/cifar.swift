@@ -2,9 +2,9 @@
 // variant (CIFAR-10, CIFAR-100 fine or coarse labels), the rest is written as that
 // variant's test file and loaded through `CIFAR.load`, then every image is read back
 // from the file. A thrown `FileError` is the expected answer to a bad file; a trap or
-// a memory error is a bug. Built by scripts/fuzz.sh together with the reader's own
-// source files.
+// a memory error is a bug. Built by scripts/fuzz.sh on HeedData and the modules below it.
 import Foundation
+import HeedData
 
 // One folder per process, removed at exit: CIFAR.load reads a folder of named files.
 private func scratchFolder() -> URL {

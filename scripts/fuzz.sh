@@ -49,6 +49,15 @@ swift_module() {
         -emit-object -o "$modules/$name.o" "${files[@]}"
 }
 
+# HeedData's C image codecs, instrumented, as an object and a module map in $modules.
+image_codecs() {
+    mkdir -p "$modules/CImageCodecs"
+    "$clang" -fsanitize=fuzzer-no-link,address -g -O1 -I Sources/CImageCodecs/include -c Sources/CImageCodecs/heed_image.c \
+        -o "$modules/heed_image.o"
+    printf 'module CImageCodecs {\n    header "%s"\n    export *\n}\n' "$PWD/Sources/CImageCodecs/include/heed_image.h" \
+        >"$modules/CImageCodecs/module.modulemap"
+}
+
 # Links harness $1 with the modules built before it into $build/$target.
 swift_harness() {
     swiftc "${swift_flags[@]}" -use-ld=lld -module-name "${target}_fuzz" -I "$modules" "$1" "$modules"/*.o "${@:2}" -o "$build/$target"
@@ -73,13 +82,16 @@ case "$target" in
         }
         ;;
     cifar)
-        # The reader's files and HeedSupport: CIFAR.load, the record files and the dataset they fill.
-        reader=(Sources/HeedData/CIFAR.swift Sources/HeedData/CIFAR+ClassNames.swift Sources/HeedData/RecordFiles.swift
-                Sources/HeedData/ImageDataset.swift)
-        sources=(Fuzz/cifar.swift "${reader[@]}" Sources/HeedSupport/*.swift)
+        # CIFAR.load, the record files and the dataset they fill: HeedData whole (its dataset
+        # type holds photos too), on HeedSupport and HeedOps, with its C image codecs.
+        mapfile -t sources < <(printf '%s\n' Fuzz/cifar.swift Sources/CImageCodecs/heed_image.c Sources/CImageCodecs/include/heed_image.h
+                               for module in HeedSupport HeedOps HeedData; do swift_sources $module; done)
         build_target() {
-            swift_module HeedSupport
-            swift_harness Fuzz/cifar.swift "${reader[@]}"
+            image_codecs
+            for module in HeedSupport HeedOps HeedData; do
+                swift_module "$module"
+            done
+            swift_harness Fuzz/cifar.swift -ljpeg -lpng
         }
         ;;
     checkpoint)
@@ -90,11 +102,7 @@ case "$target" in
         mapfile -t sources < <(printf '%s\n' Fuzz/checkpoint.swift Sources/CImageCodecs/heed_image.c Sources/CImageCodecs/include/heed_image.h
                                for module in HeedSupport HeedOps HeedGraph HeedReference HeedModels HeedData; do swift_sources $module; done)
         build_target() {
-            mkdir -p "$modules/CImageCodecs"
-            "$clang" -fsanitize=fuzzer-no-link,address -g -O1 -I Sources/CImageCodecs/include -c Sources/CImageCodecs/heed_image.c \
-                -o "$modules/heed_image.o"
-            printf 'module CImageCodecs {\n    header "%s"\n    export *\n}\n' "$PWD/Sources/CImageCodecs/include/heed_image.h" \
-                >"$modules/CImageCodecs/module.modulemap"
+            image_codecs
             for module in HeedSupport HeedOps HeedGraph HeedReference HeedModels HeedData; do
                 swift_module "$module"
             done

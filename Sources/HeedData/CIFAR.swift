@@ -27,7 +27,8 @@ public enum CIFAR {
         var labelBytes: Int { self == .cifar10 ? 1 : 2 }
         var recordSize: Int { labelBytes + 3072 }
 
-        func files(_ split: Split) -> [String] {
+        /// The binary files of `split`, by their names in the official archives.
+        public func files(_ split: Split) -> [String] {
             switch (self, split) {
             case (.cifar10, .train): return (1...5).map { "data_batch_\($0).bin" }
             case (.cifar10, .test): return ["test_batch.bin"]
