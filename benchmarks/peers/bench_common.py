@@ -336,6 +336,15 @@ def parser(description: str, tool_suites: bool = True) -> argparse.ArgumentParse
     return p
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name from /proc/cpuinfo, None where there is none (not Linux)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return None
+
+
 def log(message: str) -> None:
     """Progress and skip reasons go to stderr, the table to stdout."""
     print(message, file=sys.stderr, flush=True)

@@ -86,14 +86,6 @@ def pytorch_fits(suites: dict, case: dict, budget: int, threads: int):
     return fits
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--case", default="wrn16-4 attention train", help="a train case id of suites.json")
@@ -111,7 +103,7 @@ def main() -> None:
     if case is None or case["pass"] != "train":
         raise SystemExit(f"largest_batch.py: no train case '{args.case}' in {args.suites}")
     budget = args.budget_mib * 2**20
-    results = {"case": args.case, "budget_bytes": budget, "machine": cpu_model()}
+    results = {"case": args.case, "budget_bytes": budget, "machine": bc.cpu_model() or "unknown CPU"}
     for tool in args.tools.split(","):
         fits = heed_fits(args.heed, suites, case, budget) if tool == "heed" else pytorch_fits(suites, case, budget, args.threads)
         results[tool] = largest(fits, args.limit)

@@ -321,12 +321,7 @@ def device_description(dev, threads: int) -> str:
     if dev.type == "cuda":
         precision = "TF32 allowed" if torch.backends.cuda.matmul.allow_tf32 else "fp32, TF32 off"
         return f"CUDA {torch.cuda.get_device_name(dev)} ({precision})"
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    model = bc.cpu_model() or platform.processor() or platform.machine()
     return f"CPU {model}, {threads} threads"
 
 
