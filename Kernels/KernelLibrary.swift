@@ -22,7 +22,9 @@ public enum KernelLibrary {
     /// The preludes each family's program starts with, in order; families not listed have none.
     public static let preludesOfFamily: [String: [String]] = [
         "attention": ["reductions"],
+        "grouped_conv": ["reductions"],
         "normalization": ["reductions"],
+        "pooling": ["reductions"],
         "softmax": ["reductions"],
     ]
 

@@ -11,8 +11,14 @@
 //   These three move most of the attention module's bytes (O is L times the mask), so
 //   they are written for bandwidth: few, long-running items (a CPU device pays for every
 //   work-group it schedules), no division per element, and contiguous loads of 8 floats
-//   (float8: SIMD on a CPU, wide loads on a GPU); the part of a row shorter than a vector
-//   goes element by element.
+//   (float8: SIMD on a CPU); the part of a row shorter than a vector goes element by element.
+// attended_sum_forward_grouped, attended_sum_backward_values_elements,
+// attended_sum_backward_mask_elements: the same three for GPUs (DeviceShapes.attendedSums),
+//   where one item per row leaves the chip idle and adjacent items reading rows S floats
+//   apart do not coalesce. Forward: one group of ATTENTION_WG items per row r, striding
+//   over s, then group_sum (global rows·ATTENTION_WG, local ATTENTION_WG). Values: item
+//   (s, r); global (S, rows). Mask: item (s, b·K + k) sums its L products; adjacent items
+//   read adjacent s of each row of O; global (S, B·K).
 // attention_gates_forward       t[b,k] = tanh(Σ_s S[b,k,s]·M[b,k,s]); g = softmax_k(t);
 //   out (B,L)[b,l] = Σ_k g[b,k]·o (B,K,L)[b,k,l]. Fused: one group per b computes the K
 //   dot products, tanh, the softmax over K and the weighted sum in one pass over S and M.
@@ -131,6 +137,37 @@ __kernel void attended_sum_backward_mask(__global const float* values, __global 
             dm[j] = sum;
         }
     }
+}
+
+__kernel void attended_sum_forward_grouped(__global const float* values, __global const float* mask, __global float* out,
+                                           const int classes, const int positions)
+{
+    __local float scratch[ATTENTION_WG];
+    const int r = get_group_id(0);
+    const float sum = group_dot(scratch, values + (size_t)r * positions, mask + (size_t)(r / classes) * positions, positions);
+    if (get_local_id(0) == 0) out[r] = sum;
+}
+
+__kernel void attended_sum_backward_values_elements(__global const float* mask, __global const float* dout, __global float* dvalues,
+                                                    const int rows, const int classes, const int positions)
+{
+    const int s = get_global_id(0);
+    const int r = get_global_id(1);
+    if (s >= positions || r >= rows) return;
+    dvalues[(size_t)r * positions + s] = dout[r] * mask[(size_t)(r / classes) * positions + s];
+}
+
+__kernel void attended_sum_backward_mask_elements(__global const float* values, __global const float* dout, __global float* dmask,
+                                                  const int items, const int classes, const int positions)
+{
+    const int s = get_global_id(0);
+    const int bk = get_global_id(1);   // b·K + k
+    if (s >= positions || bk >= items) return;
+    __global const float* g = dout + (size_t)bk * classes;
+    __global const float* v = values + (size_t)bk * classes * positions + s;
+    float sum = 0.0f;
+    for (int l = 0; l < classes; ++l) sum += g[l] * v[(size_t)l * positions];
+    dmask[(size_t)bk * positions + s] = sum;
 }
 
 // ---- attention gates ---------------------------------------------------------------

@@ -22,9 +22,13 @@
 //   h = b·rows ..< (b + 1)·rows of channel c of image m; global (⌈H/rows⌉, chunk·C).
 //   Both give each work item whole rows: the index arithmetic (divisions) runs once per
 //   item, and the inner loops are plain copies and adds over contiguous memory, which a
-//   CPU device vectorises. `rows` (an argument) is 4 on CPUs, where every work item costs
-//   scheduling time (one item per element ran several times slower on PoCL), and 1 on
-//   GPUs, which want many items.
+//   CPU device vectorises. `rows` (an argument) is the host's choice (DeviceShapes).
+// conv2d_im2col_elements, conv2d_col2im_elements: the same results, one element per work
+//   item, for GPUs (DeviceShapes.columns): adjacent items write adjacent columns (x, or w),
+//   so stores and stride-1 loads coalesce, and no item loops over a row. im2col: item
+//   (x, y, m·C·kh·kw + r) writes col[r][m·P + y·W' + x]; global (W', H', chunk·C·kh·kw).
+//   col2im: item (w, h, m·C + c) owns ∂L/∂input[n0 + m, c, h, w] and adds its taps in the
+//   (i, j) order conv2d_col2im adds them, so both give the same bits; global (W, H, chunk·C).
 // conv2d_pack_rows:  ∂L/∂output of a chunk (chunk, O, P) → (O, chunk·P), so the
 //   weight gradient of a chunk is one GEMM, packed · colᵀ, and its input gradient
 //   one GEMM, weightᵀ · packed. Work item (q, o); global (chunk·P, O).
@@ -126,6 +130,58 @@ __kernel void conv2d_col2im(__global const float* col, __global float* input_gra
             }
         }
     }
+}
+
+__kernel void conv2d_im2col_elements(__global const float* input, __global float* col,
+                                     const int n0, const int chunk,
+                                     const int channels, const int height, const int width,
+                                     const int kernel_h, const int kernel_w, const int stride, const int pad,
+                                     const int out_h, const int out_w)
+{
+    const int x = get_global_id(0);
+    const int y = get_global_id(1);
+    const int z = get_global_id(2);
+    const int taps = channels * kernel_h * kernel_w;
+    if (x >= out_w || y >= out_h || z >= chunk * taps) return;
+    const int m = z / taps;
+    const int r = z % taps;
+    const int c = r / (kernel_h * kernel_w);
+    const int i = (r / kernel_w) % kernel_h;
+    const int j = r % kernel_w;
+    const int h = y * stride - pad + i;
+    const int w = x * stride - pad + j;
+    const bool inside = h >= 0 && h < height && w >= 0 && w < width;
+    col[(size_t)r * chunk * out_h * out_w + (size_t)(m * out_h + y) * out_w + x] =
+        inside ? input[(((size_t)(n0 + m) * channels + c) * height + h) * width + w] : 0.0f;
+}
+
+__kernel void conv2d_col2im_elements(__global const float* col, __global float* input_gradient,
+                                     const int n0, const int chunk,
+                                     const int channels, const int height, const int width,
+                                     const int kernel_h, const int kernel_w, const int stride, const int pad,
+                                     const int out_h, const int out_w)
+{
+    const int w = get_global_id(0);
+    const int h = get_global_id(1);
+    const int mc = get_global_id(2);
+    if (w >= width || h >= height || mc >= chunk * channels) return;
+    const int m = mc / channels;
+    const int c = mc % channels;
+    const int plane = out_h * out_w;
+    const size_t columns = (size_t)chunk * plane;
+    float sum = 0.0f;
+    for (int i = 0; i < kernel_h; ++i) {
+        const int ys = h + pad - i;
+        if (ys < 0 || ys % stride != 0 || ys / stride >= out_h) continue;
+        const int y = ys / stride;
+        for (int j = 0; j < kernel_w; ++j) {
+            const int xs = w + pad - j;
+            if (xs < 0 || xs % stride != 0 || xs / stride >= out_w) continue;
+            const int r = (c * kernel_h + i) * kernel_w + j;
+            sum += col[r * columns + (size_t)m * plane + (size_t)y * out_w + xs / stride];
+        }
+    }
+    input_gradient[(((size_t)(n0 + m) * channels + c) * height + h) * width + w] = sum;
 }
 
 __kernel void conv2d_pack_rows(__global const float* output_gradient, __global float* packed,

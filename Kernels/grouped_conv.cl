@@ -14,9 +14,19 @@
 //   (h + pad − i a multiple of the stride, inside the output). global N·C·H·W.
 // grouped_conv2d_backward_weight: work item e = ((o·C/G + c)·kh + i)·kw + j owns ∂weight[e]:
 //   over the batch and the output positions. global O·C/G·kh·kw.
+// grouped_conv2d_backward_weight_grouped: the same for GPUs (DeviceShapes.groupedWeightGradient),
+//   where O·C/G·kh·kw items, each looping over N·H'·W', would leave most of the chip idle:
+//   group e of GROUPED_CONV_WG items strides over the N·H'·W' output positions, then
+//   group_sum. global O·C/G·kh·kw·GROUPED_CONV_WG, local GROUPED_CONV_WG.
 //
 // Indices are int: the host refuses buffers of 2³¹ elements or more.
 // =================================================================================
+
+#ifndef GROUPED_CONV_WG
+#define GROUPED_CONV_WG 64 // work items per weight element in grouped_conv2d_backward_weight_grouped; a power of two
+#endif
+
+// group_sum (over GROUPED_CONV_WG items) comes from reductions.cl, which the host puts ahead of this file.
 
 __kernel void grouped_conv2d_forward(__global const float* input, __global const float* weight,
                                      __global float* output,
@@ -112,4 +122,35 @@ __kernel void grouped_conv2d_backward_weight(__global const float* input, __glob
         }
     }
     weight_gradient[e] = sum;
+}
+
+__kernel void grouped_conv2d_backward_weight_grouped(__global const float* input, __global const float* output_gradient,
+                                                     __global float* weight_gradient, const int batch,
+                                                     const int channels, const int height, const int width,
+                                                     const int out_channels, const int groups,
+                                                     const int kernel_h, const int kernel_w, const int stride, const int pad,
+                                                     const int out_h, const int out_w)
+{
+    __local float scratch[GROUPED_CONV_WG];
+    const int e = get_group_id(0);
+    const int j = e % kernel_w;
+    const int i = (e / kernel_w) % kernel_h;
+    const int group_in = channels / groups;
+    const int c = (e / (kernel_w * kernel_h)) % group_in;
+    const int o = e / (kernel_w * kernel_h * group_in);
+    const int channel = o / (out_channels / groups) * group_in + c;
+    const int plane = out_h * out_w;
+    float sum = 0.0f;
+    for (int q = get_local_id(0); q < batch * plane; q += GROUPED_CONV_WG) {
+        const int n = q / plane;
+        const int y = (q % plane) / out_w;
+        const int x = q % out_w;
+        const int row = y * stride - pad + i;
+        const int column = x * stride - pad + j;
+        if (row < 0 || row >= height || column < 0 || column >= width) continue;
+        sum = fma(output_gradient[(n * out_channels + o) * plane + q % plane],
+                  input[((n * channels + channel) * height + row) * width + column], sum);
+    }
+    sum = group_sum(scratch, sum, GROUPED_CONV_WG);
+    if (get_local_id(0) == 0) weight_gradient[e] = sum;
 }

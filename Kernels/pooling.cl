@@ -6,6 +6,9 @@
 //
 // global_average_pool_forward:  input (N·C planes of H·W) → output (N·C).
 //   Work item nc sums plane nc; global N·C.
+// global_average_pool_forward_grouped: the same for GPUs (DeviceShapes.planeSums): one
+//   group of POOL_WG items per plane, striding over it, then group_sum;
+//   global N·C·POOL_WG, local POOL_WG.
 // global_average_pool_backward: dy (N·C) → dx (N·C·H·W), dx[e] = dy[e / (H·W)] / (H·W).
 //   Work item e; global N·C·H·W.
 // average_pool2d_forward / max_pool2d_forward: input (N·C, H, W) → output (N·C, H', W')
@@ -17,6 +20,12 @@
 //   Work item (w, h, nc) owns dx[nc, h, w]; global (W, H, N·C). Windows that contain
 //   row h are y = ⌈(h + p − k + 1)/s⌉ … ⌊(h + p)/s⌋, clipped to [0, H'); likewise columns.
 // =================================================================================
+
+#ifndef POOL_WG
+#define POOL_WG 64 // work items per plane in global_average_pool_forward_grouped; a power of two
+#endif
+
+// group_sum (over POOL_WG items) comes from reductions.cl, which the host puts ahead of this file.
 
 // First output row (or column) whose window, k wide at stride s, contains position h.
 inline int first_window(const int h, const int k, const int s)
@@ -32,6 +41,16 @@ __kernel void global_average_pool_forward(__global const float* input, __global 
     float sum = 0.0f;
     for (int p = 0; p < plane; ++p) sum += input[nc * plane + p];
     output[nc] = sum / (float)plane;
+}
+
+__kernel void global_average_pool_forward_grouped(__global const float* input, __global float* output, const int plane)
+{
+    __local float scratch[POOL_WG];
+    const int nc = get_group_id(0);
+    float sum = 0.0f;
+    for (int p = get_local_id(0); p < plane; p += POOL_WG) sum += input[(size_t)nc * plane + p];
+    sum = group_sum(scratch, sum, POOL_WG);
+    if (get_local_id(0) == 0) output[nc] = sum / (float)plane;
 }
 
 __kernel void global_average_pool_backward(__global const float* output_gradient, __global float* input_gradient,

@@ -1,7 +1,7 @@
 // =================================================================================
 // reductions.cl: reductions over one work-group, shared by several families. Not a
 // program of its own: the host puts this file ahead of the families that use it
-// (KernelLibrary.preludesOfFamily: attention, normalization, softmax).
+// (KernelLibrary.preludesOfFamily: attention, grouped_conv, normalization, pooling, softmax).
 //
 // group_sum(scratch, value, items)   Σ value over the group
 // group_max(scratch, value, items)   max value over the group (fmax: NaN is ignored)
@@ -9,7 +9,7 @@
 // Contract, for every call:
 //   - items is the work-group's size in dimension 0 (get_local_size(0)) and a power of
 //     two (1 included); the caller passes its compile-time knob (ATTENTION_WG, BN_WG,
-//     SOFTMAX_WG), so after inlining the loop bounds are constants.
+//     GROUPED_CONV_WG, POOL_WG, SOFTMAX_WG), so after inlining the loop bounds are constants.
 //   - scratch: __local float[items], owned by the call while it runs.
 //   - every item of the group calls it, on uniform control flow (it has barriers).
 //   - every item gets the result, and scratch may be reused as soon as it returns

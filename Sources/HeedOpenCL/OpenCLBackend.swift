@@ -32,6 +32,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// The kernel parameters it runs with: `heed tune`'s file for this device, else the
     /// device's defaults (see `KernelTuning`).
     public let tuning: KernelTuning
+    /// The launch shapes and defaults of the kind `shapedDevice` has (`DeviceShapes`).
+    public let shapes: DeviceShapes
 
     let context: OpenCLContext
     private let programs: ProgramCache
@@ -85,9 +87,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                 family == "clblast_xgemm"
                     ? CLBlastTuning.sourceHash : (try? sources.source(of: family)).map { String(format: "%016llx", $0.digest) }
             }
+        self.shapes = DeviceShapes(for: device.treated(as: self.tuning.deviceKind ?? device.kind))
         self.gemmEngine =
             try gemmEngine
-            ?? GemmEngine.choose(for: device.treated(as: self.tuning.deviceKind ?? device.kind), environment: settings.environment)
+            ?? GemmEngine.choose(for: device.treated(as: shapes.kind), environment: settings.environment)
         self.lock = NSLock()
         try CLBlastTuning.apply(to: device, environment: settings.environment, tuned: self.tuning.clblastXgemm)
     }
@@ -95,7 +98,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// The device as the launch shapes and defaults see it: its own kind, or the one
     /// `tuning.deviceKind` names (`HEED_TUNING=gpu|cpu`).
     public var shapedDevice: OpenCLDeviceInfo {
-        device.treated(as: tuning.deviceKind ?? device.kind)
+        device.treated(as: shapes.kind)
     }
 
     /// A backend on the same device, context and caches that runs with `tuning`: how
@@ -114,6 +117,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         sources = other.sources
         lock = other.lock
         self.tuning = tuning
+        shapes = DeviceShapes(for: other.device.treated(as: tuning.deviceKind ?? other.device.kind))
     }
 
     /// The hash a tuning file records for `family`'s program source (`TuningFile.Family.sourceHash`);

@@ -1,7 +1,8 @@
 import HeedOps
 
 /// The attention ops with `Kernels/attention.cl`. The gates and the aggregation run
-/// fused, one work-group per item; see the kernel file's banner for the mapping.
+/// fused, one work-group per item; the attended sums in the mapping `DeviceShapes.attendedSums`
+/// says. See the kernel file's banner for each kernel's mapping.
 extension OpenCLBackend {
     /// Work items per group (`ATTENTION_WG`); the launch's local size.
     static let attentionWorkGroup = 64
@@ -13,36 +14,43 @@ extension OpenCLBackend {
             let op = AttentionOps.attendedSumForward.errorName
             let rows = d.count(.perClass)
             _ = try KernelArgument.int(d.count(.values), op)
-            try backend.launch(
-                family: "attention", kernel: "attended_sum_forward", defines: attentionDefines,
-                global: [rows],
-                arguments: [
-                    .buffer(b.values), .buffer(b.mask), .buffer(b.output),
-                    try .int(rows, op), try .int(d.classes, op), try .int(d.positions, op),
-                ])
+            let sizes: [KernelArgument] = [try .int(d.classes, op), try .int(d.positions, op)]
+            let buffers: [KernelArgument] = [.buffer(b.values), .buffer(b.mask), .buffer(b.output)]
+            switch backend.shapes.attendedSums {
+            case .rowsPerItem:
+                try backend.launch(
+                    family: "attention", kernel: "attended_sum_forward", defines: attentionDefines,
+                    global: [rows], arguments: buffers + [try .int(rows, op)] + sizes)
+            case .elementsPerItem:
+                try backend.launchGroups(op, "attended_sum_forward_grouped", groups: rows, sizeCheck: rows, buffers + sizes)
+            }
         },
         OpImplementation(AttentionOps.attendedSumBackward) { backend, d, b in
             let op = AttentionOps.attendedSumBackward.errorName
             _ = try KernelArgument.int(d.count(.values), op)
             let sizes: [KernelArgument] = [try .int(d.classes, op), try .int(d.positions, op)]
             let rows = d.count(.perClass)
-            try backend.launch(
-                family: "attention", kernel: "attended_sum_backward_values", defines: attentionDefines,
-                global: [rows],
-                arguments: [
-                    .buffer(b.mask), .buffer(b.outputGradient), .buffer(b.valuesGradient),
-                    try .int(rows, op),
-                ] + sizes)
-            // One item per MASK_BLOCK consecutive positions of each (b, k) (see attention.cl).
-            let blocks = (d.positions + attentionMaskBlock - 1) / attentionMaskBlock
             let items = d.batch * d.heads
-            try backend.launch(
-                family: "attention", kernel: "attended_sum_backward_mask", defines: attentionDefines,
-                global: [blocks, items],
-                arguments: [
-                    .buffer(b.values), .buffer(b.outputGradient),
-                    .buffer(b.maskGradient), try .int(items, op),
-                ] + sizes)
+            let values: [KernelArgument] = [.buffer(b.mask), .buffer(b.outputGradient), .buffer(b.valuesGradient), try .int(rows, op)]
+            let mask: [KernelArgument] = [.buffer(b.values), .buffer(b.outputGradient), .buffer(b.maskGradient), try .int(items, op)]
+            switch backend.shapes.attendedSums {
+            case .rowsPerItem:
+                try backend.launch(
+                    family: "attention", kernel: "attended_sum_backward_values", defines: attentionDefines,
+                    global: [rows], arguments: values + sizes)
+                // One item per MASK_BLOCK consecutive positions of each (b, k) (see attention.cl).
+                let blocks = (d.positions + attentionMaskBlock - 1) / attentionMaskBlock
+                try backend.launch(
+                    family: "attention", kernel: "attended_sum_backward_mask", defines: attentionDefines,
+                    global: [blocks, items], arguments: mask + sizes)
+            case .elementsPerItem:
+                try backend.launch(
+                    family: "attention", kernel: "attended_sum_backward_values_elements", defines: attentionDefines,
+                    global: [d.positions, rows], arguments: values + sizes)
+                try backend.launch(
+                    family: "attention", kernel: "attended_sum_backward_mask_elements", defines: attentionDefines,
+                    global: [d.positions, items], arguments: mask + sizes)
+            }
         },
         OpImplementation(AttentionOps.gatesForward) { backend, d, b in
             let op = AttentionOps.gatesForward.errorName

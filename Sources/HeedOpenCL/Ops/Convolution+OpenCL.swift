@@ -20,14 +20,10 @@ import HeedOps
 /// - weight gradient: im2col and the packed output gradient, one GEMM
 ///   `packed · colᵀ` (O × K), accumulated over chunks with β = 1 after the first.
 extension OpenCLBackend {
-    /// Most elements one scratch buffer of a convolution call may hold on this device.
-    ///
-    /// CPUs: 2²² floats (16 MiB). Chunks of that size ran the WRN-16-4 + attention training
-    /// step faster than 2²⁵ on PoCL (19.1 against 15.6 images/s, one run each on a 2-core
-    /// Xeon; the column matrix stays nearer the caches) and cut its peak memory from 848 to
-    /// 620 MiB. GPUs: 2²⁵ (128 MiB), so their GEMMs stay large enough to fill the device.
+    /// Most elements one scratch buffer of a convolution call may hold on this device
+    /// (`DeviceShapes.convolutionScratchLimit`).
     public var convolutionScratchLimit: Int {
-        shapedDevice.kind == .cpu ? 1 << 22 : 1 << 25
+        shapes.convolutionScratchLimit
     }
 
     /// Work-items per channel of `bias_backward` (its `BIAS_GROUP`; a power of two).
@@ -89,11 +85,7 @@ extension OpenCLBackend {
             try enqueueGemm(
                 GemmDescriptor(transposeA: true, m: plan.reduction, n: m * plan.plane, k: d.outChannels),
                 a: weight, b: packed, c: col)
-            let rows = rowsPerItem
-            try launch(
-                family: "conv", kernel: "conv2d_col2im", global: [(d.height + rows - 1) / rows, m * d.inChannels],
-                arguments: [.buffer(col), .buffer(inputGradient)] + plan.geometry(n0: n0, count: m)
-                    + [try .int(rows, "conv2d")])
+            try columnKernel(.col2im, plan, col, inputGradient, n0: n0, count: m)
         }
     }
 
@@ -126,20 +118,42 @@ extension OpenCLBackend {
 
     // MARK: Kernels
 
-    /// Image rows per work item of im2col and col2im (their `rows`): 4 on CPUs, where each
-    /// work item costs scheduling time (4, 8 and whole 32-row images ran alike on PoCL, one
-    /// row per item slower), 1 on GPUs, which want many items. The tests run on a CPU, so 4
-    /// rows over their 7- to 11-row images also check the partial last block.
-    private var rowsPerItem: Int {
-        shapedDevice.kind == .cpu ? 4 : 1
-    }
+    /// Image rows per work item of `conv2d_im2col` and `conv2d_col2im` (their `rows`) where
+    /// `DeviceShapes.columns` gives items whole rows: 4, since each work item costs a CPU
+    /// scheduling time (4, 8 and whole 32-row images ran alike on PoCL, one row per item
+    /// slower). The tests' 7- to 11-row images also check the partial last block.
+    static let columnRowsPerItem = 4
 
     private func im2col(_ plan: ConvolutionPlan, input: OpenCLBuffer, col: OpenCLBuffer, n0: Int, count: Int) throws {
+        try columnKernel(.im2col, plan, input, col, n0: n0, count: count)
+    }
+
+    /// The kernels between images and column matrices.
+    private enum ColumnKernel: String {
+        case im2col = "conv2d_im2col"
+        case col2im = "conv2d_col2im"
+    }
+
+    /// Launches `kernel` from `source` into `destination` in the mapping `DeviceShapes.columns`
+    /// says: rows per item, or its `_elements` twin.
+    private func columnKernel(
+        _ kernel: ColumnKernel, _ plan: ConvolutionPlan, _ source: OpenCLBuffer, _ destination: OpenCLBuffer, n0: Int, count: Int
+    ) throws {
         let d = plan.descriptor
-        let rows = rowsPerItem
-        try launch(
-            family: "conv", kernel: "conv2d_im2col", global: [(d.outputHeight + rows - 1) / rows, count * plan.reduction],
-            arguments: [.buffer(input), .buffer(col)] + plan.geometry(n0: n0, count: count) + [try .int(rows, "conv2d")])
+        // im2col writes the output plane for C·kh·kw taps per image; col2im the input plane for C channels.
+        let (height, width, planes) =
+            kernel == .im2col
+            ? (d.outputHeight, d.outputWidth, count * plan.reduction) : (d.height, d.width, count * d.inChannels)
+        let arguments: [KernelArgument] = [.buffer(source), .buffer(destination)] + (try plan.geometry(n0: n0, count: count))
+        switch shapes.columns {
+        case .rowsPerItem:
+            let rows = Self.columnRowsPerItem
+            try launch(
+                family: "conv", kernel: kernel.rawValue, global: [(height + rows - 1) / rows, planes],
+                arguments: arguments + [try .int(rows, "conv2d")])
+        case .elementsPerItem:
+            try launch(family: "conv", kernel: kernel.rawValue + "_elements", global: [width, height, planes], arguments: arguments)
+        }
     }
 
     /// `conv2d_pack_rows` ((N, O, P) → (O, m·P) for images n0 ..< n0 + m) or `conv2d_unpack_rows` (back).

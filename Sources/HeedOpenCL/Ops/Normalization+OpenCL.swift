@@ -7,7 +7,7 @@ extension OpenCLBackend {
     /// file's winner, or a candidate of `heed tune` or a test), else the device's defaults.
     public var normalizationLaunch: NormalizationLaunch {
         get throws {
-            guard let chosen = tuning.normalization else { return .defaults(for: shapedDevice) }
+            guard let chosen = tuning.normalization else { return shapes.normalization }
             try chosen.validate(for: device)
             return chosen
         }

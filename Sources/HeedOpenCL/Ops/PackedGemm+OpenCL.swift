@@ -18,7 +18,7 @@ public enum GemmEngine: String, Sendable {
 
     public static let environmentVariable = "HEED_GEMM"
 
-    /// The engine for `device`: `HEED_GEMM` when set, else packed on CPUs and CLBlast elsewhere.
+    /// The engine for `device`: `HEED_GEMM` when set, else the device's (`DeviceShapes.gemmEngine`).
     static func choose(
         for device: OpenCLDeviceInfo,
         environment: [String: String]
@@ -30,7 +30,7 @@ public enum GemmEngine: String, Sendable {
             }
             return engine
         }
-        return device.kind == .cpu ? .packed : .clblast
+        return DeviceShapes(for: device).gemmEngine
     }
 }
 

@@ -1,24 +1,37 @@
 import HeedOps
 
 /// Pooling kernels of `Kernels/pooling.cl`: one work item per output element, forward
-/// and backward (the backward kernels gather, so every element is written once).
+/// and backward (the backward kernels gather, so every element is written once); global
+/// average pooling's forward as `DeviceShapes.planeSums` says.
 extension OpenCLBackend {
+    /// Work items per plane of `global_average_pool_forward_grouped` (its `POOL_WG`).
+    static let poolWorkGroup = 64
+    /// The defines every pooling program is built with (one program for all its kernels).
+    static let poolingDefines = ["POOL_WG": "\(poolWorkGroup)"]
+
     public static let pooling: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(PoolingOps.globalAverageForward) { backend, d, b in
             let op = PoolingOps.globalAverageForward.errorName
             try checkIndexRange(op, b.input.count)
-            try backend.launch(
-                family: "pooling", kernel: "global_average_pool_forward", global: [b.output.count],
-                arguments: [
-                    .buffer(b.input), .buffer(b.output), try .int(b.output.count, op),
-                    try .int(d.height * d.width, op),
-                ])
+            let planes = b.output.count
+            let plane = try KernelArgument.int(d.height * d.width, op)
+            switch backend.shapes.planeSums {
+            case .rowsPerItem:
+                try backend.launch(
+                    family: "pooling", kernel: "global_average_pool_forward", defines: poolingDefines, global: [planes],
+                    arguments: [.buffer(b.input), .buffer(b.output), try .int(planes, op), plane])
+            case .elementsPerItem:
+                let group = poolWorkGroup
+                try backend.launch(
+                    family: "pooling", kernel: "global_average_pool_forward_grouped", defines: poolingDefines,
+                    global: [planes * group], local: [group], arguments: [.buffer(b.input), .buffer(b.output), plane])
+            }
         },
         OpImplementation(PoolingOps.globalAverageBackward) { backend, d, b in
             let op = PoolingOps.globalAverageBackward.errorName
             try checkIndexRange(op, b.inputGradient.count)
             try backend.launch(
-                family: "pooling", kernel: "global_average_pool_backward", global: [b.inputGradient.count],
+                family: "pooling", kernel: "global_average_pool_backward", defines: poolingDefines, global: [b.inputGradient.count],
                 arguments: [
                     .buffer(b.outputGradient), .buffer(b.inputGradient),
                     try .int(b.outputGradient.count, op), try .int(d.height * d.width, op),
@@ -27,25 +40,25 @@ extension OpenCLBackend {
         OpImplementation(PoolingOps.averageForward) { backend, d, b in
             let op = PoolingOps.averageForward.errorName
             try backend.launch(
-                family: "pooling", kernel: "average_pool2d_forward", global: try outputRange(d, op),
+                family: "pooling", kernel: "average_pool2d_forward", defines: poolingDefines, global: try outputRange(d, op),
                 arguments: [.buffer(b.input), .buffer(b.output)] + poolGeometry(d, op))
         },
         OpImplementation(PoolingOps.averageBackward) { backend, d, b in
             let op = PoolingOps.averageBackward.errorName
             try backend.launch(
-                family: "pooling", kernel: "average_pool2d_backward", global: try inputRange(d, op),
+                family: "pooling", kernel: "average_pool2d_backward", defines: poolingDefines, global: try inputRange(d, op),
                 arguments: [.buffer(b.outputGradient), .buffer(b.inputGradient)] + poolGeometry(d, op))
         },
         OpImplementation(PoolingOps.maxForward) { backend, d, b in
             let op = PoolingOps.maxForward.errorName
             try backend.launch(
-                family: "pooling", kernel: "max_pool2d_forward", global: try outputRange(d, op),
+                family: "pooling", kernel: "max_pool2d_forward", defines: poolingDefines, global: try outputRange(d, op),
                 arguments: [.buffer(b.input), .buffer(b.output), .buffer(b.indices)] + poolGeometry(d, op))
         },
         OpImplementation(PoolingOps.maxBackward) { backend, d, b in
             let op = PoolingOps.maxBackward.errorName
             try backend.launch(
-                family: "pooling", kernel: "max_pool2d_backward", global: try inputRange(d, op),
+                family: "pooling", kernel: "max_pool2d_backward", defines: poolingDefines, global: try inputRange(d, op),
                 arguments: [.buffer(b.outputGradient), .buffer(b.indices), .buffer(b.inputGradient)]
                     + poolGeometry(d, op))
         },

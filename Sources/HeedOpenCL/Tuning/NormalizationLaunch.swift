@@ -60,20 +60,28 @@ public struct NormalizationLaunch: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The launch without tuning, from the device's properties. CPUs: one item per
-    /// channel, so the channel's reduction is one contiguous loop and no barrier runs,
-    /// loading two of the device's native vectors at a time (two independent chains of
-    /// additions; 16 floats on AVX2, capped at 16). GPUs and other devices: 256 items
-    /// (or the largest power of two the device allows) in vectors of the width the driver
-    /// prefers.
+    /// The launch without tuning, from the device's properties (`DeviceShapes.normalization`).
     public static func defaults(for device: OpenCLDeviceInfo) -> NormalizationLaunch {
-        let widths = values(of: .vectorWidth, for: device)
-        func width(_ wanted: Int) -> Int { widths.last { $0 <= max(wanted, 1) } ?? 1 }
-        if device.kind == .cpu {
-            return NormalizationLaunch(itemsPerChannel: 1, vectorWidth: width(2 * device.nativeFloatVectorWidth))
-        }
+        DeviceShapes(for: device).normalization
+    }
+
+    /// CPUs: one item per channel, so the channel's reduction is one contiguous loop and
+    /// no barrier runs, loading two of the device's native vectors at a time (two
+    /// independent chains of additions; 16 floats on AVX2, capped at 16).
+    static func cpuDefaults(for device: OpenCLDeviceInfo) -> NormalizationLaunch {
+        NormalizationLaunch(itemsPerChannel: 1, vectorWidth: width(2 * device.nativeFloatVectorWidth, for: device))
+    }
+
+    /// GPUs and other devices: 256 items per channel (or the largest power of two the
+    /// device allows) in vectors of the width the driver prefers.
+    static func gpuDefaults(for device: OpenCLDeviceInfo) -> NormalizationLaunch {
         let items = values(of: .itemsPerChannel, for: device).last { $0 <= 256 } ?? 1
-        return NormalizationLaunch(itemsPerChannel: items, vectorWidth: width(device.preferredFloatVectorWidth))
+        return NormalizationLaunch(itemsPerChannel: items, vectorWidth: width(device.preferredFloatVectorWidth, for: device))
+    }
+
+    /// The widest vector width of the knob's values that is at most `wanted`.
+    private static func width(_ wanted: Int, for device: OpenCLDeviceInfo) -> Int {
+        values(of: .vectorWidth, for: device).last { $0 <= max(wanted, 1) } ?? 1
     }
 
     /// The defaults, then every launch that differs from them in one knob, each knob

@@ -8,7 +8,7 @@ public enum PoolingOps {
     /// `output[n,c] = mean over (h, w) of input[n,c,h,w]`: (N, C, H, W) → (N, C).
     /// Terms: H·W inputs plus the division.
     public static let globalAverageForward = OpDefinition<GlobalPoolDescriptor>(
-        "global_average_pool.forward", .pooling, kernels: ["global_average_pool_forward"],
+        "global_average_pool.forward", .pooling, kernels: ["global_average_pool_forward", "global_average_pool_forward_grouped"],
         tolerance: .sums { $0.height * $0.width + divisionTerms }
     ) { d in
         [.input("input", d.inputShape), .output("output", d.outputShape)]
