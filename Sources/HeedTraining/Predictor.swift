@@ -37,6 +37,8 @@ public struct Predictor {
         guard !images.isEmpty else { return [] }
         let inputs = try Tensor(
             images.flatMap(transform.input(for:)), shape: [images.count, 3, transform.height, transform.width], on: backend)
+        // Read back here, a blocking read per call: every image's output is returned, and
+        // `heed predict` prints each one (evaluation's counts stay on the device instead).
         let (output, theta) = try Tensor.withoutGradients { () -> ([Float], [Float]?) in
             guard network.coarse2fine != nil else { return (try network.logProbabilities(images: inputs).values(), nil) }
             let views = try network.views(inputs)

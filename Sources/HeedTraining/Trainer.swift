@@ -265,20 +265,35 @@ public final class Trainer {
 
     /// Mean loss (over images) and accuracy of the model over a loader, in evaluation mode;
     /// in a data-parallel run over the ranks' shares together (collective).
-    public func evaluate(_ loader: BatchLoader) throws -> (loss: Double, accuracy: Double) {
+    ///
+    /// Each batch's mean NLL and correct count stay on the device (`StepTallies`) until
+    /// `tallyCapacity` batches are tallied, and the rest until the end: one blocking read
+    /// per `tallyCapacity` batches and one at the end, not one per batch. The loss per
+    /// image is each batch's mean NLL as nll_loss.forward rounds it in float32, times its
+    /// images, summed over the batches in Double: the batch means' rounding is the only one
+    /// of float32 size.
+    public func evaluate(_ loader: BatchLoader, tallyCapacity: Int = 256) throws -> (loss: Double, accuracy: Double) {
         model.eval()
         defer { model.train() }
         var totals = RunningTotals()
-        try Tensor.withoutGradients {
-            for batch in loader.batches(epoch: 0) {
-                let images = try Tensor(
-                    batch.images, shape: [batch.count, loader.dataset.channels, loader.dataset.height, loader.dataset.width], on: backend)
-                let logp = try model.logProbabilities(images: images).values()
-                let classes = logp.count / batch.count
-                let loss = batch.labels.enumerated().reduce(0.0) { $0 - Double(logp[$1.offset * classes + Int($1.element)]) }
-                totals.add(loss: loss, logProbabilities: logp, labels: batch.labels)
+        let tallies = try StepTallies(backend: backend, capacity: tallyCapacity)
+        func readTallies() throws {
+            for batch in try tallies.drain() {
+                totals.add(loss: Double(batch.loss) * Double(batch.items), correct: batch.correct, images: batch.items)
             }
         }
+        try Tensor.withoutGradients {
+            for (index, batch) in loader.batches(epoch: 0).enumerated() {
+                let images = try Tensor(
+                    batch.images, shape: [batch.count, loader.dataset.channels, loader.dataset.height, loader.dataset.width], on: backend)
+                let labels = try backend.makeBuffer(batch.labels)
+                let logp = try model.logProbabilities(images: images)
+                try tallies.record(
+                    step: index + 1, loss: logp.nllLoss(labels: labels), logProbabilities: logp, labels: labels, items: batch.count)
+                if tallies.isFull { try readTallies() }
+            }
+        }
+        try readTallies()
         if let group { try totals.sum(over: group) }
         return (totals.lossPerImage, totals.accuracy)
     }
@@ -345,16 +360,6 @@ struct RunningTotals {
         batches += 1
         self.correct += correct
         images += count
-    }
-
-    /// A batch's loss and its log-probabilities (N, L), read back, against its labels.
-    mutating func add(loss: Double, logProbabilities: [Float], labels: [Int32]) {
-        let classes = logProbabilities.count / max(labels.count, 1)
-        let correct = labels.indices.filter { index in
-            let row = logProbabilities[index * classes..<(index + 1) * classes]
-            return row.indices.max(by: { row[$0] < row[$1] }).map({ $0 - row.startIndex }) == Int(labels[index])
-        }.count
-        add(loss: loss, correct: correct, images: labels.count)
     }
 
     /// The totals of every rank together (collective).

@@ -55,6 +55,7 @@ struct AttentionMaps: ParsableCommand {
         // Coarse2Fine: the coarse view's maps, plus the zoom box and the zoomed image.
         let views = try Tensor.withoutGradients { network.coarse2fine == nil ? nil : try network.views(inputTensor) }
         let analysis = try views?.coarse ?? Tensor.withoutGradients { try network.analyse(inputTensor) }
+        // Read back: every image's output, gates and masks are drawn and printed.
         let output = try (views?.output ?? analysis.output).values()
         let theta = try views?.theta.values()
         let zoomed = try views?.zoomed.values()

@@ -4,6 +4,7 @@ import HeedData
 import HeedGraph
 import HeedModels
 import HeedOps
+import HeedTraining
 
 /// `heed evaluate`: accuracy of the whole network and of each of its parts.
 struct Evaluate: ParsableCommand {
@@ -36,47 +37,44 @@ struct Evaluate: ParsableCommand {
             test, training: false, normalization: try model.normalization(else: data.normalization(for: train)), seed: seed)
         print("evaluating \(network.configuration) on \(test.name) (\(test.count) images) on \(backend.name)")
 
-        var tally = PartTally()
+        // Every part's counts and the gates stay on the device until the end (`PartTally`):
+        // nothing here is printed per image, so no batch waits for a read.
+        let tally = PartTally(backend: backend)
         try Tensor.withoutGradients {
             for batch in loader.batches(epoch: 0) {
                 let images = try Tensor(batch.images, shape: [batch.count, test.channels, test.height, test.width], on: backend)
+                let labels = try backend.makeBuffer(batch.labels)
                 guard let attention = network.attention else {
-                    tally.add("network output", try network.logProbabilities(images: images).values(), batch.labels)
+                    try tally.add("network output", network.logProbabilities(images: images), labels, items: batch.count)
                     continue
                 }
                 let analysis = try network.analyse(images)
-                tally.add("network output (gated mixture)", try analysis.output.values(), batch.labels)
-                let sources = try analysis.sources.values()
+                try tally.add("network output (gated mixture)", analysis.output, labels, items: batch.count)
                 let names = attention.taps.map { "att\($0.index) alone" } + ["classifier alone"]
-                let classes = network.classCount
                 for (index, name) in names.enumerated() {
-                    // Source `index` of every item: rows of the (B, sources, L) stack.
-                    var rows: [Float] = []
-                    for b in 0..<batch.count {
-                        let start = (b * names.count + index) * classes
-                        rows += sources[start..<start + classes]
-                    }
-                    tally.add(name, rows, batch.labels)
+                    // Source `index` of every item: a (B, 1, L) block of the (B, sources, L) stack.
+                    try tally.add(name, analysis.sources.channels(index..<index + 1), labels, items: batch.count)
                 }
-                tally.addGates(try analysis.globalGates.values(), sources: names.count, gate: attention.configuration.gate)
+                tally.addGates(analysis.globalGates)
                 for (index, result) in analysis.modules.enumerated() {
-                    tally.addHeadGates("att\(attention.taps[index].index)", try result.gates.values(), heads: attention.configuration.width)
+                    tally.addHeadGates("att\(attention.taps[index].index)", result.gates)
                 }
                 if network.hasEarlyExit {
-                    tally.add("early exit (att1, att0)", try network.earlyExitLogProbabilities(images).values(), batch.labels)
+                    try tally.add("early exit (att1, att0)", network.earlyExitLogProbabilities(images), labels, items: batch.count)
                 }
             }
         }
-        for (name, accuracy) in tally.accuracies {
+        let accuracies = try tally.accuracies()
+        for (name, accuracy) in accuracies {
             print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%6.2f%%", 100 * accuracy))
         }
         if let attention = network.attention {
             let names = attention.taps.map { "att\($0.index)" } + ["classifier"]
-            let weights = tally.meanGateWeights
+            let weights = try tally.meanGateWeights(sources: names.count, gate: attention.configuration.gate)
             print(
                 "  mean output-gate weight: "
                     + zip(names, weights).map { String(format: "%@ %.3f", $0 as NSString, $1) }.joined(separator: ", "))
-            for (name, gates) in tally.meanHeadGates {
+            for (name, gates) in try tally.meanHeadGates(heads: attention.configuration.width) {
                 print("  mean attention gates of \(name): " + gates.map { String(format: "%.3f", $0) }.joined(separator: " "))
             }
             if network.hasEarlyExit {
@@ -89,30 +87,52 @@ struct Evaluate: ParsableCommand {
     }
 }
 
-/// Correct predictions per named part, and gate averages.
-struct PartTally {
-    private var correct: [String: Int] = [:]
-    private var seen: [String: Int] = [:]
-    private var order: [String] = []
-    private var gateSums: [Double] = []
-    private var gateCount = 0
-    private var headGateSums: [(String, [Double])] = []
-    private var headGateCount: [String: Int] = [:]
+/// Correct predictions per named part, and gate averages, kept on the device: each part's
+/// counts in a `StepTallies` (read when it is full and at the end), the gates of every
+/// batch as device tensors (B·(sources + heads per module) floats, a few per image),
+/// joined and read once at the end.
+final class PartTally {
+    private let backend: any Backend
+    private var parts: [(name: String, tallies: StepTallies, batches: Int, correct: Int, seen: Int)] = []
+    private var globalGates: [Tensor] = []
+    private var headGates: [(name: String, gates: [Tensor])] = []
 
-    mutating func add(_ name: String, _ scores: [Float], _ labels: [Int32]) {
-        if seen[name] == nil { order.append(name) }
-        let classes = scores.count / labels.count
-        for (b, label) in labels.enumerated() {
-            let row = scores[b * classes..<(b + 1) * classes]
-            let best = row.indices.max { row[$0] < row[$1] }! - row.startIndex
-            correct[name, default: 0] += best == Int(label) ? 1 : 0
-        }
-        seen[name, default: 0] += labels.count
+    init(backend: any Backend) {
+        self.backend = backend
     }
 
-    /// The weight each source gets in the mixture: softmax(gates) or σ(gates) normalised.
-    mutating func addGates(_ gates: [Float], sources: Int, gate: AggregationGate) {
-        if gateSums.isEmpty { gateSums = Array(repeating: 0, count: sources) }
+    /// Queues the count of items whose first largest score (N, L) is at their label (N).
+    func add(_ name: String, _ scores: Tensor, _ labels: any DeviceBuffer, items: Int) throws {
+        if !parts.contains(where: { $0.name == name }) { parts.append((name, try StepTallies(backend: backend), 0, 0, 0)) }
+        let index = parts.firstIndex { $0.name == name }!
+        if parts[index].tallies.isFull { try drain(index) }
+        parts[index].batches += 1
+        try parts[index].tallies.record(step: parts[index].batches, logProbabilities: scores, labels: labels, items: items)
+    }
+
+    /// A batch's global gates (B, sources), kept for `meanGateWeights`.
+    func addGates(_ gates: Tensor) {
+        globalGates.append(gates)
+    }
+
+    /// A batch's attention gates (B, heads) of module `name`, kept for `meanHeadGates`.
+    func addHeadGates(_ name: String, _ gates: Tensor) {
+        if !headGates.contains(where: { $0.name == name }) { headGates.append((name, [])) }
+        headGates[headGates.firstIndex { $0.name == name }!].gates.append(gates)
+    }
+
+    /// Each part's accuracy, in the order the parts were first added (reads what is left).
+    func accuracies() throws -> [(String, Double)] {
+        for index in parts.indices { try drain(index) }
+        return parts.map { ($0.name, Double($0.correct) / Double($0.seen)) }
+    }
+
+    /// The weight each source gets in the mixture: softmax(gates) or σ(gates) normalised,
+    /// averaged over the images (one read).
+    func meanGateWeights(sources: Int, gate: AggregationGate) throws -> [Double] {
+        guard !globalGates.isEmpty else { return [] }
+        let gates = try Tensor.withoutGradients { try Tensor.concatenate(globalGates).values() }
+        var sums = Array(repeating: 0.0, count: sources)
         for row in stride(from: 0, to: gates.count, by: sources) {
             let values = gates[row..<row + sources].map(Double.init)
             let weights: [Double]
@@ -124,21 +144,26 @@ struct PartTally {
                 let sig = values.map { 1 / (1 + exp(-$0)) }
                 weights = sig.map { $0 / (1e-6 + sig.reduce(0, +)) }
             }
-            for i in 0..<sources { gateSums[i] += weights[i] }
-            gateCount += 1
+            for i in 0..<sources { sums[i] += weights[i] }
+        }
+        let rows = Double(gates.count / sources)
+        return sums.map { $0 / rows }
+    }
+
+    /// Each module's attention gates averaged over the images, head by head (one read per module).
+    func meanHeadGates(heads: Int) throws -> [(String, [Double])] {
+        try headGates.map { name, batches in
+            let gates = try Tensor.withoutGradients { try Tensor.concatenate(batches).values() }
+            var sums = Array(repeating: 0.0, count: heads)
+            for (i, g) in gates.enumerated() { sums[i % heads] += Double(g) }
+            return (name, sums.map { $0 / Double(gates.count / heads) })
         }
     }
 
-    mutating func addHeadGates(_ name: String, _ gates: [Float], heads: Int) {
-        if !headGateSums.contains(where: { $0.0 == name }) { headGateSums.append((name, Array(repeating: 0, count: heads))) }
-        let index = headGateSums.firstIndex { $0.0 == name }!
-        for (i, g) in gates.enumerated() { headGateSums[index].1[i % heads] += Double(g) }
-        headGateCount[name, default: 0] += gates.count / heads
-    }
-
-    var accuracies: [(String, Double)] { order.map { ($0, Double(correct[$0]!) / Double(seen[$0]!)) } }
-    var meanGateWeights: [Double] { gateSums.map { $0 / Double(max(gateCount, 1)) } }
-    var meanHeadGates: [(String, [Double])] {
-        headGateSums.map { name, sums in (name, sums.map { $0 / Double(headGateCount[name]!) }) }
+    private func drain(_ index: Int) throws {
+        for batch in try parts[index].tallies.drain() {
+            parts[index].correct += batch.correct
+            parts[index].seen += batch.items
+        }
     }
 }
