@@ -15,6 +15,14 @@
 // batch_norm_forward_inference: y from the running statistics, one pass.
 // batch_norm_backward: one pass sums dy and dy·(x − μ), item 0 writes dbeta, dgamma,
 //   a second pass writes dx.
+// batch_norm_relu_*: the same three with the ReLU that follows fused in. The forwards
+//   write y = relu(BN(x)) (relu as relu_forward in elementwise.cl computes it,
+//   v < 0 ? 0 : v); the backward takes that y as well and reads its gradient as
+//   relu_backward writes it, y > 0 ? dy : 0, so the float operations, and the order of
+//   the sums, are those of batch norm then a separate ReLU pass: the results are bit for
+//   bit the same, without writing and reading back the intermediate tensor.
+//   Each pair shares one body (bn_forward_training, bn_forward_inference, bn_backward)
+//   whose `relu` argument is a constant in each kernel, so it is folded away.
 //
 // Sums: each item adds a plane's floats into BN_VECTOR lanes (a short sum: S / BN_VECTOR
 // terms a lane at most), then adds each plane's lanes into a Kahan-compensated total,
@@ -189,32 +197,63 @@ inline bn_kahan bn_share_squares(__global const float* x, const float mean, cons
     return sum;
 }
 
-// y = (x − mean)·scale + shift over the share.
+// relu_forward's v < 0 ? 0 : v (−0 and NaN pass through), on a float and on a vector.
+inline float bn_relu(const float v)
+{
+    return v < 0.0f ? 0.0f : v;
+}
+
+inline bn_floats bn_relu_vector(const bn_floats v)
+{
+#if BN_VECTOR == 1
+    return bn_relu(v);
+#else
+    return select(v, (bn_floats)(0.0f), v < (bn_floats)(0.0f));
+#endif
+}
+
+// relu_backward's y > 0 ? dy : 0: the gradient that reaches the batch norm through the
+// ReLU whose output is y.
+inline float bn_relu_gradient(const float dy, const float y)
+{
+    return y > 0.0f ? dy : 0.0f;
+}
+
+inline bn_floats bn_relu_gradient_vector(const bn_floats dy, const bn_floats y)
+{
+#if BN_VECTOR == 1
+    return bn_relu_gradient(dy, y);
+#else
+    return select((bn_floats)(0.0f), dy, y > (bn_floats)(0.0f));
+#endif
+}
+
+// y = (x − mean)·scale + shift over the share; relu(·) of that when `relu`.
 inline void bn_share_normalize(__global const float* x, __global float* y, const float mean, const float scale,
                                const float shift, const bn_share share, const int batch, const int c,
-                               const int channels, const int spatial)
+                               const int channels, const int spatial, const bool relu)
 {
     BN_SHARED_LOOP(n, 0, batch, share.planes, share.plane) {
         const int start = bn_plane_start(n, c, channels, spatial);
         __global const float* p = x + start;
         __global float* q = y + start;
         BN_SHARED_LOOP(v, 0, share.vectors, share.lanes, share.lane) {
-            bn_store((bn_load(v, p) - mean) * scale + shift, v, q);
+            const bn_floats value = (bn_load(v, p) - mean) * scale + shift;
+            bn_store(relu ? bn_relu_vector(value) : value, v, q);
         }
         BN_SHARED_LOOP(s, share.vectors * BN_VECTOR, spatial, share.lanes, share.lane) {
-            q[s] = (p[s] - mean) * scale + shift;
+            const float value = (p[s] - mean) * scale + shift;
+            q[s] = relu ? bn_relu(value) : value;
         }
     }
 }
 
-__kernel void batch_norm_forward_training(__global const float* x, __global const float* gamma,
-                                          __global const float* beta,
-                                          __global float* running_mean, __global float* running_var,
-                                          __global float* y, __global float* saved_mean, __global float* saved_inv_std,
-                                          const int channels, const int spatial, const int batch,
-                                          const float epsilon, const float momentum)
+inline void bn_forward_training(__global const float* x, __global const float* gamma, __global const float* beta,
+                                __global float* running_mean, __global float* running_var, __global float* y,
+                                __global float* saved_mean, __global float* saved_inv_std, __local float* scratch,
+                                const int channels, const int spatial, const int batch, const float epsilon,
+                                const float momentum, const bool relu)
 {
-    __local float scratch[BN_WG];
     const int c = get_group_id(0);
     const int item = get_local_id(0);
     if (c >= channels) return;   // whole groups only: barriers stay uniform
@@ -232,7 +271,44 @@ __kernel void batch_norm_forward_training(__global const float* x, __global cons
         running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * mean;
         running_var[c] = (1.0f - momentum) * running_var[c] + momentum * (total / (float)(m - 1));
     }
-    bn_share_normalize(x, y, mean, gamma[c] * inv_std, beta[c], share, batch, c, channels, spatial);
+    bn_share_normalize(x, y, mean, gamma[c] * inv_std, beta[c], share, batch, c, channels, spatial, relu);
+}
+
+__kernel void batch_norm_forward_training(__global const float* x, __global const float* gamma,
+                                          __global const float* beta,
+                                          __global float* running_mean, __global float* running_var,
+                                          __global float* y, __global float* saved_mean, __global float* saved_inv_std,
+                                          const int channels, const int spatial, const int batch,
+                                          const float epsilon, const float momentum)
+{
+    __local float scratch[BN_WG];
+    bn_forward_training(x, gamma, beta, running_mean, running_var, y, saved_mean, saved_inv_std, scratch, channels,
+                        spatial, batch, epsilon, momentum, false);
+}
+
+__kernel void batch_norm_relu_forward_training(__global const float* x, __global const float* gamma,
+                                               __global const float* beta,
+                                               __global float* running_mean, __global float* running_var,
+                                               __global float* y, __global float* saved_mean,
+                                               __global float* saved_inv_std, const int channels, const int spatial,
+                                               const int batch, const float epsilon, const float momentum)
+{
+    __local float scratch[BN_WG];
+    bn_forward_training(x, gamma, beta, running_mean, running_var, y, saved_mean, saved_inv_std, scratch, channels,
+                        spatial, batch, epsilon, momentum, true);
+}
+
+inline void bn_forward_inference(__global const float* x, __global const float* gamma, __global const float* beta,
+                                 __global const float* running_mean, __global const float* running_var,
+                                 __global float* y, const int channels, const int spatial, const int batch,
+                                 const float epsilon, const bool relu)
+{
+    const int c = get_group_id(0);
+    const int item = get_local_id(0);
+    if (c >= channels) return;
+    const bn_share share = bn_share_of(item, spatial);
+    const float scale = gamma[c] * rsqrt(running_var[c] + epsilon);
+    bn_share_normalize(x, y, running_mean[c], scale, beta[c], share, batch, c, channels, spatial, relu);
 }
 
 __kernel void batch_norm_forward_inference(__global const float* x, __global const float* gamma,
@@ -241,20 +317,27 @@ __kernel void batch_norm_forward_inference(__global const float* x, __global con
                                            __global float* y, const int channels, const int spatial, const int batch,
                                            const float epsilon)
 {
-    const int c = get_group_id(0);
-    const int item = get_local_id(0);
-    if (c >= channels) return;
-    const bn_share share = bn_share_of(item, spatial);
-    const float scale = gamma[c] * rsqrt(running_var[c] + epsilon);
-    bn_share_normalize(x, y, running_mean[c], scale, beta[c], share, batch, c, channels, spatial);
+    bn_forward_inference(x, gamma, beta, running_mean, running_var, y, channels, spatial, batch, epsilon, false);
 }
 
-__kernel void batch_norm_backward(__global const float* x, __global const float* dy, __global const float* gamma,
-                                  __global const float* saved_mean, __global const float* saved_inv_std,
-                                  __global float* dx, __global float* dgamma, __global float* dbeta,
-                                  const int channels, const int spatial, const int batch)
+__kernel void batch_norm_relu_forward_inference(__global const float* x, __global const float* gamma,
+                                                __global const float* beta,
+                                                __global const float* running_mean, __global const float* running_var,
+                                                __global float* y, const int channels, const int spatial,
+                                                const int batch, const float epsilon)
 {
-    __local float scratch[BN_WG];
+    bn_forward_inference(x, gamma, beta, running_mean, running_var, y, channels, spatial, batch, epsilon, true);
+}
+
+// The backward of both forwards. With `relu`, y is the fused forward's output and the
+// gradient taken is y > 0 ? dy : 0, recomputed from dy and y at each read; without, y is
+// not read.
+inline void bn_backward(__global const float* x, __global const float* dy, __global const float* y,
+                        __global const float* gamma, __global const float* saved_mean,
+                        __global const float* saved_inv_std, __global float* dx, __global float* dgamma,
+                        __global float* dbeta, __local float* scratch, const int channels, const int spatial,
+                        const int batch, const bool relu)
+{
     const int c = get_group_id(0);
     const int item = get_local_id(0);
     if (c >= channels) return;
@@ -270,16 +353,18 @@ __kernel void batch_norm_backward(__global const float* x, __global const float*
         const int start = bn_plane_start(n, c, channels, spatial);
         __global const float* px = x + start;
         __global const float* pdy = dy + start;
+        __global const float* py = y + start;
         bn_floats part_dy = (bn_floats)(0.0f);
         bn_floats part_dy_centered = (bn_floats)(0.0f);
         BN_SHARED_LOOP(v, 0, share.vectors, share.lanes, share.lane) {
-            const bn_floats g = bn_load(v, pdy);
+            const bn_floats g = relu ? bn_relu_gradient_vector(bn_load(v, pdy), bn_load(v, py)) : bn_load(v, pdy);
             part_dy += g;
             part_dy_centered += g * (bn_load(v, px) - mean);
         }
         BN_SHARED_LOOP(s, share.vectors * BN_VECTOR, spatial, share.lanes, share.lane) {
-            bn_first(part_dy) += pdy[s];
-            bn_first(part_dy_centered) += pdy[s] * (px[s] - mean);
+            const float g = relu ? bn_relu_gradient(pdy[s], py[s]) : pdy[s];
+            bn_first(part_dy) += g;
+            bn_first(part_dy_centered) += g * (px[s] - mean);
         }
         bn_kahan_add(&sum_dy, part_dy);
         bn_kahan_add(&sum_dy_centered, part_dy_centered);
@@ -299,12 +384,36 @@ __kernel void batch_norm_backward(__global const float* x, __global const float*
         const int start = bn_plane_start(n, c, channels, spatial);
         __global const float* px = x + start;
         __global const float* pdy = dy + start;
+        __global const float* py = y + start;
         __global float* pdx = dx + start;
         BN_SHARED_LOOP(v, 0, share.vectors, share.lanes, share.lane) {
-            bn_store(g * (bn_load(v, pdy) - mean_dy) - (bn_load(v, px) - mean) * k, v, pdx);
+            const bn_floats d = relu ? bn_relu_gradient_vector(bn_load(v, pdy), bn_load(v, py)) : bn_load(v, pdy);
+            bn_store(g * (d - mean_dy) - (bn_load(v, px) - mean) * k, v, pdx);
         }
         BN_SHARED_LOOP(s, share.vectors * BN_VECTOR, spatial, share.lanes, share.lane) {
-            pdx[s] = g * (pdy[s] - mean_dy) - (px[s] - mean) * k;
+            const float d = relu ? bn_relu_gradient(pdy[s], py[s]) : pdy[s];
+            pdx[s] = g * (d - mean_dy) - (px[s] - mean) * k;
         }
     }
+}
+
+__kernel void batch_norm_backward(__global const float* x, __global const float* dy, __global const float* gamma,
+                                  __global const float* saved_mean, __global const float* saved_inv_std,
+                                  __global float* dx, __global float* dgamma, __global float* dbeta,
+                                  const int channels, const int spatial, const int batch)
+{
+    __local float scratch[BN_WG];
+    bn_backward(x, dy, dy, gamma, saved_mean, saved_inv_std, dx, dgamma, dbeta, scratch, channels, spatial, batch,
+                false);
+}
+
+__kernel void batch_norm_relu_backward(__global const float* x, __global const float* dy, __global const float* y,
+                                       __global const float* gamma, __global const float* saved_mean,
+                                       __global const float* saved_inv_std, __global float* dx,
+                                       __global float* dgamma, __global float* dbeta, const int channels,
+                                       const int spatial, const int batch)
+{
+    __local float scratch[BN_WG];
+    bn_backward(x, dy, y, gamma, saved_mean, saved_inv_std, dx, dgamma, dbeta, scratch, channels, spatial, batch,
+                true);
 }

@@ -155,7 +155,7 @@ public final class ResNet: Module, Trunk {
     /// The final features are layer4's output; global average pooling of them is
     /// torchvision's adaptive average pool to 1×1, at any input size.
     public func features(_ images: Tensor, taps names: Set<String>) throws -> TrunkFeatures {
-        var x = try bn1(conv1(images)).relu(inPlace: true).maxPool2d(kernelSize: 3, stride: 2, padding: 1)
+        var x = try bn1(conv1(images), relu: true).maxPool2d(kernelSize: 3, stride: 2, padding: 1)
         var maps: [String: Tensor] = [:]
         for (index, layer) in layers.enumerated() {
             x = try layer(x)

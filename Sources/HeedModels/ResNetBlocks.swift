@@ -112,14 +112,13 @@ public final class ResidualBlock: Module {
         if let downsample { register(child: downsample, as: "downsample") }
     }
 
-    /// The ReLUs run in place on batch norm outputs and on the sum (batch norm saves its
-    /// input, the sum saves nothing); the shortcut is added in place to the last batch
-    /// norm's output.
+    /// The ReLUs after batch norms are fused into them, the last runs in place on the sum
+    /// (which saves nothing); the shortcut is added in place to the last batch norm's
+    /// output (batch norm saves its input, not its output).
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         var out = x
         for (index, (conv, norm)) in zip(convolutions, norms).enumerated() {
-            out = try norm(conv(out))
-            if index < convolutions.count - 1 { out = try out.relu(inPlace: true) }
+            out = try norm(conv(out), relu: index < convolutions.count - 1)
         }
         let shortcut = try downsample.map { try $0(x) } ?? x
         return try out.adding(shortcut, inPlace: true).relu(inPlace: true)

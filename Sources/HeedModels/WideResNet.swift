@@ -98,11 +98,10 @@ public final class Block: Module {
         if let dropout = self.dropout { register(child: dropout, as: "dropout") }
     }
 
-    /// u = relu(bn0(x)), the block's pre-activation (an attention module's input). The
-    /// ReLU runs in place on the batch norm's output: batch norm saves its input, not its
-    /// output, and nothing else reads that.
+    /// u = relu(bn0(x)), the block's pre-activation (an attention module's input), the
+    /// ReLU fused into the batch norm: nothing reads the batch norm's output but the ReLU.
     public func preActivation(_ x: Tensor) throws -> Tensor {
-        try bn0(x).relu(inPlace: true)
+        try bn0(x, relu: true)
     }
 
     /// Multiply-adds ×2 of the block's convolutions for an input of `height × width`.
@@ -113,7 +112,7 @@ public final class Block: Module {
     }
 
     /// The block's output, and u = relu(bn0(x)) (an attention module's input). Both ReLUs
-    /// run in place on batch norm outputs, and the shortcut is added in place to z, which
+    /// are fused into their batch norms, and the shortcut is added in place to z, which
     /// no rule saved (a convolution saves its input, not its output).
     public func forward(_ x: Tensor) throws -> (output: Tensor, preActivation: Tensor) {
         let u = try preActivation(x)
@@ -125,7 +124,7 @@ public final class Block: Module {
 
     /// v = relu(bn1(conv0(u))), after channel dropout in training when the block has it.
     private func residualActivation(_ u: Tensor) throws -> Tensor {
-        let v = try bn1(conv0(u)).relu(inPlace: true)
+        let v = try bn1(conv0(u), relu: true)
         return try dropout.map { try $0(v) } ?? v
     }
 }
@@ -213,13 +212,13 @@ public final class WideResNet: Module, Trunk {
         let (u1, u2): (Tensor, Tensor)
         (x, u1) = try groups[1].forward(x)
         (x, u2) = try groups[2].forward(x)
-        return Features(final: try finalNorm(x).relu(inPlace: true), group1Input: u1, group2Input: u2)
+        return Features(final: try finalNorm(x, relu: true), group1Input: u1, group2Input: u2)
     }
 
     /// conv0, then relu(bn0(·)) in the attention network's stem.
     private func stem(_ images: Tensor) throws -> Tensor {
         let x = try conv0(images)
-        return try stemNorm.map { try $0(x).relu(inPlace: true) } ?? x
+        return try stemNorm.map { try $0(x, relu: true) } ?? x
     }
 
     /// The inputs of attention modules att0 and att1 alone: the trunk up to u of

@@ -4,17 +4,22 @@ import HeedReference
 /// Batch normalisation cases: 2-d (N, C, H·W) and 1-d (N, C) shapes, odd sizes, M = N·S
 /// from 2 to beyond the kernel's work-group size; inputs offset per channel so the
 /// means are far from 0. Each output is compared within the sum bound of its op's table
-/// entry over the magnitude it is built from (see `scales` in each case).
+/// entry over the magnitude it is built from (see `scales` in each case). Every shape
+/// runs plain and with the fused ReLU (`relu` in the label), whose outputs the same
+/// bounds hold (relu moves no two values apart); the means near β ∈ [−1, 1] make the
+/// ReLU clamp a good share of each channel.
 enum NormalizationVerification {
     static let shapes = [(1, 1, 2), (1, 1, 3), (3, 7, 33), (7, 3, 1), (2, 5, 49), (33, 3, 1), (4, 3, 323), (5, 16, 1)]
 
-    static let cases: [VerificationCase] = shapes.flatMap { shape in
-        let d = BatchNormDescriptor(batch: shape.0, channels: shape.1, spatial: shape.2)
-        return [trainingCase(d), inferenceCase(d), backwardCase(d)]
+    static let cases: [VerificationCase] = [false, true].flatMap { relu in
+        shapes.flatMap { shape in
+            let d = BatchNormDescriptor(batch: shape.0, channels: shape.1, spatial: shape.2, relu: relu)
+            return [trainingCase(d), inferenceCase(d), backwardCase(d)]
+        }
     }
 
     static func label(_ d: BatchNormDescriptor) -> String {
-        "N=\(d.batch) C=\(d.channels) S=\(d.spatial)"
+        "N=\(d.batch) C=\(d.channels) S=\(d.spatial)\(d.relu ? " relu" : "")"
     }
 
     /// Seeded inputs: x with a per-channel offset in [−3, 3], γ in [0.5, 1.5], β in
@@ -107,7 +112,9 @@ enum NormalizationVerification {
     }
 
     /// The backward from the reference forward's saved statistics (rounded to float32,
-    /// as a device would hand them over) and a random output gradient.
+    /// as a device would hand them over) and a random output gradient; with the fused
+    /// ReLU, from that forward's output too, and the bounds are those of the gradient
+    /// that passes the ReLU.
     static func backwardCase(_ d: BatchNormDescriptor) -> VerificationCase {
         VerificationCase(op: NormalizationOps.backward.name, shape: label(d)) { device, reference in
             var v = Inputs(d, seed: 3)
@@ -115,16 +122,21 @@ enum NormalizationVerification {
                 d, input: v.x, weight: v.weight, bias: v.bias,
                 runningMean: &v.runningMean, runningVariance: &v.runningVariance)
             var random = SeededGenerator(seed: UInt64(d.count))
-            let dy = random.uniform(d.count)
+            let outputGradient = random.uniform(d.count)
+            let fusedOutput: [OpHarness.Input] = d.relu ? [.floats(saved.output)] : []
             let (actual, expected) = try OpHarness.run(
                 on: device, and: reference,
-                inputs: [.floats(v.x), .floats(dy), .floats(v.weight), .floats(saved.savedMean), .floats(saved.savedInverseStd)],
+                inputs: [
+                    .floats(v.x), .floats(outputGradient), .floats(v.weight), .floats(saved.savedMean), .floats(saved.savedInverseStd),
+                ]
+                    + fusedOutput,
                 outputs: [.floats(d.count), .floats(d.channels), .floats(d.channels)]
             ) { backend, i, o in
                 try backend.batchNormBackward(
-                    d, input: i[0], outputGradient: i[1], weight: i[2], savedMean: i[3],
+                    d, input: i[0], outputGradient: i[1], output: d.relu ? i[5] : nil, weight: i[2], savedMean: i[3],
                     savedInverseStd: i[4], inputGradient: o[0], weightGradient: o[1], biasGradient: o[2])
             }
+            let dy = d.relu ? Reference.reluBackward(input: saved.output, outputGradient: outputGradient) : outputGradient
             let m = Double(d.reduced)
             let xHat = (0..<d.count).map { i -> Double in
                 let c = (i / d.spatial) % d.channels

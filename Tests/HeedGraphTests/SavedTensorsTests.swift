@@ -47,6 +47,18 @@ final class SavedTensorsTests: XCTestCase {
         XCTAssertEqual(try savedBytes(y), 4 * (n * c * h * w + statisticsAndWeight))
     }
 
+    /// Batch norm with the ReLU fused in saves what batch norm and a separate ReLU saved
+    /// together, the input, weight and statistics and the ReLU's output (its mask), and no
+    /// copy: the saved output is the result's own buffer.
+    func testFusedBatchNormReLUSavesWhatBatchNormAndReLUSaved() throws {
+        let (n, c, h, w) = (3, 5, 4, 3)
+        let norm = try BatchNorm(c, on: backend)
+        let y = try norm(constant([n, c, h, w]), relu: true)
+        XCTAssertEqual(try savedBytes(y), 4 * (n * c * h * w + 3 * c) + 4 * n * c * h * w)
+        let saved = try XCTUnwrap(y.node?.saved?.storages)
+        XCTAssertTrue(saved.contains { $0 === y.storage }, "the saved output is the result's buffer")
+    }
+
     /// ReLU reads only its output (y > 0 exactly when x > 0).
     func testReLUSavesItsOutputOnly() throws {
         let x = try parameter([3, 7])

@@ -9,11 +9,13 @@ import XCTest
 
 final class NormalizationTests: XCTestCase {
     /// Training forward (with the in-place running-statistics update), inference forward
-    /// and backward, 2-d and 1-d, M from 2 to 1292, against the reference.
+    /// and backward, 2-d and 1-d, M from 2 to 1292, plain and with the fused ReLU, against
+    /// the reference.
     func testOpenCLMatchesTheReference() throws {
         let device = try TestDevices.requireOpenCL()
         let cases = VerificationSuite.cases(matching: "batch_norm")
-        XCTAssertEqual(cases.count, 24)  // 8 shapes, 3 directions
+        XCTAssertEqual(cases.count, 48)  // 8 shapes, 3 directions, with and without relu
+        XCTAssertEqual(cases.filter { $0.shape.hasSuffix(" relu") }.count, 24)
         for check in cases {
             assertPassed(try check.run(device, TestDevices.reference), "\(check.op) \(check.shape)")
         }
@@ -21,9 +23,9 @@ final class NormalizationTests: XCTestCase {
 
     /// Every value of every knob of `NormalizationLaunch` on this device, one knob varied
     /// at a time from the defaults, passes the same cases: no value a tuner can reach is
-    /// untested. After each launch's cases, its three kernels must already be resolved with
-    /// its defines (a lookup is a hit in memory, nothing is built), so the cases did run
-    /// with that launch and not with the defaults.
+    /// untested. After each launch's cases, its six kernels (three fused with a ReLU) must
+    /// already be resolved with its defines (a lookup is a hit in memory, nothing is built),
+    /// so the cases did run with that launch and not with the defaults.
     func testEveryKnobValuePassesTheVerificationCases() throws {
         let backend = try TestDevices.requireOpenCL()
         let cases = VerificationSuite.cases(matching: "batch_norm")
@@ -39,11 +41,14 @@ final class NormalizationTests: XCTestCase {
                 assertPassed(try check.run(tuned, TestDevices.reference), "\(check.op) \(check.shape) with \(launch)")
             }
             let before = backend.programStatistics
-            for kernel in ["batch_norm_forward_training", "batch_norm_forward_inference", "batch_norm_backward"] {
+            let kernels = [NormalizationOps.forwardTraining, NormalizationOps.forwardInference, NormalizationOps.backward].flatMap(
+                \.kernels)
+            XCTAssertEqual(kernels.count, 6)
+            for kernel in kernels {
                 _ = try backend.kernel(family: "normalization", kernel: kernel, defines: launch.defines)
             }
             let after = backend.programStatistics
-            XCTAssertEqual(after.memoryHits, before.memoryHits + 3, "\(launch)")
+            XCTAssertEqual(after.memoryHits, before.memoryHits + kernels.count, "\(launch)")
             XCTAssertEqual(after.compiledFromSource + after.loadedFromDisk, before.compiledFromSource + before.loadedFromDisk, "\(launch)")
         }
     }

@@ -76,6 +76,10 @@ final class TrainingMemoryTests: XCTestCase {
         let norm = try BatchNorm(c, on: backend)
         let normalized = try retained { try norm(images([n, c, h, w], on: backend)) }
         XCTAssertEqual(normalized.bytes, outputBytes(normalized.output) + inputBytes + 4 * 2 * c, "batch norm: output, input, mean, 1/std")
+        // Fused with its ReLU, the saved output is the result itself: nothing more is held.
+        let fused = try retained { try norm(images([n, c, h, w], on: backend), relu: true) }
+        XCTAssertEqual(
+            fused.bytes, outputBytes(fused.output) + inputBytes + 4 * 2 * c, "batch norm + relu: output (its mask), input, mean, 1/std")
 
         // The ReLU's input is computed from a parameter (a scale, which saves nothing), so
         // the ReLU records; dropping it then frees it.
@@ -90,7 +94,9 @@ final class TrainingMemoryTests: XCTestCase {
         let linear = try retained { try images([n, 7], on: backend).linear(weight: linearWeight, bias: nil) }
         XCTAssertEqual(linear.bytes, outputBytes(linear.output) + 4 * n * 7, "linear: output and input")
 
-        for (label, tensor) in [("conv", conv.output), ("bn", normalized.output), ("relu", relu.output), ("linear", linear.output)] {
+        for (label, tensor) in [
+            ("conv", conv.output), ("bn", normalized.output), ("bn + relu", fused.output), ("relu", relu.output), ("linear", linear.output),
+        ] {
             try tensor.sum().backward()
             XCTAssertEqual(tensor.bytesSavedForBackward, 0, "\(label): freed by backward")
         }

@@ -70,19 +70,30 @@ public final class BatchNorm: Module {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try self(x, relu: false)
+    }
+
+    /// relu(self(x)) when `relu`, bit for bit `self(x).relu(inPlace: true)`. Plain batch
+    /// norm, in training and evaluation, runs the ReLU fused into its kernels (`batchNorm`'s
+    /// `relu`). The frozen and synchronised ones are composed of other ops and stay
+    /// unfused: a separate ReLU runs in place on their output (which neither saves).
+    public func callAsFunction(_ x: Tensor, relu: Bool) throws -> Tensor {
+        func unfused(_ y: Tensor) throws -> Tensor { relu ? try y.relu(inPlace: true) : y }
         if isTraining && isFrozen {
-            return try x.frozenBatchNorm(
-                weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance, epsilon: epsilon)
+            return try unfused(
+                x.frozenBatchNorm(
+                    weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance, epsilon: epsilon))
         }
         if isTraining { batchesTracked.value += 1 }
         if isTraining, let replicaReduction {
-            return try x.syncBatchNorm(
-                weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
-                momentum: momentum, epsilon: epsilon, reduction: replicaReduction)
+            return try unfused(
+                x.syncBatchNorm(
+                    weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
+                    momentum: momentum, epsilon: epsilon, reduction: replicaReduction))
         }
         return try x.batchNorm(
             weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
-            training: isTraining, momentum: momentum, epsilon: epsilon)
+            training: isTraining, momentum: momentum, epsilon: epsilon, relu: relu)
     }
 }
 

@@ -9,9 +9,15 @@ extension Tensor {
     /// is for inference: its result is a constant (no gradient flows through it).
     /// Training saves the input, the weight and the batch's mean and inverse standard
     /// deviation (C each), not its output: a ReLU after it may overwrite that in place.
+    ///
+    /// `relu`: returns relu(batch norm), the ReLU fused into the batch norm's kernels, bit
+    /// for bit what `.relu(inPlace: true)` on the plain result gives, forward and backward,
+    /// in one pass each way instead of two. Training then saves that output as well (the
+    /// ReLU's mask, output > 0): the tensors the separate batch norm and ReLU saved, and no
+    /// copy of either.
     public func batchNorm(
         weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor,
-        training: Bool, momentum: Float, epsilon: Float
+        training: Bool, momentum: Float, epsilon: Float, relu: Bool = false
     ) throws -> Tensor {
         guard rank == 2 || rank == 4 else {
             throw HeedError.shapeMismatch(
@@ -20,7 +26,7 @@ extension Tensor {
         }
         let descriptor = BatchNormDescriptor(
             batch: shape[0], channels: shape[1], spatial: shape.dropFirst(2).reduce(1, *),
-            epsilon: epsilon, momentum: momentum)
+            epsilon: epsilon, momentum: momentum, relu: relu)
         let output = try fresh(shape)
         guard training else {
             try backend.batchNormForwardInference(
@@ -39,7 +45,8 @@ extension Tensor {
         let (backend, inputShape, weightShape, biasShape) = (backend, shape, weight.shape, bias.shape)
         let op = NormalizationOps.forwardTraining.errorName
         return Tensor.result(
-            op: op, output: output, inputs: [self, weight, bias], saving: [self, weight, savedMean, savedInverseStd]
+            op: op, output: output, inputs: [self, weight, bias],
+            saving: [self, weight, savedMean, savedInverseStd] + (relu ? [output] : [])
         ) { g, saved in
             let buffers = try saved.buffers(for: op)
             let (dx, dw, db) = (
@@ -47,7 +54,7 @@ extension Tensor {
                 try Tensor.uninitialized(shape: biasShape, on: backend)
             )
             try backend.batchNormBackward(
-                descriptor, input: buffers[0], outputGradient: g.storage, weight: buffers[1],
+                descriptor, input: buffers[0], outputGradient: g.storage, output: relu ? buffers[4] : nil, weight: buffers[1],
                 savedMean: buffers[2], savedInverseStd: buffers[3],
                 inputGradient: dx.storage, weightGradient: dw.storage, biasGradient: db.storage)
             return [dx, dw, db]

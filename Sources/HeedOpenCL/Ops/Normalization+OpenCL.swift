@@ -16,31 +16,32 @@ extension OpenCLBackend {
     public static let normalization: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(NormalizationOps.forwardTraining) { backend, d, b in
             try backend.launchBatchNorm(
-                "batch_norm_forward_training", d, NormalizationOps.forwardTraining.errorName,
+                "forward_training", d, NormalizationOps.forwardTraining.errorName,
                 buffers: [b.input, b.weight, b.bias, b.runningMean, b.runningVariance, b.output, b.savedMean, b.savedInverseStd],
                 settings: [.float(d.epsilon), .float(d.momentum)])
         },
         OpImplementation(NormalizationOps.forwardInference) { backend, d, b in
             try backend.launchBatchNorm(
-                "batch_norm_forward_inference", d, NormalizationOps.forwardInference.errorName,
+                "forward_inference", d, NormalizationOps.forwardInference.errorName,
                 buffers: [b.input, b.weight, b.bias, b.runningMean, b.runningVariance, b.output],
                 settings: [.float(d.epsilon)])
         },
         OpImplementation(NormalizationOps.backward) { backend, d, b in
+            // The fused kernel reads the forward's output after dy (the op's check makes sure it is there).
             try backend.launchBatchNorm(
-                "batch_norm_backward", d, NormalizationOps.backward.errorName,
-                buffers: [
-                    b.input, b.outputGradient, b.weight, b.savedMean, b.savedInverseStd, b.inputGradient, b.weightGradient,
-                    b.biasGradient,
-                ],
+                "backward", d, NormalizationOps.backward.errorName,
+                buffers: [b.input, b.outputGradient] + (d.relu ? [b.output] : [])
+                    + [b.weight, b.savedMean, b.savedInverseStd, b.inputGradient, b.weightGradient, b.biasGradient],
                 settings: [])
         },
     ]
 
-    /// Launches one group per channel: the buffers, then channels, spatial and batch, then `settings`.
+    /// Launches `batch_norm_<direction>` (`batch_norm_relu_<direction>` for a fused ReLU),
+    /// one group per channel: the buffers, then channels, spatial and batch, then `settings`.
     private func launchBatchNorm(
-        _ kernel: String, _ d: BatchNormDescriptor, _ op: String, buffers: [OpenCLBuffer], settings: [KernelArgument]
+        _ direction: String, _ d: BatchNormDescriptor, _ op: String, buffers: [OpenCLBuffer], settings: [KernelArgument]
     ) throws {
+        let kernel = (d.relu ? "batch_norm_relu_" : "batch_norm_") + direction
         // The kernels index elements with 32-bit ints.
         _ = try KernelArgument.int(d.count, op)
         let shape = try normalizationLaunch

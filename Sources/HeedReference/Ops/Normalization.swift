@@ -32,25 +32,30 @@ extension Reference {
                 y[i] = T((Double(x[i]) - mean) * inverseStd * Double(weight[c]) + Double(bias[c]))
             }
         }
-        return (y, savedMean, savedInverseStd)
+        return (d.relu ? relu(y) : y, savedMean, savedInverseStd)
     }
 
     /// Evaluation forward: normalises with the running statistics.
     public static func batchNormForwardInference<T: BinaryFloatingPoint>(
         _ d: BatchNormDescriptor, input x: [T], weight: [T], bias: [T], runningMean: [T], runningVariance: [T]
     ) -> [T] {
-        (0..<d.count).map { i in
+        let y = (0..<d.count).map { i in
             let c = (i / d.spatial) % d.channels
             let inverseStd = 1 / (Double(runningVariance[c]) + Double(d.epsilon)).squareRoot()
             return T((Double(x[i]) - Double(runningMean[c])) * inverseStd * Double(weight[c]) + Double(bias[c]))
         }
+        return d.relu ? relu(y) : y
     }
 
-    /// Backward of the training forward from its saved statistics; sums in Double.
+    /// Backward of the training forward from its saved statistics; sums in Double. With
+    /// `d.relu`, `output` is the fused forward's and the gradient first goes back through
+    /// the ReLU (`reluBackward` on that output).
     public static func batchNormBackward<T: BinaryFloatingPoint>(
-        _ d: BatchNormDescriptor, input x: [T], outputGradient dy: [T], weight: [T],
+        _ d: BatchNormDescriptor, input x: [T], outputGradient: [T], output: [T]? = nil, weight: [T],
         savedMean: [T], savedInverseStd: [T]
     ) -> (input: [T], weight: [T], bias: [T]) {
+        precondition(d.relu == (output != nil), "batchNormBackward: output is for a fused relu, and only for one")
+        let dy = output.map { reluBackward(input: $0, outputGradient: outputGradient) } ?? outputGradient
         var dx = [T](repeating: 0, count: d.count)
         var dWeight = [T](repeating: 0, count: d.channels)
         var dBias = [T](repeating: 0, count: d.channels)
@@ -89,7 +94,8 @@ extension ReferenceBackend {
             },
             ReferenceBody(NormalizationOps.backward) { d, b in
                 (b.inputGradient[T.self], b.weightGradient[T.self], b.biasGradient[T.self]) = Reference.batchNormBackward(
-                    d, input: b.input[T.self], outputGradient: b.outputGradient[T.self], weight: b.weight[T.self],
+                    d, input: b.input[T.self], outputGradient: b.outputGradient[T.self],
+                    output: b.optional("output")?[T.self], weight: b.weight[T.self],
                     savedMean: b.savedMean[T.self], savedInverseStd: b.savedInverseStd[T.self])
             },
         ]
