@@ -7,12 +7,12 @@ import HeedVerify
 import XCTest
 
 /// Every value `heed tune` can choose for the packed GEMM, not only the winner, passes
-/// `heed verify`'s GEMM cases and the convolution weight-gradient cases, whose im2col
-/// writes the GEMM's packed panels: each knob over all its allowed values, one at
+/// `heed verify`'s GEMM cases and the convolution cases whose im2col writes the GEMM's
+/// packed panels (forward, weight gradient): each knob over all its allowed values, one at
 /// a time from the device defaults. (The rest of the suite runs with whatever tuning this
 /// machine has: the tuning file's winners when `heed tune` has run, else the defaults.)
 final class KnobCoverageTests: XCTestCase {
-    func testEveryPackedGemmKnobValuePassesTheGemmAndConvolutionWeightCases() throws {
+    func testEveryPackedGemmKnobValuePassesTheGemmAndConvolutionCases() throws {
         let shared = try TestDevices.requireOpenCL()
         // On a GPU GEMM goes through CLBlast; the packed kernels are checked all the same.
         let device = shared.gemmEngine == .packed ? shared : try OpenCLBackend(device: shared.device, gemmEngine: .packed)
@@ -31,7 +31,7 @@ final class KnobCoverageTests: XCTestCase {
                 variants.append(kernel)
             }
         }
-        let cases: [VerificationCase] = [GemmOps.gemm.name, ConvolutionOps.backwardWeight.name]
+        let cases: [VerificationCase] = [GemmOps.gemm.name, ConvolutionOps.forward.name, ConvolutionOps.backwardWeight.name]
             .flatMap { VerificationSuite.cases(matching: $0) }
         var seen = Set<PackedGemmKernel>()
         for kernel in variants where seen.insert(kernel).inserted {

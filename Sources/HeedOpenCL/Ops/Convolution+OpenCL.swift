@@ -13,14 +13,13 @@ import HeedOps
 ///
 /// Per chunk of m images, with P = H'·W' and K = C·kh·kw:
 /// - forward: im2col, one GEMM `W · col` (O × m·P), unpacked into NCHW; bias added
-///   last by `bias_forward`. (One GEMM over the chunk, not a batched GEMM writing NCHW
+///   last by `bias_forward`. With Heed's packed GEMM, im2col writes the GEMM's packed
+///   panels of col directly (`conv2d_im2col_panels`; likewise for the weight gradient). (One GEMM over the chunk, not a batched GEMM writing NCHW
 ///   directly, `W · col_n` per image: small per-image GEMMs ran several times slower.)
 /// - input gradient: ∂L/∂output packed to (O, m·P), one GEMM `Wᵀ · packed` (K × m·P),
 ///   then col2im gathers each input element's taps.
 /// - weight gradient: im2col and the packed output gradient, one GEMM
-///   `packed · colᵀ` (O × K), accumulated over chunks with β = 1 after the first. With
-///   Heed's packed GEMM, im2col writes colᵀ as the GEMM's packed panels itself
-///   (`conv2d_im2col_panels`), so no column matrix is written and packed again.
+///   `packed · colᵀ` (O × K), accumulated over chunks with β = 1 after the first.
 extension OpenCLBackend {
     /// Most elements one scratch buffer of a convolution call may hold on this device
     /// (`DeviceShapes.convolutionScratchLimit`).
@@ -35,7 +34,7 @@ extension OpenCLBackend {
         OpImplementation(ConvolutionOps.forward) { backend, d, b in
             try backend.conv2dForward(
                 d, input: b.input, weight: b.weight, bias: b.optional("bias"), output: b.output,
-                scratchLimit: backend.convolutionScratchLimit)
+                scratchLimit: backend.convolutionScratchLimit, panels: backend.writesPanels)
         },
         OpImplementation(ConvolutionOps.backwardInput) { backend, d, b in
             try backend.conv2dBackwardInput(
@@ -58,15 +57,19 @@ extension OpenCLBackend {
 
     func conv2dForward(
         _ d: Conv2dDescriptor, input: OpenCLBuffer, weight: OpenCLBuffer, bias: OpenCLBuffer?,
-        output: OpenCLBuffer, scratchLimit: Int
+        output: OpenCLBuffer, scratchLimit: Int, panels: Bool
     ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let (col, packed) = (try columnScratch(plan), try packedScratch(plan))
+        let packed = try packedScratch(plan)
+        let col = panels ? nil : try columnScratch(plan)
         for (n0, m) in plan.chunks {
-            try im2col(plan, input: input, col: col, n0: n0, count: m)
-            try enqueueGemm(
-                GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction),
-                a: weight, b: col, c: packed)
+            let product = GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction)
+            if let col {
+                try im2col(plan, input: input, col: col, n0: n0, count: m)
+                try enqueueGemm(product, a: weight, b: col, c: packed)
+            } else {
+                try packedGemm(product, a: weight, b: input, c: packed, bPanels: im2colPanels(plan, input, n0: n0, count: m, transposed: false))
+            }
             try packRows(plan, "conv2d_unpack_rows", from: packed, to: output, n0: n0, count: m)
         }
         if let bias {
@@ -107,15 +110,15 @@ extension OpenCLBackend {
                 try enqueueGemm(product, a: packed, b: col, c: weightGradient)
             } else {
                 try packedGemm(
-                    product, a: packed, b: input, c: weightGradient, bPanels: im2colPanels(plan, input, n0: n0, count: m))
+                    product, a: packed, b: input, c: weightGradient, bPanels: im2colPanels(plan, input, n0: n0, count: m, transposed: true))
             }
         }
     }
 
-    /// Whether the weight gradient's GEMM takes colᵀ as packed panels written by
-    /// `conv2d_im2col_panels` (Heed's packed GEMM), so that no column matrix is written and
-    /// copied again; CLBlast reads a column matrix. (`panels: true` needs the packed
-    /// engine: the writer feeds `packedGemm`.)
+    /// Whether the forward and weight-gradient GEMMs take their column matrix as packed
+    /// panels written by `conv2d_im2col_panels` (Heed's packed GEMM), so that no column
+    /// matrix is written and copied again; CLBlast reads a column matrix. (`panels: true`
+    /// needs the packed engine: the writer feeds `packedGemm`.)
     var writesPanels: Bool { gemmEngine == .packed }
 
     /// The column matrix of one call (K × chunk·P). Every GEMM of the call fits it and
@@ -129,15 +132,17 @@ extension OpenCLBackend {
         try OpenCLBuffer.scratch(context: context, floats: plan.descriptor.outChannels * plan.chunk * plan.plane)
     }
 
-    /// Writes colᵀ of images n0 ..< n0 + count as the B panels of a packed GEMM (`conv2d_im2col_panels`).
-    private func im2colPanels(_ plan: ConvolutionPlan, _ input: OpenCLBuffer, n0: Int, count: Int) -> PanelWriter {
+    /// Writes the column matrix of images n0 ..< n0 + count (or, `transposed`, its transpose)
+    /// as the B panels of a packed GEMM (`conv2d_im2col_panels`).
+    private func im2colPanels(_ plan: ConvolutionPlan, _ input: OpenCLBuffer, n0: Int, count: Int, transposed: Bool) -> PanelWriter {
         { panels, depthStep, panelWidth in
-            let depth = count * plan.plane
+            let columns = count * plan.plane
+            let (n, k) = transposed ? (plan.reduction, columns) : (columns, plan.reduction)
             try self.launch(
                 family: "conv", kernel: "conv2d_im2col_panels",
-                global: [(plan.reduction + panelWidth - 1) / panelWidth, (depth + depthStep - 1) / depthStep],
+                global: [(n + panelWidth - 1) / panelWidth, (k + depthStep - 1) / depthStep],
                 arguments: [.buffer(input), .buffer(panels)] + plan.geometry(n0: n0, count: count)
-                    + [try .int(panelWidth, "conv2d"), try .int(depthStep, "conv2d")])
+                    + [.int(transposed ? 1 : 0), try .int(panelWidth, "conv2d"), try .int(depthStep, "conv2d")])
         }
     }
 

@@ -32,8 +32,7 @@ extension OpenCLBackend {
                 try backend.launchGroupedConvolution("grouped_conv2d_backward_weight", d, elements: b.weightGradient.count, arguments)
             case .elementsPerItem:
                 try backend.launchGroupedConvolution(
-                    "grouped_conv2d_backward_weight_grouped", d, elements: b.weightGradient.count,
-                    itemsPerElement: groupedConvolutionWorkGroup,
+                    "grouped_conv2d_backward_weight_grouped", d, elements: b.weightGradient.count, itemsPerElement: groupedConvolutionWorkGroup,
                     arguments)
             }
         },

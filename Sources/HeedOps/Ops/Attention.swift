@@ -7,8 +7,7 @@ public enum AttentionOps {
     /// values O (B, K, L, S), mask M (B, K, S), output o (B, K, L).
     /// Terms: a dot product of S terms, rounded once more by the reference.
     public static let attendedSumForward = OpDefinition<AttentionDescriptor>(
-        "attended_sum.forward", .attention, kernels: ["attended_sum_forward", "attended_sum_forward_grouped"],
-        tolerance: .sums { $0.positions + 1 }
+        "attended_sum.forward", .attention, kernels: ["attended_sum_forward", "attended_sum_forward_grouped"], tolerance: .sums { $0.positions + 1 }
     ) { d in
         [.input("values", d.shape(.values)), .input("mask", d.shape(.perPosition)), .output("output", d.shape(.perClass))]
     }
@@ -17,8 +16,7 @@ public enum AttentionOps {
     /// Terms of ∂M: L products plus the reference's rounding. ∂O is one float×float
     /// product, exact in Double and correctly rounded in float32, so it is held to exact.
     public static let attendedSumBackward = OpDefinition<AttentionDescriptor>(
-        "attended_sum.backward", .attention,
-        kernels: [
+        "attended_sum.backward", .attention, kernels: [
             "attended_sum_backward_values", "attended_sum_backward_mask",
             "attended_sum_backward_values_elements", "attended_sum_backward_mask_elements",
         ],

@@ -33,8 +33,7 @@ public enum ConvolutionOps {
     /// Terms: N·H'·W' products, summed by one GEMM per chunk of images and the chunks
     /// (at most N) added with β = 1, plus the reference's rounding.
     public static let backwardWeight = OpDefinition<Conv2dDescriptor>(
-        "conv2d.backward_weight", .convolution,
-        kernels: ["conv2d_im2col", "conv2d_im2col_elements", "conv2d_im2col_panels", "conv2d_pack_rows"],
+        "conv2d.backward_weight", .convolution, kernels: ["conv2d_im2col", "conv2d_im2col_elements", "conv2d_pack_rows"],
         tolerance: .sums { $0.batch * $0.outputHeight * $0.outputWidth + $0.batch + 1 }, flops: \.flops
     ) { d in
         [.input("input", d.inputShape), .input("outputGradient", d.outputShape), .output("weightGradient", d.weightShape)]

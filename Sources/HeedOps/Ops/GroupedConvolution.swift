@@ -31,8 +31,7 @@ public enum GroupedConvolutionOps {
     /// ∂L/∂weight: each weight's output gradients times the inputs it met, over the batch
     /// and the output positions. Terms: N·H'·W' products, and the reference's rounding.
     public static let backwardWeight = OpDefinition<GroupedConv2dDescriptor>(
-        "grouped_conv2d.backward_weight", .groupedConvolution,
-        kernels: ["grouped_conv2d_backward_weight", "grouped_conv2d_backward_weight_grouped"],
+        "grouped_conv2d.backward_weight", .groupedConvolution, kernels: ["grouped_conv2d_backward_weight", "grouped_conv2d_backward_weight_grouped"],
         tolerance: .sums { $0.batch * $0.outputHeight * $0.outputWidth + 1 }, flops: \.flops
     ) { d in
         [.input("input", d.inputShape), .input("outputGradient", d.outputShape), .output("weightGradient", d.weightShape)]
