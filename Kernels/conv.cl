@@ -29,16 +29,6 @@
 //   (x, y, m·C·kh·kw + r) writes col[r][m·P + y·W' + x]; global (W', H', chunk·C·kh·kw).
 //   col2im: item (w, h, m·C + c) owns ∂L/∂input[n0 + m, c, h, w] and adds its taps in the
 //   (i, j) order conv2d_col2im adds them, so both give the same bits; global (W, H, chunk·C).
-// conv2d_im2col_panels: for devices whose GEMM is gemm_cpu.cl's packed kernels: the column
-//   matrix of images n0 ..< n0 + chunk written straight into the B panels gemm_packed reads,
-//   instead of im2col writing col and gemm_pack copying it again. B is col (K × chunk·P:
-//   depth = tap r, column = q; the forward) or, with `transposed`, colᵀ (chunk·P × K: depth
-//   = q, column = r; the weight gradient). The layout is gemm_pack's: with NR = panel_width,
-//     Bp[step][jp][p][x] = B[step·kc_block + p, jp·NR + x]   zero for columns ≥ n,
-//   panel jp of step s at s·kc_block·⌈n/NR⌉·NR + jp·kc·NR, kc the step's depth (the last
-//   may be shorter), so the values and hence the GEMM's result are bit for bit gemm_pack's.
-//   Work item (jp, step), as gemm_pack's; it walks its panel's columns with counters
-//   (x, y, m of q, or j, i, c of r) so no element pays a division.
 // conv2d_pack_rows:  ∂L/∂output of a chunk (chunk, O, P) → (O, chunk·P), so the
 //   weight gradient of a chunk is one GEMM, packed · colᵀ, and its input gradient
 //   one GEMM, weightᵀ · packed. Work item (q, o); global (chunk·P, O).
@@ -192,62 +182,6 @@ __kernel void conv2d_col2im_elements(__global const float* col, __global float* 
         }
     }
     input_gradient[(((size_t)(n0 + m) * channels + c) * height + h) * width + w] = sum;
-}
-
-__kernel void conv2d_im2col_panels(__global const float* input, __global float* panels,
-                                   const int n0, const int chunk,
-                                   const int channels, const int height, const int width,
-                                   const int kernel_h, const int kernel_w, const int stride, const int pad,
-                                   const int out_h, const int out_w,
-                                   const int transposed, const int panel_width, const int kc_block)
-{
-    const int jp = get_global_id(0);
-    const int p0 = get_global_id(1) * kc_block;
-    const int plane = out_h * out_w;
-    const int taps = channels * kernel_h * kernel_w;
-    const int n = transposed ? taps : chunk * plane;
-    const int k = transposed ? chunk * plane : taps;
-    const int n_panels = (n + panel_width - 1) / panel_width;
-    if (jp >= n_panels || p0 >= k) return;
-    const int kc = min(kc_block, k - p0);
-    __global float* dst = panels + (size_t)p0 * n_panels * panel_width + (size_t)jp * kc * panel_width;
-    const int j0 = jp * panel_width;
-    const int width_here = min(panel_width, n - j0);   // columns ≥ n are zero
-    if (!transposed) {
-        // Column q = j0 + x is (image m, output row y, output column ox), stepped along x.
-        const int m0 = j0 / plane, y0 = (j0 % plane) / out_w, ox0 = j0 % out_w;
-        for (int p = 0; p < kc; ++p) {
-            const int r = p0 + p;
-            const int c = r / (kernel_h * kernel_w), i = (r / kernel_w) % kernel_h, j = r % kernel_w;
-            __global float* row = dst + (size_t)p * panel_width;
-            int m = m0, y = y0, ox = ox0;
-            for (int x = 0; x < width_here; ++x) {
-                const int h = y * stride - pad + i;
-                const int w = ox * stride - pad + j;
-                row[x] = (h >= 0 && h < height && w >= 0 && w < width)
-                    ? input[(((size_t)(n0 + m) * channels + c) * height + h) * width + w] : 0.0f;
-                if (++ox == out_w) { ox = 0; if (++y == out_h) { y = 0; ++m; } }
-            }
-            for (int x = width_here; x < panel_width; ++x) row[x] = 0.0f;
-        }
-    } else {
-        // Column r = j0 + x is tap (c, i, j), stepped along x.
-        const int c0 = j0 / (kernel_h * kernel_w), i0 = (j0 / kernel_w) % kernel_h, jj0 = j0 % kernel_w;
-        for (int p = 0; p < kc; ++p) {
-            const int q = p0 + p;
-            const int m = q / plane, y = (q % plane) / out_w, ox = q % out_w;
-            __global const float* image = input + (size_t)(n0 + m) * channels * height * width;
-            __global float* row = dst + (size_t)p * panel_width;
-            int c = c0, i = i0, j = jj0;
-            for (int x = 0; x < width_here; ++x) {
-                const int h = y * stride - pad + i;
-                const int w = ox * stride - pad + j;
-                row[x] = (h >= 0 && h < height && w >= 0 && w < width) ? image[((size_t)c * height + h) * width + w] : 0.0f;
-                if (++j == kernel_w) { j = 0; if (++i == kernel_h) { i = 0; ++c; } }
-            }
-            for (int x = width_here; x < panel_width; ++x) row[x] = 0.0f;
-        }
-    }
 }
 
 __kernel void conv2d_pack_rows(__global const float* output_gradient, __global float* packed,

@@ -39,7 +39,7 @@ final class ConvolutionTests: XCTestCase {
             let output = try buffer([Float](repeating: .nan, count: dy.count))
             try device.conv2dForward(
                 d, input: buffer(x), weight: buffer(w), bias: nil,
-                output: output, scratchLimit: limit, panels: device.writesPanels)
+                output: output, scratchLimit: limit)
             XCTAssertEqual(
                 try device.read(output, as: Float.self),
                 Reference.conv2dForward(d, input: x, weight: w, bias: nil), "forward, limit \(limit)")
@@ -55,53 +55,10 @@ final class ConvolutionTests: XCTestCase {
             let weightGradient = try buffer([Float](repeating: .nan, count: w.count))
             try device.conv2dBackwardWeight(
                 d, input: buffer(x), outputGradient: buffer(dy),
-                weightGradient: weightGradient, scratchLimit: limit, panels: device.writesPanels)
+                weightGradient: weightGradient, scratchLimit: limit)
             XCTAssertEqual(
                 try device.read(weightGradient, as: Float.self),
                 Reference.conv2dBackwardWeight(d, input: x, outputGradient: dy), "weight gradient, limit \(limit)")
-        }
-    }
-
-    /// With Heed's packed GEMM, im2col writes the GEMM's packed panels itself
-    /// (`conv2d_im2col_panels`); the forward and the weight gradient must equal, bit for
-    /// bit, im2col into a column matrix that the GEMM then packs: the same panels, so the
-    /// same products in the same order. Steps of 16 along k (several per GEMM), panels
-    /// cut short at the edge, stride 2, padding, a 1×1 kernel and chunks of 2 images.
-    func testIm2colIntoPackedPanelsEqualsPackingTheColumnMatrix() throws {
-        let shared = try TestDevices.requireOpenCL()
-        let packed = shared.gemmEngine == .packed ? shared : try OpenCLBackend(device: shared.device, gemmEngine: .packed)
-        var kernel = PackedGemmKernel.defaults(for: packed.device)
-        kernel.depthBlock = 16
-        let device = packed.retuned(KernelTuning(packedGemm: kernel))
-        let shapes = [
-            Conv2dDescriptor(batch: 3, inChannels: 5, outChannels: 7, height: 9, width: 7, kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1),
-            Conv2dDescriptor(batch: 5, inChannels: 6, outChannels: 13, height: 6, width: 5, kernelHeight: 3, kernelWidth: 2, stride: 1, padding: 1),
-            Conv2dDescriptor(batch: 4, inChannels: 19, outChannels: 3, height: 5, width: 5, kernelHeight: 1, kernelWidth: 1, stride: 1, padding: 0),
-        ]
-        var random = SeededGenerator(seed: 12)
-        func buffer(_ values: [Float]) throws -> OpenCLBuffer { try device.floats(device.makeBuffer(values), "test", "buffer") }
-        for d in shapes {
-            let x = try buffer(random.uniform(d.inputShape.reduce(1, *)))
-            let w = try buffer(random.uniform(d.weightShape.reduce(1, *)))
-            let dy = try buffer(random.uniform(d.outputShape.reduce(1, *)))
-            let twoImages = 2 * max(d.reductionSize, d.outChannels) * d.outputHeight * d.outputWidth
-            for limit in [1 << 22, twoImages] {
-                var outputs: [[Float]] = []
-                var weightGradients: [[Float]] = []
-                for panels in [true, false] {
-                    let output = try buffer([Float](repeating: .nan, count: d.outputShape.reduce(1, *)))
-                    try device.conv2dForward(d, input: x, weight: w, bias: nil, output: output, scratchLimit: limit, panels: panels)
-                    outputs.append(try device.read(output, as: Float.self))
-                    let weightGradient = try buffer([Float](repeating: .nan, count: d.weightShape.reduce(1, *)))
-                    try device.conv2dBackwardWeight(
-                        d, input: x, outputGradient: dy, weightGradient: weightGradient, scratchLimit: limit, panels: panels)
-                    weightGradients.append(try device.read(weightGradient, as: Float.self))
-                }
-                XCTAssertFalse(outputs[0].contains { $0.isNaN }, "forward \(d), limit \(limit): an element was not written")
-                XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[1].map(\.bitPattern), "forward \(d), limit \(limit)")
-                XCTAssertEqual(
-                    weightGradients[0].map(\.bitPattern), weightGradients[1].map(\.bitPattern), "weight gradient \(d), limit \(limit)")
-            }
         }
     }
 

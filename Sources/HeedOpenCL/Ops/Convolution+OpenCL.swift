@@ -13,8 +13,7 @@ import HeedOps
 ///
 /// Per chunk of m images, with P = H'·W' and K = C·kh·kw:
 /// - forward: im2col, one GEMM `W · col` (O × m·P), unpacked into NCHW; bias added
-///   last by `bias_forward`. With Heed's packed GEMM, im2col writes the GEMM's packed
-///   panels of col directly (`conv2d_im2col_panels`; likewise for the weight gradient). (One GEMM over the chunk, not a batched GEMM writing NCHW
+///   last by `bias_forward`. (One GEMM over the chunk, not a batched GEMM writing NCHW
 ///   directly, `W · col_n` per image: small per-image GEMMs ran several times slower.)
 /// - input gradient: ∂L/∂output packed to (O, m·P), one GEMM `Wᵀ · packed` (K × m·P),
 ///   then col2im gathers each input element's taps.
@@ -34,7 +33,7 @@ extension OpenCLBackend {
         OpImplementation(ConvolutionOps.forward) { backend, d, b in
             try backend.conv2dForward(
                 d, input: b.input, weight: b.weight, bias: b.optional("bias"), output: b.output,
-                scratchLimit: backend.convolutionScratchLimit, panels: backend.writesPanels)
+                scratchLimit: backend.convolutionScratchLimit)
         },
         OpImplementation(ConvolutionOps.backwardInput) { backend, d, b in
             try backend.conv2dBackwardInput(
@@ -44,7 +43,7 @@ extension OpenCLBackend {
         OpImplementation(ConvolutionOps.backwardWeight) { backend, d, b in
             try backend.conv2dBackwardWeight(
                 d, input: b.input, outputGradient: b.outputGradient,
-                weightGradient: b.weightGradient, scratchLimit: backend.convolutionScratchLimit, panels: backend.writesPanels)
+                weightGradient: b.weightGradient, scratchLimit: backend.convolutionScratchLimit)
         },
         OpImplementation(ConvolutionOps.backwardBias) { backend, d, b in
             try backend.addOrSumBias(
@@ -53,23 +52,19 @@ extension OpenCLBackend {
         },
     ]
 
-    // MARK: Chunked implementations, on checked buffers (the scratch limit and `panels` are parameters so tests can force chunking and either column path)
+    // MARK: Chunked implementations, on checked buffers (the scratch limit is a parameter so tests can force chunking)
 
     func conv2dForward(
         _ d: Conv2dDescriptor, input: OpenCLBuffer, weight: OpenCLBuffer, bias: OpenCLBuffer?,
-        output: OpenCLBuffer, scratchLimit: Int, panels: Bool
+        output: OpenCLBuffer, scratchLimit: Int
     ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let packed = try packedScratch(plan)
-        let col = panels ? nil : try columnScratch(plan)
+        let (col, packed) = try scratch(plan)
         for (n0, m) in plan.chunks {
-            let product = GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction)
-            if let col {
-                try im2col(plan, input: input, col: col, n0: n0, count: m)
-                try enqueueGemm(product, a: weight, b: col, c: packed)
-            } else {
-                try packedGemm(product, a: weight, b: input, c: packed, bPanels: im2colPanels(plan, input, n0: n0, count: m, transposed: false))
-            }
+            try im2col(plan, input: input, col: col, n0: n0, count: m)
+            try enqueueGemm(
+                GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction),
+                a: weight, b: col, c: packed)
             try packRows(plan, "conv2d_unpack_rows", from: packed, to: output, n0: n0, count: m)
         }
         if let bias {
@@ -84,7 +79,7 @@ extension OpenCLBackend {
         inputGradient: OpenCLBuffer, scratchLimit: Int
     ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let (col, packed) = (try columnScratch(plan), try packedScratch(plan))
+        let (col, packed) = try scratch(plan)
         for (n0, m) in plan.chunks {
             try packRows(plan, "conv2d_pack_rows", from: outputGradient, to: packed, n0: n0, count: m)
             try enqueueGemm(
@@ -96,54 +91,29 @@ extension OpenCLBackend {
 
     func conv2dBackwardWeight(
         _ d: Conv2dDescriptor, input: OpenCLBuffer, outputGradient: OpenCLBuffer,
-        weightGradient: OpenCLBuffer, scratchLimit: Int, panels: Bool
+        weightGradient: OpenCLBuffer, scratchLimit: Int
     ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let packed = try packedScratch(plan)
-        let col = panels ? nil : try columnScratch(plan)
+        let (col, packed) = try scratch(plan)
         for (n0, m) in plan.chunks {
+            try im2col(plan, input: input, col: col, n0: n0, count: m)
             try packRows(plan, "conv2d_pack_rows", from: outputGradient, to: packed, n0: n0, count: m)
-            let product = GemmDescriptor(
-                transposeB: true, m: d.outChannels, n: plan.reduction, k: m * plan.plane, beta: n0 == 0 ? 0 : 1)
-            if let col {
-                try im2col(plan, input: input, col: col, n0: n0, count: m)
-                try enqueueGemm(product, a: packed, b: col, c: weightGradient)
-            } else {
-                try packedGemm(
-                    product, a: packed, b: input, c: weightGradient, bPanels: im2colPanels(plan, input, n0: n0, count: m, transposed: true))
-            }
+            try enqueueGemm(
+                GemmDescriptor(
+                    transposeB: true, m: d.outChannels, n: plan.reduction, k: m * plan.plane,
+                    beta: n0 == 0 ? 0 : 1),
+                a: packed, b: col, c: weightGradient)
         }
     }
 
-    /// Whether the forward and weight-gradient GEMMs take their column matrix as packed
-    /// panels written by `conv2d_im2col_panels` (Heed's packed GEMM), so that no column
-    /// matrix is written and copied again; CLBlast reads a column matrix. (`panels: true`
-    /// needs the packed engine: the writer feeds `packedGemm`.)
-    var writesPanels: Bool { gemmEngine == .packed }
-
-    /// The column matrix of one call (K × chunk·P). Every GEMM of the call fits it and
-    /// `packedScratch`, so `enqueueGemm` needs no check.
-    private func columnScratch(_ plan: ConvolutionPlan) throws -> OpenCLBuffer {
-        try OpenCLBuffer.scratch(context: context, floats: plan.reduction * plan.chunk * plan.plane)
-    }
-
-    /// The packed output or its gradient of one call (O × chunk·P).
-    private func packedScratch(_ plan: ConvolutionPlan) throws -> OpenCLBuffer {
-        try OpenCLBuffer.scratch(context: context, floats: plan.descriptor.outChannels * plan.chunk * plan.plane)
-    }
-
-    /// Writes the column matrix of images n0 ..< n0 + count (or, `transposed`, its transpose)
-    /// as the B panels of a packed GEMM (`conv2d_im2col_panels`).
-    private func im2colPanels(_ plan: ConvolutionPlan, _ input: OpenCLBuffer, n0: Int, count: Int, transposed: Bool) -> PanelWriter {
-        { panels, depthStep, panelWidth in
-            let columns = count * plan.plane
-            let (n, k) = transposed ? (plan.reduction, columns) : (columns, plan.reduction)
-            try self.launch(
-                family: "conv", kernel: "conv2d_im2col_panels",
-                global: [(n + panelWidth - 1) / panelWidth, (k + depthStep - 1) / depthStep],
-                arguments: [.buffer(input), .buffer(panels)] + plan.geometry(n0: n0, count: count)
-                    + [.int(transposed ? 1 : 0), try .int(panelWidth, "conv2d"), try .int(depthStep, "conv2d")])
-        }
+    /// The column matrix (K × chunk·P) and the packed output or its gradient (O × chunk·P)
+    /// of one call: every GEMM of the call fits them, so `enqueueGemm` needs no check.
+    private func scratch(_ plan: ConvolutionPlan) throws -> (col: OpenCLBuffer, packed: OpenCLBuffer) {
+        let columns = plan.chunk * plan.plane
+        return (
+            try OpenCLBuffer.scratch(context: context, floats: plan.reduction * columns),
+            try OpenCLBuffer.scratch(context: context, floats: plan.descriptor.outChannels * columns)
+        )
     }
 
     // MARK: Kernels

@@ -85,24 +85,13 @@ extension OpenCLBackend {
     /// packed copies would be larger are packed and multiplied a slice at a time.
     static let packedGemmScratchLimit = 64 << 20
 
-    /// Writes the B panels of a packed GEMM (`bPanels` of `packedGemm`): given the buffer,
-    /// the step along k (`kc_block`) and the panel width (NR) the product reads them with.
-    typealias PanelWriter = (_ panels: OpenCLBuffer, _ depthStep: Int, _ panelWidth: Int) throws -> Void
-
     /// `gemm` through `Kernels/gemm_cpu.cl` with the backend's tuning; `d` is valid,
     /// non-empty and has k > 0. `scratchLimit` (floats) is a parameter so that tests
     /// can make batches run in slices.
-    ///
-    /// With `bPanels` (a single matrix only), op(B) is never read from `b`: the writer
-    /// fills its panels in `gemm_pack`'s layout (a convolution's im2col does, from the
-    /// images), and `b` is only a placeholder argument.
     func packedGemm(
         _ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer,
-        scratchLimit: Int = packedGemmScratchLimit, bPanels: PanelWriter? = nil
+        scratchLimit: Int = packedGemmScratchLimit
     ) throws {
-        if bPanels != nil, d.batchCount != 1 {
-            throw HeedError.invalidArgument(op: "gemm", "B panels from a writer need a single matrix, not a batch of \(d.batchCount)")
-        }
         let kernel = tuning.packedGemm
         let plan = PackedGemmPlan(m: d.m, n: d.n, k: d.k, batch: d.batchCount, computeUnits: device.computeUnits, kernel: kernel)
         let mr = kernel.microRows
@@ -124,7 +113,7 @@ extension OpenCLBackend {
             let count = min(slice, d.batchCount - first)
             // Shared operands are packed with the first slice only; later slices reuse them.
             let packA = first == 0 || !shareA
-            let packB = (first == 0 || !shareB) && bPanels == nil
+            let packB = first == 0 || !shareB
             let panels = (packA ? (d.m + mr - 1) / mr : 0) + (packB ? (d.n + nr - 1) / nr : 0)
             try launch(
                 family: "gemm_cpu", kernel: "gemm_pack", defines: defines,
@@ -138,7 +127,6 @@ extension OpenCLBackend {
                     .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
                     .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
                 ])
-            try bPanels?(bPacked, plan.kc, nr)
             try launch(
                 family: "gemm_cpu", kernel: "gemm_packed", defines: defines,
                 global: [plan.columnBlocks, plan.rowBlocks, count], local: [1, 1, 1],
