@@ -28,6 +28,22 @@
 
 // group_sum (over GROUPED_CONV_WG items) comes from reductions.cl, which the host puts ahead of this file.
 
+// Weight element e = ((o·C/G + c)·kh + i)·kw + j: its output channel o, the input channel
+// g·C/G + c it reads (g = o's group) and its tap (i, j).
+typedef struct { int o, channel, i, j; } weight_tap;
+
+weight_tap weight_tap_of(const int e, const int channels, const int groups, const int out_channels,
+                         const int kernel_h, const int kernel_w)
+{
+    const int group_in = channels / groups;
+    weight_tap w;
+    w.j = e % kernel_w;
+    w.i = (e / kernel_w) % kernel_h;
+    w.o = e / (kernel_w * kernel_h * group_in);
+    w.channel = w.o / (out_channels / groups) * group_in + (e / (kernel_w * kernel_h)) % group_in;
+    return w;
+}
+
 __kernel void grouped_conv2d_forward(__global const float* input, __global const float* weight,
                                      __global float* output,
                                      const int channels, const int height, const int width,
@@ -101,12 +117,8 @@ __kernel void grouped_conv2d_backward_weight(__global const float* input, __glob
                                              const int out_h, const int out_w)
 {
     const int e = get_global_id(0);
-    const int j = e % kernel_w;
-    const int i = (e / kernel_w) % kernel_h;
-    const int group_in = channels / groups;
-    const int c = (e / (kernel_w * kernel_h)) % group_in;
-    const int o = e / (kernel_w * kernel_h * group_in);
-    const int channel = o / (out_channels / groups) * group_in + c;
+    const weight_tap w = weight_tap_of(e, channels, groups, out_channels, kernel_h, kernel_w);
+    const int o = w.o, channel = w.channel, i = w.i, j = w.j;
     float sum = 0.0f;
     for (int n = 0; n < batch; ++n) {
         __global const float* plane = input + (n * channels + channel) * height * width;
@@ -133,12 +145,8 @@ __kernel void grouped_conv2d_backward_weight_grouped(__global const float* input
 {
     __local float scratch[GROUPED_CONV_WG];
     const int e = get_group_id(0);
-    const int j = e % kernel_w;
-    const int i = (e / kernel_w) % kernel_h;
-    const int group_in = channels / groups;
-    const int c = (e / (kernel_w * kernel_h)) % group_in;
-    const int o = e / (kernel_w * kernel_h * group_in);
-    const int channel = o / (out_channels / groups) * group_in + c;
+    const weight_tap w = weight_tap_of(e, channels, groups, out_channels, kernel_h, kernel_w);
+    const int o = w.o, channel = w.channel, i = w.i, j = w.j;
     const int plane = out_h * out_w;
     float sum = 0.0f;
     for (int q = get_local_id(0); q < batch * plane; q += GROUPED_CONV_WG) {

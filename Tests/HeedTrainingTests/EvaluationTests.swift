@@ -16,14 +16,7 @@ final class EvaluationTests: XCTestCase {
     private let batchSize = 3
 
     private func data() -> (train: ImageDataset, test: ImageDataset) {
-        var configuration = SyntheticFineGrained.Configuration()
-        configuration.size = 8
-        configuration.detailSize = 2
-        configuration.classes = 4
-        configuration.clutter = 1
-        configuration.trainCount = 16
-        configuration.testCount = testImages
-        return SyntheticFineGrained.make(configuration, seed: 13)
+        tinyFineGrained(train: 16, test: testImages, seed: 13)
     }
 
     private func trainer(_ model: any ClassificationModel, on backend: any Backend) -> (Trainer, BatchLoader) {

@@ -24,16 +24,7 @@ final class PredictorTests: XCTestCase {
     }
 
     /// 8×8 synthetic images of 4 classes.
-    private let data: (train: ImageDataset, test: ImageDataset) = {
-        var configuration = SyntheticFineGrained.Configuration()
-        configuration.size = 8
-        configuration.detailSize = 2
-        configuration.classes = 4
-        configuration.clutter = 1
-        configuration.trainCount = 16
-        configuration.testCount = 6
-        return SyntheticFineGrained.make(configuration, seed: 5)
-    }()
+    private let data = tinyFineGrained(train: 16, test: 6, seed: 5)
 
     /// Trains `configuration` for two steps on `backend`; returns the test loader and the
     /// weights file.

@@ -13,14 +13,7 @@ import XCTest
 final class TrainingTests: XCTestCase {
     /// A tiny task: 8×8 synthetic images, 4 classes.
     private func tinyData(train: Int = 32, test: Int = 16) -> (train: ImageDataset, test: ImageDataset) {
-        var configuration = SyntheticFineGrained.Configuration()
-        configuration.size = 8
-        configuration.detailSize = 2
-        configuration.classes = 4
-        configuration.clutter = 1
-        configuration.trainCount = train
-        configuration.testCount = test
-        return SyntheticFineGrained.make(configuration, seed: 11)
+        tinyFineGrained(train: train, test: test, seed: 11)
     }
 
     private let tinyNetwork = WideResNetConfiguration(depth: 10, width: 1, classes: 4, dropout: 0.2)
