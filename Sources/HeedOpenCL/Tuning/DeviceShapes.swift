@@ -8,8 +8,9 @@
 /// work-group. The values here are the defaults; `heed tune`'s file refines the tunable
 /// ones (`KernelTuning`), and `HEED_TUNING=gpu|cpu` picks the kind (`shapedDevice`).
 ///
-/// Op bodies read `OpenCLBackend.shapes`; nothing else in the layer asks a device's kind
-/// (DeviceShapesTests holds this, and runs every field's GPU value against the reference).
+/// Op bodies read `OpenCLBackend.shapes`; no other choice of the layer asks a device's kind
+/// (DeviceShapesTests holds this, naming the few files that read the kind for other
+/// reasons, and runs every field's GPU value against the reference).
 public struct DeviceShapes: Equatable, Sendable {
     /// How the work items of a kernel cover the rows it writes or reduces.
     public enum Mapping: String, Sendable {
