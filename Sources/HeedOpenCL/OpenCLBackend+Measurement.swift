@@ -6,24 +6,28 @@ import HeedOps
 /// high-water marks since the last `resetPeakMemory()` (or since the backend opened), and
 /// counts of the allocator's events since the backend opened.
 public struct DeviceMemoryUsage: Sendable, Equatable {
-    /// Bytes of the buffers alive now (each counted at its size class).
+    /// Bytes of the blocks in use now (each request rounded up to the allocator's granularity).
     public var liveBytes: Int = 0
     /// The most `liveBytes` there have been at once.
     public var peakBytes: Int = 0
-    /// Bytes the live buffers were asked for (`liveBytes` counts each at its size class):
+    /// Bytes the live buffers were asked for (`liveBytes` counts each at its block's size):
     /// what the tensors and scratch alive now hold.
     public var requestedBytes: Int = 0
-    /// Bytes held from the driver: `liveBytes` and the pooled buffers.
+    /// Bytes of `liveBytes` that are the working space of an op call (`OpenCLBuffer.scratch`).
+    public var scratchBytes: Int = 0
+    /// `scratchBytes` when `liveBytes` last reached `peakBytes`: how much of the peak was scratch.
+    public var scratchBytesAtPeak: Int = 0
+    /// Bytes held from the driver: the segments, in use and pooled.
     public var reservedBytes: Int = 0
     /// The most `reservedBytes` there have been at once.
     public var peakReservedBytes: Int = 0
-    /// Buffers created with `clCreateBuffer`.
+    /// Segments created with `clCreateBuffer`.
     public var driverAllocations: Int = 0
-    /// Pooled buffers released to the driver (`releaseCachedMemory()`, or to make room).
+    /// Segments released to the driver (`releaseCachedMemory()`, or to make room).
     public var driverReleases: Int = 0
-    /// Requests served from a pool, with no driver call.
+    /// Requests served from a pooled segment, with no driver call.
     public var poolHits: Int = 0
-    /// Buffers given back to the pools.
+    /// Blocks given back to the pools.
     public var frees: Int = 0
 
     public init() {}
@@ -31,10 +35,21 @@ public struct DeviceMemoryUsage: Sendable, Equatable {
     /// Bytes in the pools, ready for reuse.
     public var pooledBytes: Int { reservedBytes - liveBytes }
 
-    mutating func allocated(_ bytes: Int, requested: Int) {
+    mutating func allocated(_ bytes: Int, requested: Int, scratch: Bool) {
         liveBytes += bytes
         requestedBytes += requested
-        peakBytes = max(peakBytes, liveBytes)
+        if scratch { scratchBytes += bytes }
+        if liveBytes > peakBytes {
+            peakBytes = liveBytes
+            scratchBytesAtPeak = scratchBytes
+        }
+    }
+
+    mutating func freed(_ bytes: Int, requested: Int, scratch: Bool) {
+        liveBytes -= bytes
+        requestedBytes -= requested
+        if scratch { scratchBytes -= bytes }
+        frees += 1
     }
 }
 

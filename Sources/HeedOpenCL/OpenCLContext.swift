@@ -31,9 +31,23 @@ final class OpenCLContext: @unchecked Sendable {
             clReleaseContext(context)
             throw OpenCLError(call: "clCreateCommandQueue(\(device.name))", status: status)
         }
+        // In bits; every sub-buffer's origin must be a multiple of it.
+        let alignmentBits: cl_uint
+        do {
+            alignmentBits = try OpenCLPlatforms.deviceValue(device.id, CL_DEVICE_MEM_BASE_ADDR_ALIGN)
+        } catch {
+            clReleaseCommandQueue(queue)
+            clReleaseContext(context)
+            throw error
+        }
+        guard alignmentBits >= 8, alignmentBits & (alignmentBits - 1) == 0 else {
+            clReleaseCommandQueue(queue)
+            clReleaseContext(context)
+            throw OpenCLError(call: "clGetDeviceInfo(CL_DEVICE_MEM_BASE_ADDR_ALIGN = \(alignmentBits) bits, not a power of two bytes)", status: CL_INVALID_VALUE)
+        }
         self.context = context
         self.queue = queue
-        self.memory = DeviceAllocator(context: context, queue: queue, limit: memoryLimit)
+        self.memory = DeviceAllocator(context: context, queue: queue, baseAlignment: Int(alignmentBits) / 8, limit: memoryLimit)
         self.uploads = UploadStaging(context: context, queue: queue)
     }
 

@@ -101,7 +101,8 @@ struct Bench: ParsableCommand {
             var notes: [String] = []
             if let images = row.imagesPerS { notes.append(String(format: "%.1f images/s", images)) }
             if let peak = row.peakBytes, let inUse = row.peakInUseBytes {
-                notes.append("peak memory \(formatBytes(peak)) reserved, \(formatBytes(inUse)) in use")
+                let scratch = row.peakScratchBytes.map { " (\(formatBytes($0)) of it scratch)" } ?? ""
+                notes.append("peak memory \(formatBytes(peak)) reserved, \(formatBytes(inUse)) in use\(scratch)")
             }
             if let allocations = row.driverAllocationsPerStep, let hits = row.poolHitsPerStep {
                 notes.append(String(format: "%.1f driver allocations and %.0f pool hits per step", allocations, hits))

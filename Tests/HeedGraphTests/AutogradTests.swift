@@ -42,6 +42,32 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(try w.gradient?.values(), [7])  // 2w + 1
     }
 
+    /// Where gradients meet, backward adds into the first one's buffer when nothing else
+    /// holds it. Each case here shares that buffer (one rule's gradient sent down two
+    /// edges, to the same tensor twice, or the caller's seed), so the sums must be fresh:
+    /// every gradient is worked by hand, and the seed is unchanged.
+    func testGradientsThatMeetAreSummedWithoutOverwritingASharedOne() throws {
+        let backend = TestDevices.reference
+        let w = try Tensor(parameter: [1, -2, 3], shape: [3], on: backend)
+        // h = 2w; a = h + h sends one gradient tensor down both of its edges to h, and
+        // h also feeds the product: L = Σ (h + h) ⊙ h = Σ 2h², ∂L/∂h = 4h, ∂L/∂w = 16w.
+        let h = try w.scaled(by: 2)
+        try h.adding(h).multiplying(h).sum().backward()
+        XCTAssertEqual(try w.gradient?.values(), [16, -32, 48])
+        w.zeroGradient()
+        // The caller's seed reaches both edges of the sum: ∂(u + u)/∂u · s = 2s.
+        let seed = try Tensor([0.5, 1, -1], shape: [3], on: backend)
+        let u = try w.scaled(by: 1)
+        try u.adding(u).backward(seed: seed)
+        XCTAssertEqual(try w.gradient?.values(), [1, 2, -2])
+        XCTAssertEqual(try seed.values(), [0.5, 1, -1], "the seed is the caller's")
+        w.zeroGradient()
+        // Three paths into one tensor, the first's buffer unshared: (3 + 5 + 1)·v.
+        let v = try w.scaled(by: 1)
+        try v.scaled(by: 3).adding(v.scaled(by: 5)).adding(v).multiplying(v).sum().backward()
+        XCTAssertEqual(try w.gradient?.values(), [18, -36, 54])  // ∂(9v²)/∂v = 18v
+    }
+
     func testNothingIsRecordedWithoutGradients() throws {
         let backend = TestDevices.reference
         let w = try Tensor(parameter: [1, 2], shape: [2], on: backend)

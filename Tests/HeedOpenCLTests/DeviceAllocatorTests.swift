@@ -8,128 +8,161 @@ import XCTest
 
 @testable import HeedOpenCL
 
-/// The caching allocator (`DeviceAllocator`): size classes, pool reuse, the shared scratch
-/// pool, the memory limit and the driver's out-of-memory failures, and a training loop
-/// whose memory stays flat.
+/// The caching allocator (`DeviceAllocator`): rounding and segment sizes, blocks reused
+/// across sizes, sub-buffers that keep their own contents, scratch counts, the memory
+/// limit and the driver's out-of-memory failures, and a training loop whose memory stays flat.
 final class DeviceAllocatorTests: XCTestCase {
-    func testSizeClassesRoundUpByLessThanAnEighth() {
-        XCTAssertEqual(DeviceAllocator.sizeClass(of: 1), 512)
-        XCTAssertEqual(DeviceAllocator.sizeClass(of: 513), 1024)
-        XCTAssertEqual(DeviceAllocator.sizeClass(of: 4096), 4096)
-        XCTAssertEqual(DeviceAllocator.sizeClass(of: 4097), 4608)
-        XCTAssertEqual(DeviceAllocator.sizeClass(of: 8193), 9216)
-        XCTAssertEqual(DeviceAllocator.sizeClass(of: 1 << 20), 1 << 20)
-        XCTAssertEqual(DeviceAllocator.sizeClass(of: (1 << 20) + 1), (1 << 20) + (1 << 17))
-        var random = SeededGenerator(seed: 13)
-        let sizes =
-            Array(1...10_000) + (12...40).flatMap { [(1 << $0) - 1, 1 << $0, (1 << $0) + 1] }
-            + (0..<1000).map { _ in Int.random(in: 1...(1 << 40), using: &random) }
-        var previous = (bytes: 0, sizeClass: 0)
-        for bytes in sizes.sorted() {
-            let sizeClass = DeviceAllocator.sizeClass(of: bytes)
-            XCTAssertGreaterThanOrEqual(sizeClass, bytes)
-            XCTAssertLessThan(sizeClass - bytes, max(512, bytes / 8), "\(bytes)")
-            XCTAssertEqual(DeviceAllocator.sizeClass(of: sizeClass), sizeClass, "\(bytes)")
-            XCTAssertGreaterThanOrEqual(sizeClass, previous.sizeClass, "\(previous.bytes) then \(bytes)")
-            previous = (bytes, sizeClass)
+    /// An allocator of its own on the test context, so that counts start from zero.
+    private func freshAllocator(limit: Int? = nil) throws -> (DeviceAllocator, OpenCLBackend) {
+        let backend = try TestDevices.requireOpenCL()
+        let allocator = DeviceAllocator(
+            context: backend.context.context, queue: backend.context.queue,
+            baseAlignment: backend.context.memory.granularity, limit: limit)
+        return (allocator, backend)
+    }
+
+    func testRequestsRoundUpToTheGranularityAndSegmentsTakePyTorchsSizes() throws {
+        let (allocator, _) = try freshAllocator()
+        let unit = allocator.granularity
+        XCTAssertGreaterThanOrEqual(unit, 512)
+        XCTAssertEqual(unit & (unit - 1), 0, "a power of two")
+        XCTAssertEqual(allocator.rounded(1), unit)
+        XCTAssertEqual(allocator.rounded(unit), unit)
+        XCTAssertEqual(allocator.rounded(unit + 1), 2 * unit)
+        XCTAssertEqual(DeviceAllocator.segmentBytes(serving: 512), 2 << 20)
+        XCTAssertEqual(DeviceAllocator.segmentBytes(serving: 1 << 20), 2 << 20)
+        XCTAssertEqual(DeviceAllocator.segmentBytes(serving: (1 << 20) + 512), 20 << 20)
+        XCTAssertEqual(DeviceAllocator.segmentBytes(serving: (10 << 20) - 512), 20 << 20)
+        XCTAssertEqual(DeviceAllocator.segmentBytes(serving: 10 << 20), 10 << 20)
+        XCTAssertEqual(DeviceAllocator.segmentBytes(serving: (10 << 20) + 512), 12 << 20)
+        let block = try allocator.allocate(bytes: unit + 1, scratch: false)
+        XCTAssertEqual(block.bytes, 2 * unit)
+        XCTAssertEqual(allocator.statistics.liveBytes, 2 * unit)
+        XCTAssertEqual(allocator.statistics.requestedBytes, unit + 1)
+        XCTAssertEqual(allocator.statistics.reservedBytes, 2 << 20)
+        allocator.free(block)
+    }
+
+    func testASecondAllocationIsServedFromTheSameSegment() throws {
+        let (allocator, _) = try freshAllocator()
+        let first = try allocator.allocate(bytes: 49_380, scratch: false)
+        XCTAssertEqual(allocator.statistics.driverAllocations, 1)
+        allocator.free(first)
+        XCTAssertEqual(allocator.statistics.liveBytes, 0)
+        XCTAssertEqual(allocator.statistics.pooledBytes, 2 << 20)
+        let second = try allocator.allocate(bytes: 12_340, scratch: false)
+        let usage = allocator.statistics
+        XCTAssertEqual(usage.driverAllocations, 1)
+        XCTAssertEqual(usage.poolHits, 1)
+        XCTAssertEqual(usage.frees, 1)
+        XCTAssertEqual(usage.liveBytes, allocator.rounded(12_340))
+        allocator.free(second)
+        allocator.releaseCachedMemory()
+        XCTAssertEqual(allocator.statistics.reservedBytes, 0)
+        XCTAssertEqual(allocator.statistics.driverReleases, 1)
+    }
+
+    /// What the blocks are for: the bytes a large tensor frees serve several smaller
+    /// requests, and merge back into a run the large one fits again.
+    func testAFreedLargeBlockServesSmallerRequestsAndMergesBack() throws {
+        let (allocator, _) = try freshAllocator()
+        let large = try allocator.allocate(bytes: 16 << 20, scratch: false)
+        XCTAssertEqual(allocator.statistics.reservedBytes, 16 << 20)
+        allocator.free(large)
+        let parts = try [8 << 20, 4 << 20, 2 << 20].map { try allocator.allocate(bytes: $0, scratch: false) }
+        XCTAssertEqual(allocator.statistics.driverAllocations, 1, "the three parts come out of the freed 16 MiB")
+        XCTAssertEqual(allocator.statistics.liveBytes, 14 << 20)
+        for part in parts { allocator.free(part) }
+        let again = try allocator.allocate(bytes: 16 << 20, scratch: false)
+        XCTAssertEqual(allocator.statistics.driverAllocations, 1)
+        XCTAssertEqual(allocator.statistics.reservedBytes, 16 << 20)
+        allocator.free(again)
+        // Small requests keep to their own segments and leave the large run alone.
+        let small = try allocator.allocate(bytes: 4096, scratch: false)
+        XCTAssertEqual(allocator.statistics.reservedBytes, (16 << 20) + (2 << 20))
+        allocator.free(small)
+    }
+
+    /// Blocks of one segment are separate buffers to the device: each keeps what was
+    /// written to it, whatever its neighbours get.
+    func testNeighbouringBlocksOfOneSegmentKeepTheirOwnContents() throws {
+        let backend = try TestDevices.requireOpenCL()
+        let counts = [1, 127, 128, 129, 1000, 4096, 333]
+        let inputs = try counts.enumerated().map { index, count in
+            try backend.makeBuffer((0..<count).map { Float(index * 10_000 + $0) })
+        }
+        let outputs = try counts.map { try backend.makeBuffer(count: $0, of: Float.self) }
+        for (input, output) in zip(inputs, outputs) {
+            try backend.scale(count: input.count, alpha: 2, input: input, output: output)
+        }
+        for (index, count) in counts.enumerated() {
+            let values = (0..<count).map { Float(index * 10_000 + $0) }
+            XCTAssertEqual(try backend.read(inputs[index], as: Float.self), values, "input \(index)")
+            XCTAssertEqual(try backend.read(outputs[index], as: Float.self), values.map { 2 * $0 }, "output \(index)")
         }
     }
 
-    func testASecondIdenticalAllocationIsAPoolHit() throws {
-        let backend = try TestDevices.requireOpenCL()
-        backend.releaseCachedMemory()
-        let before = backend.memoryUsage
-        _ = try backend.makeBuffer(count: 12_345, of: Float.self)
-        let afterFirst = backend.memoryUsage
-        XCTAssertEqual(afterFirst.driverAllocations, before.driverAllocations + 1)
-        XCTAssertEqual(afterFirst.liveBytes, before.liveBytes)
-        XCTAssertEqual(afterFirst.pooledBytes, 53_248)
-        // Another request of the same class takes it: 49 380 and 49 360 bytes both round to 13 × 4096.
-        try withExtendedLifetime(try backend.makeBuffer(count: 12_340, of: Int32.self)) {
-            let usage = backend.memoryUsage
-            XCTAssertEqual(usage.driverAllocations, afterFirst.driverAllocations)
-            XCTAssertEqual(usage.poolHits, afterFirst.poolHits + 1)
-            XCTAssertEqual(usage.liveBytes, before.liveBytes + 53_248)
-            XCTAssertEqual(usage.reservedBytes, afterFirst.reservedBytes)
+    func testScratchIsCountedApartAndAtThePeak() throws {
+        let (allocator, _) = try freshAllocator()
+        let tensor = try allocator.allocate(bytes: 1 << 16, scratch: false)
+        let scratch = try allocator.allocate(bytes: 1 << 15, scratch: true)
+        XCTAssertEqual(allocator.statistics.scratchBytes, 1 << 15)
+        XCTAssertEqual(allocator.statistics.scratchBytesAtPeak, 1 << 15)
+        allocator.free(scratch)
+        XCTAssertEqual(allocator.statistics.scratchBytes, 0)
+        XCTAssertEqual(allocator.statistics.scratchBytesAtPeak, 1 << 15, "the peak had it")
+        allocator.resetPeaks()
+        XCTAssertEqual(allocator.statistics.scratchBytesAtPeak, 0)
+        XCTAssertEqual(allocator.statistics.peakBytes, 1 << 16)
+        allocator.free(tensor)
+    }
+
+    /// The limit caps the segments held: idle ones are released to make room, a shared
+    /// segment too large for what is left gives way to one of the request's own size, and
+    /// a request beyond it throws.
+    func testAnAllocationOverTheMemoryLimitThrowsATypedError() throws {
+        let (allocator, _) = try freshAllocator(limit: 3 << 20)
+        allocator.free(try allocator.allocate(bytes: 512 << 10, scratch: false))
+        XCTAssertEqual(allocator.statistics.reservedBytes, 2 << 20)
+        // 1.5 MiB would share a 20 MiB segment; within 3 MiB it gets 2 MiB, once the idle
+        // small segment is released.
+        let held = try allocator.allocate(bytes: 3 << 19, scratch: false)
+        XCTAssertEqual(allocator.statistics.reservedBytes, 2 << 20)
+        XCTAssertEqual(allocator.statistics.driverReleases, 1)
+        assertThrows(try allocator.allocate(bytes: 3 << 19, scratch: false), as: OutOfDeviceMemory.self) {
+            XCTAssertEqual($0.requestedBytes, allocator.rounded(3 << 19))
+            XCTAssertEqual($0.inUseBytes, allocator.statistics.liveBytes)
+            XCTAssertEqual($0.reservedBytes, 2 << 20)
+            XCTAssertEqual($0.limit, 3 << 20)
+            XCTAssertNil($0.driverStatus)
         }
-        XCTAssertEqual(backend.memoryUsage.frees, before.frees + 2)
-        backend.releaseCachedMemory()
-        let released = backend.memoryUsage
-        XCTAssertEqual(released.reservedBytes, before.reservedBytes)
-        XCTAssertEqual(released.driverReleases, before.driverReleases + 1)
+        XCTAssertEqual(allocator.statistics.reservedBytes, 2 << 20)
+        allocator.free(held)
     }
 
-    func testARequestTakesAPooledBufferOfUpToHalfAgainItsClass() throws {
-        let backend = try TestDevices.requireOpenCL()
-        backend.releaseCachedMemory()
-        let before = backend.memoryUsage
-        // 192 KiB (class 192 KiB; 1.5x is 288 KiB) takes the pooled 256 KiB buffer.
-        _ = try backend.makeBuffer(count: 1 << 16, of: Float.self)
-        _ = try backend.makeBuffer(count: 3 << 14, of: Float.self)
-        XCTAssertEqual(backend.memoryUsage.driverAllocations, before.driverAllocations + 1)
-        XCTAssertEqual(backend.memoryUsage.poolHits, before.poolHits + 1)
-        // 160 KiB (class 160 KiB; 1.5x is 240 KiB): a new buffer, and the pooled one stays.
-        _ = try backend.makeBuffer(count: 40_960, of: Float.self)
-        let usage = backend.memoryUsage
-        XCTAssertEqual(usage.driverAllocations, before.driverAllocations + 2)
-        XCTAssertEqual(usage.pooledBytes, 262_144 + 163_840)
-        backend.releaseCachedMemory()
-    }
-
-    func testScratchBuffersServeAnySmallerRequestAndOutgrownOnesAreReleased() throws {
-        let backend = try TestDevices.requireOpenCL()
-        backend.releaseCachedMemory()
-        let before = backend.memoryUsage
-        _ = try OpenCLBuffer.scratch(context: backend.context, floats: 10_000)
-        _ = try OpenCLBuffer.scratch(context: backend.context, floats: 3_000)
-        let reused = backend.memoryUsage
-        XCTAssertEqual(reused.driverAllocations, before.driverAllocations + 1)
-        XCTAssertEqual(reused.poolHits, before.poolHits + 1)
-        XCTAssertEqual(reused.pooledBytes, 40_960)
-        // A larger request replaces the pooled buffer, which could serve nothing this large.
-        _ = try OpenCLBuffer.scratch(context: backend.context, floats: 20_000)
-        let grown = backend.memoryUsage
-        XCTAssertEqual(grown.driverAllocations, reused.driverAllocations + 1)
-        XCTAssertEqual(grown.driverReleases, reused.driverReleases + 1)
-        XCTAssertEqual(grown.pooledBytes, 81_920)
-        backend.releaseCachedMemory()
-    }
-
-    /// `memoryLimit` (HEED_MEMORY_LIMIT's value) caps what the context holds: pooled buffers
-    /// are released to make room, a request beyond it throws, and the backend still works.
-    func testAnAllocationOverTheMemoryLimitThrowsATypedErrorAndTheBackendStaysUsable() throws {
+    /// `memoryLimit` (HEED_MEMORY_LIMIT's value) on the backend: a request beyond it throws,
+    /// and the backend still works within it.
+    func testTheBackendStaysUsableAfterARequestOverItsLimit() throws {
         let backend = try TestDevices.requireOpenCL()
         backend.releaseCachedMemory()
         defer { backend.memoryLimit = nil }
-        let baseline = backend.memoryUsage.reservedBytes
-        backend.memoryLimit = baseline + (1 << 20)
-        // A pooled 512 KiB buffer is released so that a 768 KiB one fits.
-        _ = try backend.makeBuffer(count: 1 << 17, of: Float.self)
-        XCTAssertEqual(backend.memoryUsage.reservedBytes, baseline + (1 << 19))
-        let held = try backend.makeBuffer(count: 3 << 16, of: Float.self)
-        XCTAssertEqual(backend.memoryUsage.reservedBytes, baseline + (3 << 18))
-        assertThrows(try backend.makeBuffer(count: 1 << 17, of: Float.self), as: OutOfDeviceMemory.self) {
-            XCTAssertEqual($0.requestedBytes, 1 << 19)
-            XCTAssertEqual($0.inUseBytes, backend.memoryUsage.liveBytes)
-            XCTAssertEqual($0.limit, baseline + (1 << 20))
-            XCTAssertNil($0.driverStatus)
-        }
-        XCTAssertEqual(backend.memoryUsage.reservedBytes, baseline + (3 << 18))
-        // Within the limit, buffers are made and ops run as before.
+        backend.memoryLimit = backend.memoryUsage.reservedBytes + (4 << 20)
+        assertThrows(try backend.makeBuffer(count: 16 << 20, of: Float.self), as: OutOfDeviceMemory.self)
         let small = try backend.makeBuffer([Float](repeating: 1, count: 1000))
         let scaled = try backend.makeBuffer(count: 1000, of: Float.self)
         try backend.scale(count: 1000, alpha: 3, input: small, output: scaled)
         XCTAssertEqual(try backend.read(scaled, as: Float.self), [Float](repeating: 3, count: 1000))
-        withExtendedLifetime(held) {}
         backend.memoryLimit = nil
-        XCTAssertNoThrow(try backend.makeBuffer(count: 1 << 18, of: Float.self))
+        XCTAssertNoThrow(try backend.makeBuffer(count: 16 << 20, of: Float.self))
     }
 
-    func testTheDriversOutOfMemoryEmptiesThePoolsAndRetriesOnceThenThrows() throws {
+    func testTheDriversOutOfMemoryReleasesIdleSegmentsAndRetriesOnceThenThrows() throws {
         let backend = try TestDevices.requireOpenCL()
         var failures = 0
         var calls = 0
-        let allocator = DeviceAllocator(context: backend.context.context, queue: backend.context.queue) { context, bytes in
+        let allocator = DeviceAllocator(
+            context: backend.context.context, queue: backend.context.queue, baseAlignment: backend.context.memory.granularity
+        ) { context, bytes in
             calls += 1
             if failures > 0 {
                 failures -= 1
@@ -138,35 +171,40 @@ final class DeviceAllocatorTests: XCTestCase {
             return DeviceAllocator.driverCreateBuffer(context, bytes)
         }
         let held = try allocator.allocate(bytes: 4096, scratch: false)
-        allocator.free(try allocator.allocate(bytes: 8192, scratch: false))
-        // One failure: the pooled 8 KiB buffer is released and the second try succeeds.
+        allocator.free(try allocator.allocate(bytes: 2 << 20, scratch: false))
+        XCTAssertEqual(allocator.statistics.reservedBytes, 22 << 20)
+        // One failure: the idle 20 MiB segment is released and the second try succeeds.
         failures = 1
         calls = 0
-        let retried = try allocator.allocate(bytes: 16384, scratch: false)
+        let retried = try allocator.allocate(bytes: 24 << 20, scratch: false)
         XCTAssertEqual(calls, 2)
         XCTAssertEqual(allocator.statistics.driverReleases, 1)
-        XCTAssertEqual(allocator.statistics.reservedBytes, 4096 + 16384)
+        XCTAssertEqual(allocator.statistics.reservedBytes, (2 << 20) + (24 << 20))
         // Failures on both tries: the typed error, naming the request and what is in use.
         allocator.free(retried)
         failures = 2
         calls = 0
-        assertThrows(try allocator.allocate(bytes: 32768, scratch: false), as: OutOfDeviceMemory.self) {
+        assertThrows(try allocator.allocate(bytes: 32 << 20, scratch: false), as: OutOfDeviceMemory.self) {
             XCTAssertEqual(
                 $0,
                 OutOfDeviceMemory(
-                    requestedBytes: 32768, inUseBytes: 4096, reservedBytes: 4096, limit: nil,
+                    requestedBytes: 32 << 20, inUseBytes: allocator.rounded(4096), reservedBytes: 2 << 20, limit: nil,
                     driverStatus: CL_MEM_OBJECT_ALLOCATION_FAILURE))
         }
         XCTAssertEqual(calls, 2)
-        // With nothing pooled there is nothing to release, so no second try.
-        failures = 2
+        // With nothing idle there is nothing to release, so no second try of that size;
+        // a request that would share a 20 MiB segment then asks for its own 2 MiB.
+        failures = 1
         calls = 0
-        assertThrows(try allocator.allocate(bytes: 32768, scratch: false), as: OutOfDeviceMemory.self)
-        XCTAssertEqual(calls, 1)
+        let fallback = try allocator.allocate(bytes: 3 << 19, scratch: false)
+        XCTAssertEqual(calls, 2)
+        XCTAssertEqual(allocator.statistics.reservedBytes, 4 << 20)
+        allocator.free(fallback)
+        allocator.releaseCachedMemory()
         // Other statuses are not out of memory: no retry, the driver's error.
         let invalid = DeviceAllocator(context: backend.context.context, queue: nil) { _, _ in (nil, CL_INVALID_BUFFER_SIZE) }
         assertThrows(try invalid.allocate(bytes: 512, scratch: false), as: OpenCLError.self) {
-            XCTAssertEqual($0, OpenCLError(call: "clCreateBuffer(512 bytes)", status: CL_INVALID_BUFFER_SIZE))
+            XCTAssertEqual($0, OpenCLError(call: "clCreateBuffer(2097152 bytes)", status: CL_INVALID_BUFFER_SIZE))
         }
         allocator.free(held)
     }

@@ -8,7 +8,7 @@ import XCTest
 
 /// Device memory of training and evaluation, read from the OpenCL backend's ledger of
 /// live buffers (`OpenCLBackend.memoryUsage`): the bytes every buffer alive was asked for
-/// (`requestedBytes`; the allocator's size classes aside), declared for backward or not.
+/// (`requestedBytes`; the allocator's rounding aside), declared for backward or not.
 final class TrainingMemoryTests: XCTestCase {
     private func liveBytes(_ backend: OpenCLBackend) -> Int { backend.memoryUsage.requestedBytes }
 
@@ -112,7 +112,7 @@ final class TrainingMemoryTests: XCTestCase {
         let layers = try (0..<8).map { _ in try Conv2d(4, 4, kernelSize: 3, padding: 1, on: backend, random: &random) }
         let x = try images([2, 4, 8, 8], on: backend)
         func peakAboveStart(_ count: Int) throws -> Int {
-            let start = backend.memoryUsage.liveBytes  // as the peak counts: at size classes
+            let start = backend.memoryUsage.liveBytes  // as the peak counts: at block sizes
             backend.resetPeakMemory()
             var h = x
             for layer in layers.prefix(count) { h = try layer(h).relu(inPlace: true) }

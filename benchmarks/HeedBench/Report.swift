@@ -51,6 +51,8 @@ public struct BenchmarkRow: Codable, Sendable {
     public var peakBytes: Int?
     /// Most bytes of device buffers in use at once during the timed runs.
     public var peakInUseBytes: Int?
+    /// Bytes of `peakInUseBytes` that were ops' working space (convolution's columns, GEMM's packed copies).
+    public var peakScratchBytes: Int?
     /// Buffers created with `clCreateBuffer` per timed run: 0 once the pools serve a steady step.
     public var driverAllocationsPerStep: Double?
     /// Buffer requests per timed run that a pool served.
@@ -86,6 +88,7 @@ extension BenchmarkRow {
         finalLiveBytes = after.liveBytes
         peakBytes = after.peakReservedBytes
         peakInUseBytes = after.peakBytes
+        peakScratchBytes = after.scratchBytesAtPeak
         driverAllocationsPerStep = Double(after.driverAllocations - before.driverAllocations) / Double(steps)
         poolHitsPerStep = Double(after.poolHits - before.poolHits) / Double(steps)
     }

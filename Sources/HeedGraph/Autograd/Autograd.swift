@@ -90,10 +90,24 @@ extension Tensor {
                             op: "\(node.op) backward", "gradient of shape \(inputGradient.shape) for input of shape \(shape)")
                     }
                     let key = edge.id
-                    pending[key] = try pending[key].map { try $0.adding(inputGradient) } ?? inputGradient
+                    if let earlier = pending.removeValue(forKey: key) {
+                        pending[key] = try Tensor.accumulate(consume earlier, inputGradient)
+                    } else {
+                        pending[key] = inputGradient
+                    }
                 }
             }
         }
+    }
+
+    /// `sum` + `addend`: written into `sum`'s storage where nothing else holds it (no other
+    /// tensor, rule, caller or the other pending gradients), else into a new tensor. The
+    /// same sum bit for bit, without a third buffer where gradients meet (a residual
+    /// block's input), which is where a training step's memory peaks.
+    static func accumulate(_ sum: consuming Tensor, _ addend: Tensor) throws -> Tensor {
+        var sum = consume sum
+        let unshared = isKnownUniquelyReferenced(&sum) && isKnownUniquelyReferenced(&sum.storage)
+        return try sum.adding(addend, inPlace: unshared)
     }
 
     /// The same values with no gradient: what flows from here on is a constant.

@@ -22,7 +22,8 @@ import HeedOps
 /// buffer's contents are ordered by the backend's queue.
 public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     public let shape: [Int]
-    public let storage: any DeviceBuffer
+    /// Settable only so that backward can ask whether it holds the only reference (`accumulate`).
+    public internal(set) var storage: any DeviceBuffer
     public let backend: any Backend
     /// Whether gradients flow to this tensor (parameters, and results computed from them).
     public let requiresGradient: Bool
