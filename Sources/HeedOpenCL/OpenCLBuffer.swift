@@ -19,14 +19,13 @@ public final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
 
     var memory: cl_mem { allocation.memory }
 
-    /// A buffer of `count` elements, from the pool of its size class.
+    /// A buffer of `count` elements: a block of one of the allocator's segments.
     convenience init(context: OpenCLContext, count: Int, elementType: ElementType) throws {
         try self.init(context: context, count: count, elementType: elementType, scratch: false)
     }
 
-    /// Working space of one op call, released when the call returns: from the pool of
-    /// scratch buffers, which serve any request they are large enough for, so that the
-    /// calls of every layer share them (see `DeviceAllocator`).
+    /// Working space of one op call, released when the call returns: a block like any
+    /// other, counted apart as scratch (see `DeviceAllocator`).
     static func scratch(context: OpenCLContext, floats count: Int) throws -> OpenCLBuffer {
         try OpenCLBuffer(context: context, count: count, elementType: .float32, scratch: true)
     }

@@ -62,6 +62,43 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// Under a memory limit that the whole batch's scratch does not fit (a 9 MiB column
+    /// matrix and the GEMM's copy of it, with 6 MiB to spare), the chunked implementation
+    /// at the device's scratch limit runs out of memory, and the op runs in smaller chunks
+    /// instead, with the reference's results. Integer inputs, so results are exact.
+    func testAConvolutionWhoseScratchDoesNotFitRunsInSmallerChunks() throws {
+        let device = try TestDevices.requireOpenCL()
+        let d = Conv2dDescriptor(
+            batch: 16, inChannels: 16, outChannels: 8, height: 32, width: 32,
+            kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
+        XCTAssertEqual(try ConvolutionPlan(d, scratchLimit: device.convolutionScratchLimit).chunk, 16)
+        var random = SeededGenerator(seed: 12)
+        let (x, w, dy) = (
+            random.integers(d.inputShape.reduce(1, *)), random.integers(d.weightShape.reduce(1, *)),
+            random.integers(d.outputShape.reduce(1, *))
+        )
+        func buffer(_ values: [Float]) throws -> OpenCLBuffer { try device.floats(device.makeBuffer(values), "test", "buffer") }
+        let (input, weight, outputGradient) = (try buffer(x), try buffer(w), try buffer(dy))
+        let output = try buffer([Float](repeating: .nan, count: dy.count))
+        let inputGradient = try buffer([Float](repeating: .nan, count: x.count))
+        let weightGradient = try buffer([Float](repeating: .nan, count: w.count))
+        device.releaseCachedMemory()
+        defer { device.memoryLimit = nil }
+        device.memoryLimit = device.memoryUsage.reservedBytes + (6 << 20)
+        assertThrows(
+            try device.conv2dForward(
+                d, input: input, weight: weight, bias: nil, output: output, scratchLimit: device.convolutionScratchLimit),
+            as: OutOfDeviceMemory.self)
+        try device.conv2dForward(d, input: input, weight: weight, bias: nil, output: output)
+        try device.conv2dBackwardInput(d, outputGradient: outputGradient, weight: weight, inputGradient: inputGradient)
+        try device.conv2dBackwardWeight(d, input: input, outputGradient: outputGradient, weightGradient: weightGradient)
+        XCTAssertEqual(try device.read(output, as: Float.self), Reference.conv2dForward(d, input: x, weight: w, bias: nil))
+        XCTAssertEqual(
+            try device.read(inputGradient, as: Float.self), Reference.conv2dBackwardInput(d, outputGradient: dy, weight: w))
+        XCTAssertEqual(
+            try device.read(weightGradient, as: Float.self), Reference.conv2dBackwardWeight(d, input: x, outputGradient: dy))
+    }
+
     /// The reference against convolutions worked out by hand on the 3×3 image 1…9.
     func testReferenceComputesKnownConvolutions() {
         let image: [Double] = [1, 2, 3, 4, 5, 6, 7, 8, 9]

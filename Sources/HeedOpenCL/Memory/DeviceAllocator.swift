@@ -5,7 +5,7 @@ import HeedSupport
 
 /// The device memory of one context: a caching allocator over `clCreateBuffer`.
 ///
-/// Buffers come from the driver as segments and are handed out as sub-buffers
+/// Memory comes from the driver in segments, and buffers are handed out as sub-buffers
 /// (`clCreateSubBuffer`) of blocks carved from them (`BlockPool`: best fit, split, merged
 /// again when freed). A freed block is not released to the driver but kept for the next
 /// request it can serve, so a training step that repeats the same requests allocates

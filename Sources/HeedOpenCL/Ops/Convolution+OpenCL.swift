@@ -7,9 +7,9 @@ import HeedOps
 /// matrix, C·kh·kw × chunk·H'·W', and the packed output gradient, O × chunk·H'·W')
 /// each fit `convolutionScratchLimit` elements; a single image that does not fit
 /// alone still runs, as a chunk of one. The scratch buffers, sized from the call's plan,
-/// are taken from the allocator's scratch pool and given back when the call returns (the
-/// in-order queue runs their next use after this call's kernels), so the calls of every
-/// layer share the same few buffers (`DeviceAllocator`) and no layer keeps its own.
+/// are scratch blocks of the allocator, given back when the call returns (the in-order
+/// queue runs their next use after this call's kernels), so the calls of every layer
+/// share the same memory (`DeviceAllocator`) and no layer keeps its own.
 ///
 /// Per chunk of m images, with P = H'·W' and K = C·kh·kw:
 /// - forward: im2col, one GEMM `W · col` (O × m·P), unpacked into NCHW; bias added
@@ -31,19 +31,24 @@ extension OpenCLBackend {
 
     public static let convolution: [OpImplementation<OpenCLBackend>] = [
         OpImplementation(ConvolutionOps.forward) { backend, d, b in
-            try backend.conv2dForward(
-                d, input: b.input, weight: b.weight, bias: b.optional("bias"), output: b.output,
-                scratchLimit: backend.convolutionScratchLimit)
+            try backend.withScratchThatFits(d) { limit in
+                try backend.conv2dForward(
+                    d, input: b.input, weight: b.weight, bias: b.optional("bias"), output: b.output, scratchLimit: limit)
+            }
         },
         OpImplementation(ConvolutionOps.backwardInput) { backend, d, b in
-            try backend.conv2dBackwardInput(
-                d, outputGradient: b.outputGradient, weight: b.weight,
-                inputGradient: b.inputGradient, scratchLimit: backend.convolutionScratchLimit)
+            try backend.withScratchThatFits(d) { limit in
+                try backend.conv2dBackwardInput(
+                    d, outputGradient: b.outputGradient, weight: b.weight, inputGradient: b.inputGradient,
+                    scratchLimit: limit)
+            }
         },
         OpImplementation(ConvolutionOps.backwardWeight) { backend, d, b in
-            try backend.conv2dBackwardWeight(
-                d, input: b.input, outputGradient: b.outputGradient,
-                weightGradient: b.weightGradient, scratchLimit: backend.convolutionScratchLimit)
+            try backend.withScratchThatFits(d) { limit in
+                try backend.conv2dBackwardWeight(
+                    d, input: b.input, outputGradient: b.outputGradient, weightGradient: b.weightGradient,
+                    scratchLimit: limit)
+            }
         },
         OpImplementation(ConvolutionOps.backwardBias) { backend, d, b in
             try backend.addOrSumBias(
@@ -51,6 +56,26 @@ extension OpenCLBackend {
                 batch: d.batch, channels: d.outChannels, plane: d.outputHeight * d.outputWidth)
         },
     ]
+
+    /// Runs one convolution call (`body`, given its scratch limit) with
+    /// `convolutionScratchLimit`, and where its scratch does not fit the device memory left
+    /// (`OutOfDeviceMemory`) again in chunks of half as many images, down to one: as
+    /// PyTorch falls back to a convolution algorithm with less workspace, a batch whose
+    /// tensors fit still runs. Every call overwrites its whole output (the weight gradient
+    /// starts at β = 0), so a retry leaves no trace of the failed try; a weight gradient
+    /// summed over other chunks may differ in its last bits.
+    func withScratchThatFits(_ d: Conv2dDescriptor, _ body: (_ scratchLimit: Int) throws -> Void) throws {
+        var limit = convolutionScratchLimit
+        while true {
+            do {
+                return try body(limit)
+            } catch let error as OutOfDeviceMemory {
+                let plan = try ConvolutionPlan(d, scratchLimit: limit)
+                guard plan.chunk > 1 else { throw error }
+                limit = plan.chunk / 2 * plan.rows * plan.plane
+            }
+        }
+    }
 
     // MARK: Chunked implementations, on checked buffers (the scratch limit is a parameter so tests can force chunking)
 
@@ -207,6 +232,8 @@ struct ConvolutionPlan {
     let plane: Int
     /// C·kh·kw, the rows of the column matrix.
     let reduction: Int
+    /// Rows of the larger scratch matrix: the column matrix's, or the packed output's.
+    let rows: Int
     /// Images per chunk (the last chunk may hold fewer).
     let chunk: Int
 
@@ -214,7 +241,7 @@ struct ConvolutionPlan {
         descriptor = d
         plane = d.outputHeight * d.outputWidth
         reduction = d.reductionSize
-        let rows = max(reduction, d.outChannels)
+        rows = max(reduction, d.outChannels)
         chunk = max(1, min(d.batch, scratchLimit / (rows * plane)))
         let scratch = rows * chunk * plane
         try OpenCLBackend.checkIndexRange(

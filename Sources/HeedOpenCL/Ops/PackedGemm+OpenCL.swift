@@ -105,7 +105,7 @@ extension OpenCLBackend {
         let perMatrix = (shareA ? 0 : packedA) + (shareB ? 0 : packedB)
         let slice = perMatrix == 0 ? d.batchCount : max(1, min(d.batchCount, scratchLimit / perMatrix))
 
-        // The packed copies of A and B, from the allocator's scratch pool for this call.
+        // The packed copies of A and B: scratch blocks for this call.
         let aPacked = try OpenCLBuffer.scratch(context: context, floats: packedA * (shareA ? 1 : slice))
         let bPacked = try OpenCLBuffer.scratch(context: context, floats: packedB * (shareB ? 1 : slice))
         let op = "gemm"
