@@ -21,6 +21,13 @@ final class OpenCLContext: @unchecked Sendable {
     /// - Parameter memoryLimit: the most bytes the allocator may reserve (`HEED_MEMORY_LIMIT`).
     init(device: OpenCLDeviceInfo, memoryLimit: Int? = nil) throws {
         self.device = device
+        // Every sub-buffer's origin (see DeviceAllocator) must be a multiple of this, in bits.
+        let alignmentBits: cl_uint = try OpenCLPlatforms.deviceValue(device.id, CL_DEVICE_MEM_BASE_ADDR_ALIGN)
+        guard alignmentBits >= 8, alignmentBits.nonzeroBitCount == 1 else {
+            throw OpenCLError(
+                call: "clGetDeviceInfo(CL_DEVICE_MEM_BASE_ADDR_ALIGN): \(alignmentBits) bits is not a power of two bytes",
+                status: CL_INVALID_VALUE)
+        }
         var status: cl_int = 0
         var deviceID: cl_device_id? = device.id
         guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
@@ -30,20 +37,6 @@ final class OpenCLContext: @unchecked Sendable {
         guard let queue = clCreateCommandQueue(context, device.id, properties, &status), status == CL_SUCCESS else {
             clReleaseContext(context)
             throw OpenCLError(call: "clCreateCommandQueue(\(device.name))", status: status)
-        }
-        // In bits; every sub-buffer's origin must be a multiple of it.
-        let alignmentBits: cl_uint
-        do {
-            alignmentBits = try OpenCLPlatforms.deviceValue(device.id, CL_DEVICE_MEM_BASE_ADDR_ALIGN)
-        } catch {
-            clReleaseCommandQueue(queue)
-            clReleaseContext(context)
-            throw error
-        }
-        guard alignmentBits >= 8, alignmentBits & (alignmentBits - 1) == 0 else {
-            clReleaseCommandQueue(queue)
-            clReleaseContext(context)
-            throw OpenCLError(call: "clGetDeviceInfo(CL_DEVICE_MEM_BASE_ADDR_ALIGN = \(alignmentBits) bits, not a power of two bytes)", status: CL_INVALID_VALUE)
         }
         self.context = context
         self.queue = queue
