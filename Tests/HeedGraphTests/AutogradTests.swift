@@ -1,7 +1,8 @@
-import HeedGraph
 import HeedOps
 import HeedTestSupport
 import XCTest
+
+@testable import HeedGraph
 
 final class AutogradTests: XCTestCase {
     /// The graph layer's tests need no OpenCL; the same graphs run on OpenCL in
@@ -66,6 +67,27 @@ final class AutogradTests: XCTestCase {
         let v = try w.scaled(by: 1)
         try v.scaled(by: 3).adding(v.scaled(by: 5)).adding(v).multiplying(v).sum().backward()
         XCTAssertEqual(try w.gradient?.values(), [18, -36, 54])  // ∂(9v²)/∂v = 18v
+    }
+
+    /// The sum where gradients meet never writes into a buffer anything else holds: a
+    /// first gradient held elsewhere keeps its values and the sum gets a new buffer. (Where
+    /// nothing else holds it, optimised builds add in place; what that saves is in
+    /// RESULTS.md, and the training-step fixtures show the numbers do not change.)
+    func testAccumulatingNeverOverwritesAHeldGradient() throws {
+        let backend = TestDevices.reference
+        let addend = try Tensor([1, 2, 3], shape: [3], on: backend)
+        let unshared = try Tensor([10, 20, 30], shape: [3], on: backend)
+        XCTAssertEqual(try Tensor.accumulate(consume unshared, addend).values(), [11, 22, 33])
+        let held = try Tensor([10, 20, 30], shape: [3], on: backend)
+        let fresh = try Tensor.accumulate(held, addend)
+        XCTAssertNotEqual(ObjectIdentifier(fresh.storage), ObjectIdentifier(held.storage))
+        XCTAssertEqual(try fresh.values(), [11, 22, 33])
+        XCTAssertEqual(try held.values(), [10, 20, 30])
+        let view = try Tensor([10, 20, 30], shape: [3], on: backend)
+        let storage = view.storage
+        let viewed = try Tensor.accumulate(consume view, addend)
+        XCTAssertNotEqual(ObjectIdentifier(viewed.storage), ObjectIdentifier(storage), "a buffer held on its own")
+        XCTAssertEqual(try backend.read(storage, as: Float.self), [10, 20, 30])
     }
 
     func testNothingIsRecordedWithoutGradients() throws {

@@ -103,11 +103,17 @@ extension Tensor {
     /// `sum` + `addend`: written into `sum`'s storage where nothing else holds it (no other
     /// tensor, rule, caller or the other pending gradients), else into a new tensor. The
     /// same sum bit for bit, without a third buffer where gradients meet (a residual
-    /// block's input), which is where a training step's memory peaks.
+    /// block's input). Unoptimised builds copy the buffer's reference to ask whether it is
+    /// the only one, so there the sum is always a new tensor: the same values, a buffer more.
     static func accumulate(_ sum: consuming Tensor, _ addend: Tensor) throws -> Tensor {
         var sum = consume sum
-        let unshared = isKnownUniquelyReferenced(&sum) && isKnownUniquelyReferenced(&sum.storage)
+        let unshared = isKnownUniquelyReferenced(&sum) && isOnlyReference(&sum.storage)
         return try sum.adding(addend, inPlace: unshared)
+    }
+
+    /// `isKnownUniquelyReferenced` on a buffer of whatever class its backend makes.
+    private static func isOnlyReference<Buffer: DeviceBuffer>(_ buffer: inout Buffer) -> Bool {
+        isKnownUniquelyReferenced(&buffer)
     }
 
     /// The same values with no gradient: what flows from here on is a constant.
