@@ -8,7 +8,7 @@ import PackageDescription
 /// that use them (`reductions`: work-group sums and maxima); each is embedded in the binary.
 let kernelFamilies = [
     "blas", "conv", "pooling", "elementwise", "normalization", "optimizer", "random", "softmax", "loss", "attention", "sampling", "layout",
-    "gemm_cpu", "grouped_conv", "reductions",
+    "gemm_cpu", "grouped_conv", "reductions", "columns",
 ]
 
 let package = Package(

@@ -17,11 +17,13 @@ public enum KernelLibrary {
     /// Files of functions that several families share (names without `.cl`). A prelude is
     /// no program of its own: `programSource(of:directory:)` puts it ahead of each family
     /// that uses it.
-    public static let preludes = ["reductions"]
+    public static let preludes = ["columns", "reductions"]
 
     /// The preludes each family's program starts with, in order; families not listed have none.
     public static let preludesOfFamily: [String: [String]] = [
         "attention": ["reductions"],
+        "conv": ["columns"],
+        "gemm_cpu": ["columns"],
         "grouped_conv": ["reductions"],
         "normalization": ["reductions"],
         "pooling": ["reductions"],
@@ -93,6 +95,7 @@ public enum KernelLibrary {
         "gemm_cpu": PackageResources.gemm_cpu_cl,
         "grouped_conv": PackageResources.grouped_conv_cl,
         "reductions": PackageResources.reductions_cl,
+        "columns": PackageResources.columns_cl,
     ]
 
     private static let decoded: [String: String] = embedded.mapValues { String(decoding: $0, as: UTF8.self) }

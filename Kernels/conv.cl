@@ -1,15 +1,18 @@
 // =================================================================================
 // conv.cl: the non-GEMM parts of 2-D convolution and of linear layers.
 //
-// Convolution runs as im2col + GEMM (CLBlast) on a chunk of `chunk` images at a
-// time. The column matrix of a chunk has one row per (c, i, j) tap of the kernel
-// and one column per (image, output position):
+// Convolution runs as im2col + GEMM on a chunk of `chunk` images at a time. The
+// column matrix of a chunk has one row per (c, i, j) tap of the kernel and one column
+// per (image, output position):
 //
 //   col: float[C·kh·kw][chunk·P],  P = H'·W',
 //        col[((c·kh + i)·kw + j)·(chunk·P) + m·P + y·W' + x]
 //          = input[n0 + m, c, y·s − pad + i, x·s − pad + j]   (0 outside the image)
 //
 // so that weight (O × C·kh·kw) · col is the output of the chunk as (O, chunk·P).
+// conv2d_im2col writes it for CLBlast; Heed's packed GEMM reads its entries straight
+// from the images instead (gemm_pack_columns in gemm_cpu.cl). col2im always runs: the
+// input gradient's GEMM writes a column-shaped matrix.
 //
 // conv2d_im2col:  input (N, C, H, W) → col for images n0 ..< n0 + chunk.
 //   Work item (b, m·C·kh·kw + r) writes output rows y = b·rows ..< (b + 1)·rows of tap r
@@ -46,14 +49,6 @@
 #ifndef BIAS_GROUP
 #define BIAS_GROUP 64 // work-items per channel in bias_backward; a power of two
 #endif
-
-// The first output column x whose input column x·stride − pad + j is ≥ `bound`
-// (x ≥ ceil((bound + pad − j) / stride), and 0 when that is negative).
-int first_column_at_least(const int bound, const int pad, const int j, const int stride)
-{
-    const int a = bound + pad - j;
-    return a > 0 ? (a + stride - 1) / stride : 0;
-}
 
 __kernel void conv2d_im2col(__global const float* input, __global float* col,
                             const int n0, const int chunk,

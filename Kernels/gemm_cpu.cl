@@ -10,7 +10,7 @@
 // written the way CPU BLAS libraries are: one work-item per work-group, and that one
 // work-item keeps an MR × NR block of C in vector registers.
 //
-// Two kernels, enqueued in order on one queue (see PackedGemm+OpenCL.swift):
+// Kernels enqueued in order on one queue (see PackedGemm+OpenCL.swift):
 //
 // gemm_pack: copies op(A) and op(B) into panels the product reads contiguously,
 //   resolving transposes, leading dimensions, offsets and edges once, so that the
@@ -21,6 +21,14 @@
 //     Bp[b][step][jp][p][x] = op(B_b)[step·kc_block + p, jp·NR + x]   zero for columns ≥ n
 //   i.e. panel ip of step s starts at s·kc_block·⌈m/MR⌉·MR + ip·kc·MR, kc being the
 //   step's depth (the last may be shorter). Each element is packed once per call.
+// gemm_pack_columns: packs op(B) when B is the column matrix of a chunk of images
+//   (conv.cl: col[tap][position], tap (c·kh + i)·kw + j, position m·P + y·W' + x),
+//   reading the images directly, so that a convolution's GEMM never needs the column
+//   matrix written whole first (im2col fused with packing: one pass over the entries,
+//   and no scratch for the matrix). depth_is_taps = 1: op(B) = col, k = C·kh·kw, n =
+//   count·P (the forward pass, W · col); 0: op(B) = colᵀ, k = count·P, n = C·kh·kw (the
+//   weight gradient, ∂L/∂out · colᵀ). Writes Bp exactly as gemm_pack would have from
+//   the matrix. Work item (panel, step); global (⌈n/NR⌉, ⌈k/kc_block⌉).
 // gemm_packed: work-group (jb, ib, b), local size (1, 1, 1), computes the block of C
 //   rows ib·mc_block … and columns jb·nc_block …, in steps of kc_block along k (so
 //   that the B panel being reused, kc·NR floats, stays in L1 and the A block, mc·kc,
@@ -108,6 +116,110 @@ void gemm_pack(const int m, const int n, const int k, const int kc_block,
         pack_panel(bp + (size_t)batch * bp_batch_stride + (size_t)p0 * n_panels * NR + (size_t)jp * kc * NR,
                    b + b_offset + batch * b_stride, trans_b ? ldb : 1, trans_b ? 1 : ldb, NR,
                    jp * NR, n, p0, kc);
+    }
+}
+
+// Copies the entries of tap (c, i, j) at `count` consecutive positions of output row y,
+// columns x0 …, to dst[t·step]: `plane` is channel c of the image. The entries read
+// inside the image form a strided (for stride 1 contiguous) run of one input row, with
+// zeros before and after it (first_column_at_least, columns.cl), so no entry tests a bound.
+inline void copy_column_run(__global float* restrict dst, const int step, __global const float* restrict plane,
+                            const int count, const int x0, const int y, const int i, const int j,
+                            const int height, const int width, const int stride, const int pad)
+{
+    const int h = y * stride - pad + i;
+    int begin = count, end = count;
+    if (h >= 0 && h < height) {
+        begin = clamp(first_column_at_least(0, pad, j, stride) - x0, 0, count);
+        end = clamp(first_column_at_least(width, pad, j, stride) - x0, begin, count);
+    }
+    for (int t = 0; t < begin; t++) dst[t * step] = 0.0f;
+    if (end > begin) {
+        // Input column of position x0 + t: (x0 + t)·stride − pad + j, inside for begin ≤ t < end.
+        __global const float* row = plane + h * width + (x0 + begin) * stride - pad + j;
+        if (stride == 1) {
+            for (int t = begin; t < end; t++) dst[t * step] = row[t - begin];
+        } else {
+            for (int t = begin; t < end; t++) dst[t * step] = row[(t - begin) * stride];
+        }
+    }
+    for (int t = end; t < count; t++) dst[t * step] = 0.0f;
+}
+
+// Positions are walked in runs along output rows: (m, y, x) of position q, then each run
+// ends at the row's end, so only a work item's first position needs divisions.
+typedef struct { int m, y, x; } column_position;
+
+inline column_position position_of(const int q, const int out_h, const int out_w)
+{
+    const int plane = out_h * out_w;
+    return (column_position){ q / plane, (q % plane) / out_w, q % out_w };
+}
+
+inline void advance_row(column_position* at, const int out_h)
+{
+    at->x = 0;
+    if (++at->y == out_h) { at->y = 0; at->m++; }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void gemm_pack_columns(const int depth_is_taps, const int n, const int k, const int kc_block,
+                       __global const float* restrict input, const int n0,
+                       const int channels, const int height, const int width,
+                       const int kernel_h, const int kernel_w, const int stride, const int pad,
+                       const int out_h, const int out_w,
+                       __global float* restrict bp)
+{
+    const int jp = get_global_id(0);
+    const int p0 = get_global_id(1) * kc_block;
+    const int n_panels = (n + NR - 1) / NR;
+    if (jp >= n_panels || p0 >= k) return;
+    const int kc = min(kc_block, k - p0);
+    const int taps = kernel_h * kernel_w;
+    __global float* dst = bp + (size_t)p0 * n_panels * NR + (size_t)jp * kc * NR;
+    __global const float* images = input + (size_t)n0 * channels * height * width;
+
+    if (depth_is_taps) {
+        // op(B) = col: depth p is tap p0 + p, panel column x position jp·NR + x. Per tap,
+        // the panel's positions are a few runs along output rows: dst[p·NR + x], step 1.
+        const int width_here = min(NR, n - jp * NR);
+        const column_position first = position_of(jp * NR, out_h, out_w);
+        // Tap p0 + p as (c, i, j), stepped along with p (no divisions per tap).
+        int c = p0 / taps, i = (p0 / kernel_w) % kernel_h, j = p0 % kernel_w;
+        for (int p = 0; p < kc; p++) {
+            if (p > 0 && ++j == kernel_w) {
+                j = 0;
+                if (++i == kernel_h) { i = 0; c++; }
+            }
+            column_position at = first;
+            for (int x = 0; x < width_here;) {
+                const int count = min(out_w - at.x, width_here - x);
+                copy_column_run(dst + p * NR + x, 1, images + ((size_t)at.m * channels + c) * height * width,
+                                count, at.x, at.y, i, j, height, width, stride, pad);
+                x += count;
+                advance_row(&at, out_h);
+            }
+            for (int x = width_here; x < NR; x++) dst[p * NR + x] = 0.0f;
+        }
+    } else {
+        // op(B) = colᵀ: depth p is position p0 + p, panel column x tap jp·NR + x. Per tap,
+        // the step's positions are runs along output rows: dst[p·NR + x], step NR.
+        for (int x = 0; x < NR; x++) {
+            const int r = jp * NR + x;
+            if (r >= n) {
+                for (int p = 0; p < kc; p++) dst[p * NR + x] = 0.0f;
+                continue;
+            }
+            const int c = r / taps, i = (r / kernel_w) % kernel_h, j = r % kernel_w;
+            column_position at = position_of(p0, out_h, out_w);
+            for (int p = 0; p < kc;) {
+                const int count = min(out_w - at.x, kc - p);
+                copy_column_run(dst + p * NR + x, NR, images + ((size_t)at.m * channels + c) * height * width,
+                                count, at.x, at.y, i, j, height, width, stride, pad);
+                p += count;
+                advance_row(&at, out_h);
+            }
+        }
     }
 }
 

@@ -62,8 +62,8 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    /// Under a memory limit that the whole batch's scratch does not fit (a 9 MiB column
-    /// matrix and the GEMM's copy of it, with 6 MiB to spare), the chunked implementation
+    /// Under a memory limit that the whole batch's scratch does not fit (the GEMM's 9 MiB
+    /// packed copy of the column matrix, with 6 MiB to spare), the chunked implementation
     /// at the device's scratch limit runs out of memory, and the op runs in smaller chunks
     /// instead, with the reference's results. Integer inputs, so results are exact.
     func testAConvolutionWhoseScratchDoesNotFitRunsInSmallerChunks() throws {

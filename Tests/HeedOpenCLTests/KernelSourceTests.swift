@@ -8,14 +8,21 @@ import XCTest
 @testable import HeedOpenCL
 
 final class KernelSourceTests: XCTestCase {
-    func testTheReductionsAreDefinedOnceInTheirPrelude() throws {
-        XCTAssertEqual(KernelLibrary.preludes, ["reductions"])
-        XCTAssertFalse(KernelLibrary.families.contains("reductions"))
-        let prelude = try KernelLibrary.source(of: "reductions", directory: nil)
-        for function in ["float group_sum(", "float group_max("] {
-            XCTAssertTrue(prelude.contains(function), function)
-            for family in KernelLibrary.families {
-                XCTAssertFalse(try KernelLibrary.source(of: family, directory: nil).contains(function), "\(function) in \(family)")
+    func testSharedFunctionsAreDefinedOnceInTheirPrelude() throws {
+        let functions = [
+            "columns": ["int first_column_at_least("],
+            "reductions": ["float group_sum(", "float group_max("],
+        ]
+        XCTAssertEqual(KernelLibrary.preludes.sorted(), functions.keys.sorted())
+        for (name, defined) in functions {
+            XCTAssertFalse(KernelLibrary.families.contains(name))
+            let prelude = try KernelLibrary.source(of: name, directory: nil)
+            for function in defined {
+                XCTAssertTrue(prelude.contains(function), function)
+                for family in KernelLibrary.families {
+                    XCTAssertFalse(
+                        try KernelLibrary.source(of: family, directory: nil).contains(function), "\(function) in \(family)")
+                }
             }
         }
     }

@@ -50,11 +50,39 @@ final class DeviceAllocator: @unchecked Sendable {
         /// The bytes asked for (at most `bytes`).
         let requestedBytes: Int
         fileprivate let block: BlockPool.Block
-        fileprivate let isSmall: Bool
+        fileprivate let pool: PoolKind
     }
 
     /// Requests up to this many bytes come from the pool of small blocks.
     static let smallRequestLimit = 1 << 20
+
+    /// Which of the two pools serves a request.
+    fileprivate enum PoolKind {
+        case small, large
+
+        init(serving bytes: Int) { self = bytes <= DeviceAllocator.smallRequestLimit ? .small : .large }
+    }
+
+    /// One pool: the blocks carved from its segments, and the driver's buffer behind each segment.
+    private struct SegmentPool {
+        var blocks: BlockPool
+        var buffers: [Int: cl_mem] = [:]
+
+        /// Adds `memory`, a new segment of `bytes`, as one free block.
+        mutating func addSegment(_ memory: cl_mem, bytes: Int) {
+            buffers[blocks.addSegment(bytes: bytes)] = memory
+        }
+
+        /// Removes the segments with nothing in use: their buffers and sizes, to release.
+        mutating func removeFreeSegments() -> [(memory: cl_mem, bytes: Int)] {
+            blocks.removeFreeSegments().map { (buffers.removeValue(forKey: $0.segment)!, $0.bytes) }
+        }
+    }
+
+    /// `bytes` rounded up to a multiple of `multiple`.
+    static func roundedUp(_ bytes: Int, to multiple: Int) -> Int {
+        (bytes + multiple - 1) / multiple * multiple
+    }
 
     /// The size of the segment a request of `bytes` (rounded) that no free block holds
     /// gets, PyTorch's: 2 MiB for small requests; 20 MiB for requests under 10 MiB, which
@@ -63,7 +91,7 @@ final class DeviceAllocator: @unchecked Sendable {
     static func segmentBytes(serving bytes: Int) -> Int {
         if bytes <= smallRequestLimit { return 2 << 20 }
         if bytes < 10 << 20 { return 20 << 20 }
-        return (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20)
+        return roundedUp(bytes, to: 2 << 20)
     }
 
     /// Bytes every request is rounded up to a multiple of (a power of two).
@@ -73,11 +101,7 @@ final class DeviceAllocator: @unchecked Sendable {
     private let queue: cl_command_queue?
     private let createBuffer: CreateBuffer
     private let lock = NSLock()
-    private var small: BlockPool
-    private var large = BlockPool(minimumRemainder: DeviceAllocator.smallRequestLimit + 1)
-    /// The driver's buffer behind each segment of `small` and of `large`.
-    private var smallSegments: [Int: cl_mem] = [:]
-    private var largeSegments: [Int: cl_mem] = [:]
+    private var pools: [PoolKind: SegmentPool]
     private var limitBytes: Int?
     private var usage = DeviceMemoryUsage()
 
@@ -96,7 +120,10 @@ final class DeviceAllocator: @unchecked Sendable {
         self.context = context
         self.queue = queue
         self.granularity = max(512, baseAlignment)
-        self.small = BlockPool(minimumRemainder: granularity)
+        self.pools = [
+            .small: SegmentPool(blocks: BlockPool(minimumRemainder: granularity)),
+            .large: SegmentPool(blocks: BlockPool(minimumRemainder: Self.smallRequestLimit + 1)),
+        ]
         self.limitBytes = limit
         self.createBuffer = createBuffer
     }
@@ -117,7 +144,7 @@ final class DeviceAllocator: @unchecked Sendable {
 
     /// `bytes` (at most 2^62) rounded up to a multiple of `granularity`.
     func rounded(_ bytes: Int) -> Int {
-        (bytes + granularity - 1) / granularity * granularity
+        Self.roundedUp(bytes, to: granularity)
     }
 
     /// Storage of at least `bytes` (which must be positive): a block of a pooled segment
@@ -128,10 +155,10 @@ final class DeviceAllocator: @unchecked Sendable {
             throw HeedError.invalidArgument(op: "makeBuffer", "\(bytes) bytes is not a buffer size a device can hold")
         }
         let size = rounded(bytes)
-        let isSmall = size <= Self.smallRequestLimit
+        let kind = PoolKind(serving: size)
         return try lock.withLock {
             let block: BlockPool.Block
-            if let pooled = isSmall ? small.take(size) : large.take(size) {
+            if let pooled = pools[kind]!.blocks.take(size) {
                 usage.poolHits += 1
                 block = pooled
             } else {
@@ -139,25 +166,18 @@ final class DeviceAllocator: @unchecked Sendable {
                 usage.driverAllocations += 1
                 usage.reservedBytes += segmentBytes
                 usage.peakReservedBytes = max(usage.peakReservedBytes, usage.reservedBytes)
-                if isSmall {
-                    let segment = small.addSegment(bytes: segmentBytes)
-                    smallSegments[segment] = memory
-                    block = small.take(size)!
-                } else {
-                    let segment = large.addSegment(bytes: segmentBytes)
-                    largeSegments[segment] = memory
-                    block = large.take(size)!
-                }
+                pools[kind]!.addSegment(memory, bytes: segmentBytes)
+                block = pools[kind]!.blocks.take(size)!
             }
             let memory: cl_mem
             do {
-                memory = try subBuffer(of: block, isSmall: isSmall)
+                memory = try subBuffer(of: block, in: kind)
             } catch {
-                give(block, isSmall: isSmall)
+                pools[kind]!.blocks.give(block)
                 throw error
             }
             usage.allocated(block.bytes, requested: bytes, scratch: scratch)
-            return Allocation(memory: memory, isScratch: scratch, requestedBytes: bytes, block: block, isSmall: isSmall)
+            return Allocation(memory: memory, isScratch: scratch, requestedBytes: bytes, block: block, pool: kind)
         }
     }
 
@@ -166,7 +186,7 @@ final class DeviceAllocator: @unchecked Sendable {
         clReleaseMemObject(allocation.memory)
         lock.withLock {
             usage.freed(allocation.bytes, requested: allocation.requestedBytes, scratch: allocation.isScratch)
-            give(allocation.block, isSmall: allocation.isSmall)
+            pools[allocation.pool]!.blocks.give(allocation.block)
         }
     }
 
@@ -186,13 +206,9 @@ final class DeviceAllocator: @unchecked Sendable {
 
     // MARK: Under the lock
 
-    private func give(_ block: BlockPool.Block, isSmall: Bool) {
-        if isSmall { small.give(block) } else { large.give(block) }
-    }
-
-    /// A sub-buffer over `block` of its segment.
-    private func subBuffer(of block: BlockPool.Block, isSmall: Bool) throws -> cl_mem {
-        let segment = (isSmall ? smallSegments : largeSegments)[block.segment]!
+    /// A sub-buffer over `block` of its segment in pool `kind`.
+    private func subBuffer(of block: BlockPool.Block, in kind: PoolKind) throws -> cl_mem {
+        let segment = pools[kind]!.buffers[block.segment]!
         var region = cl_buffer_region(origin: block.offset, size: block.bytes)
         var status: cl_int = 0
         let memory = clCreateSubBuffer(
@@ -208,7 +224,7 @@ final class DeviceAllocator: @unchecked Sendable {
     /// more than the limit or the driver allows, of only the request rounded up to 2 MiB.
     private func createSegment(serving bytes: Int) throws -> (cl_mem, Int) {
         let preferred = Self.segmentBytes(serving: bytes)
-        let least = max(Self.segmentBytes(serving: 1), (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20))
+        let least = max(Self.segmentBytes(serving: 1), Self.roundedUp(bytes, to: 2 << 20))
         do {
             return (try createFromDriver(preferred, serving: bytes), preferred)
         } catch is OutOfDeviceMemory where least < preferred {
@@ -249,9 +265,7 @@ final class DeviceAllocator: @unchecked Sendable {
     /// Releases the segments with nothing in use; returns how many.
     @discardableResult
     private func releaseFreeSegments() -> Int {
-        let released =
-            small.removeFreeSegments().map { (smallSegments.removeValue(forKey: $0.segment)!, $0.bytes) }
-            + large.removeFreeSegments().map { (largeSegments.removeValue(forKey: $0.segment)!, $0.bytes) }
+        let released = pools[.small]!.removeFreeSegments() + pools[.large]!.removeFreeSegments()
         for (memory, bytes) in released {
             clReleaseMemObject(memory)
             usage.reservedBytes -= bytes

@@ -12,13 +12,18 @@ import HeedOps
 /// share the same memory (`DeviceAllocator`) and no layer keeps its own.
 ///
 /// Per chunk of m images, with P = H'·W' and K = C·kh·kw:
-/// - forward: im2col, one GEMM `W · col` (O × m·P), unpacked into NCHW; bias added
-///   last by `bias_forward`. (One GEMM over the chunk, not a batched GEMM writing NCHW
-///   directly, `W · col_n` per image: small per-image GEMMs ran several times slower.)
+/// - forward: one GEMM `W · col` (O × m·P), unpacked into NCHW; bias added last by
+///   `bias_forward`. (One GEMM over the chunk, not a batched GEMM writing NCHW directly,
+///   `W · col_n` per image: small per-image GEMMs ran several times slower.)
 /// - input gradient: ∂L/∂output packed to (O, m·P), one GEMM `Wᵀ · packed` (K × m·P),
 ///   then col2im gathers each input element's taps.
-/// - weight gradient: im2col and the packed output gradient, one GEMM
-///   `packed · colᵀ` (O × K), accumulated over chunks with β = 1 after the first.
+/// - weight gradient: the packed output gradient, one GEMM `packed · colᵀ` (O × K),
+///   accumulated over chunks with β = 1 after the first.
+///
+/// Where the GEMM's B operand is the column matrix (forward, weight gradient), Heed's packed
+/// GEMM reads its entries straight from the images as it packs B (`gemm_pack_columns`):
+/// the matrix is never written whole, which saves its scratch and a pass over it. CLBlast
+/// reads a matrix, so on that engine im2col writes it first (`gemmWithColumns`).
 extension OpenCLBackend {
     /// Most elements one scratch buffer of a convolution call may hold on this device
     /// (`DeviceShapes.convolutionScratchLimit`).
@@ -84,12 +89,11 @@ extension OpenCLBackend {
         output: OpenCLBuffer, scratchLimit: Int
     ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let (col, packed) = try scratch(plan)
+        let (col, packed) = try scratch(plan, columnMatrix: gemmEngine != .packed)
         for (n0, m) in plan.chunks {
-            try im2col(plan, input: input, col: col, n0: n0, count: m)
-            try enqueueGemm(
+            try gemmWithColumns(
                 GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction),
-                a: weight, b: col, c: packed)
+                a: weight, columnsOf: plan, input: input, n0: n0, count: m, col: col, c: packed)
             try packRows(plan, "conv2d_unpack_rows", from: packed, to: output, n0: n0, count: m)
         }
         if let bias {
@@ -104,7 +108,8 @@ extension OpenCLBackend {
         inputGradient: OpenCLBuffer, scratchLimit: Int
     ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let (col, packed) = try scratch(plan)
+        let (col, packed) = try scratch(plan, columnMatrix: true)
+        guard let col else { preconditionFailure("the input gradient's GEMM writes the column matrix") }
         for (n0, m) in plan.chunks {
             try packRows(plan, "conv2d_pack_rows", from: outputGradient, to: packed, n0: n0, count: m)
             try enqueueGemm(
@@ -119,26 +124,44 @@ extension OpenCLBackend {
         weightGradient: OpenCLBuffer, scratchLimit: Int
     ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let (col, packed) = try scratch(plan)
+        let (col, packed) = try scratch(plan, columnMatrix: gemmEngine != .packed)
         for (n0, m) in plan.chunks {
-            try im2col(plan, input: input, col: col, n0: n0, count: m)
             try packRows(plan, "conv2d_pack_rows", from: outputGradient, to: packed, n0: n0, count: m)
-            try enqueueGemm(
+            try gemmWithColumns(
                 GemmDescriptor(
                     transposeB: true, m: d.outChannels, n: plan.reduction, k: m * plan.plane,
                     beta: n0 == 0 ? 0 : 1),
-                a: packed, b: col, c: weightGradient)
+                a: packed, columnsOf: plan, input: input, n0: n0, count: m, col: col, c: weightGradient)
         }
     }
 
-    /// The column matrix (K × chunk·P) and the packed output or its gradient (O × chunk·P)
-    /// of one call: every GEMM of the call fits them, so `enqueueGemm` needs no check.
-    private func scratch(_ plan: ConvolutionPlan) throws -> (col: OpenCLBuffer, packed: OpenCLBuffer) {
+    /// The column matrix (K × chunk·P), where the call writes it, and the packed output or
+    /// its gradient (O × chunk·P) of one call: every GEMM of the call fits them, so
+    /// `enqueueGemm` needs no check.
+    private func scratch(
+        _ plan: ConvolutionPlan, columnMatrix: Bool
+    ) throws -> (col: OpenCLBuffer?, packed: OpenCLBuffer) {
         let columns = plan.chunk * plan.plane
         return (
-            try OpenCLBuffer.scratch(context: context, floats: plan.reduction * columns),
+            columnMatrix ? try OpenCLBuffer.scratch(context: context, floats: plan.reduction * columns) : nil,
             try OpenCLBuffer.scratch(context: context, floats: plan.descriptor.outChannels * columns)
         )
+    }
+
+    /// The GEMM `d` whose B operand is the column matrix of images n0 ..< n0 + count (op(B)
+    /// = col, or colᵀ where `d` transposes B). The packed engine reads the column entries
+    /// straight from the images as it packs B (`gemm_pack_columns`), so `col` is nil and
+    /// the matrix is never stored whole; CLBlast reads the matrix im2col writes into `col`.
+    private func gemmWithColumns(
+        _ d: GemmDescriptor, a: OpenCLBuffer, columnsOf plan: ConvolutionPlan, input: OpenCLBuffer,
+        n0: Int, count: Int, col: OpenCLBuffer?, c: OpenCLBuffer
+    ) throws {
+        if let col {
+            try im2col(plan, input: input, col: col, n0: n0, count: count)
+            try enqueueGemm(d, a: a, b: col, c: c)
+        } else {
+            try packedGemm(d, a: a, b: .columns(of: plan, input: input, firstImage: n0, depthIsTaps: !d.transposeB), c: c)
+        }
     }
 
     // MARK: Kernels

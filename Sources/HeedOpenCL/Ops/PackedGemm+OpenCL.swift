@@ -80,6 +80,17 @@ struct PackedGemmPlan: Equatable {
     }
 }
 
+/// What a packed GEMM reads its B operand from.
+enum PackedGemmOperand {
+    /// The matrix the descriptor describes (offset, leading dimension, stride, transpose).
+    case matrix(OpenCLBuffer)
+    /// The column matrix of a chunk of images (`Kernels/conv.cl`), read straight from the
+    /// images by `gemm_pack_columns`, so that it is never written whole; `op(B)` is the
+    /// matrix itself (`depthIsTaps`, a convolution's forward pass) or its transpose (its
+    /// weight gradient). The descriptor's B fields then say nothing; its batch is one.
+    case columns(of: ConvolutionPlan, input: OpenCLBuffer, firstImage: Int, depthIsTaps: Bool)
+}
+
 extension OpenCLBackend {
     /// The largest number of floats the two packed buffers hold together: batches whose
     /// packed copies would be larger are packed and multiplied a slice at a time.
@@ -90,6 +101,13 @@ extension OpenCLBackend {
     /// can make batches run in slices.
     func packedGemm(
         _ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer,
+        scratchLimit: Int = packedGemmScratchLimit
+    ) throws {
+        try packedGemm(d, a: a, b: .matrix(b), c: c, scratchLimit: scratchLimit)
+    }
+
+    func packedGemm(
+        _ d: GemmDescriptor, a: OpenCLBuffer, b: PackedGemmOperand, c: OpenCLBuffer,
         scratchLimit: Int = packedGemmScratchLimit
     ) throws {
         let kernel = tuning.packedGemm
@@ -109,24 +127,47 @@ extension OpenCLBackend {
         let aPacked = try OpenCLBuffer.scratch(context: context, floats: packedA * (shareA ? 1 : slice))
         let bPacked = try OpenCLBuffer.scratch(context: context, floats: packedB * (shareB ? 1 : slice))
         let op = "gemm"
+        let depthSteps = (d.k + plan.kc - 1) / plan.kc
         for first in stride(from: 0, to: d.batchCount, by: slice) {
             let count = min(slice, d.batchCount - first)
             // Shared operands are packed with the first slice only; later slices reuse them.
             let packA = first == 0 || !shareA
-            let packB = first == 0 || !shareB
+            var packB = first == 0 || !shareB
+            if case .columns(let columns, let input, let firstImage, let depthIsTaps) = b, packB {
+                precondition(d.batchCount == 1, "a column matrix operand is one matrix")
+                let geometry = columns.descriptor
+                try launch(
+                    family: "gemm_cpu", kernel: "gemm_pack_columns", defines: defines,
+                    global: [(d.n + nr - 1) / nr, depthSteps], local: [1, 1],
+                    arguments: [
+                        .int(depthIsTaps ? 1 : 0), try .int(d.n, op), try .int(d.k, op), try .int(plan.kc, op),
+                        .buffer(input), try .int(firstImage, op),
+                    ]
+                        + (try [
+                            geometry.inChannels, geometry.height, geometry.width, geometry.kernelHeight,
+                            geometry.kernelWidth, geometry.stride, geometry.padding, geometry.outputHeight,
+                            geometry.outputWidth,
+                        ].map { try .int($0, op) }) + [.buffer(bPacked)])
+                packB = false
+            }
+            // (With B already packed, gemm_pack packs A only and reads no B: any buffer will do.)
+            let bMatrix: OpenCLBuffer
+            if case .matrix(let buffer) = b { bMatrix = buffer } else { bMatrix = bPacked }
             let panels = (packA ? (d.m + mr - 1) / mr : 0) + (packB ? (d.n + nr - 1) / nr : 0)
-            try launch(
-                family: "gemm_cpu", kernel: "gemm_pack", defines: defines,
-                global: [panels, (d.k + plan.kc - 1) / plan.kc, count], local: [1, 1, 1],
-                arguments: [
-                    // m = 0 (n = 0) leaves A (B) alone: the kernel then has no panels of it.
-                    try .int(packA ? d.m : 0, op), try .int(packB ? d.n : 0, op), try .int(d.k, op), try .int(plan.kc, op),
-                    .int(d.transposeA ? 1 : 0), .int(d.transposeB ? 1 : 0),
-                    .buffer(a), try .int(d.aOffset + first * d.aStride, op), try .int(d.lda, op), try .int(d.aStride, op),
-                    .buffer(b), try .int(d.bOffset + first * d.bStride, op), try .int(d.ldb, op), try .int(d.bStride, op),
-                    .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
-                    .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
-                ])
+            if panels > 0 {
+                try launch(
+                    family: "gemm_cpu", kernel: "gemm_pack", defines: defines,
+                    global: [panels, depthSteps, count], local: [1, 1, 1],
+                    arguments: [
+                        // m = 0 (n = 0) leaves A (B) alone: the kernel then has no panels of it.
+                        try .int(packA ? d.m : 0, op), try .int(packB ? d.n : 0, op), try .int(d.k, op), try .int(plan.kc, op),
+                        .int(d.transposeA ? 1 : 0), .int(d.transposeB ? 1 : 0),
+                        .buffer(a), try .int(d.aOffset + first * d.aStride, op), try .int(d.lda, op), try .int(d.aStride, op),
+                        .buffer(bMatrix), try .int(d.bOffset + first * d.bStride, op), try .int(d.ldb, op), try .int(d.bStride, op),
+                        .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
+                        .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
+                    ])
+            }
             try launch(
                 family: "gemm_cpu", kernel: "gemm_packed", defines: defines,
                 global: [plan.columnBlocks, plan.rowBlocks, count], local: [1, 1, 1],
