@@ -137,10 +137,15 @@ inline void copy_column_run(__global float* restrict dst, const int step, __glob
     if (end > begin) {
         // Input column of position x0 + t: (x0 + t)·stride − pad + j, inside for begin ≤ t < end.
         __global const float* row = plane + h * width + (x0 + begin) * stride - pad + j;
-        if (stride == 1) {
-            for (int t = begin; t < end; t++) dst[t * step] = row[t - begin];
+        __global float* out = dst + begin * step;
+        const int inside = end - begin;
+        int t = 0;
+        if (stride == 1 && step == 1) {
+            // Whole vectors where the run allows (a loop of unknown length the compiler leaves scalar).
+            for (; t + VW <= inside; t += VW) vstorev(vloadv(0, row + t), 0, out + t);
+            for (; t < inside; t++) out[t] = row[t];
         } else {
-            for (int t = begin; t < end; t++) dst[t * step] = row[(t - begin) * stride];
+            for (; t < inside; t++) out[t * step] = row[t * stride];
         }
     }
     for (int t = end; t < count; t++) dst[t * step] = 0.0f;
