@@ -34,7 +34,8 @@
 //   (i, j) order conv2d_col2im adds them, so both give the same bits; global (W, H, chunk·C).
 // conv2d_pack_rows:  ∂L/∂output of a chunk (chunk, O, P) → (O, chunk·P), so the
 //   weight gradient of a chunk is one GEMM, packed · colᵀ, and its input gradient
-//   one GEMM, weightᵀ · packed. Work item (q, o); global (chunk·P, O).
+//   one GEMM, weightᵀ · packed (for CLBlast; the packed GEMM reads the planes
+//   directly, gemm_pack_planes in gemm_cpu.cl). Work item (q, o); global (chunk·P, O).
 // conv2d_unpack_rows:  the inverse, (O, chunk·P) → output (chunk, O, P) in NCHW.
 //   Work item (q, o); global (chunk·P, O).
 // bias_forward:   y[n, o, p] += bias[o] for y (N, O, P); linear layers use P = 1.

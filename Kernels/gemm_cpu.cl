@@ -29,6 +29,12 @@
 //   count·P (the forward pass, W · col); 0: op(B) = colᵀ, k = count·P, n = C·kh·kw (the
 //   weight gradient, ∂L/∂out · colᵀ). Writes Bp exactly as gemm_pack would have from
 //   the matrix. Work item (panel, step); global (⌈n/NR⌉, ⌈k/kc_block⌉).
+// gemm_pack_planes: packs an operand that is the (O × count·P) matrix X[o][m·P + q] =
+//   x[n0 + m, o, q] of a chunk of NCHW planes (a convolution's output gradient), reading
+//   the planes directly instead of a re-laid-out copy. channels_across = 1: op(A) = X
+//   (across = O rows, k = count·P: the weight gradient, X · colᵀ) into Ap; 0: op(B) = X
+//   (k = O, across = count·P columns: the input gradient, Wᵀ · X) into Bp. Work item
+//   (panel, step); global (⌈across/MR or NR⌉, ⌈k/kc_block⌉).
 // gemm_packed: work-group (jb, ib, b), local size (1, 1, 1), computes the block of C
 //   rows ib·mc_block … and columns jb·nc_block …, in steps of kc_block along k (so
 //   that the B panel being reused, kc·NR floats, stays in L1 and the A block, mc·kc,
@@ -119,6 +125,20 @@ void gemm_pack(const int m, const int n, const int k, const int kc_block,
     }
 }
 
+// dst[t·step] = src[t·stride] for t < count: whole vectors where both are contiguous (a
+// loop of unknown length the compiler leaves scalar).
+inline void copy_run(__global float* restrict dst, const int step, __global const float* restrict src,
+                     const int stride, const int count)
+{
+    int t = 0;
+    if (stride == 1 && step == 1) {
+        for (; t + VW <= count; t += VW) vstorev(vloadv(0, src + t), 0, dst + t);
+        for (; t < count; t++) dst[t] = src[t];
+    } else {
+        for (; t < count; t++) dst[t * step] = src[t * stride];
+    }
+}
+
 // Copies the entries of tap (c, i, j) at `count` consecutive positions of output row y,
 // columns x0 …, to dst[t·step]: `plane` is channel c of the image. The entries read
 // inside the image form a strided (for stride 1 contiguous) run of one input row, with
@@ -134,20 +154,9 @@ inline void copy_column_run(__global float* restrict dst, const int step, __glob
         end = clamp(first_column_at_least(width, pad, j, stride) - x0, begin, count);
     }
     for (int t = 0; t < begin; t++) dst[t * step] = 0.0f;
-    if (end > begin) {
-        // Input column of position x0 + t: (x0 + t)·stride − pad + j, inside for begin ≤ t < end.
-        __global const float* row = plane + h * width + (x0 + begin) * stride - pad + j;
-        __global float* out = dst + begin * step;
-        const int inside = end - begin;
-        int t = 0;
-        if (stride == 1 && step == 1) {
-            // Whole vectors where the run allows (a loop of unknown length the compiler leaves scalar).
-            for (; t + VW <= inside; t += VW) vstorev(vloadv(0, row + t), 0, out + t);
-            for (; t < inside; t++) out[t] = row[t];
-        } else {
-            for (; t < inside; t++) out[t * step] = row[t * stride];
-        }
-    }
+    // Input column of position x0 + t: (x0 + t)·stride − pad + j, inside for begin ≤ t < end.
+    if (end > begin)
+        copy_run(dst + begin * step, step, plane + h * width + (x0 + begin) * stride - pad + j, stride, end - begin);
     for (int t = end; t < count; t++) dst[t * step] = 0.0f;
 }
 
@@ -224,6 +233,53 @@ void gemm_pack_columns(const int depth_is_taps, const int n, const int k, const 
                 p += count;
                 advance_row(&at, out_h);
             }
+        }
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void gemm_pack_planes(const int channels_across, const int across, const int k, const int kc_block,
+                      __global const float* restrict x, const int n0, const int channels, const int plane,
+                      __global float* restrict packed)
+{
+    const int width = channels_across ? MR : NR;
+    const int panel = get_global_id(0);
+    const int p0 = get_global_id(1) * kc_block;
+    const int panels = (across + width - 1) / width;
+    if (panel >= panels || p0 >= k) return;
+    const int kc = min(kc_block, k - p0);
+    __global float* dst = packed + (size_t)p0 * panels * width + (size_t)panel * kc * width;
+    __global const float* images = x + (size_t)n0 * channels * plane;
+
+    if (channels_across) {
+        // op(A) = X: panel row r is channel panel·MR + r, depth p position p0 + p. Per
+        // channel, the step's positions are runs within image planes: dst[p·MR + r], step MR.
+        for (int r = 0; r < MR; r++) {
+            const int o = panel * MR + r;
+            if (o >= across) {
+                for (int p = 0; p < kc; p++) dst[p * MR + r] = 0.0f;
+                continue;
+            }
+            int m = p0 / plane, at = p0 % plane;
+            for (int p = 0; p < kc; m++, at = 0) {
+                const int count = min(plane - at, kc - p);
+                copy_run(dst + p * MR + r, MR, images + ((size_t)m * channels + o) * plane + at, 1, count);
+                p += count;
+            }
+        }
+    } else {
+        // op(B) = X: depth p is channel p0 + p, panel column x position panel·NR + x. Per
+        // channel, the panel's positions are runs within image planes: dst[p·NR + x], step 1.
+        const int width_here = min(NR, across - panel * NR);
+        for (int p = 0; p < kc; p++) {
+            const int o = p0 + p;
+            int m = panel * NR / plane, at = panel * NR % plane;
+            for (int q = 0; q < width_here; m++, at = 0) {
+                const int count = min(plane - at, width_here - q);
+                copy_run(dst + p * NR + q, 1, images + ((size_t)m * channels + o) * plane + at, 1, count);
+                q += count;
+            }
+            for (int q = width_here; q < NR; q++) dst[p * NR + q] = 0.0f;
         }
     }
 }

@@ -16,12 +16,13 @@ final class KnobCoverageTests: XCTestCase {
     }
 
     /// The knobs that shape the packed panels (the tile and the depth block) also shape what
-    /// `gemm_pack_columns` writes for a convolution's forward pass and weight gradient, which
-    /// read the column matrix straight from the images: every value of them passes those
-    /// cases on small integers, where any entry packed in the wrong place shows exactly.
-    /// (The row and column blocks only split the product, which the GEMM cases cover.)
-    func testEveryPanelKnobValuePacksConvolutionColumns() throws {
-        let cases = [ConvolutionOps.forward.name, ConvolutionOps.backwardWeight.name]
+    /// `gemm_pack_columns` and `gemm_pack_planes` write for a convolution's GEMMs, which read
+    /// the column matrix and the output gradient straight from the images: every value of
+    /// them passes the convolution cases on small integers, where any entry packed in the
+    /// wrong place shows exactly. (The row and column blocks only split the product, which
+    /// the GEMM cases cover.)
+    func testEveryPanelKnobValuePacksConvolutionOperands() throws {
+        let cases = [ConvolutionOps.forward.name, ConvolutionOps.backwardInput.name, ConvolutionOps.backwardWeight.name]
             .flatMap { name -> [VerificationCase] in VerificationSuite.cases(matching: name) }
             .filter { $0.shape.hasSuffix(" int") }
         XCTAssertFalse(cases.isEmpty)

@@ -17,13 +17,14 @@ import HeedOps
 ///   `W · col_n` per image: small per-image GEMMs ran several times slower.)
 /// - input gradient: ∂L/∂output packed to (O, m·P), one GEMM `Wᵀ · packed` (K × m·P),
 ///   then col2im gathers each input element's taps.
-/// - weight gradient: the packed output gradient, one GEMM `packed · colᵀ` (O × K),
+/// - weight gradient: one GEMM `packed · colᵀ` (O × K),
 ///   accumulated over chunks with β = 1 after the first.
 ///
-/// Where the GEMM's B operand is the column matrix (forward, weight gradient), Heed's packed
-/// GEMM reads its entries straight from the images as it packs B (`gemm_pack_columns`):
-/// the matrix is never written whole, which saves its scratch and a pass over it. CLBlast
-/// reads a matrix, so on that engine im2col writes it first (`gemmWithColumns`).
+/// Heed's packed GEMM reads the column matrix (forward, weight gradient) and the output
+/// gradient's planes (both gradients) straight from the images as it packs them
+/// (`gemm_pack_columns`, `gemm_pack_planes`): neither is written out, which saves their
+/// scratch and a pass over each. CLBlast reads matrices, so on that engine im2col and
+/// `conv2d_pack_rows` write them first (`readsImages`).
 extension OpenCLBackend {
     /// Most elements one scratch buffer of a convolution call may hold on this device
     /// (`DeviceShapes.convolutionScratchLimit`).
@@ -89,12 +90,13 @@ extension OpenCLBackend {
         output: OpenCLBuffer, scratchLimit: Int
     ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let (col, packed) = try scratch(plan, columnMatrix: gemmEngine != .packed)
+        let (col, packed) = try scratch(plan, columnMatrix: !readsImages, packedRows: true)
         for (n0, m) in plan.chunks {
-            try gemmWithColumns(
+            try convolutionGemm(
                 GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction),
-                a: weight, columnsOf: plan, input: input, n0: n0, count: m, col: col, c: packed)
-            try packRows(plan, "conv2d_unpack_rows", from: packed, to: output, n0: n0, count: m)
+                a: .matrix(weight), b: try columns(plan, of: input, n0: n0, count: m, depthIsTaps: true, into: col),
+                c: packed!)
+            try packRows(plan, "conv2d_unpack_rows", from: packed!, to: output, n0: n0, count: m)
         }
         if let bias {
             try addOrSumBias(
@@ -108,14 +110,12 @@ extension OpenCLBackend {
         inputGradient: OpenCLBuffer, scratchLimit: Int
     ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let (col, packed) = try scratch(plan, columnMatrix: true)
-        guard let col else { preconditionFailure("the input gradient's GEMM writes the column matrix") }
+        let (col, packed) = try scratch(plan, columnMatrix: true, packedRows: !readsImages)
         for (n0, m) in plan.chunks {
-            try packRows(plan, "conv2d_pack_rows", from: outputGradient, to: packed, n0: n0, count: m)
-            try enqueueGemm(
+            try convolutionGemm(
                 GemmDescriptor(transposeA: true, m: plan.reduction, n: m * plan.plane, k: d.outChannels),
-                a: weight, b: packed, c: col)
-            try columnKernel(.col2im, plan, col, inputGradient, n0: n0, count: m)
+                a: .matrix(weight), b: try planes(plan, of: outputGradient, n0: n0, count: m, into: packed), c: col!)
+            try columnKernel(.col2im, plan, col!, inputGradient, n0: n0, count: m)
         }
     }
 
@@ -124,43 +124,65 @@ extension OpenCLBackend {
         weightGradient: OpenCLBuffer, scratchLimit: Int
     ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let (col, packed) = try scratch(plan, columnMatrix: gemmEngine != .packed)
+        let (col, packed) = try scratch(plan, columnMatrix: !readsImages, packedRows: !readsImages)
         for (n0, m) in plan.chunks {
-            try packRows(plan, "conv2d_pack_rows", from: outputGradient, to: packed, n0: n0, count: m)
-            try gemmWithColumns(
+            try convolutionGemm(
                 GemmDescriptor(
                     transposeB: true, m: d.outChannels, n: plan.reduction, k: m * plan.plane,
                     beta: n0 == 0 ? 0 : 1),
-                a: packed, columnsOf: plan, input: input, n0: n0, count: m, col: col, c: weightGradient)
+                a: try planes(plan, of: outputGradient, n0: n0, count: m, into: packed),
+                b: try columns(plan, of: input, n0: n0, count: m, depthIsTaps: false, into: col),
+                c: weightGradient)
         }
     }
 
-    /// The column matrix (K × chunk·P), where the call writes it, and the packed output or
-    /// its gradient (O × chunk·P) of one call: every GEMM of the call fits them, so
-    /// `enqueueGemm` needs no check.
+    /// Whether the GEMM reads the column matrix and the output gradient's planes straight
+    /// from the images as it packs them (Heed's packed engine), so that neither is written
+    /// out first. CLBlast reads matrices only.
+    private var readsImages: Bool { gemmEngine == .packed }
+
+    /// The scratch of one call: the column matrix (K × chunk·P) and the packed output or
+    /// its gradient (O × chunk·P), each where the call writes it. Every GEMM of the call
+    /// fits them, so `enqueueGemm` needs no check.
     private func scratch(
-        _ plan: ConvolutionPlan, columnMatrix: Bool
-    ) throws -> (col: OpenCLBuffer?, packed: OpenCLBuffer) {
+        _ plan: ConvolutionPlan, columnMatrix: Bool, packedRows: Bool
+    ) throws -> (col: OpenCLBuffer?, packed: OpenCLBuffer?) {
         let columns = plan.chunk * plan.plane
         return (
             columnMatrix ? try OpenCLBuffer.scratch(context: context, floats: plan.reduction * columns) : nil,
-            try OpenCLBuffer.scratch(context: context, floats: plan.descriptor.outChannels * columns)
+            packedRows ? try OpenCLBuffer.scratch(context: context, floats: plan.descriptor.outChannels * columns) : nil
         )
     }
 
-    /// The GEMM `d` whose B operand is the column matrix of images n0 ..< n0 + count (op(B)
-    /// = col, or colᵀ where `d` transposes B). The packed engine reads the column entries
-    /// straight from the images as it packs B (`gemm_pack_columns`), so `col` is nil and
-    /// the matrix is never stored whole; CLBlast reads the matrix im2col writes into `col`.
-    private func gemmWithColumns(
-        _ d: GemmDescriptor, a: OpenCLBuffer, columnsOf plan: ConvolutionPlan, input: OpenCLBuffer,
-        n0: Int, count: Int, col: OpenCLBuffer?, c: OpenCLBuffer
-    ) throws {
-        if let col {
-            try im2col(plan, input: input, col: col, n0: n0, count: count)
-            try enqueueGemm(d, a: a, b: col, c: c)
+    /// The column matrix of images n0 ..< n0 + count as a GEMM operand: read from the images
+    /// (`readsImages`), else written into `col` by im2col first.
+    private func columns(
+        _ plan: ConvolutionPlan, of input: OpenCLBuffer, n0: Int, count: Int, depthIsTaps: Bool, into col: OpenCLBuffer?
+    ) throws -> GemmOperand {
+        guard let col else { return .columns(of: plan, input: input, firstImage: n0, depthIsTaps: depthIsTaps) }
+        try columnKernel(.im2col, plan, input, col, n0: n0, count: count)
+        return .matrix(col)
+    }
+
+    /// The output gradient of images n0 ..< n0 + count as the (O × count·P) operand: read
+    /// from its planes (`readsImages`), else re-laid out into `packed` first.
+    private func planes(
+        _ plan: ConvolutionPlan, of outputGradient: OpenCLBuffer, n0: Int, count: Int, into packed: OpenCLBuffer?
+    ) throws -> GemmOperand {
+        guard let packed else {
+            return .planes(outputGradient, firstImage: n0, channels: plan.descriptor.outChannels, plane: plan.plane)
+        }
+        try packRows(plan, "conv2d_pack_rows", from: outputGradient, to: packed, n0: n0, count: count)
+        return .matrix(packed)
+    }
+
+    /// One GEMM of a convolution: by the packed engine on operands of any kind, else (both
+    /// then matrices) by `enqueueGemm`.
+    private func convolutionGemm(_ d: GemmDescriptor, a: GemmOperand, b: GemmOperand, c: OpenCLBuffer) throws {
+        if let a = a.matrix, let b = b.matrix {
+            try enqueueGemm(d, a: a, b: b, c: c)
         } else {
-            try packedGemm(d, a: a, b: .columns(of: plan, input: input, firstImage: n0, depthIsTaps: !d.transposeB), c: c)
+            try packedGemm(d, a: a, b: b, c: c)
         }
     }
 
@@ -171,10 +193,6 @@ extension OpenCLBackend {
     /// scheduling time (4, 8 and whole 32-row images ran alike on PoCL, one row per item
     /// slower). The tests' 7- to 11-row images also check the partial last block.
     static let columnRowsPerItem = 4
-
-    private func im2col(_ plan: ConvolutionPlan, input: OpenCLBuffer, col: OpenCLBuffer, n0: Int, count: Int) throws {
-        try columnKernel(.im2col, plan, input, col, n0: n0, count: count)
-    }
 
     /// The kernels between images and column matrices.
     private enum ColumnKernel: String {

@@ -80,15 +80,23 @@ struct PackedGemmPlan: Equatable {
     }
 }
 
-/// What a packed GEMM reads its B operand from.
-enum PackedGemmOperand {
+/// What a convolution's GEMM reads an operand from. Heed's packed GEMM reads each kind
+/// straight into its packed panels; CLBlast reads only `matrix`, so on that engine the
+/// convolution writes the others out first (`Convolution+OpenCL.swift`).
+enum GemmOperand {
     /// The matrix the descriptor describes (offset, leading dimension, stride, transpose).
     case matrix(OpenCLBuffer)
-    /// The column matrix of a chunk of images (`Kernels/conv.cl`), read straight from the
-    /// images by `gemm_pack_columns`, so that it is never written whole; `op(B)` is the
-    /// matrix itself (`depthIsTaps`, a convolution's forward pass) or its transpose (its
-    /// weight gradient). The descriptor's B fields then say nothing; its batch is one.
+    /// B as the column matrix of a chunk of images (`Kernels/conv.cl`), packed by
+    /// `gemm_pack_columns`: `op(B)` is the matrix itself (`depthIsTaps`, a convolution's
+    /// forward pass) or its transpose (its weight gradient).
     case columns(of: ConvolutionPlan, input: OpenCLBuffer, firstImage: Int, depthIsTaps: Bool)
+    /// The (channels × count·plane) matrix of a chunk of NCHW planes, as A or B and not
+    /// transposed (a convolution's output gradient), packed by `gemm_pack_planes`.
+    case planes(OpenCLBuffer, firstImage: Int, channels: Int, plane: Int)
+
+    var matrix: OpenCLBuffer? {
+        if case .matrix(let buffer) = self { buffer } else { nil }
+    }
 }
 
 extension OpenCLBackend {
@@ -103,13 +111,18 @@ extension OpenCLBackend {
         _ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer,
         scratchLimit: Int = packedGemmScratchLimit
     ) throws {
-        try packedGemm(d, a: a, b: .matrix(b), c: c, scratchLimit: scratchLimit)
+        try packedGemm(d, a: .matrix(a), b: .matrix(b), c: c, scratchLimit: scratchLimit)
     }
 
+    /// The same on operands of any kind; one that is not a `matrix` is one matrix (the
+    /// batch is one) and, as `planes`, not transposed. The descriptor's fields of such an
+    /// operand (offset, leading dimension, stride) say nothing.
     func packedGemm(
-        _ d: GemmDescriptor, a: OpenCLBuffer, b: PackedGemmOperand, c: OpenCLBuffer,
+        _ d: GemmDescriptor, a: GemmOperand, b: GemmOperand, c: OpenCLBuffer,
         scratchLimit: Int = packedGemmScratchLimit
     ) throws {
+        precondition(
+            (a.matrix != nil && b.matrix != nil) || d.batchCount == 1, "an operand read from images is one matrix")
         let kernel = tuning.packedGemm
         let plan = PackedGemmPlan(m: d.m, n: d.n, k: d.k, batch: d.batchCount, computeUnits: device.computeUnits, kernel: kernel)
         let mr = kernel.microRows
@@ -128,42 +141,66 @@ extension OpenCLBackend {
         let bPacked = try OpenCLBuffer.scratch(context: context, floats: packedB * (shareB ? 1 : slice))
         let op = "gemm"
         let depthSteps = (d.k + plan.kc - 1) / plan.kc
-        for first in stride(from: 0, to: d.batchCount, by: slice) {
-            let count = min(slice, d.batchCount - first)
-            // Shared operands are packed with the first slice only; later slices reuse them.
-            let packA = first == 0 || !shareA
-            var packB = first == 0 || !shareB
-            if case .columns(let columns, let input, let firstImage, let depthIsTaps) = b, packB {
-                precondition(d.batchCount == 1, "a column matrix operand is one matrix")
+        let aPanels = (d.m + mr - 1) / mr
+        let bPanels = (d.n + nr - 1) / nr
+
+        /// Packs an operand read from images into `packed` (`panels` wide, of `across` rows or columns).
+        func packFromImages(_ operand: GemmOperand, isA: Bool, across: Int, panels: Int, into packed: OpenCLBuffer) throws {
+            switch operand {
+            case .matrix:
+                return
+            case .columns(let columns, let input, let firstImage, let depthIsTaps):
+                precondition(!isA, "a column matrix is B")
                 let geometry = columns.descriptor
                 try launch(
                     family: "gemm_cpu", kernel: "gemm_pack_columns", defines: defines,
-                    global: [(d.n + nr - 1) / nr, depthSteps], local: [1, 1],
+                    global: [panels, depthSteps], local: [1, 1],
                     arguments: [
-                        .int(depthIsTaps ? 1 : 0), try .int(d.n, op), try .int(d.k, op), try .int(plan.kc, op),
+                        .int(depthIsTaps ? 1 : 0), try .int(across, op), try .int(d.k, op), try .int(plan.kc, op),
                         .buffer(input), try .int(firstImage, op),
                     ]
                         + (try [
                             geometry.inChannels, geometry.height, geometry.width, geometry.kernelHeight,
                             geometry.kernelWidth, geometry.stride, geometry.padding, geometry.outputHeight,
                             geometry.outputWidth,
-                        ].map { try .int($0, op) }) + [.buffer(bPacked)])
-                packB = false
+                        ].map { try .int($0, op) }) + [.buffer(packed)])
+            case .planes(let x, let firstImage, let channels, let plane):
+                precondition(!(isA ? d.transposeA : d.transposeB), "planes are read as they are")
+                try launch(
+                    family: "gemm_cpu", kernel: "gemm_pack_planes", defines: defines,
+                    global: [panels, depthSteps], local: [1, 1],
+                    arguments: [
+                        .int(isA ? 1 : 0), try .int(across, op), try .int(d.k, op), try .int(plan.kc, op),
+                        .buffer(x), try .int(firstImage, op), try .int(channels, op), try .int(plane, op),
+                        .buffer(packed),
+                    ])
             }
-            // (With B already packed, gemm_pack packs A only and reads no B: any buffer will do.)
-            let bMatrix: OpenCLBuffer
-            if case .matrix(let buffer) = b { bMatrix = buffer } else { bMatrix = bPacked }
-            let panels = (packA ? (d.m + mr - 1) / mr : 0) + (packB ? (d.n + nr - 1) / nr : 0)
-            if panels > 0 {
+        }
+
+        for first in stride(from: 0, to: d.batchCount, by: slice) {
+            let count = min(slice, d.batchCount - first)
+            // Shared operands are packed with the first slice only; later slices reuse them.
+            let packA = first == 0 || !shareA
+            let packB = first == 0 || !shareB
+            if packA { try packFromImages(a, isA: true, across: d.m, panels: aPanels, into: aPacked) }
+            if packB { try packFromImages(b, isA: false, across: d.n, panels: bPanels, into: bPacked) }
+            // The matrices among the operands, packed by one gemm_pack launch.
+            let (aMatrix, bMatrix) = (packA ? a.matrix : nil, packB ? b.matrix : nil)
+            if aMatrix != nil || bMatrix != nil {
                 try launch(
                     family: "gemm_cpu", kernel: "gemm_pack", defines: defines,
-                    global: [panels, depthSteps, count], local: [1, 1, 1],
+                    global: [(aMatrix != nil ? aPanels : 0) + (bMatrix != nil ? bPanels : 0), depthSteps, count],
+                    local: [1, 1, 1],
                     arguments: [
-                        // m = 0 (n = 0) leaves A (B) alone: the kernel then has no panels of it.
-                        try .int(packA ? d.m : 0, op), try .int(packB ? d.n : 0, op), try .int(d.k, op), try .int(plan.kc, op),
+                        // m = 0 (n = 0) leaves A (B) alone: the kernel then has no panels of it
+                        // and reads nothing of that buffer, so any buffer stands in for it.
+                        try .int(aMatrix != nil ? d.m : 0, op), try .int(bMatrix != nil ? d.n : 0, op),
+                        try .int(d.k, op), try .int(plan.kc, op),
                         .int(d.transposeA ? 1 : 0), .int(d.transposeB ? 1 : 0),
-                        .buffer(a), try .int(d.aOffset + first * d.aStride, op), try .int(d.lda, op), try .int(d.aStride, op),
-                        .buffer(bMatrix), try .int(d.bOffset + first * d.bStride, op), try .int(d.ldb, op), try .int(d.bStride, op),
+                        .buffer(aMatrix ?? aPacked), try .int(d.aOffset + first * d.aStride, op), try .int(d.lda, op),
+                        try .int(d.aStride, op),
+                        .buffer(bMatrix ?? bPacked), try .int(d.bOffset + first * d.bStride, op), try .int(d.ldb, op),
+                        try .int(d.bStride, op),
                         .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
                         .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
                     ])
