@@ -45,7 +45,9 @@
 //   first step along k applies β (β = 0 writes C without reading it, as BLAS does);
 //   later steps add to C. Tiles at the right and bottom edges store element by element.
 //   ap_batch_stride / bp_batch_stride are 0 when every matrix of the batch shares A or
-//   B, which is then packed once.
+//   B, which is then packed once. c_plane = P > 0 stores C as the NCHW planes of a chunk
+//   of images (a convolution's output, C[o][m·P + q] at c[(m·O + o)·P + q], ldc = P):
+//   a tile whose columns cross an image's end stores element by element.
 //
 // Sizes and offsets are int (the host checks they fit); offsets into packed buffers
 // are size_t.
@@ -284,12 +286,20 @@ void gemm_pack_planes(const int channels_across, const int across, const int k, 
     }
 }
 
+// Where column j of C starts: j itself, or, when C is the planes of a chunk of images
+// (c_plane = P > 0, ldc = P: C[o][q] = c[(q / P)·m·P + o·P + q % P]), its image's plane.
+inline int c_column(const int j, const int m, const int c_plane)
+{
+    return c_plane == 0 ? j : j / c_plane * m * c_plane + j % c_plane;
+}
+
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_packed(const int m, const int n, const int k, const float alpha, const float beta,
                  const int mc_block, const int nc_block, const int kc_block,
                  __global const float* restrict ap, const int ap_batch_stride,
                  __global const float* restrict bp, const int bp_batch_stride,
-                 __global float* restrict c, const int c_offset, const int ldc, const int c_stride)
+                 __global float* restrict c, const int c_offset, const int ldc, const int c_stride,
+                 const int c_plane)
 {
     const int batch = get_group_id(2);
     const int m_panels = (m + MR - 1) / MR;
@@ -307,6 +317,10 @@ void gemm_packed(const int m, const int n, const int k, const float alpha, const
         const float c_scale = (p0 == 0) ? beta : 1.0f;
         for (int jp = jp0; jp < jp1; jp++) {
             __global const float* pb = bp + (size_t)p0 * n_panels * NR + (size_t)jp * kc * NR;
+            const int j = jp * NR;
+            // Where the tiles of this column panel store, worked out once per panel.
+            const int c_j = c_column(j, m, c_plane);
+            const bool whole_columns = j + NR <= n && (c_plane == 0 || j % c_plane + NR <= c_plane);
             for (int ip = ip0; ip < ip1; ip++) {
                 __global const float* pa = ap + (size_t)p0 * m_panels * MR + (size_t)ip * kc * MR;
 
@@ -330,11 +344,10 @@ void gemm_packed(const int m, const int n, const int k, const float alpha, const
                 }
 
                 const int i = ip * MR;
-                const int j = jp * NR;
-                if (i + MR <= m && j + NR <= n) {
+                if (i + MR <= m && whole_columns) {
                     #pragma unroll
                     for (int r = 0; r < MR; r++) {
-                        __global float* dst = c + (i + r) * ldc + j;
+                        __global float* dst = c + (i + r) * ldc + c_j;
                         #pragma unroll
                         for (int v = 0; v < NV; v++) {
                             floatv out = alpha * acc[r][v];
@@ -344,12 +357,14 @@ void gemm_packed(const int m, const int n, const int k, const float alpha, const
                     }
                 } else {
                     for (int r = 0; r < MR && i + r < m; r++) {
-                        __global float* dst = c + (i + r) * ldc + j;
+                        __global float* dst = c + (i + r) * ldc;
                         float row[NR];
                         #pragma unroll
                         for (int v = 0; v < NV; v++) vstorev(alpha * acc[r][v], v, row);
-                        for (int x = 0; x < NR && j + x < n; x++)
-                            dst[x] = (c_scale != 0.0f) ? fma(c_scale, dst[x], row[x]) : row[x];
+                        for (int x = 0; x < NR && j + x < n; x++) {
+                            __global float* at = dst + c_column(j + x, m, c_plane);
+                            *at = (c_scale != 0.0f) ? fma(c_scale, *at, row[x]) : row[x];
+                        }
                     }
                 }
             }

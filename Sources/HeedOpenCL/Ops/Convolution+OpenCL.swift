@@ -12,8 +12,8 @@ import HeedOps
 /// share the same memory (`DeviceAllocator`) and no layer keeps its own.
 ///
 /// Per chunk of m images, with P = H'·W' and K = C·kh·kw:
-/// - forward: one GEMM `W · col` (O × m·P), unpacked into NCHW; bias added last by
-///   `bias_forward`. (One GEMM over the chunk, not a batched GEMM writing NCHW directly,
+/// - forward: one GEMM `W · col` (O × m·P) into NCHW (by the packed engine directly, for
+///   CLBlast through `conv2d_unpack_rows`); bias added last by `bias_forward`. (One GEMM over the chunk, not a batched GEMM writing NCHW directly,
 ///   `W · col_n` per image: small per-image GEMMs ran several times slower.)
 /// - input gradient: ∂L/∂output packed to (O, m·P), one GEMM `Wᵀ · packed` (K × m·P),
 ///   then col2im gathers each input element's taps.
@@ -90,13 +90,18 @@ extension OpenCLBackend {
         output: OpenCLBuffer, scratchLimit: Int
     ) throws {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
-        let (col, packed) = try scratch(plan, columnMatrix: !readsImages, packedRows: true)
+        let (col, packed) = try scratch(plan, columnMatrix: !readsImages, packedRows: !readsImages)
         for (n0, m) in plan.chunks {
-            try convolutionGemm(
-                GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction),
-                a: .matrix(weight), b: try columns(plan, of: input, n0: n0, count: m, depthIsTaps: true, into: col),
-                c: packed!)
-            try packRows(plan, "conv2d_unpack_rows", from: packed!, to: output, n0: n0, count: m)
+            let gemm = GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction)
+            let b = try columns(plan, of: input, n0: n0, count: m, depthIsTaps: true, into: col)
+            if let packed {
+                try convolutionGemm(gemm, a: .matrix(weight), b: b, c: .matrix(packed))
+                try packRows(plan, "conv2d_unpack_rows", from: packed, to: output, n0: n0, count: m)
+            } else {
+                try convolutionGemm(
+                    gemm, a: .matrix(weight), b: b,
+                    c: .planes(output, firstImage: n0, channels: d.outChannels, plane: plan.plane))
+            }
         }
         if let bias {
             try addOrSumBias(
@@ -114,7 +119,8 @@ extension OpenCLBackend {
         for (n0, m) in plan.chunks {
             try convolutionGemm(
                 GemmDescriptor(transposeA: true, m: plan.reduction, n: m * plan.plane, k: d.outChannels),
-                a: .matrix(weight), b: try planes(plan, of: outputGradient, n0: n0, count: m, into: packed), c: col!)
+                a: .matrix(weight), b: try planes(plan, of: outputGradient, n0: n0, count: m, into: packed),
+                c: .matrix(col!))
             try columnKernel(.col2im, plan, col!, inputGradient, n0: n0, count: m)
         }
     }
@@ -132,7 +138,7 @@ extension OpenCLBackend {
                     beta: n0 == 0 ? 0 : 1),
                 a: try planes(plan, of: outputGradient, n0: n0, count: m, into: packed),
                 b: try columns(plan, of: input, n0: n0, count: m, depthIsTaps: false, into: col),
-                c: weightGradient)
+                c: .matrix(weightGradient))
         }
     }
 
@@ -176,10 +182,10 @@ extension OpenCLBackend {
         return .matrix(packed)
     }
 
-    /// One GEMM of a convolution: by the packed engine on operands of any kind, else (both
+    /// One GEMM of a convolution: by the packed engine on operands of any kind, else (all
     /// then matrices) by `enqueueGemm`.
-    private func convolutionGemm(_ d: GemmDescriptor, a: GemmOperand, b: GemmOperand, c: OpenCLBuffer) throws {
-        if let a = a.matrix, let b = b.matrix {
+    private func convolutionGemm(_ d: GemmDescriptor, a: GemmOperand, b: GemmOperand, c: GemmOperand) throws {
+        if let a = a.matrix, let b = b.matrix, let c = c.matrix {
             try enqueueGemm(d, a: a, b: b, c: c)
         } else {
             try packedGemm(d, a: a, b: b, c: c)

@@ -90,8 +90,9 @@ enum GemmOperand {
     /// `gemm_pack_columns`: `op(B)` is the matrix itself (`depthIsTaps`, a convolution's
     /// forward pass) or its transpose (its weight gradient).
     case columns(of: ConvolutionPlan, input: OpenCLBuffer, firstImage: Int, depthIsTaps: Bool)
-    /// The (channels × count·plane) matrix of a chunk of NCHW planes, as A or B and not
-    /// transposed (a convolution's output gradient), packed by `gemm_pack_planes`.
+    /// The (channels × count·plane) matrix of a chunk of NCHW planes, not transposed: as
+    /// A or B (a convolution's output gradient) packed by `gemm_pack_planes`; as C (its
+    /// output) written straight into the planes by `gemm_packed`.
     case planes(OpenCLBuffer, firstImage: Int, channels: Int, plane: Int)
 
     var matrix: OpenCLBuffer? {
@@ -111,18 +112,28 @@ extension OpenCLBackend {
         _ d: GemmDescriptor, a: OpenCLBuffer, b: OpenCLBuffer, c: OpenCLBuffer,
         scratchLimit: Int = packedGemmScratchLimit
     ) throws {
-        try packedGemm(d, a: .matrix(a), b: .matrix(b), c: c, scratchLimit: scratchLimit)
+        try packedGemm(d, a: .matrix(a), b: .matrix(b), c: .matrix(c), scratchLimit: scratchLimit)
     }
 
     /// The same on operands of any kind; one that is not a `matrix` is one matrix (the
     /// batch is one) and, as `planes`, not transposed. The descriptor's fields of such an
-    /// operand (offset, leading dimension, stride) say nothing.
+    /// operand (offset, leading dimension, stride) say nothing. C is a matrix or planes.
     func packedGemm(
-        _ d: GemmDescriptor, a: GemmOperand, b: GemmOperand, c: OpenCLBuffer,
+        _ d: GemmDescriptor, a: GemmOperand, b: GemmOperand, c: GemmOperand,
         scratchLimit: Int = packedGemmScratchLimit
     ) throws {
         precondition(
-            (a.matrix != nil && b.matrix != nil) || d.batchCount == 1, "an operand read from images is one matrix")
+            (a.matrix != nil && b.matrix != nil && c.matrix != nil) || d.batchCount == 1,
+            "an operand read from images is one matrix")
+        // C: where it starts, its leading dimension and its plane (0: an ordinary matrix).
+        let (cBuffer, cOffset, ldc, cPlane): (OpenCLBuffer, Int, Int, Int)
+        switch c {
+        case .matrix(let buffer): (cBuffer, cOffset, ldc, cPlane) = (buffer, d.cOffset, d.ldc, 0)
+        case .planes(let buffer, let firstImage, let channels, let plane):
+            precondition(channels == d.m, "C's planes are its rows")
+            (cBuffer, cOffset, ldc, cPlane) = (buffer, firstImage * channels * plane, plane, plane)
+        case .columns: preconditionFailure("C is never a column matrix read from images")
+        }
         let kernel = tuning.packedGemm
         let plan = PackedGemmPlan(m: d.m, n: d.n, k: d.k, batch: d.batchCount, computeUnits: device.computeUnits, kernel: kernel)
         let mr = kernel.microRows
@@ -213,7 +224,8 @@ extension OpenCLBackend {
                     try .int(plan.mc, op), try .int(plan.nc, op), try .int(plan.kc, op),
                     .buffer(aPacked), try .int(shareA ? 0 : packedA, op),
                     .buffer(bPacked), try .int(shareB ? 0 : packedB, op),
-                    .buffer(c), try .int(d.cOffset + first * d.cStride, op), try .int(d.ldc, op), try .int(d.cStride, op),
+                    .buffer(cBuffer), try .int(cOffset + first * d.cStride, op), try .int(ldc, op),
+                    try .int(d.cStride, op), try .int(cPlane, op),
                 ])
         }
     }

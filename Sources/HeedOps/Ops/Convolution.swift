@@ -9,7 +9,7 @@ public enum ConvolutionOps {
     /// input elements outside the image counting as 0; without `bias`, no bias term.
     /// Terms of each output: C·kh·kw products, the bias, and the reference's own rounding.
     public static let forward = OpDefinition<Conv2dDescriptor>(
-        "conv2d.forward", .convolution, kernels: ["conv2d_im2col", "conv2d_im2col_elements", "conv2d_unpack_rows", "bias_forward"],
+        "conv2d.forward", .convolution, kernels: ["gemm_pack_columns", "conv2d_im2col", "conv2d_im2col_elements", "conv2d_unpack_rows", "bias_forward"],
         tolerance: .sums { $0.reductionSize + 2 }, flops: \.flops
     ) { d in
         [
@@ -23,7 +23,7 @@ public enum ConvolutionOps {
     /// Terms: each column entry is a GEMM sum over O channels, col2im adds up to kh·kw of
     /// them, and the reference rounds once: γ_O and γ_{kh·kw} compose to within γ_{O+kh·kw+1}.
     public static let backwardInput = OpDefinition<Conv2dDescriptor>(
-        "conv2d.backward_input", .convolution, kernels: ["conv2d_pack_rows", "conv2d_col2im", "conv2d_col2im_elements"],
+        "conv2d.backward_input", .convolution, kernels: ["gemm_pack_planes", "conv2d_pack_rows", "conv2d_col2im", "conv2d_col2im_elements"],
         tolerance: .sums { $0.outChannels + $0.kernelHeight * $0.kernelWidth + 1 }, flops: \.flops
     ) { d in
         [.input("outputGradient", d.outputShape), .input("weight", d.weightShape), .output("inputGradient", d.inputShape)]
@@ -33,7 +33,9 @@ public enum ConvolutionOps {
     /// Terms: N·H'·W' products, summed by one GEMM per chunk of images and the chunks
     /// (at most N) added with β = 1, plus the reference's rounding.
     public static let backwardWeight = OpDefinition<Conv2dDescriptor>(
-        "conv2d.backward_weight", .convolution, kernels: ["conv2d_im2col", "conv2d_im2col_elements", "conv2d_pack_rows"],
+        "conv2d.backward_weight", .convolution, kernels: [
+            "gemm_pack_columns", "gemm_pack_planes", "conv2d_im2col", "conv2d_im2col_elements", "conv2d_pack_rows",
+        ],
         tolerance: .sums { $0.batch * $0.outputHeight * $0.outputWidth + $0.batch + 1 }, flops: \.flops
     ) { d in
         [.input("input", d.inputShape), .input("outputGradient", d.outputShape), .output("weightGradient", d.weightShape)]
