@@ -36,7 +36,8 @@
 //   weight gradient of a chunk is one GEMM, packed · colᵀ, and its input gradient
 //   one GEMM, weightᵀ · packed (for CLBlast; the packed GEMM reads the planes
 //   directly, gemm_pack_planes in gemm_cpu.cl). Work item (q, o); global (chunk·P, O).
-// conv2d_unpack_rows:  the inverse, (O, chunk·P) → output (chunk, O, P) in NCHW.
+// conv2d_unpack_rows:  the inverse, (O, chunk·P) → output (chunk, O, P) in NCHW (for
+//   CLBlast; the packed GEMM writes the planes itself).
 //   Work item (q, o); global (chunk·P, O).
 // bias_forward:   y[n, o, p] += bias[o] for y (N, O, P); linear layers use P = 1.
 //   Work item e owns y[e]; global N·O·P.

@@ -12,19 +12,20 @@ import HeedOps
 /// share the same memory (`DeviceAllocator`) and no layer keeps its own.
 ///
 /// Per chunk of m images, with P = H'·W' and K = C·kh·kw:
-/// - forward: one GEMM `W · col` (O × m·P) into NCHW (by the packed engine directly, for
-///   CLBlast through `conv2d_unpack_rows`); bias added last by `bias_forward`. (One GEMM over the chunk, not a batched GEMM writing NCHW directly,
-///   `W · col_n` per image: small per-image GEMMs ran several times slower.)
-/// - input gradient: ∂L/∂output packed to (O, m·P), one GEMM `Wᵀ · packed` (K × m·P),
-///   then col2im gathers each input element's taps.
-/// - weight gradient: one GEMM `packed · colᵀ` (O × K),
-///   accumulated over chunks with β = 1 after the first.
+/// - forward: one GEMM `W · col` (O × m·P) into the output's NCHW planes; bias added
+///   last by `bias_forward`. (One GEMM over the chunk, not a batched GEMM `W · col_n` per
+///   image: small per-image GEMMs ran several times slower.)
+/// - input gradient: one GEMM `Wᵀ · ∂L/∂output` (K × m·P, ∂L/∂output as O × m·P), then
+///   col2im gathers each input element's taps.
+/// - weight gradient: one GEMM `∂L/∂output · colᵀ` (O × K), accumulated over chunks
+///   with β = 1 after the first.
 ///
 /// Heed's packed GEMM reads the column matrix (forward, weight gradient) and the output
 /// gradient's planes (both gradients) straight from the images as it packs them
-/// (`gemm_pack_columns`, `gemm_pack_planes`): neither is written out, which saves their
-/// scratch and a pass over each. CLBlast reads matrices, so on that engine im2col and
-/// `conv2d_pack_rows` write them first (`readsImages`).
+/// (`gemm_pack_columns`, `gemm_pack_planes`), and writes the forward product straight into
+/// the output's planes: none of them is written out as a matrix, which saves its scratch
+/// and a pass over it. CLBlast reads and writes matrices, so on that engine im2col,
+/// `conv2d_pack_rows` and `conv2d_unpack_rows` lay them out (`readsImages`).
 extension OpenCLBackend {
     /// Most elements one scratch buffer of a convolution call may hold on this device
     /// (`DeviceShapes.convolutionScratchLimit`).
@@ -92,15 +93,14 @@ extension OpenCLBackend {
         let plan = try ConvolutionPlan(d, scratchLimit: scratchLimit)
         let (col, packed) = try scratch(plan, columnMatrix: !readsImages, packedRows: !readsImages)
         for (n0, m) in plan.chunks {
-            let gemm = GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction)
-            let b = try columns(plan, of: input, n0: n0, count: m, depthIsTaps: true, into: col)
+            // The product lands in the output's planes, or in `packed` to be laid out into them.
+            let planes = GemmOperand.planes(output, firstImage: n0, channels: d.outChannels, plane: plan.plane)
+            try convolutionGemm(
+                GemmDescriptor(m: d.outChannels, n: m * plan.plane, k: plan.reduction),
+                a: .matrix(weight), b: try columns(plan, of: input, n0: n0, count: m, depthIsTaps: true, into: col),
+                c: packed.map { .matrix($0) } ?? planes)
             if let packed {
-                try convolutionGemm(gemm, a: .matrix(weight), b: b, c: .matrix(packed))
                 try packRows(plan, "conv2d_unpack_rows", from: packed, to: output, n0: n0, count: m)
-            } else {
-                try convolutionGemm(
-                    gemm, a: .matrix(weight), b: b,
-                    c: .planes(output, firstImage: n0, channels: d.outChannels, plane: plan.plane))
             }
         }
         if let bias {
@@ -143,8 +143,8 @@ extension OpenCLBackend {
     }
 
     /// Whether the GEMM reads the column matrix and the output gradient's planes straight
-    /// from the images as it packs them (Heed's packed engine), so that neither is written
-    /// out first. CLBlast reads matrices only.
+    /// from the images as it packs them, and writes the output's planes (Heed's packed
+    /// engine), so that none is laid out as a matrix. CLBlast reads and writes matrices only.
     private var readsImages: Bool { gemmEngine == .packed }
 
     /// The scratch of one call: the column matrix (K × chunk·P) and the packed output or
