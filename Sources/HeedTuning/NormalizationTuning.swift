@@ -94,7 +94,10 @@ public struct NormalizationTuning {
             let reason = trials.first.map { if case .rejected(let why) = $0.outcome { why } else { "" } } ?? ""
             throw HeedError.invalidArgument(op: "heed tune", "the device defaults of normalization fail the reference check: \(reason)")
         }
-        return Result(
-            defaults: defaults, winner: best.candidate, defaultSeconds: baseline, winnerSeconds: best.outcome.seconds!, trials: trials)
+        return try search.confirmed(
+            Result(
+                defaults: defaults, winner: best.candidate, defaultSeconds: baseline, winnerSeconds: best.outcome.seconds!,
+                trials: trials),
+            rounds: quick ? 1 : 5, progress: progress)
     }
 }

@@ -11,7 +11,8 @@ import HeedVerify
 /// compiled kernel; the blocks only its launches); then, with the winning tile, each
 /// block size in turn over its values, keeping the best (coordinate descent: the
 /// blocks interact little once the tile is fixed). Every candidate must pass all of
-/// `heed verify`'s GEMM cases before it is timed.
+/// `heed verify`'s GEMM cases before it is timed, and the winner must beat the defaults
+/// again in alternating rounds (`TuningSearch.confirmed`).
 ///
 /// The workload is the GEMMs training issues: the im2col convolutions of the Wide
 /// ResNet's layers (`conv_gemm` cases of benchmarks/suites.json, forward and both
@@ -162,8 +163,10 @@ public struct PackedGemmTuning {
             best = measure(blocks(around: best, knob: knob, values: values), stage: name) ?? best
         }
         let winner = trials.first { $0.candidate == best }!
-        return Result(
-            defaults: defaults, winner: best, defaultSeconds: trials[0].outcome.seconds!, winnerSeconds: winner.outcome.seconds!,
-            trials: trials)
+        return try search.confirmed(
+            Result(
+                defaults: defaults, winner: best, defaultSeconds: trials[0].outcome.seconds!,
+                winnerSeconds: winner.outcome.seconds!, trials: trials),
+            rounds: quick ? 1 : 5, progress: progress)
     }
 }

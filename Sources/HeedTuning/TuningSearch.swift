@@ -84,6 +84,37 @@ public struct TuningSearch<Candidate> {
     }
 }
 
+extension TuningSearch where Candidate: Equatable {
+    /// `result` with its winner held against the defaults again: both timed `rounds` times,
+    /// alternately (defaults, winner, defaults, …), so that both see the same state of the
+    /// machine. The search times each candidate once, and on a busy machine one time can be
+    /// off by more than what separates the candidates. The winner stays only where its
+    /// median time beats the defaults' by more than `margin` (a fraction); the result then
+    /// reports the two medians. A winner that is the defaults is returned as it is.
+    public func confirmed(
+        _ result: Result, rounds: Int, margin: Double = 0.02, progress: (String) -> Void
+    ) throws -> Result {
+        guard result.winner != result.defaults, rounds > 0 else { return result }
+        var defaultTimes: [Double] = []
+        var winnerTimes: [Double] = []
+        for _ in 0..<rounds {
+            defaultTimes.append(try time(result.defaults))
+            winnerTimes.append(try time(result.winner))
+        }
+        func median(_ times: [Double]) -> Double { times.sorted()[times.count / 2] }
+        let (defaultSeconds, winnerSeconds) = (median(defaultTimes), median(winnerTimes))
+        let stays = winnerSeconds < defaultSeconds * (1 - margin)
+        let seconds = { (value: Double) in String(format: "%.4f s", value) }
+        progress(
+            "  [confirm]   defaults \(seconds(defaultSeconds)), \(label(result.winner)) \(seconds(winnerSeconds))"
+                + " (medians of \(rounds) alternating rounds): \(stays ? "the winner stays" : "the defaults stay")")
+        return Result(
+            defaults: result.defaults, winner: stays ? result.winner : result.defaults,
+            defaultSeconds: defaultSeconds, winnerSeconds: stays ? winnerSeconds : defaultSeconds,
+            trials: result.trials)
+    }
+}
+
 extension TuningSearch.Outcome {
     public var seconds: Double? {
         if case .measured(let seconds) = self { seconds } else { nil }
