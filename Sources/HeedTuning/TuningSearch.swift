@@ -1,3 +1,5 @@
+import HeedBench
+
 /// The search every tunable family runs: each candidate is checked against the
 /// reference first and timed only if it passed, so a kernel that computes nothing (or
 /// computes wrong) can never win however fast it runs. The baseline, the device
@@ -101,8 +103,7 @@ extension TuningSearch where Candidate: Equatable {
             defaultTimes.append(try time(result.defaults))
             winnerTimes.append(try time(result.winner))
         }
-        func median(_ times: [Double]) -> Double { times.sorted()[times.count / 2] }
-        let (defaultSeconds, winnerSeconds) = (median(defaultTimes), median(winnerTimes))
+        let (defaultSeconds, winnerSeconds) = (Samples(defaultTimes).median, Samples(winnerTimes).median)
         let stays = winnerSeconds < defaultSeconds * (1 - margin)
         let seconds = { (value: Double) in String(format: "%.4f s", value) }
         progress(
